@@ -1,0 +1,31 @@
+"""identcheck: decide which latent causal variables are identifiable, and verify it empirically.
+
+The flow: spec -> SCM -> check -> Report; spec -> simulate -> learn -> verify.
+
+>>> import identcheck
+>>> scm = identcheck.load_example("C1")
+>>> scm.edges
+(('z1', 'z2'),)
+"""
+
+from .errors import DataError, IdentcheckError, NotFittedError, SpecError, TrainingError
+from .examples import example_names, load_example
+from .scm import SCM
+from .spec import from_dict, from_graph, from_text, load_spec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SCM",
+    "load_spec",
+    "from_dict",
+    "from_text",
+    "from_graph",
+    "load_example",
+    "example_names",
+    "IdentcheckError",
+    "SpecError",
+    "DataError",
+    "NotFittedError",
+    "TrainingError",
+]

@@ -1,0 +1,37 @@
+"""Exceptions of identcheck.
+
+Every error a user can cause is one of these; the CLI turns them into one line on stderr and exit code 2.
+
+>>> str(SpecError("std must be > 0", source="c.yaml", key="noise.params.z1.std"))
+'c.yaml: noise.params.z1.std: std must be > 0'
+"""
+
+from __future__ import annotations
+
+__all__ = ["IdentcheckError", "SpecError", "DataError", "NotFittedError", "TrainingError"]
+
+
+class IdentcheckError(Exception):
+    """Base class: an error caused by the input, reported without a traceback."""
+
+
+class SpecError(IdentcheckError):
+    """A spec (YAML file, dict or graph) is malformed; the message names the source, the key and the problem."""
+
+    def __init__(self, problem: str, *, source: str | None = None, key: str | None = None):
+        self.problem = problem
+        self.source = source
+        self.key = key
+        super().__init__(": ".join(part for part in (source, key, problem) if part))
+
+
+class DataError(IdentcheckError):
+    """Data arrays are unusable (NaN/inf, wrong shape, a sampler that overflows, a missing file)."""
+
+
+class NotFittedError(IdentcheckError, ValueError):
+    """A learner was used before `fit`."""
+
+
+class TrainingError(IdentcheckError):
+    """Training cannot go on (for example the loss became NaN); the learner keeps its last good state."""

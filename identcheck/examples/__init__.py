@@ -1,0 +1,50 @@
+"""Built-in examples: the SPEC §4 catalogue (C1-C17) shipped as spec files.
+
+>>> "C9" in example_names()
+True
+>>> load_example("C9").parents("z3")
+('z1', 'z2')
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from ..errors import SpecError
+from ..scm import SCM
+
+__all__ = ["example_names", "example_path", "example_description", "load_example"]
+
+
+def _sort_key(name: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
+
+
+def example_names() -> list[str]:
+    """Names of the built-in examples, in catalogue order."""
+    folder = resources.files(__name__)
+    return sorted((p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")), key=_sort_key)
+
+
+def example_path(name: str) -> Path:
+    """Path of a built-in example's spec file; SpecError for an unknown name."""
+    name = name.removeprefix("examples/")
+    if name not in example_names():
+        raise SpecError(f"unknown example '{name}' (see `identcheck examples`)")
+    return Path(str(resources.files(__name__).joinpath(f"{name}.yaml")))
+
+
+def example_description(name: str) -> str:
+    """The one-line description of a built-in example."""
+    return str(yaml.safe_load(example_path(name).read_text()).get("description", ""))
+
+
+def load_example(name: str) -> SCM:
+    """Load a built-in example as an SCM."""
+    from ..spec import load_spec
+
+    return load_spec(example_path(name))

@@ -1,0 +1,342 @@
+"""Load and validate a spec (CONTRACT §1) into an `SCM`: from a YAML file, YAML text, a dict, or a networkx graph.
+
+Every problem is a `SpecError` naming the source, the key and the problem; nothing is half-built.
+
+>>> scm = from_dict({
+...     "identcheck": 1, "latents": ["z1", "z2"],
+...     "environments": {"values": [0, 1, 2, 3, 4]},
+...     "noise": {"family": "gaussian", "params": {
+...         "z1": {"mean": "sin(u)", "std": "exp(0.3*cos(u))"},
+...         "z2": {"mean": "cos(u)", "std": "exp(0.5*sin(u))"}}},
+...     "mechanisms": {"z2": "u*z1"}})
+>>> scm.edges
+(('z1', 'z2'),)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import networkx as nx
+import numpy as np
+import sympy as sp
+import yaml
+
+from ..errors import SpecError
+from ..families import LATENT_FAMILIES, OBSERVATION_FAMILIES
+from ..scm import PNL_SYMBOL, SCM, Environments, Mixing, ObservationNoise
+from .expressions import parse_expression
+
+__all__ = ["load_spec", "from_text", "from_dict", "from_graph"]
+
+_TOP_KEYS = {"identcheck", "name", "description", "latents", "environments", "parameters", "noise",
+             "mechanisms", "post_nonlinear", "mixing", "observation_noise"}
+_REQUIRED = ("identcheck", "latents", "environments", "noise")
+
+
+def load_spec(path: str | Path) -> SCM:
+    """Read a YAML spec file and return its validated SCM (the name defaults to the file's stem)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise SpecError("file not found", source=str(path)) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read the file ({type(exc).__name__})", source=str(path)) from None
+    return from_text(text, source=str(path), default_name=path.stem)
+
+
+def from_text(text: str, *, source: str = "<text>", default_name: str = "spec") -> SCM:
+    """Parse YAML text and validate it."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SpecError(f"YAML syntax error{where}: {problem}", source=source) from None
+    return from_dict(data, source=source, default_name=default_name)
+
+
+def from_graph(graph: nx.DiGraph, mechanisms: Mapping[str, str], **spec: Any) -> SCM:
+    """Build an SCM from a networkx DAG plus mechanism expressions; the remaining spec keys are passed as
+    keyword arguments (`environments`, `noise`, ...). Each expression must depend on exactly the graph's parents.
+
+    >>> import networkx as nx
+    >>> g = nx.DiGraph([("z1", "z2")])
+    >>> scm = from_graph(g, {"z2": "u*z1"}, environments={"values": [0, 1, 2, 3, 4]},
+    ...     noise={"family": "gaussian", "params": {
+    ...         "z1": {"mean": "sin(u)", "std": "exp(0.3*cos(u))"},
+    ...         "z2": {"mean": "cos(u)", "std": "exp(0.5*sin(u))"}}})
+    >>> scm.parents("z2")
+    ('z1',)
+    """
+    data = {"identcheck": 1, "latents": [str(n) for n in graph.nodes], "mechanisms": dict(mechanisms), **spec}
+    scm = from_dict(data, source="<graph>")
+    for node in scm.latents:
+        declared, found = set(map(str, graph.predecessors(node))), set(scm.parents(node))
+        if declared != found:
+            raise SpecError(f"the graph gives parents {sorted(declared)} but the expression depends on "
+                            f"{sorted(found)}", source="<graph>", key=f"mechanisms.{node}")
+    return scm
+
+
+def from_dict(data: Any, *, source: str = "<dict>", default_name: str = "spec") -> SCM:
+    """Validate a spec dict (CONTRACT §1) and build its SCM."""
+    return _Builder(source).build(data, default_name)
+
+
+class _Builder:
+    """Validates one spec; every error names `source` and the dotted key."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, key: str | None, problem: str) -> SpecError:
+        return SpecError(problem, source=self.source, key=key)
+
+    def mapping(self, value: Any, key: str, allowed: set[str], required: tuple[str, ...] = ()) -> dict:
+        if not isinstance(value, Mapping):
+            raise self.fail(key or None, f"expected a mapping, got {type(value).__name__}")
+        for k in value:
+            if k not in allowed:
+                raise self.fail(f"{key}.{k}" if key else str(k),
+                                f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        for k in required:
+            if k not in value:
+                raise self.fail(f"{key}.{k}" if key else k, "missing required key")
+        return dict(value)
+
+    def number(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            raise self.fail(key, f"expected a finite number, got {value!r}")
+        return float(value)
+
+    def identifier(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not value.isidentifier() or value == "t":
+            raise self.fail(key, f"{value!r} is not a valid name (an identifier other than 't')")
+        return value
+
+    # -- the whole spec --------------------------------------------------------------------------------
+    def build(self, data: Any, default_name: str) -> SCM:
+        if data is None:
+            raise self.fail(None, "the spec is empty")
+        data = self.mapping(data, "", _TOP_KEYS, _REQUIRED)
+        if data["identcheck"] != 1 or isinstance(data["identcheck"], bool):
+            raise self.fail("identcheck", f"unsupported format version {data['identcheck']!r} (expected 1)")
+        name = data.get("name", default_name)
+        if not isinstance(name, str) or not name:
+            raise self.fail("name", "expected a non-empty string")
+        latents = self.latents(data["latents"])
+        env = self.environments(data["environments"], latents)
+        parameters = self.parameters(data.get("parameters") or {}, latents, env)
+        params_allowed = {s.name: s for s in env.symbols} | {k: sp.Symbol(k, real=True) for k in parameters}
+        family, noise_params = self.noise(data["noise"], latents, env, parameters, params_allowed)
+        mechanisms = self.mechanisms(data.get("mechanisms") or {}, latents, params_allowed)
+        pnl = self.post_nonlinear(data.get("post_nonlinear") or {}, latents)
+        mixing = self.mixing(data.get("mixing") or {"kind": "mlp"}, latents)
+        obs = self.observation_noise(data.get("observation_noise") or {"family": "gaussian", "scale": 0.01})
+        spec = {**data, "name": name}
+        return SCM(name=name, latents=latents, environments=env, parameters=parameters,
+                   noise_family=family, noise_params=noise_params, mechanisms=mechanisms,
+                   post_nonlinear=pnl, mixing=mixing, observation_noise=obs, spec=spec, source=self.source)
+
+    def latents(self, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail("latents", "expected a non-empty list of names")
+        names = tuple(self.identifier(v, f"latents[{k}]") for k, v in enumerate(value))
+        seen: set[str] = set()
+        for k, n in enumerate(names):
+            if n in seen:
+                raise self.fail(f"latents[{k}]", f"duplicate latent '{n}'")
+            seen.add(n)
+        return names
+
+    def environments(self, value: Any, latents: tuple[str, ...]) -> Environments:
+        value = self.mapping(value, "environments", {"symbol", "values", "segments", "domain"})
+        if ("values" in value) == ("segments" in value):
+            raise self.fail("environments", "give exactly one of 'values' or 'segments'")
+        symbol = self.identifier(value.get("symbol", "u"), "environments.symbol")
+        if symbol in latents:
+            raise self.fail("environments.symbol", f"'{symbol}' is also a latent name")
+        if "segments" in value:
+            count = value["segments"]
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise self.fail("environments.segments", f"expected a positive integer, got {count!r}")
+            if "domain" in value:
+                raise self.fail("environments.domain", "a domain is only meaningful for scalar u values")
+            return Environments("segments", (), np.zeros((count, 0)), tuple(range(count)))
+        values = value["values"]
+        if not isinstance(values, list) or not values:
+            raise self.fail("environments.values", "expected a non-empty list")
+        if all(isinstance(v, list) for v in values):
+            width = len(values[0])
+            if width < 1 or any(len(v) != width for v in values):
+                raise self.fail("environments.values", "vector environments must be lists of one equal length")
+            table = np.array([[self.number(x, f"environments.values[{k}]") for x in v]
+                              for k, v in enumerate(values)])
+            if "domain" in value:
+                raise self.fail("environments.domain", "a domain is only supported for scalar u")
+            symbols = tuple(sp.Symbol(f"{symbol}{k + 1}", real=True) for k in range(width))
+            clash = [s.name for s in symbols if s.name in latents]
+            if clash:
+                raise self.fail("environments.symbol", f"'{clash[0]}' is also a latent name")
+            return Environments("vector", symbols, table, tuple(tuple(v) for v in values))
+        table = np.array([[self.number(v, f"environments.values[{k}]")] for k, v in enumerate(values)])
+        domain = None
+        if "domain" in value:
+            d = value["domain"]
+            if not isinstance(d, list) or len(d) != 2:
+                raise self.fail("environments.domain", "expected [low, high]")
+            low, high = self.number(d[0], "environments.domain[0]"), self.number(d[1], "environments.domain[1]")
+            if not low < high:
+                raise self.fail("environments.domain", f"expected low < high, got [{low:g}, {high:g}]")
+            outside = [float(v) for v in table[:, 0] if not low <= v <= high]
+            if outside:
+                raise self.fail("environments.domain", f"observed value {outside[0]:g} lies outside the domain")
+            domain = (low, high)
+        return Environments("scalar", (sp.Symbol(symbol, real=True),), table, tuple(values), domain)
+
+    def table(self, value: Any, key: str, count: int) -> np.ndarray:
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected a list of {count} numbers, got {type(value).__name__}")
+        if len(value) != count:
+            raise self.fail(key, f"expected {count} values (one per environment), got {len(value)}")
+        return np.array([self.number(v, f"{key}[{k}]") for k, v in enumerate(value)])
+
+    def parameters(self, value: Any, latents: tuple[str, ...], env: Environments) -> dict[str, np.ndarray]:
+        if not isinstance(value, Mapping):
+            raise self.fail("parameters", "expected a mapping of name -> list of values")
+        reserved = set(latents) | {s.name for s in env.symbols}
+        out = {}
+        for name, table in value.items():
+            key = f"parameters.{name}"
+            self.identifier(name, key)
+            if name in reserved:
+                raise self.fail(key, f"'{name}' is already a latent or environment symbol")
+            out[name] = self.table(table, key, env.count)
+        return out
+
+    def noise(self, value: Any, latents, env, parameters, allowed):
+        value = self.mapping(value, "noise", {"family", "params"}, ("family", "params"))
+        family = LATENT_FAMILIES.get(value["family"]) if isinstance(value["family"], str) else None
+        if family is None:
+            raise self.fail("noise.family", f"unknown family {value['family']!r} "
+                                            f"(known: {', '.join(LATENT_FAMILIES)})")
+        params = self.mapping(value["params"], "noise.params", set(latents), latents)
+        out: dict[str, dict[str, sp.Expr]] = {}
+        lookup = {**{s: env.values[:, k] for k, s in enumerate(env.symbols)},
+                  **{allowed[k]: v for k, v in parameters.items()}}
+        for latent in latents:
+            key = f"noise.params.{latent}"
+            entry = self.mapping(params[latent], key, set(family.params), family.params)
+            exprs, values = {}, {}
+            for p in family.params:
+                pkey = f"{key}.{p}"
+                if isinstance(entry[p], list):
+                    table_name = f"{latent}.{p}"
+                    parameters[table_name] = self.table(entry[p], pkey, env.count)
+                    sym = sp.Symbol(table_name, real=True)
+                    exprs[p], values[p] = sym, parameters[table_name]
+                else:
+                    expr = parse_expression(entry[p], allowed, source=self.source, key=pkey)
+                    exprs[p] = expr
+                    values[p] = self.evaluate(expr, lookup, env.count, pkey)
+            problem = family.invalid(values)
+            if problem:
+                bad = _first_bad_environment(family, values, env)
+                raise self.fail(f"{key}.{problem.split()[0]}", f"{problem}{bad}")
+            out[latent] = exprs
+        return family, out
+
+    def evaluate(self, expr: sp.Expr, lookup: dict, count: int, key: str) -> np.ndarray:
+        symbols = sorted(expr.free_symbols, key=str)
+        fn = sp.lambdify(symbols, expr, modules="numpy")
+        with np.errstate(all="ignore"):
+            try:
+                out = np.broadcast_to(np.asarray(fn(*(lookup[s] for s in symbols)), dtype=float), (count,))
+            except (TypeError, ValueError, ZeroDivisionError) as exc:
+                raise self.fail(key, f"cannot evaluate {expr} ({exc})") from None
+        return np.array(out)
+
+    def mechanisms(self, value: Any, latents, allowed) -> dict[str, sp.Expr]:
+        value = self.mapping(value, "mechanisms", set(latents))
+        scope = allowed | {n: sp.Symbol(n, real=True) for n in latents}
+        out = {latent: parse_expression(value[latent], scope, source=self.source, key=f"mechanisms.{latent}")
+               for latent in latents if latent in value}
+        graph = nx.DiGraph()
+        graph.add_nodes_from(latents)
+        for child, expr in out.items():
+            graph.add_edges_from((s.name, child) for s in expr.free_symbols if s.name in latents)
+        try:
+            cycle = nx.find_cycle(graph)
+        except nx.NetworkXNoCycle:
+            return out
+        path = " -> ".join([cycle[0][0], *(edge[1] for edge in cycle)])
+        raise self.fail("mechanisms", f"the mechanisms form a cycle: {path}")
+
+    def post_nonlinear(self, value: Any, latents) -> dict[str, sp.Expr]:
+        value = self.mapping(value, "post_nonlinear", set(latents))
+        out = {}
+        grid = np.linspace(-50.0, 50.0, 20001)
+        for latent, text in value.items():
+            key = f"post_nonlinear.{latent}"
+            expr = parse_expression(text, {"t": PNL_SYMBOL}, source=self.source, key=key)
+            slope = sp.lambdify(PNL_SYMBOL, sp.diff(expr, PNL_SYMBOL), modules="numpy")
+            with np.errstate(all="ignore"):
+                d = np.broadcast_to(np.asarray(slope(grid), dtype=float), grid.shape)
+            if not np.all(np.isfinite(d)):
+                raise self.fail(key, f"gbar(t) = {expr} is not differentiable on the whole real line")
+            scale = max(float(np.max(np.abs(d))), 1e-300)
+            if np.all(np.abs(d) <= 1e-12 * scale) or (np.any(d > 1e-12 * scale) and np.any(d < -1e-12 * scale)):
+                raise self.fail(key, f"gbar(t) = {expr} is not invertible (its derivative changes sign or is 0)")
+            out[latent] = expr
+        return out
+
+    def mixing(self, value: Any, latents) -> Mixing:
+        value = self.mapping(value, "mixing", {"kind", "observed_dim", "layers", "x"})
+        kind = value.get("kind", "mlp")
+        ell = len(latents)
+        if kind == "mlp":
+            if "x" in value:
+                raise self.fail("mixing.x", "only for kind: expression")
+            dim, layers = value.get("observed_dim", ell), value.get("layers", 3)
+            for k, v in (("observed_dim", dim), ("layers", layers)):
+                if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                    raise self.fail(f"mixing.{k}", f"expected a positive integer, got {v!r}")
+            if dim < ell:
+                raise self.fail("mixing.observed_dim", f"{dim} < {ell} latents: the mixing cannot be injective")
+            return Mixing("mlp", dim, layers)
+        if kind == "expression":
+            for k in ("observed_dim", "layers"):
+                if k in value:
+                    raise self.fail(f"mixing.{k}", "only for kind: mlp")
+            comps = value.get("x")
+            if not isinstance(comps, list) or not comps:
+                raise self.fail("mixing.x", "expected a non-empty list of expressions in the latents")
+            scope = {n: sp.Symbol(n, real=True) for n in latents}
+            exprs = tuple(parse_expression(c, scope, source=self.source, key=f"mixing.x[{k}]")
+                          for k, c in enumerate(comps))
+            if len(exprs) < ell:
+                raise self.fail("mixing.x", f"{len(exprs)} components < {ell} latents: f cannot be injective")
+            return Mixing("expression", len(exprs), 0, exprs)
+        raise self.fail("mixing.kind", f"unknown kind {kind!r} (known: mlp, expression)")
+
+    def observation_noise(self, value: Any) -> ObservationNoise:
+        value = self.mapping(value, "observation_noise", {"family", "scale"}, ("family",))
+        family = OBSERVATION_FAMILIES.get(value["family"]) if isinstance(value["family"], str) else None
+        if family is None:
+            raise self.fail("observation_noise.family", f"unknown family {value['family']!r} "
+                                                        f"(known: {', '.join(OBSERVATION_FAMILIES)})")
+        scale = self.number(value.get("scale", 0.0 if family.name == "none" else 0.01), "observation_noise.scale")
+        if scale < 0 or (scale == 0 and family.name != "none"):
+            raise self.fail("observation_noise.scale", f"expected a scale > 0, got {scale:g}")
+        return ObservationNoise(family, scale)
+
+
+def _first_bad_environment(family, values: dict[str, np.ndarray], env: Environments) -> str:
+    for m in range(env.count):
+        if family.invalid({k: np.asarray(v)[m] for k, v in values.items()}):
+            return f" in environment {env.labels[m]!r}"
+    return ""
