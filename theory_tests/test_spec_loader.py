@@ -1,0 +1,109 @@
+"""The spec layer (CONTRACT §1): YAML, dicts and networkx graphs become the same validated SCM."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import sympy as sp
+
+import identcheck
+from identcheck.errors import SpecError
+from identcheck.spec import from_dict, from_graph, from_text
+
+NOISE2 = {"family": "gaussian", "params": {
+    "z1": {"mean": "sin(u)", "std": "exp(0.3*cos(u))"},
+    "z2": {"mean": "cos(u)", "std": "exp(0.5*sin(u))"}}}
+
+
+def spec(**overrides):
+    base = {"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": [0, 1, 2, 3, 4]},
+            "noise": NOISE2, "mechanisms": {"z2": "u*z1"}}
+    base.update(overrides)
+    return base
+
+
+def test_parents_are_the_latents_a_mechanism_depends_on():
+    scm = from_dict(spec(mechanisms={"z2": "u*tanh(z1) + sin(u)"}))
+    assert scm.parents("z2") == ("z1",) and scm.is_root("z1")
+    assert scm.adjacency().tolist() == [[False, True], [False, False]]
+
+
+def test_latent_order_is_the_users_and_causal_order_is_topological():
+    scm = from_dict(spec(latents=["b", "a"], mechanisms={"b": "u*a"},
+                         noise={"family": "gaussian", "params": {"a": NOISE2["params"]["z1"],
+                                                                 "b": NOISE2["params"]["z2"]}}))
+    assert scm.latents == ("b", "a") and scm.order == ("a", "b")
+
+
+def test_floats_become_exact_rationals_so_zero_tests_are_exact():
+    scm = from_dict(spec(mechanisms={"z2": "(u - 0.3)*z1"}))
+    u = scm.environments.symbols[0]
+    assert sp.diff(scm.mechanisms["z2"], scm.symbol("z1")).subs(u, sp.Rational(3, 10)) == 0
+
+
+def test_vector_environments_get_numbered_symbols():
+    scm = from_dict(spec(environments={"values": [[0, 1], [1, 2], [2, 0.5], [3, 3], [1, 1]]},
+                         noise={"family": "gaussian", "params": {
+                             "z1": {"mean": "u1", "std": "exp(u2/5)"}, "z2": {"mean": "u2", "std": 1}}},
+                         mechanisms={"z2": "(u1*u2 - 1)*z1"}))
+    assert [s.name for s in scm.environments.symbols] == ["u1", "u2"]
+    assert scm.environments.values.shape == (5, 2) and scm.environments.labels[2] == (2, 0.5)
+
+
+def test_noise_tables_become_per_environment_parameters():
+    scm = from_dict(spec(environments={"segments": 3}, parameters={"lam": [0, 1, 2]},
+                         noise={"family": "gaussian", "params": {
+                             "z1": {"mean": [0, 1, 2], "std": [1, 2, 3]},
+                             "z2": {"mean": 0.5, "std": [1, 1, 2]}}},
+                         mechanisms={"z2": "lam*z1"}))
+    assert np.allclose(scm.parameters["z1.std"], [1, 2, 3])
+    assert scm.environments.kind == "segments" and scm.environments.symbols == ()
+
+
+def test_from_graph_equals_from_dict():
+    graph = nx.DiGraph([("z1", "z2")])
+    a = from_graph(graph, {"z2": "u*z1"}, environments={"values": [0, 1, 2, 3, 4]}, noise=NOISE2)
+    b = from_dict(spec())
+    assert a.edges == b.edges and a.mechanisms == b.mechanisms and a.noise_params == b.noise_params
+
+
+def test_from_graph_rejects_a_parent_the_expression_ignores():
+    graph = nx.DiGraph([("z1", "z2")])
+    with pytest.raises(SpecError, match=r"mechanisms\.z2.*parents"):
+        from_graph(graph, {"z2": "u"}, environments={"values": [0, 1, 2, 3, 4]}, noise=NOISE2)
+
+
+@pytest.mark.parametrize("overrides, key, problem", [
+    ({"identcheck": 2}, "identcheck", "unsupported format version"),
+    ({"latents": ["z1", "z1"]}, "latents[1]", "duplicate latent"),
+    ({"colour": "red"}, "colour", "unknown key"),
+    ({"mechanisms": {"z2": "u*w"}}, "mechanisms.z2", "unknown symbol 'w'"),
+    ({"mechanisms": {"z2": "u*z1", "z1": "z2"}}, "mechanisms", "cycle"),
+    ({"mechanisms": {"z2": "u*z1 +"}}, "mechanisms.z2", "cannot parse"),
+    ({"environments": {"values": [0, 1], "segments": 2}}, "environments", "exactly one"),
+    ({"environments": {"values": [0, 1, 7], "domain": [0, 5]}}, "environments.domain", "outside the domain"),
+    ({"parameters": {"lam": [1, 2]}}, "parameters.lam", "expected 5 values"),
+    ({"noise": {"family": "gaussian", "params": {"z1": {"mean": 0, "std": "u - 1"},
+                                                 "z2": NOISE2["params"]["z2"]}}},
+     "noise.params.z1.std", "must be > 0"),
+    ({"noise": {"family": "cauchy", "params": {}}}, "noise.family", "unknown family"),
+    ({"post_nonlinear": {"z2": "t**2"}}, "post_nonlinear.z2", "not invertible"),
+    ({"mixing": {"kind": "mlp", "observed_dim": 1}}, "mixing.observed_dim", "cannot be injective"),
+    ({"observation_noise": {"family": "gaussian", "scale": -1}}, "observation_noise.scale", "scale > 0"),
+])
+def test_each_malformed_spec_names_key_and_problem(overrides, key, problem):
+    with pytest.raises(SpecError) as info:
+        from_dict(spec(**overrides), source="bad.yaml")
+    assert info.value.key == key and problem in info.value.problem
+    assert str(info.value).startswith(f"bad.yaml: {key}: ")
+
+
+def test_yaml_syntax_error_names_the_line():
+    with pytest.raises(SpecError, match=r"^s\.yaml: YAML syntax error at line 3, column 6"):
+        from_text("identcheck: 1\nlatents: [z1, z2\nnoise: 3\n", source="s.yaml")
+
+
+def test_every_builtin_example_loads():
+    for name in identcheck.example_names():
+        assert identcheck.load_example(name).name == name
