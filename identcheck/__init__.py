@@ -12,6 +12,10 @@ from .errors import DataError, IdentcheckError, NotFittedError, SpecError, Train
 from .examples import example_names, load_example
 from .scm import SCM
 from .spec import from_dict, from_graph, from_text, load_spec
+from .simulate import Dataset, simulate
+from .check import check
+from .report import Report
+from .verify import VerifyReport, verify
 
 __version__ = "0.1.0"
 
@@ -23,6 +27,12 @@ __all__ = [
     "from_graph",
     "load_example",
     "example_names",
+    "simulate",
+    "Dataset",
+    "check",
+    "Report",
+    "verify",
+    "VerifyReport",
     "IdentcheckError",
     "SpecError",
     "DataError",

@@ -56,6 +56,11 @@ class MonotoneMap(nn.Module):
         bends = F.softplus(self.amp) * torch.tanh(F.softplus(self.freq) * t.unsqueeze(-1) + self.shift)
         return F.softplus(self.slope) * t + bends.sum(-1)
 
+    def component(self, t: torch.Tensor, i: int) -> torch.Tensor:
+        """Apply ḡ_i to a batch of scalars ``t`` (shape (B,))."""
+        bends = F.softplus(self.amp[i]) * torch.tanh(F.softplus(self.freq[i]) * t.unsqueeze(-1) + self.shift[i])
+        return F.softplus(self.slope[i]) * t + bends.sum(-1)
+
 
 def edge_mask(dim: int) -> torch.Tensor:
     """The 0/1 mask of the edges allowed by the fixed order 1..ℓ: ``[j, i] = 1`` iff j < i (edge j → i).

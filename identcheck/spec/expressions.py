@@ -8,11 +8,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
-from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
+from sympy.parsing.sympy_parser import TokenError, convert_xor, parse_expr, standard_transformations
 
 from ..errors import SpecError
 
@@ -40,12 +41,14 @@ def parse_expression(value: Any, allowed: Mapping[str, sp.Symbol], *, source: st
         expr: Any = sp.Rational(str(value)) if isinstance(value, float) else sp.Integer(value)
     else:
         text = value.strip()
-        if not text or "__" in text or ";" in text or "lambda" in text.split():
+        if not text or "__" in text or ";" in text or re.search(r"\blambda\b", text):
             raise SpecError(f"cannot parse expression {value!r}", source=source, key=key)
         try:
             expr = parse_expr(text, local_dict=dict(allowed), transformations=_TRANSFORMS)
         except Exception as exc:  # sympy raises SyntaxError, TokenError, TypeError, ... for bad text
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if isinstance(exc, TokenError):
+                detail = "unbalanced brackets"
             raise SpecError(f"cannot parse expression {value!r} ({detail})", source=source, key=key) from None
     if not isinstance(expr, sp.Expr):
         raise SpecError(f"{value!r} is not an arithmetic expression", source=source, key=key)

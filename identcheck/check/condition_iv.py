@@ -1,0 +1,412 @@
+"""Assumption (iv), sufficient change of each causal influence (SPEC §2 (iv), §5 "Checking (iv)").
+
+For every edge j -> i, d = dg_i/dz_j. The edge satisfies (iv) when d(., u') vanishes identically in the
+parents at some reference u' of the environment domain and d(., u'') does not at some observed u''.
+Zeros are graded (SPEC §2, "Must u' be observed?"): at an observed environment -> satisfied; at an
+unobserved point of the declared `domain` of a scalar u, with u entering through a formula -> satisfied,
+flagged *extrapolated*; anywhere else (outside the domain, or unobserved with no domain declared, or for
+one-hot segments) -> does not count.
+
+The readings (iv-E), (iv-N), (iv-G) intersect these zero sets over one edge, all the parent edges of a
+node, or all edges; `analyse_iv` keeps the sets for the verdicts (SPEC §5 rule 6).
+
+>>> from identcheck import load_example
+>>> edge = check_edge(load_example("C1"), "z1", "z2")
+>>> edge.status, edge.vanishes_at, edge.nonzero_at, edge.method
+('holds', (0,), 1, 'symbolic')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..report import ConditionIVResult, EdgeResult
+from ..scm import PNL_SYMBOL, SCM
+from .zeros import ZeroProfile, probe_points, real_zero_set, scan_zero_set, vanishing_profile
+
+__all__ = ["CommonZeros", "EdgeZeros", "IVAnalysis", "analyse_iv", "check_edge", "check_condition_iv",
+           "environment_text", "exact_table", "pretty"]
+
+#: Default relative tolerance of the numeric probe (SPEC §5 step 2c: |d| > tol * sum|terms| is non-zero).
+DEFAULT_TOL = 1e-9
+#: Default number of random probe points per node (SPEC §5: K >= 64).
+DEFAULT_PROBES = 64
+
+
+@dataclass(frozen=True, eq=False)
+class CommonZeros:
+    """Where a set of edges vanish together: observed environment positions, and unobserved zeros inside
+    the declared domain (a sympy set; None when they could not be determined)."""
+
+    observed: frozenset[int]
+    extrapolated: sp.Set | None
+
+    @property
+    def exists(self) -> bool:
+        """True when there is a common zero, observed or extrapolated."""
+        return bool(self.observed) or _nonempty(self.extrapolated)
+
+
+@dataclass(frozen=True, eq=False)
+class EdgeZeros:
+    """One edge's (iv) result together with its zero set (for the node-wise and global readings)."""
+
+    result: EdgeResult
+    zeros: CommonZeros
+
+
+@dataclass(frozen=True, eq=False)
+class IVAnalysis:
+    """(iv) over the whole SCM: the per-edge results, node-wise common zeros (iv-N) and global ones (iv-G)."""
+
+    result: ConditionIVResult
+    edges: dict[tuple[str, str], EdgeZeros]
+    nodes: dict[str, CommonZeros]
+    common: CommonZeros
+
+
+def _decimals(expr: sp.Basic) -> sp.Basic:
+    """Terminating-decimal rationals as Floats (4/5 -> 0.8), exponents kept exact (sqrt(2) stays)."""
+    if isinstance(expr, sp.Rational) and not isinstance(expr, sp.Integer):
+        q = int(expr.q)
+        for prime in (2, 5):
+            while q % prime == 0:
+                q //= prime
+        return sp.Float(expr, 15) if q == 1 else expr
+    if isinstance(expr, sp.Pow):
+        return sp.Pow(_decimals(expr.base), expr.exp)
+    if not expr.args or isinstance(expr, (sp.Set, sp.Lambda)):
+        return expr
+    return expr.func(*(_decimals(a) for a in expr.args))
+
+
+def pretty(expr: sp.Expr) -> str:
+    """Text of an expression with terminating-decimal rationals written as decimals (4/5 -> 0.8).
+
+    >>> pretty(sp.Rational(4, 5)*sp.Symbol("z2") - sp.Symbol("z3") + sp.sqrt(2))
+    '0.8*z2 - z3 + sqrt(2)'
+    """
+    expr = sp.sympify(expr)
+    try:
+        expr = _decimals(expr)
+    except (TypeError, ValueError):  # an object that cannot be rebuilt from its args prints as it is
+        pass
+    return sp.sstr(expr, full_prec=False)
+
+
+def environment_text(scm: SCM, m: int) -> str:
+    """An observed environment in words: "u = 0.3", "u = (2, 0.5)" or "segment 0"."""
+    env = scm.environments
+    label = env.labels[m]
+    if env.kind == "segments":
+        return f"segment {label}"
+    name = env.symbols[0].name if env.kind == "scalar" else env.symbols[0].name[:-1]
+    if env.kind == "vector":
+        return f"{name} = (" + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in label) + ")"
+    return f"{name} = {label:g}" if isinstance(label, float) else f"{name} = {label}"
+
+
+def _nonempty(zeros: sp.Set | None) -> bool:
+    return zeros is not None and zeros.is_empty is False
+
+
+def _exact(value: Any) -> sp.Expr:
+    """The exact rational of a number as written (0.3 -> 3/10), matching the loader's rationalisation."""
+    return sp.Integer(value) if isinstance(value, (int, np.integer)) else sp.Rational(str(float(value)))
+
+
+def exact_table(scm: SCM, symbols: set[sp.Symbol] | None = None) -> dict[sp.Symbol, tuple[sp.Expr, ...]]:
+    """The environment symbols and table parameters (only `symbols`, when given) as exact numbers per
+    environment.
+
+    >>> from identcheck import load_example
+    >>> scm = load_example("C13")
+    >>> exact_table(scm, set(scm.environments.symbols))
+    {u: (0, 3/10, 1/2, 3/4, 1)}
+    """
+    env = scm.environments
+    table: dict[sp.Symbol, tuple[sp.Expr, ...]] = {}
+    for k, symbol in enumerate(env.symbols):
+        if symbols is None or symbol in symbols:
+            table[symbol] = tuple(_exact(label if env.kind == "scalar" else label[k]) for label in env.labels)
+    for name, values in scm.parameters.items():
+        symbol = scm.parameter_symbols[name]
+        if symbols is None or symbol in symbols:
+            table[symbol] = tuple(_exact(v) for v in values)
+    return table
+
+
+class _Context:
+    """Everything the edge checks of one SCM share: tables, probe points per node, derivatives."""
+
+    def __init__(self, scm: SCM, tol: float, seed: int, probes: int):
+        self.scm, self.tol, self.seed, self.probes = scm, tol, seed, probes
+        self.table = scm.environment_table()
+        used = set().union(*(g.free_symbols for g in scm.mechanisms.values())) | set(scm.environments.symbols)
+        self.exact = exact_table(scm, used)
+        self.parameter_symbols = set(scm.parameter_symbols.values())
+        env = scm.environments
+        self.domain = sp.Interval(*map(_exact, env.domain)) if env.domain is not None else None
+        self.observed_u = sp.FiniteSet(*self.exact[env.symbols[0]]) if env.kind == "scalar" else sp.S.EmptySet
+        self._points: dict[str, np.ndarray] = {}
+
+    def points(self, child: str) -> np.ndarray:
+        """Probe points (K, |pa|) for the parents of `child`, inside their support: the noise family's
+        support, mapped through gbar_j for a post-nonlinear parent (SPEC §5 pitfalls: probe inside S_i)."""
+        if child not in self._points:
+            parents = self.scm.parents(child)
+            pts = probe_points(self.scm.noise_family.support, len(parents), self.probes, self.seed)
+            for k, parent in enumerate(parents):
+                if parent in self.scm.post_nonlinear:
+                    gbar = sp.lambdify(PNL_SYMBOL, self.scm.post_nonlinear[parent], modules="numpy")
+                    with np.errstate(all="ignore"):
+                        pts[:, k] = np.broadcast_to(np.asarray(gbar(pts[:, k]), float), pts[:, k].shape)
+            self._points[child] = pts
+        return self._points[child]
+
+
+def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: list[sp.Symbol],
+                   points: np.ndarray):
+    """Solve {u : d(., u) == 0} for a scalar u given by a formula (SPEC §5 step 3).
+
+    Returns (solved set over R or None, zeros within the declared domain or None, exact?)."""
+    env = ctx.scm.environments
+    if env.kind != "scalar" or d.free_symbols & ctx.parameter_symbols:
+        return None, None, True  # tables are known only at the observed environments: nothing to solve
+    u = env.symbols[0]
+    if profile.separation is not None:
+        solved = real_zero_set(profile.separation.coefficients, u)
+        if solved is not None:
+            within = sp.Intersection(solved, ctx.domain) if ctx.domain is not None else None
+            return solved, within, True
+    if ctx.domain is None:
+        return None, None, True
+    low, high = (float(v) for v in (ctx.domain.inf, ctx.domain.sup))
+    within, exact = scan_zero_set(d, parents, u, (low, high), points, tol=ctx.tol)
+    return None, within, exact  # a scan that finds nothing proves nothing: exact is False then
+
+
+def _describe_set(zeros: sp.Set, name: str) -> str:
+    if zeros == sp.S.Reals:
+        return f"every {name}"
+    if zeros.is_empty:
+        return f"no real {name}"
+    if isinstance(zeros, sp.FiniteSet):
+        if len(zeros) == 1:
+            return f"{name} = {pretty(next(iter(zeros)))}"
+        return f"{name} in {{" + ", ".join(pretty(z) for z in zeros) + "}"
+    return f"{name} in {pretty(zeros)}"
+
+
+def _representatives(zeros: sp.Set | None, limit: int = 10) -> tuple[float, ...]:
+    """Up to `limit` numbers from a set of u values: its points, or the midpoints of its intervals."""
+    if not _nonempty(zeros):
+        return ()
+    pieces = zeros.args if isinstance(zeros, sp.Union) else (zeros,)
+    out: list[float] = []
+    for piece in pieces:
+        if isinstance(piece, sp.FiniteSet):
+            out += [float(v) for v in piece if v.is_real]
+        elif isinstance(piece, sp.Interval):
+            out.append(float((piece.inf + piece.sup) / 2))
+    return tuple(sorted(out)[:limit])
+
+
+def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
+    scm = ctx.scm
+    env = scm.environments
+    parents = [scm.symbol(p) for p in scm.parents(child)]
+    d = sp.diff(scm.mechanism(child), scm.symbol(parent))
+    points = ctx.points(child)
+    profile = vanishing_profile(d, parents, points, ctx.table, ctx.exact, tol=ctx.tol)
+    solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, points)
+    extrapolated_zeros = sp.Complement(within, ctx.observed_u) if within is not None else (
+        sp.S.EmptySet if env.kind != "scalar" or ctx.domain is None else None)
+
+    zero_idx = [int(m) for m in np.flatnonzero(profile.zero)]
+    nonzero_idx = [int(m) for m in np.flatnonzero(profile.nonzero)]
+    undecided_idx = [int(m) for m in np.flatnonzero(profile.undecided)]
+    derivative = pretty(d)
+    name = f"dg_{child}/d{parent} = {derivative}"
+    zero_set = _zero_set_text(ctx, profile, solved, within)
+    witness_env = nonzero_idx[0] if nonzero_idx else None
+    witness_point = None
+    if witness_env is not None and not np.any(np.isnan(profile.witness[witness_env])):
+        witness_point = {p.name: float(v) for p, v in zip(parents, profile.witness[witness_env])}
+    no_influence = not nonzero_idx and not undecided_idx
+    extrapolated = False
+
+    if no_influence:
+        status, reason = "fails", (f"{name} vanishes in every observed environment: the declared parent has "
+                                   f"no influence on {child} ((iv-b) fails; not a real edge)")
+    elif not nonzero_idx:
+        status, reason = "undecided", (f"{name}: no observed environment where it is shown to be non-zero "
+                                       f"(undecided in {_list_envs(ctx, undecided_idx)})")
+    elif zero_idx:
+        status = "holds"
+        reason = (f"{name} vanishes identically in the parents at {_list_envs(ctx, zero_idx)} and is non-zero "
+                  f"at {environment_text(scm, nonzero_idx[0])}{_at_point(witness_point)}")
+    elif _nonempty(extrapolated_zeros):
+        status, extrapolated = "holds", True
+        reason = (f"{name} vanishes identically at {_describe_set(extrapolated_zeros, env.symbols[0].name)}, "
+                  f"inside the declared domain {_domain_text(ctx)} but at no observed environment: the zero "
+                  f"is extrapolated from the formula in u (SPEC §2, 'Must u' be observed?')")
+    elif undecided_idx or (extrapolated_zeros is None and env.kind == "scalar" and ctx.domain is not None):
+        status, reason = "undecided", (f"{name} does not vanish identically in the decided environments; "
+                                       f"undecided in {_list_envs(ctx, undecided_idx) or 'the declared domain'}")
+    else:
+        status, reason = "fails", f"{name} does not vanish identically in any observed environment" + \
+            _why_no_zero(ctx, solved, within)
+
+    # symbolic: every zero claimed is proven exactly, and a zero set in the domain (an extrapolated zero, or
+    # its absence) was solved exactly; non-zeros rest on exact coefficients or on witness points
+    exact = bool(np.all(profile.proven[zero_idx])) and (solved_exactly or not (extrapolated or status == "fails"))
+    method = "undecided" if status == "undecided" else ("symbolic" if exact else "numeric")
+    if method == "numeric" and status != "undecided":
+        reason += " [numeric: decided by probe points, not proven]"
+    result = EdgeResult(
+        parent=parent, child=child, status=status,
+        vanishes_at=tuple(env.labels[m] for m in zero_idx),
+        nonzero_at=env.labels[witness_env] if witness_env is not None else None,
+        extrapolated=extrapolated, method=method, reason=reason, derivative=derivative, zero_set=zero_set,
+        extrapolated_zeros=_representatives(extrapolated_zeros), nonzero_point=witness_point,
+        no_influence=no_influence, vanishing_environments=tuple(zero_idx))
+    return EdgeZeros(result, CommonZeros(frozenset(zero_idx), extrapolated_zeros))
+
+
+def _zero_set_text(ctx: _Context, profile: ZeroProfile, solved: sp.Set | None, within: sp.Set | None) -> str:
+    env = ctx.scm.environments
+    if env.kind == "vector" and profile.separation is not None and not (
+            set().union(*(c.free_symbols for c in profile.separation.coefficients)) & ctx.parameter_symbols):
+        equations = sorted({pretty(sp.factor(c)) for c in profile.separation.coefficients})
+        if not equations:
+            return "every u"
+        return " and ".join(f"{e} = 0" for e in equations)
+    if solved is not None and (within is None or not solved.has(sp.ImageSet)):
+        return _describe_set(solved, env.symbols[0].name)
+    if solved is not None:
+        return _describe_set(within, env.symbols[0].name) + f" within {_domain_text(ctx)}"
+    if within is not None and within.is_empty:
+        return f"no zero found in {_domain_text(ctx)} (numeric scan)"
+    if within is not None:
+        return _describe_set(within, env.symbols[0].name) + f" within {_domain_text(ctx)} (numeric scan)"
+    return "observed environments only"
+
+
+def _domain_text(ctx: _Context) -> str:
+    return f"[{pretty(ctx.domain.inf)}, {pretty(ctx.domain.sup)}]" if ctx.domain is not None else "(none)"
+
+
+def _why_no_zero(ctx: _Context, solved: sp.Set | None, within: sp.Set | None) -> str:
+    env = ctx.scm.environments
+    if env.kind == "segments":
+        return " (one-hot segments: values between segments are not data, so only observed segments count)"
+    if env.kind == "vector":
+        return " (no domain is declared for a vector u, so only observed environments count)"
+    name = env.symbols[0].name
+    if solved is not None and solved.is_empty:
+        return f"; it has no real zero in {name}"
+    if ctx.domain is None:
+        if solved is not None:
+            return (f"; its zeros ({_describe_set(solved, name)}) are unobserved and no domain is declared, "
+                    f"so only observed environments count")
+        return "; no domain is declared, so only observed environments count"
+    if solved is not None:
+        return f"; its zeros ({_describe_set(solved, name)}) lie outside the declared domain {_domain_text(ctx)}"
+    return f"; a scan of the declared domain {_domain_text(ctx)} found no zero"
+
+
+def _list_envs(ctx: _Context, indices: list[int], limit: int = 6) -> str:
+    shown = [environment_text(ctx.scm, m) for m in indices[:limit]]
+    more = f" and {len(indices) - limit} more" if len(indices) > limit else ""
+    return ", ".join(shown) + more
+
+
+def _at_point(point: dict[str, float] | None) -> str:
+    if not point:
+        return ""
+    return " (e.g. at " + ", ".join(f"{k} = {v:.4g}" for k, v in point.items()) + ")"
+
+
+def _intersect(sets: list[CommonZeros], everything: frozenset[int]) -> CommonZeros:
+    """Common zeros of several edges (SPEC §5 step 4): intersect observed and extrapolated zeros."""
+    observed = frozenset(everything)
+    extrapolated: sp.Set | None = sp.S.Reals
+    for zeros in sets:
+        observed &= zeros.observed
+        if extrapolated is not None:
+            extrapolated = None if zeros.extrapolated is None else sp.Intersection(extrapolated, zeros.extrapolated)
+    if not sets:
+        extrapolated = sp.S.EmptySet
+    return CommonZeros(observed, extrapolated)
+
+
+def _reading(statuses: list[str], holds: bool) -> str:
+    if holds:
+        return "holds"
+    return "unknown" if "undecided" in statuses and "fails" not in statuses else "fails"
+
+
+def analyse_iv(scm: SCM, *, tol: float = DEFAULT_TOL, seed: int = 0, probes: int = DEFAULT_PROBES) -> IVAnalysis:
+    """Check (iv) for every edge and intersect the zero sets per node (iv-N) and over all edges (iv-G).
+
+    >>> from identcheck import load_example
+    >>> iv = analyse_iv(load_example("C9"))
+    >>> sorted(iv.nodes["z3"].observed), iv.result.readings["edge"], iv.result.readings["node"]
+    ([], 'fails', 'fails')
+    """
+    ctx = _Context(scm, tol, seed, probes)
+    everything = frozenset(range(scm.environments.count))
+    edges = {(p, c): _analyse_edge(ctx, p, c) for p, c in scm.edges}
+    nodes = {child: _intersect([edges[(p, child)].zeros for p in scm.parents(child)], everything)
+             for child in scm.latents if not scm.is_root(child)}
+    common = _intersect([e.zeros for e in edges.values()], everything)
+    results = tuple(e.result for e in edges.values())
+    statuses = [r.status for r in results]
+    status = "fails" if "fails" in statuses else ("unknown" if "undecided" in statuses else "holds")
+    bad = [f"{r.parent}->{r.child}" for r in results if r.status != "holds"]
+    if not results:
+        reason = "no edges: every latent is a root"
+    elif status == "holds":
+        reason = ("the only edge vanishes identically somewhere in the domain and is" if len(results) == 1 else
+                  f"all {len(results)} edges vanish identically somewhere in the domain and are") + \
+            " non-zero in some observed environment"
+    else:
+        reason = f"{len(results) - len(bad)} of {len(results)} edges satisfy (iv); not: {', '.join(bad)}"
+    edge_wise = [e.zeros.exists for e in edges.values()]
+    readings = {
+        "edge": _reading(statuses, all(s == "holds" for s in statuses)),
+        "node": _reading(statuses, all(z.exists for z in nodes.values()) and "undecided" not in statuses),
+        "global": _reading(statuses, common.exists and all(edge_wise) and "undecided" not in statuses),
+    }
+    result = ConditionIVResult(status, reason, results, readings,
+                               tuple(scm.environments.labels[m] for m in sorted(common.observed)) if results else ())
+    return IVAnalysis(result, edges, nodes, common)
+
+
+def check_condition_iv(scm: SCM, *, tol: float = DEFAULT_TOL, seed: int = 0,
+                       probes: int = DEFAULT_PROBES) -> ConditionIVResult:
+    """Assumption (iv) for every edge (the `assumptions.iv` object of CONTRACT §2).
+
+    >>> from identcheck import load_example
+    >>> check_condition_iv(load_example("C7")).status
+    'fails'
+    """
+    return analyse_iv(scm, tol=tol, seed=seed, probes=probes).result
+
+
+def check_edge(scm: SCM, parent: str, child: str, *, tol: float = DEFAULT_TOL, seed: int = 0,
+               probes: int = DEFAULT_PROBES) -> EdgeResult:
+    """Assumption (iv) for one edge parent -> child (SPEC §2 (iv-a)/(iv-b)).
+
+    >>> from identcheck import load_example
+    >>> check_edge(load_example("C13_extrapolated"), "z1", "z2").extrapolated
+    True
+    """
+    if (parent, child) not in scm.edges:
+        raise ValueError(f"{parent} -> {child} is not an edge of the SCM (edges: {scm.edges})")
+    return _analyse_edge(_Context(scm, tol, seed, probes), parent, child).result

@@ -1,0 +1,234 @@
+"""Assumptions (i), deconvolvable observation noise, and (ii), injective mixing (SPEC §2, §5).
+
+(i) is read off the registry of observation-noise families (the zero set of the characteristic function);
+(ii) is a structural certificate for the leaky-ReLU MLP class and, for a mixing given by expressions, a
+Jacobian rank probe plus a global collision probe (numpy only, fixed seed).
+
+>>> from identcheck import load_example
+>>> check_deconvolvability(load_example("C16")).status
+'fails'
+>>> check_injectivity(load_example("C1")).details["method"]
+'structural'
+>>> result = check_injectivity(load_example("C17"))
+>>> result.status, result.details["method"]
+('fails', 'probe')
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import scipy.spatial
+import sympy as sp
+
+from ..scm import PNL_SYMBOL, SCM
+from .results import AssumptionResult
+
+__all__ = ["check_deconvolvability", "check_injectivity", "DEFAULT_SCALES", "DEFAULT_SAMPLES"]
+
+#: Noise scales of the probe: n = s * (a standard draw on the family's support), for each s.
+DEFAULT_SCALES = (1.0, 3.0, 10.0)
+#: Number of probe samples of z (over all scales and environments together).
+DEFAULT_SAMPLES = 4096
+#: A Jacobian with sigma_min / sigma_max below this at a sample is reported as numerically rank-deficient.
+RANK_RATIO_TOL = 1e-10
+_NEIGHBOURS = 4
+_CANDIDATES = 64
+_NEWTON_STEPS = 40
+_NOT_SMOOTH = (sp.Abs, sp.Max, sp.Min, sp.Piecewise, sp.Heaviside, sp.sign, sp.floor, sp.ceiling)
+
+_ZERO_SETS = {
+    "none": ("holds", "never vanishes"),
+    "countable": ("holds", "vanishes only on a countable, hence Lebesgue-null, set"),
+    "positive_measure": ("fails", "vanishes on a set of positive Lebesgue measure"),
+}
+
+
+def check_deconvolvability(scm: SCM) -> AssumptionResult:
+    """Assumption (i): the characteristic function of eps vanishes only on a null set. eps has independent
+    coordinates from one family, so its zero set is a union of slabs and (i) holds iff one coordinate's
+    zero set is null (SPEC §5 "Checking (i)").
+
+    >>> from identcheck import load_example
+    >>> r = check_deconvolvability(load_example("C1"))
+    >>> r.status, r.details["cf_zeros"]
+    ('holds', 'none')
+    """
+    noise = scm.observation_noise
+    family = noise.family
+    status, fact = _ZERO_SETS.get(family.cf_zeros, ("unknown", "has a zero set of unknown measure"))
+    reason = (f"{family.name} observation noise (scale {noise.scale:g}): its characteristic function {fact} "
+              f"({family.cf_description})")
+    return AssumptionResult(status, reason, {"family": family.name, "cf_zeros": family.cf_zeros})
+
+
+# -- (ii) ---------------------------------------------------------------------------------------------------
+
+
+def check_injectivity(scm: SCM, *, samples: int = DEFAULT_SAMPLES, scales: Sequence[float] = DEFAULT_SCALES,
+                      seed: int = 0) -> AssumptionResult:
+    """Assumption (ii), f injective, with (ii+): f is C² with a Jacobian of full column rank ℓ (SPEC §2).
+
+    A leaky-ReLU MLP gets a structural certificate. A mixing given by expressions is probed at `samples`
+    points z drawn from the model's own support (noise at each of `scales`, pushed through the SCM in every
+    environment): the Jacobian's smallest sigma_min/sigma_max, and a collision search (KD-tree neighbours
+    in x-space with far-apart z, refined by Gauss-Newton to an exact collision f(z) = f(z')). A probe is
+    evidence, not a proof; a collision is a proof of failure.
+
+    >>> from identcheck import from_dict, load_example
+    >>> spec = load_example("C17").spec | {"mixing": {"kind": "expression", "x": ["z1 + z2**3", "z2"]}}
+    >>> check_injectivity(from_dict(spec)).status
+    'holds'
+    """
+    if scm.mixing.kind == "mlp":
+        return _mlp_certificate(scm)
+    return _expression_probe(scm, samples, tuple(scales), seed)
+
+
+def _mlp_certificate(scm: SCM) -> AssumptionResult:
+    ell, dim, layers = len(scm.latents), scm.mixing.observed_dim, scm.mixing.layers
+    first = (f"a first layer ℝ^ℓ -> ℝ^d of full column rank ℓ (d = {dim} > ℓ = {ell})" if dim > ell
+             else f"an invertible square first layer (d = ℓ = {ell})")
+    reason = (f"structural certificate: a leaky-ReLU MLP with {layers} layers, {first}, the other layers "
+              "square invertible, and LeakyReLU (slope > 0) strictly monotone, so f is injective and its "
+              "Jacobian has full column rank ℓ wherever it exists; caveat: LeakyReLU is piecewise linear, not "
+              "C² at 0, so (ii+) holds only almost everywhere")
+    return AssumptionResult("holds", reason, {"method": "structural", "observed_dim": dim, "layers": layers,
+                                              "c2": False})
+
+
+def _noise_draws(rng: np.random.Generator, support: tuple[float, float], scale: np.ndarray) -> np.ndarray:
+    """Noise spread over the family's open support, one draw per entry of `scale`: N(0, s²) on ℝ,
+    lo + s*Exp(1) on a half-line, uniform on a bounded interval (where scale does not apply)."""
+    low, high = support
+    if np.isfinite(low) and np.isfinite(high):
+        return rng.uniform(low, high, scale.shape)
+    if np.isfinite(low):
+        return low + rng.exponential(scale)
+    return rng.normal(0.0, scale)
+
+
+def _latent_samples(scm: SCM, rng: np.random.Generator, samples: int, scales: tuple[float, ...]) -> np.ndarray:
+    """z = psi_u(n) in every environment (SPEC §1): samples from the support of z, rows with any non-finite
+    coordinate dropped. Each mechanism is lambdified once and evaluated on all samples and environments."""
+    table = scm.environment_table()
+    count = scm.environments.count
+    per_env = max(1, -(-samples // (len(scales) * count)))
+    args = list(scm.latent_symbols) + list(table)
+    env_values = [np.tile(np.repeat(np.asarray(v, dtype=float), per_env), len(scales)) for v in table.values()]
+    rows = per_env * count * len(scales)
+    noise_scale = np.repeat(np.asarray(scales, dtype=float), per_env * count)
+    index = {name: k for k, name in enumerate(scm.latents)}
+    z = np.zeros((rows, len(scm.latents)))
+    with np.errstate(all="ignore"):
+        for name in scm.order:
+            noise = _noise_draws(rng, scm.noise_family.support, noise_scale)
+            g = sp.lambdify(args, scm.mechanism(name), modules="numpy")
+            value = np.broadcast_to(np.asarray(g(*z.T, *env_values), dtype=float), (rows,)) + noise
+            if name in scm.post_nonlinear:
+                gbar = sp.lambdify([PNL_SYMBOL], scm.post_nonlinear[name], modules="numpy")
+                value = np.broadcast_to(np.asarray(gbar(value), dtype=float), (rows,))
+            z[:, index[name]] = value
+    return z[np.all(np.isfinite(z), axis=1)]
+
+
+def _vectorised(symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]) -> Callable[[np.ndarray], np.ndarray]:
+    """One lambdified function of the rows of z returning an (N, len(exprs)) array."""
+    fn = sp.lambdify(list(symbols), list(exprs), modules="numpy")
+
+    def evaluate(z: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            columns = fn(*z.T)
+        return np.column_stack([np.broadcast_to(np.asarray(c, dtype=float), (len(z),)) for c in columns])
+
+    return evaluate
+
+
+def _rank_ratios(jacobian: np.ndarray) -> np.ndarray:
+    """sigma_min / sigma_max of every (d, ℓ) Jacobian in the stack (0 where J = 0)."""
+    sigma = np.linalg.svd(jacobian, compute_uv=False)
+    return np.where(sigma[:, 0] > 0, sigma[:, -1] / np.where(sigma[:, 0] > 0, sigma[:, 0], 1.0), 0.0)
+
+
+def _gauss_newton(f: Callable, jac: Callable, target: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Solve f(w) = target from `start`, row by row in one batch (least squares steps, d >= ℓ)."""
+    w = start.copy()
+    for _ in range(_NEWTON_STEPS):
+        residual = f(w) - target
+        step = np.einsum("nij,nj->ni", np.linalg.pinv(jac(w)), residual)
+        w = np.where(np.isfinite(step), w - step, w)
+    return w
+
+
+def _collision(f: Callable, jac: Callable, z: np.ndarray, x: np.ndarray) -> dict[str, list[float]] | None:
+    """A pair z != z' with f(z) = f(z'), or None. Candidates: x-space nearest neighbours whose z are far
+    apart (largest ||z - z'|| / ||x - x'||); each is refined by Gauss-Newton from z' towards f(z) and kept only
+    if it converges to an exact collision that stays nearer the sampled z' than z."""
+    distance, neighbour = scipy.spatial.cKDTree(x).query(x, k=_NEIGHBOURS + 1)
+    a = np.repeat(np.arange(len(x)), _NEIGHBOURS)
+    b = neighbour[:, 1:].ravel()
+    dz = np.linalg.norm(z[a] - z[b], axis=1)
+    dx = distance[:, 1:].ravel()
+    score = dz / (dx + 1e-12 * (1.0 + np.linalg.norm(x[a], axis=1)))
+    order = np.argsort(-score, kind="stable")
+    order = order[dz[order] > 1e-6 * (1.0 + np.linalg.norm(z[a[order]], axis=1))][:_CANDIDATES]
+    if not len(order):
+        return None
+    a, b = a[order], b[order]
+    with np.errstate(all="ignore"):
+        w = _gauss_newton(f, jac, x[a], z[b])
+        residual = np.linalg.norm(f(w) - x[a], axis=1)
+    apart = np.linalg.norm(w - z[a], axis=1)
+    found = np.flatnonzero((residual <= 1e-9 * (1.0 + np.linalg.norm(x[a], axis=1)))
+                           & (apart >= 1e-3 * (1.0 + np.linalg.norm(z[a], axis=1)))
+                           & (np.linalg.norm(w - z[b], axis=1) < apart))
+    if not len(found):
+        return None
+    k = found[0]
+    return {"z": z[a[k]].tolist(), "z_prime": w[k].tolist(), "x": x[a[k]].tolist()}
+
+
+def _point(values: Sequence[float]) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
+
+
+def _expression_probe(scm: SCM, samples: int, scales: tuple[float, ...], seed: int) -> AssumptionResult:
+    exprs, symbols = scm.mixing.expressions, scm.latent_symbols
+    f = _vectorised(symbols, exprs)
+    jac_flat = _vectorised(symbols, list(sp.Matrix(exprs).jacobian(symbols)))
+    shape = (len(exprs), len(symbols))
+
+    def jac(z: np.ndarray) -> np.ndarray:
+        return jac_flat(z).reshape(len(z), *shape)
+
+    z = _latent_samples(scm, np.random.default_rng(seed), samples, scales)
+    x, jacobian = f(z), jac(z)
+    details: dict[str, Any] = {"method": "probe", "samples": len(z), "scales": list(scales), "seed": seed}
+    undefined = ~(np.all(np.isfinite(x), axis=1) & np.all(np.isfinite(jacobian), axis=(1, 2)))
+    if np.any(undefined):
+        at = z[np.argmax(undefined)]
+        details["undefined_at"] = at.tolist()
+        return AssumptionResult("unknown", f"f or its Jacobian is not finite at z = {_point(at)} in the support "
+                                           "of z, so injectivity cannot be probed", details)
+    ratios = _rank_ratios(jacobian)
+    worst = int(np.argmin(ratios))
+    details.update(jacobian_min_ratio=float(ratios[worst]), jacobian_min_ratio_at=z[worst].tolist())
+    smooth = not any(e.has(*_NOT_SMOOTH) for e in exprs)
+    details["c2"] = smooth
+    caveat = "" if smooth else "; caveat: f contains a non-smooth function (Abs, Max, ...), so (ii+) may fail"
+    jacobian_text = f"min σ_min/σ_max of the Jacobian over the samples = {ratios[worst]:.2g}"
+    witness = _collision(f, jac, z, x)
+    details["collision"] = witness
+    if witness is not None:
+        return AssumptionResult("fails", f"f is not injective: f(z) = f(z') = {_point(witness['x'])} at "
+                                f"z = {_point(witness['z'])} and z' = {_point(witness['z_prime'])} (collision "
+                                f"probe: KD-tree neighbours refined by Gauss-Newton); the Jacobian probe alone "
+                                f"only shows {jacobian_text}", details)
+    if ratios[worst] < RANK_RATIO_TOL:
+        # not a failure: an injective map can approach singularity (exp(z1) as z1 -> -inf); collisions decide
+        caveat += (f"; warning: the Jacobian is numerically rank-deficient at z = {_point(z[worst])}, so (ii+) "
+                   "may fail there")
+    return AssumptionResult("holds", f"probe (evidence, not a proof): no collision f(z) = f(z') among {len(z)} "
+                            f"samples of z at noise scales {', '.join(f'{s:g}' for s in scales)}; Jacobian "
+                            f"probe: {jacobian_text}{caveat}", details)

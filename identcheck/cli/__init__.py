@@ -1,0 +1,78 @@
+"""The command line: `identcheck <command> ...`, the only place that prints and picks exit codes.
+
+Each subcommand lives in its own module of this package, named in `SUBCOMMANDS`, and exposes
+`register(subparsers)`: it adds its parser and sets `run=function(args) -> int` as a default. Keep heavy
+imports (torch, the learner) inside `run`, so that `identcheck check` starts fast.
+
+Exit codes: what `run` returns (0 / 1 as the command defines), 2 for invalid input or usage: an
+`IdentcheckError` or an argparse error becomes exactly one line on stderr and nothing on stdout. An
+unexpected exception (a bug) is one line too, exit 3; set IDENTCHECK_DEBUG=1 to see its traceback.
+
+>>> main(["check", "--example", "C1", "--format", "json"])  # doctest: +ELLIPSIS
+{...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import NoReturn, Sequence
+
+from ..errors import IdentcheckError
+
+__all__ = ["main", "build_parser", "SUBCOMMANDS", "UsageError"]
+
+#: Subcommand modules of identcheck.cli, in the order `identcheck --help` lists them; add one name per module.
+SUBCOMMANDS: tuple[str, ...] = ("check", "examples", "simulate", "verify", "sweep")
+
+
+class UsageError(IdentcheckError):
+    """A command line that argparse (or a command) rejects: reported in one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `error` raises instead of printing the usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `identcheck` parser with every registered subcommand."""
+    parser = _Parser(prog="identcheck", description="Decide whether the latents of a latent causal model are "
+                     "identifiable (Liu et al., Identifiable Latent Neural Causal Models), and verify it.")
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"identcheck {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"{__name__}.{name}").register(subparsers)
+    return parser
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (the `identcheck` script exits with it)."""
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args))
+    except SystemExit as exc:  # --help and --version print and exit 0
+        return exc.code if isinstance(exc.code, int) else 0
+    except IdentcheckError as exc:
+        print(f"identcheck: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("identcheck: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input: still no traceback unless asked for
+        if os.environ.get("IDENTCHECK_DEBUG"):
+            raise
+        print(f"identcheck: internal error (please report; IDENTCHECK_DEBUG=1 shows the traceback): "
+              f"{type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 3

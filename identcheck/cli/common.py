@@ -1,0 +1,41 @@
+"""Helpers shared by the subcommands: the spec argument (a file or `--example NAME`) and output.
+
+>>> import argparse
+>>> parser = argparse.ArgumentParser()
+>>> add_spec_arguments(parser)
+>>> load_scm(parser.parse_args(["--example", "C1"])).name
+'C1'
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..examples import example_names, load_example
+from ..scm import SCM
+from ..spec import load_spec
+
+__all__ = ["add_spec_arguments", "load_scm", "write"]
+
+
+def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the positional SPEC (a YAML file) and its alternative `--example NAME` (a built-in spec)."""
+    parser.add_argument("spec", nargs="?", metavar="SPEC", help="the spec file (YAML, CONTRACT §1)")
+    parser.add_argument("--example", metavar="NAME",
+                        help=f"a built-in example instead of SPEC ({', '.join(example_names())})")
+
+
+def load_scm(args: argparse.Namespace) -> SCM:
+    """The SCM named by SPEC or --example (exactly one of them); SpecError/UsageError otherwise."""
+    from . import UsageError
+
+    if (args.spec is None) == (args.example is None):
+        raise UsageError("give exactly one of SPEC or --example NAME")
+    return load_spec(args.spec) if args.spec is not None else load_example(args.example)
+
+
+def write(text: str) -> None:
+    """Print a command's result on stdout (the only output channel of a successful command)."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()

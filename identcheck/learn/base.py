@@ -1,0 +1,350 @@
+"""The estimator shared by every learner (scikit-learn style, STYLE.md) and its causal extension.
+
+A learner's constructor only stores its arguments; `fit(x, u)` validates, builds the torch model, trains
+it with the one loop of `training.py` and returns ``self``; learned attributes end in ``_``. Learners
+differ only in `_make_structure` (the prior and the mechanisms, `model.py`), so all of them share one
+constructor signature and one interface: a benchmark loops over names, never over special cases.
+Arguments that a learner has no use for (``reference_envs``, ``sparsity`` and ``post_nonlinear`` on the
+learners without mechanisms) are accepted and ignored.
+
+>>> import numpy as np
+>>> from identcheck.learn import IVAE
+>>> rng = np.random.default_rng(0)
+>>> x, u = rng.normal(size=(200, 2)), rng.integers(0, 4, size=200)
+>>> learner = IVAE(2, epochs=2, progress=False).fit(x, u)
+>>> learner.transform(x, u).shape
+(200, 2)
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from os import PathLike
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from identcheck.errors import DataError, IdentcheckError, NotFittedError, TrainingError
+
+from .inputs import as_env_index, as_features
+from .model import CausalStructure, LatentVAE, Structure
+from .training import EVAL_BATCH, TrainSettings, train
+
+__all__ = ["LatentLearner", "CausalLearner"]
+
+FILE_FORMAT = "identcheck-learner"
+STRENGTH_SAMPLES = 5000
+
+
+def _resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError):
+        raise IdentcheckError(f"device must be 'auto', 'cpu' or 'cuda[:k]', got {device!r}") from None
+
+
+class LatentLearner:
+    """Base of all learners: a VAE over the noise n with a learner-specific structure (SPEC §6).
+
+    Parameters (shared by every learner):
+        latent_dim: ℓ, the number of latent variables (assumed known, SPEC §7.8).
+        hidden, layers: width and number of linear maps of every MLP (encoder, decoder, u-nets, mechanisms).
+        sparsity: γ, the weight of the L1 term mean_u Σ|λ(u)| on the causal coefficients.
+        reference_envs: environment indices where the causal coefficients are pinned to exactly 0 (the shared
+            reference of (iv), SPEC §2 "quantifier order"); None pins nothing.
+        post_nonlinear: add a learned monotone map ḡ_i after each additive mechanism (SPEC Eq. 5).
+        beta: weight of the KL term (1 = the ELBO).
+        obs_var: the fixed decoder variance σ_x² on standardised x (SuaVE's 0.01).
+        epochs, lr, batch_size, schedule ("cosine" | "constant"), clip_grad: Adam settings.
+        early_stopping, patience, validation_fraction: stop when the held-out objective has not improved
+            for ``patience`` epochs, and keep the best state.
+        device: "auto" (CUDA when available, else CPU), "cpu" or "cuda[:k]".
+        seed: seeds initialisation, the split, shuffling and the reparametrisation noise (deterministic
+            on CPU); the global torch RNG is left untouched.
+        progress: show a tqdm bar with the live losses.
+
+    Learned attributes: ``module_`` (the torch model), ``n_envs_``, ``n_features_in_``, ``x_mean_``,
+    ``x_scale_`` (x is standardised per feature), ``history_`` (``train_loss``, ``val_loss``, ``seconds``
+    per epoch), ``best_epoch_``, ``device_``.
+    """
+
+    name: ClassVar[str] = ""
+    encoder_uses_u: ClassVar[bool] = True
+
+    def __init__(self, latent_dim: int, *, hidden: int = 64, layers: int = 3, sparsity: float = 0.01,
+                 reference_envs: Sequence[int] | None = None, post_nonlinear: bool = False, beta: float = 1.0,
+                 obs_var: float = 0.01, epochs: int = 200, lr: float = 1e-3, batch_size: int = 512,
+                 schedule: str = "cosine", clip_grad: float = 5.0, early_stopping: bool = True,
+                 patience: int = 20, validation_fraction: float = 0.1, device: str = "auto", seed: int = 0,
+                 progress: bool = True):
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.layers = layers
+        self.sparsity = sparsity
+        self.reference_envs = reference_envs
+        self.post_nonlinear = post_nonlinear
+        self.beta = beta
+        self.obs_var = obs_var
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.schedule = schedule
+        self.clip_grad = clip_grad
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.seed = seed
+        self.progress = progress
+
+    # ----------------------------------------------------------------- parameters
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments, by name (scikit-learn's convention)."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items()}
+        shown = [f"{k}={v!r}" for k, v in self.get_params().items() if k == "latent_dim" or v != defaults[k]]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def _check_params(self, n_envs: int, n_samples: int) -> None:
+        positive_ints = ("latent_dim", "hidden", "layers", "epochs", "batch_size", "patience")
+        for key in positive_ints:
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise IdentcheckError(f"{key} must be an integer >= 1, got {value!r}")
+        for key in ("lr", "obs_var", "clip_grad"):
+            if not getattr(self, key) > 0:
+                raise IdentcheckError(f"{key} must be > 0, got {getattr(self, key)!r}")
+        for key in ("beta", "sparsity"):
+            if not getattr(self, key) >= 0:
+                raise IdentcheckError(f"{key} must be >= 0, got {getattr(self, key)!r}")
+        if self.schedule not in ("cosine", "constant"):
+            raise IdentcheckError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        if not 0 <= self.validation_fraction < 1:
+            raise IdentcheckError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
+        n_val = int(round(self.validation_fraction * n_samples))
+        if self.early_stopping and n_val == 0:
+            raise IdentcheckError("early_stopping needs a validation split: raise validation_fraction or the sample size")
+        if n_samples - n_val < 1:
+            raise DataError(f"{n_samples} sample(s) leave nothing to train on after the validation split")
+        for env in self.reference_envs or ():
+            if isinstance(env, bool) or not isinstance(env, (int, np.integer)) or not 0 <= env < n_envs:
+                raise DataError(f"reference environment {env!r} is not an environment index of the data (0..{n_envs - 1})")
+
+    def _settings(self) -> TrainSettings:
+        return TrainSettings(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, schedule=self.schedule,
+                             clip_grad=self.clip_grad, early_stopping=self.early_stopping, patience=self.patience,
+                             validation_fraction=self.validation_fraction, progress=self.progress, seed=self.seed,
+                             beta=self.beta, obs_var=self.obs_var, sparsity=self.sparsity)
+
+    # ----------------------------------------------------------------- model
+    def _make_structure(self, n_envs: int) -> Structure:
+        raise NotImplementedError
+
+    def _build(self, n_features: int, n_envs: int, device: torch.device) -> LatentVAE:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            structure = self._make_structure(n_envs)
+            model = LatentVAE(n_features, n_envs, self.latent_dim, structure, hidden=self.hidden,
+                              layers=self.layers, encoder_uses_u=self.encoder_uses_u)
+        return model.to(device)
+
+    # ----------------------------------------------------------------- fit / transform
+    def fit(self, x: np.ndarray, u: np.ndarray) -> LatentLearner:
+        """Learn from observations ``x`` (N, d) and environments ``u`` (indices (N,) or one-hot (N, E)).
+
+        Returns ``self``. Raises `DataError` for unusable data, `IdentcheckError` for invalid arguments and
+        `TrainingError` when the loss becomes NaN/inf (the learner then keeps its last good state).
+        """
+        x_arr = as_features(x)
+        env, n_envs = as_env_index(u, n_samples=x_arr.shape[0])
+        self._check_params(n_envs, x_arr.shape[0])
+        self.device_ = _resolve_device(self.device)
+        self.n_envs_ = n_envs
+        self.n_features_in_ = x_arr.shape[1]
+        self.x_mean_ = x_arr.mean(0)
+        self.x_scale_ = np.maximum(x_arr.std(0), 1e-8).astype(np.float32)
+        self.module_ = self._build(self.n_features_in_, n_envs, self.device_)
+        self.history_: dict[str, list[float]] = {}
+        xt, et = self._tensors(x_arr, env)
+        try:
+            self.best_epoch_ = train(self.module_, xt, et, self._settings(), self.history_, desc=type(self).__name__)
+        except TrainingError:
+            self.best_epoch_ = len(self.history_["train_loss"])
+            self._after_fit(xt, et)
+            raise
+        self._after_fit(xt, et)
+        return self
+
+    def _after_fit(self, x: torch.Tensor, env: torch.Tensor) -> None:
+        """Hook run on the kept state at the end of `fit` (causal learners read off edge strengths)."""
+
+    def _tensors(self, x: np.ndarray, env: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        xs = (x - self.x_mean_) / self.x_scale_
+        return (torch.as_tensor(xs, dtype=torch.float32, device=self.device_),
+                torch.as_tensor(env, dtype=torch.long, device=self.device_))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "module_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(x, u) first")
+
+    def _inputs(self, x: np.ndarray, u: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        self._check_fitted()
+        x_arr = as_features(x, n_features=self.n_features_in_)
+        env, _ = as_env_index(u, n_samples=x_arr.shape[0], n_envs=self.n_envs_)
+        return self._tensors(x_arr, env)
+
+    def _posterior_mean(self, x: torch.Tensor, env: torch.Tensor, *, push: bool) -> np.ndarray:
+        self.module_.eval()
+        out = []
+        with torch.no_grad():
+            for start in range(0, x.shape[0], EVAL_BATCH):
+                xb, eb = x[start:start + EVAL_BATCH], env[start:start + EVAL_BATCH]
+                mean, _ = self.module_.posterior(xb, eb)
+                out.append(self.module_.structure.push(mean, eb) if push else mean)
+        return torch.cat(out).cpu().numpy().astype(np.float64)
+
+    def transform(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Recovered latents ẑ = ψ̂_u(E[n | x, u]) (the posterior mean of n pushed through the mechanisms), (N, ℓ)."""
+        return self._posterior_mean(*self._inputs(x, u), push=True)
+
+    def noise(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Recovered noise: the posterior mean of n, (N, ℓ); equal to `transform` for learners without mechanisms."""
+        return self._posterior_mean(*self._inputs(x, u), push=False)
+
+    # ----------------------------------------------------------------- persistence
+    def _fitted_state(self) -> dict[str, Any]:
+        return {"n_envs_": self.n_envs_, "n_features_in_": self.n_features_in_, "best_epoch_": self.best_epoch_,
+                "x_mean_": torch.as_tensor(self.x_mean_), "x_scale_": torch.as_tensor(self.x_scale_),
+                "history_": self.history_}
+
+    def save(self, path: str | PathLike) -> None:
+        """Write the parameters and the fitted state to ``path`` (a torch file; reload with `load`)."""
+        self._check_fitted()
+        params = dict(self.get_params())
+        if params["reference_envs"] is not None:
+            params["reference_envs"] = [int(e) for e in params["reference_envs"]]
+        torch.save({"format": FILE_FORMAT, "learner": self.name, "params": params,
+                    "fitted": self._fitted_state(),
+                    "state_dict": {k: v.cpu() for k, v in self.module_.state_dict().items()}}, path)
+
+    @classmethod
+    def load(cls, path: str | PathLike) -> LatentLearner:
+        """Rebuild a learner written by `save`; transform then gives the same output as before saving."""
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError, EOFError) as exc:
+            raise DataError(f"cannot read a learner from {path}: {exc}") from None
+        if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
+            raise DataError(f"{path} is not an identcheck learner file")
+        learner_cls = _learner_class(payload["learner"])
+        if not issubclass(learner_cls, cls):
+            raise DataError(f"{path} holds a {learner_cls.__name__}, not a {cls.__name__}")
+        learner = learner_cls(**payload["params"])
+        fitted = payload["fitted"]
+        learner.device_ = _resolve_device(learner.device)
+        learner.n_envs_ = int(fitted["n_envs_"])
+        learner.n_features_in_ = int(fitted["n_features_in_"])
+        learner.best_epoch_ = int(fitted["best_epoch_"])
+        learner.x_mean_ = fitted["x_mean_"].numpy()
+        learner.x_scale_ = fitted["x_scale_"].numpy()
+        learner.history_ = fitted["history_"]
+        learner.module_ = learner._build(learner.n_features_in_, learner.n_envs_, torch.device("cpu"))
+        learner.module_.load_state_dict(payload["state_dict"])
+        learner.module_.to(learner.device_)
+        learner._restore_extra(fitted)
+        return learner
+
+    def _restore_extra(self, fitted: dict[str, Any]) -> None:
+        """Hook for subclasses with more fitted attributes."""
+
+
+def _learner_class(name: str) -> type[LatentLearner]:
+    pending, seen = [LatentLearner], []
+    while pending:
+        klass = pending.pop()
+        seen.append(klass)
+        if klass.name == name:
+            return klass
+        pending.extend(klass.__subclasses__())
+    raise DataError(f"unknown learner {name!r} in file; known: {sorted(k.name for k in seen if k.name)}")
+
+
+class CausalLearner(LatentLearner):
+    """A learner with causal mechanisms: adds `causal_weights`, `edge_strengths` and `graph` (SPEC §6).
+
+    Extra learned attribute: ``edge_strengths_`` (ℓ, ℓ), read off at the end of `fit` on up to
+    5000 training samples (see `edge_strengths`).
+    """
+
+    def _after_fit(self, x: torch.Tensor, env: torch.Tensor) -> None:
+        rng = np.random.default_rng(self.seed)
+        keep = np.sort(rng.permutation(x.shape[0])[:STRENGTH_SAMPLES])
+        keep_t = torch.as_tensor(keep, device=x.device)
+        self.edge_strengths_ = self._strengths(x[keep_t], env[keep_t])
+
+    def _fitted_state(self) -> dict[str, Any]:
+        return {**super()._fitted_state(), "edge_strengths_": torch.as_tensor(self.edge_strengths_)}
+
+    def _restore_extra(self, fitted: dict[str, Any]) -> None:
+        self.edge_strengths_ = fitted["edge_strengths_"].numpy()
+
+    @property
+    def _structure(self) -> CausalStructure:
+        return self.module_.structure
+
+    def causal_weights(self, u: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
+        """The u-dependent edge coefficients λ(u) as an (E, ℓ, ℓ) array; ``[e, j, i]`` is edge j → i.
+
+        Only j < i can be nonzero (the fixed learned order). ``u`` lists environments (indices or one-hot);
+        None means all 0..n_envs_-1. Entries of pinned reference environments are exactly 0.
+        """
+        self._check_fitted()
+        if u is None:
+            env = np.arange(self.n_envs_)
+        else:
+            env, _ = as_env_index(u, n_samples=len(u), n_envs=self.n_envs_)
+        with torch.no_grad():
+            weights = self._structure.edge_weights()
+        return weights.cpu().numpy().astype(np.float64)[env]
+
+    def _strengths(self, x: torch.Tensor, env: torch.Tensor) -> np.ndarray:
+        l = self.latent_dim
+        self.module_.eval()
+        with torch.no_grad():
+            mean, _ = self.module_.posterior(x, env)
+            z, pre = self._structure.push(mean, env, return_pre=True)
+        z = z.detach().requires_grad_(True)
+        grads = torch.zeros(x.shape[0], l, l, device=x.device)  # [b, j, i] = ∂ĝ_i/∂ẑ_j at sample b
+        with torch.enable_grad():
+            g = self._structure.mechanisms(z, env)
+            for i in range(1, l):
+                grads[:, :, i] = torch.autograd.grad(g[:, i].sum(), z, retain_graph=i < l - 1)[0]
+        # scale-free: |∂ĝ_i/∂ẑ_j| · std(ẑ_j) / std(ĝ_i + n_i), invariant to rescaling either latent
+        scale = z.detach().std(0).unsqueeze(1) / pre.std(0).clamp_min(1e-12).unsqueeze(0)
+        per_sample = grads.abs() * scale
+        sums = torch.zeros(self.n_envs_, l, l, device=x.device).index_add_(0, env, per_sample)
+        counts = torch.bincount(env, minlength=self.n_envs_)
+        present = counts > 0
+        per_env = sums[present] / counts[present].view(-1, 1, 1)
+        return per_env.mean(0).cpu().numpy().astype(np.float64)  # mean, never min, over environments
+
+    def edge_strengths(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Scale-free edge strengths (ℓ, ℓ) on the given data (SPEC §6 "Graph read-off").
+
+        ``s[j, i]`` = mean over environments e of mean_{samples in e} |∂ĝ_i/∂ẑ_j| · std(ẑ_j) / std(ĝ_i + n_i),
+        at ẑ from posterior means. The mean over environments (never the min) keeps true edges that
+        vanish in the reference environments.
+        """
+        return self._strengths(*self._inputs(x, u))
+
+    def graph(self, threshold: float = 0.1) -> np.ndarray:
+        """Learned adjacency (ℓ, ℓ), bool, ``A[j, i]`` = edge j → i, from ``edge_strengths_ > threshold``."""
+        self._check_fitted()
+        return self.edge_strengths_ > threshold

@@ -1,0 +1,71 @@
+"""Validation of the arrays handed to a learner; every problem is a `DataError` naming the argument.
+
+>>> as_env_index(np.array([[0, 1], [1, 0]]), n_samples=2)
+(array([1, 0]), 2)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from identcheck.errors import DataError
+
+__all__ = ["as_features", "as_env_index"]
+
+
+def as_features(x: object, *, n_features: int | None = None) -> np.ndarray:
+    """Return ``x`` as a finite float32 array of shape (N, d); check d against ``n_features`` if given.
+
+    >>> as_features([[1, 2], [3, 4]]).dtype
+    dtype('float32')
+    """
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"x must be a numeric array of shape (N, d): {exc}") from None
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise DataError(f"x must have shape (N, d) with N, d >= 1, got shape {arr.shape}")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise DataError(f"x has {arr.shape[1]} features but the learner was fitted on {n_features}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(f"x contains {int(bad.sum())} NaN/inf value(s), the first at row {row}, column {col}")
+    if np.abs(arr).max() > np.finfo(np.float32).max:
+        raise DataError("x has values beyond the float32 range")
+    return arr.astype(np.float32)
+
+
+def as_env_index(u: object, *, n_samples: int, n_envs: int | None = None) -> tuple[np.ndarray, int]:
+    """Turn ``u`` (environment indices (N,) or a one-hot matrix (N, E)) into indices and the number E.
+
+    At fit time ``n_envs`` is None and E is inferred (max index + 1, or the one-hot width); afterwards an
+    index outside 0..n_envs-1 or a one-hot of another width is a `DataError`.
+
+    >>> as_env_index([0, 2, 1], n_samples=3)
+    (array([0, 2, 1]), 3)
+    """
+    arr = np.asarray(u)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise DataError(f"u must be integer environment indices (N,) or a one-hot matrix (N, E), got {arr.dtype}")
+    if arr.ndim not in (1, 2):
+        raise DataError(f"u must have shape (N,) or (N, E), got shape {arr.shape}")
+    if arr.shape[0] != n_samples:
+        raise DataError(f"x has {n_samples} rows but u has {arr.shape[0]}")
+    if not np.isfinite(arr.astype(np.float64)).all():
+        raise DataError("u contains NaN/inf")
+    if arr.ndim == 2:
+        if not (np.isin(arr, (0, 1)).all() and (arr.sum(1) == 1).all()):
+            raise DataError("a 2-D u must be one-hot: every row has a single 1 and zeros elsewhere")
+        width = arr.shape[1]
+        if n_envs is not None and width != n_envs:
+            raise DataError(f"u is one-hot over {width} environments but the learner was fitted on {n_envs}")
+        return arr.argmax(1).astype(np.int64), width
+    if not (arr == np.round(arr)).all() or (arr < 0).any():
+        raise DataError("u must hold non-negative integer environment indices")
+    index = arr.astype(np.int64)
+    if n_envs is None:
+        return index, int(index.max()) + 1
+    if index.max() >= n_envs:
+        raise DataError(f"u has environment index {int(index.max())}, but the learner saw only 0..{n_envs - 1} at fit")
+    return index, n_envs

@@ -1,0 +1,166 @@
+"""The torch model shared by every learner: encoder, decoder and a latent *structure* (SPEC §6).
+
+A structure holds the noise prior p(n|u) and the map ψ̂_u : n ↦ ẑ. The learners differ only there:
+
+- `StandardPrior`: n ~ N(0, I), ẑ = n (VAE, β-VAE);
+- `ConditionalPrior`: n ~ N(μ(u), diag σ²(u)), ẑ = n (iVAE);
+- `CausalStructure` subclasses: the conditional prior plus mechanisms in the fixed order 1..ℓ,
+  ẑ_i = ḡ_i(ĝ_i(ẑ_<i, u) + n_i), with ḡ_i the identity unless post-nonlinear (Eqs. 2, 5, 6).
+
+Environments are integer indices 0..E-1; every u-network is an MLP of the one-hot vector of u, evaluated
+once per step on the E one-hots and then indexed, which gives the same values as evaluating it per sample.
+
+>>> import torch
+>>> model = LatentVAE(n_features=3, n_envs=4, latent_dim=2, structure=ConditionalPrior(2, 4, hidden=8, layers=2),
+...                   hidden=8, layers=2, encoder_uses_u=True)
+>>> loss = model.objective(torch.randn(5, 3), torch.tensor([0, 1, 2, 3, 0]), beta=1.0, obs_var=0.01,
+...                        sparsity=0.0, generator=torch.Generator().manual_seed(0))
+>>> bool(torch.isfinite(loss))
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .nets import MonotoneMap, mlp
+
+__all__ = ["Structure", "StandardPrior", "ConditionalPrior", "CausalStructure", "LatentVAE"]
+
+LOGVAR_BOUND = 12.0  # soft bound on every log-variance, to keep exp() finite early in training
+
+
+def _bounded(logvar: torch.Tensor) -> torch.Tensor:
+    return LOGVAR_BOUND * torch.tanh(logvar / LOGVAR_BOUND)
+
+
+class Structure(nn.Module):
+    """Noise prior p(n|u) and the map n ↦ ẑ; this base is the standard normal prior with ẑ = n."""
+
+    def __init__(self, latent_dim: int, n_envs: int):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.n_envs = n_envs
+        self.register_buffer("eye", torch.eye(n_envs))
+
+    def prior(self, env: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of p(n|u) for each sample's environment index, each (B, ℓ)."""
+        zeros = torch.zeros(env.shape[0], self.latent_dim, device=self.eye.device)
+        return zeros, zeros
+
+    def push(self, n: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
+        """ẑ = ψ̂_u(n); the identity here."""
+        return n
+
+    def penalty(self) -> torch.Tensor:
+        """The sparsity term mean_u Σ|λ(u)| (zero without mechanisms)."""
+        return torch.zeros((), device=self.eye.device)
+
+
+class StandardPrior(Structure):
+    """p(n) = N(0, I), ẑ = n: the VAE prior."""
+
+
+class ConditionalPrior(Structure):
+    """p(n|u) = Π N(n_i; μ_i(u), σ_i²(u)) with (μ, log σ²) = MLP(u): the iVAE prior (SPEC Eq. 6)."""
+
+    def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int):
+        super().__init__(latent_dim, n_envs)
+        self.prior_net = mlp(n_envs, 2 * latent_dim, hidden=hidden, layers=layers)
+
+    def prior(self, env: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, logvar = self.prior_net(self.eye).chunk(2, dim=1)
+        return mean[env], _bounded(logvar)[env]
+
+
+class CausalStructure(ConditionalPrior):
+    """Conditional prior plus causal mechanisms in the fixed order 1..ℓ with u-dependent coefficients.
+
+    Subclasses define `coefficients()` (the u-dependent coefficients of every environment, leading dim E,
+    already zero at the pinned reference environments), `node_mechanism(i, z_before, coeffs)` (ĝ_i for a
+    batch, from ẑ_<i and the per-sample coefficients) and `edge_weights()` (one number per edge j → i).
+    Pinning multiplies every coefficient by a fixed 0/1 vector over environments, so the coefficients of a
+    reference environment are exactly 0 and ĝ_i is constant there: the shared reference of (iv-N), SPEC §2.
+    """
+
+    def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
+                 reference_envs: Sequence[int] = (), post_nonlinear: bool = False):
+        super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers)
+        free = torch.ones(n_envs)
+        free[list(reference_envs)] = 0.0
+        self.register_buffer("free", free)
+        self.post = MonotoneMap(latent_dim) if post_nonlinear else None
+
+    def coefficients(self) -> tuple[torch.Tensor, ...]:
+        raise NotImplementedError
+
+    def node_mechanism(self, i: int, z_before: torch.Tensor, coeffs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def edge_weights(self) -> torch.Tensor:
+        """(E, ℓ, ℓ) array, ``[e, j, i]`` the weight of edge j → i in environment e."""
+        raise NotImplementedError
+
+    def _pinned(self, raw: torch.Tensor) -> torch.Tensor:
+        return raw * self.free.view(-1, *([1] * (raw.dim() - 1)))
+
+    def push(self, n: torch.Tensor, env: torch.Tensor, *, return_pre: bool = False):
+        """Solve the SCM in order: ẑ_i = ḡ_i(ĝ_i(ẑ_<i, u) + n_i). With ``return_pre`` also return ĝ + n."""
+        coeffs = tuple(c[env] for c in self.coefficients())
+        zs: list[torch.Tensor] = []
+        pres: list[torch.Tensor] = []
+        for i in range(self.latent_dim):  # a loop over the causal order only; the batch stays vectorised
+            pre = n[:, i] if i == 0 else n[:, i] + self.node_mechanism(i, torch.stack(zs, 1), coeffs)
+            pres.append(pre)
+            zs.append(pre if self.post is None else self.post.component(pre, i))
+        z = torch.stack(zs, 1)
+        return (z, torch.stack(pres, 1)) if return_pre else z
+
+    def mechanisms(self, z: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
+        """ĝ_i(z_<i, u) for every node at given ẑ (zero for node 1, whose constant sits in the prior mean)."""
+        coeffs = tuple(c[env] for c in self.coefficients())
+        outs = [torch.zeros_like(z[:, 0])]
+        outs += [self.node_mechanism(i, z[:, :i], coeffs) for i in range(1, self.latent_dim)]
+        return torch.stack(outs, 1)
+
+    def penalty(self) -> torch.Tensor:
+        return sum(c.abs().flatten(1).sum(1).mean() for c in self.coefficients())
+
+
+class LatentVAE(nn.Module):
+    """Encoder q(n|x[,u]), a `Structure`, and the decoder p(x|ẑ) = N(f̂(ẑ), σ_x² I) (SPEC Eqs. 7, 8)."""
+
+    def __init__(self, n_features: int, n_envs: int, latent_dim: int, structure: Structure, *,
+                 hidden: int, layers: int, encoder_uses_u: bool):
+        super().__init__()
+        self.encoder_uses_u = encoder_uses_u
+        in_dim = n_features + (n_envs if encoder_uses_u else 0)
+        self.encoder = mlp(in_dim, 2 * latent_dim, hidden=hidden, layers=layers)
+        self.decoder = mlp(latent_dim, n_features, hidden=hidden, layers=layers)
+        self.structure = structure
+
+    def posterior(self, x: torch.Tensor, env: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of q(n|x,u), each (B, ℓ)."""
+        inputs = torch.cat([x, self.structure.eye[env]], 1) if self.encoder_uses_u else x
+        mean, logvar = self.encoder(inputs).chunk(2, dim=1)
+        return mean, _bounded(logvar)
+
+    def objective(self, x: torch.Tensor, env: torch.Tensor, *, beta: float, obs_var: float, sparsity: float,
+                  generator: torch.Generator) -> torch.Tensor:
+        """Batch mean of −ELBO_β + sparsity·mean_u Σ|λ(u)| (SPEC Eq. 8), one reparametrised sample of n.
+
+        The KL is taken over n; it equals the KL over ẑ because ψ̂_u is a bijection shared by the prior
+        and the posterior.
+        """
+        mean, logvar = self.posterior(x, env)
+        eps = torch.randn(mean.shape, generator=generator, device=mean.device)
+        n = mean + torch.exp(0.5 * logvar) * eps
+        x_hat = self.decoder(self.structure.push(n, env))
+        nll = 0.5 * (x - x_hat).pow(2).sum(1) / obs_var + 0.5 * x.shape[1] * math.log(2 * math.pi * obs_var)
+        p_mean, p_logvar = self.structure.prior(env)
+        kl = 0.5 * (p_logvar - logvar + (logvar.exp() + (mean - p_mean).pow(2)) / p_logvar.exp() - 1).sum(1)
+        return (nll + beta * kl).mean() + sparsity * self.structure.penalty()

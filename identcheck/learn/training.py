@@ -1,0 +1,137 @@
+"""The one training loop of every learner: Adam, gradient clipping, cosine schedule, early stopping on the
+held-out objective, and a NaN/inf guard that restores the last good state (SPEC §6, App. G).
+
+>>> import torch
+>>> from identcheck.learn.model import LatentVAE, StandardPrior
+>>> model = LatentVAE(2, 1, 2, StandardPrior(2, 1), hidden=8, layers=2, encoder_uses_u=False)
+>>> history = {}
+>>> settings = TrainSettings(epochs=2, lr=1e-3, batch_size=32, schedule="constant", clip_grad=5.0,
+...     early_stopping=False, patience=1, validation_fraction=0.2, progress=False, seed=0,
+...     beta=1.0, obs_var=0.01, sparsity=0.0)
+>>> best_epoch = train(model, torch.randn(100, 2), torch.zeros(100, dtype=torch.long), settings, history)
+>>> len(history["train_loss"]), len(history["val_loss"])
+(2, 2)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from identcheck.errors import TrainingError
+
+from .model import LatentVAE
+
+__all__ = ["TrainSettings", "train", "EVAL_BATCH"]
+
+EVAL_BATCH = 8192
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything the loop needs besides the model and the data (the learners' constructor arguments)."""
+
+    epochs: int
+    lr: float
+    batch_size: int
+    schedule: str
+    clip_grad: float
+    early_stopping: bool
+    patience: int
+    validation_fraction: float
+    progress: bool
+    seed: int
+    beta: float
+    obs_var: float
+    sparsity: float
+
+
+def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _evaluate(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings) -> float:
+    """Held-out objective with a fixed noise draw, so that epochs are compared on the same sample."""
+    generator = torch.Generator(device=x.device).manual_seed(settings.seed + 2)
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, x.shape[0], EVAL_BATCH):
+            xb, eb = x[start:start + EVAL_BATCH], env[start:start + EVAL_BATCH]
+            loss = model.objective(xb, eb, beta=settings.beta, obs_var=settings.obs_var,
+                                   sparsity=settings.sparsity, generator=generator)
+            total += float(loss) * xb.shape[0]
+    return total / x.shape[0]
+
+
+def train(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
+          history: dict[str, list[float]], *, desc: str = "fit") -> int:
+    """Fit ``model`` in place on (x, env); fill ``history`` per epoch and return the epoch kept.
+
+    The data are split once (seeded) into training and validation parts. With early stopping, training
+    stops after ``patience`` epochs without a better validation objective and the best state is kept;
+    otherwise the final state is kept. A non-finite loss stops training, restores the state after the
+    last complete finite epoch and raises `TrainingError` naming the epoch.
+    """
+    cpu_gen = torch.Generator().manual_seed(settings.seed)
+    noise_gen = torch.Generator(device=x.device).manual_seed(settings.seed + 1)
+    order = torch.randperm(x.shape[0], generator=cpu_gen).to(x.device)
+    n_val = int(round(settings.validation_fraction * x.shape[0]))
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    x_val, env_val = x[val_idx], env[val_idx]
+    history.update(train_loss=[], val_loss=[], seconds=[])
+
+    opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings.epochs)
+             if settings.schedule == "cosine" else None)
+    last_good = best_state = _snapshot(model)
+    best, best_epoch, waited = float("inf"), 0, 0
+    start_time = time.perf_counter()
+    bar = tqdm(range(1, settings.epochs + 1), desc=desc, unit="epoch", disable=not settings.progress, leave=False)
+    for epoch in bar:
+        model.train()
+        perm = train_idx[torch.randperm(train_idx.shape[0], generator=cpu_gen).to(x.device)]
+        total = torch.zeros((), device=x.device)
+        for batch, start in enumerate(range(0, perm.shape[0], settings.batch_size)):
+            idx = perm[start:start + settings.batch_size]
+            loss = model.objective(x[idx], env[idx], beta=settings.beta, obs_var=settings.obs_var,
+                                   sparsity=settings.sparsity, generator=noise_gen)
+            if not torch.isfinite(loss):
+                model.load_state_dict(last_good)
+                bar.close()
+                raise TrainingError(
+                    f"the training loss became {float(loss.detach())} in epoch {epoch} (batch {batch + 1}); the learner "
+                    f"keeps its state after epoch {epoch - 1}. Try a smaller lr or standardised inputs.")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad)
+            opt.step()
+            total += loss.detach() * idx.shape[0]
+        history["train_loss"].append(float(total) / perm.shape[0])
+        val = _evaluate(model, x_val, env_val, settings) if n_val else float("nan")
+        if n_val and not torch.isfinite(torch.tensor(val)):
+            model.load_state_dict(last_good)
+            bar.close()
+            raise TrainingError(f"the validation loss became {val} in epoch {epoch}; the learner keeps its "
+                                f"state after epoch {epoch - 1}. Try a smaller lr.")
+        history["val_loss"].append(val)
+        history["seconds"].append(time.perf_counter() - start_time)
+        last_good = _snapshot(model)
+        bar.set_postfix(train=f"{history['train_loss'][-1]:.3f}", val=f"{val:.3f}")
+        if settings.early_stopping:
+            if best == float("inf") or val < best - 1e-4 * max(1.0, abs(best)):
+                best, best_epoch, best_state, waited = val, epoch, last_good, 0
+            else:
+                waited += 1
+                if waited >= settings.patience:
+                    break
+        if sched is not None:
+            sched.step()
+    bar.close()
+    if settings.early_stopping:
+        model.load_state_dict(best_state)
+        return best_epoch
+    return len(history["train_loss"])

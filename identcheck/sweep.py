@@ -1,0 +1,319 @@
+"""`sweep`: run `verify` (or a learner benchmark) over specs × seeds × methods, resumably (CONTRACT §5).
+
+A sweep file names the specs (paths relative to the sweep file, or built-in examples as ``examples/C1``),
+the seeds, the learner names and a budget. Every run has a content hash (`Run.run_id`) of the spec text,
+the seed, the method, the budget and the task. ``DIR/results.csv`` gets one row per run and is rewritten
+atomically after every finished run, so an interrupted sweep loses at most the runs in flight, and running
+the same sweep again skips the runs whose row is already ``ok`` (failed runs are retried).
+
+Tasks: ``verify`` is `identcheck.verify` (records MPC, SHD, whether every prediction held, and the
+per-node correlations); ``bench`` is the same simulate-pin-fit-compare run used to compare learners, and
+records MPC and SHD only (the paper's benchmark of SPEC §6, with the checker's reference pinned).
+
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (folder / "s.yaml").write_text("identcheck: 1\\nsweep: {task: bench, specs: [examples/C1], seeds: [0],"
+...                                    " methods: [ivae], budget: {epochs: 1, samples_per_env: 50}}\\n")
+>>> result = sweep(folder / "s.yaml", folder / "out")
+>>> result.ran, result.skipped, [row["status"] for row in result.rows]
+(1, 0, ['ok'])
+>>> sweep(folder / "s.yaml", folder / "out").skipped
+1
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import yaml
+
+from .errors import IdentcheckError, SpecError
+from .examples import example_names, example_path
+from .simulate.dataset import write_atomically
+
+__all__ = ["COLUMNS", "Run", "SweepPlan", "SweepResult", "load_sweep", "plan_runs", "execute", "sweep"]
+
+#: Columns of results.csv, in order (CONTRACT §5 requires run, spec, seed, method, status, mpc, seconds, error).
+COLUMNS = ("run", "spec", "seed", "method", "task", "status", "mpc", "shd", "consistent", "epochs",
+           "samples_per_env", "seconds", "error", "nodes")
+_TASKS = ("verify", "bench")
+_BUDGET_KEYS = ("epochs", "samples_per_env")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run: a spec (its name as the sweep file writes it, and its text), a seed, a learner, a budget."""
+
+    spec: str
+    text: str
+    seed: int
+    method: str
+    task: str
+    budget: Mapping[str, int]
+
+    @property
+    def run_id(self) -> str:
+        """Content hash of spec text, seed, method, budget and task (16 hex digits)."""
+        content = json.dumps({"spec": self.text, "seed": self.seed, "method": self.method, "task": self.task,
+                              "budget": dict(sorted(self.budget.items()))}, sort_keys=True)
+        return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A validated sweep file: task, specs (name -> text), seeds, methods, budget."""
+
+    source: str
+    task: str
+    specs: Mapping[str, str]
+    seeds: tuple[int, ...]
+    methods: tuple[str, ...]
+    budget: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What a sweep did: the rows of this sweep's runs (results.csv may also hold rows of other sweeps), and
+    how many runs ran, were skipped (already ok) and failed."""
+
+    path: Path
+    rows: tuple[Mapping[str, str], ...]
+    ran: int
+    skipped: int
+    failed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary with the rows."""
+        return {"results": str(self.path), "ran": self.ran, "skipped": self.skipped, "failed": self.failed,
+                "rows": [dict(r) for r in self.rows]}
+
+    def __str__(self) -> str:
+        return (f"sweep: {self.ran} run(s) executed ({self.failed} failed), {self.skipped} skipped as already "
+                f"ok; results in {self.path}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The sweep file
+
+
+def _fail(source: str, key: str, problem: str) -> SpecError:
+    return SpecError(problem, source=source, key=key)
+
+
+def _int_list(value: Any, source: str, key: str, minimum: int) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value:
+        raise _fail(source, key, "expected a non-empty list of integers")
+    for k, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            raise _fail(source, f"{key}[{k}]", f"expected an integer >= {minimum}, got {v!r}")
+    return tuple(value)
+
+
+def _spec_text(entry: Any, folder: Path, source: str, key: str) -> str:
+    """The text of a spec entry: a file relative to the sweep file, else a built-in ``examples/NAME``."""
+    if not isinstance(entry, str) or not entry:
+        raise _fail(source, key, f"expected a spec path or examples/NAME, got {entry!r}")
+    path = folder / entry
+    if path.is_file():
+        return path.read_text()
+    name = entry.removeprefix("examples/")
+    if entry.startswith("examples/") and name in example_names():
+        return example_path(name).read_text()
+    raise _fail(source, key, f"no spec file {path} and no built-in example {entry!r}")
+
+
+def load_sweep(path: str | Path) -> SweepPlan:
+    """Read and validate a sweep file (CONTRACT §5); SpecError names the file, the key and the problem.
+
+    Every spec is loaded once here, so a broken spec is reported before any run starts.
+    """
+    from .learn.registry import LEARNERS
+    from .spec import from_text
+
+    path = Path(path)
+    source = str(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise SpecError("file not found", source=source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read the file ({type(exc).__name__})", source=source) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"YAML syntax error: {getattr(exc, 'problem', None) or exc}", source=source) from None
+    if not isinstance(data, dict) or set(data) != {"identcheck", "sweep"}:
+        raise _fail(source, "", "expected exactly the keys 'identcheck' and 'sweep'")
+    if data["identcheck"] != 1 or isinstance(data["identcheck"], bool):
+        raise _fail(source, "identcheck", f"unsupported format version {data['identcheck']!r} (expected 1)")
+    body = data["sweep"]
+    required = {"task", "specs", "seeds", "methods", "budget"}
+    if not isinstance(body, dict) or set(body) - required or required - set(body):
+        have = sorted(body) if isinstance(body, dict) else []
+        raise _fail(source, "sweep", f"expected the keys {', '.join(sorted(required))}, got {have}")
+    if body["task"] not in _TASKS:
+        raise _fail(source, "sweep.task", f"unknown task {body['task']!r} (known: {', '.join(_TASKS)})")
+    if not isinstance(body["specs"], list) or not body["specs"]:
+        raise _fail(source, "sweep.specs", "expected a non-empty list")
+    specs = {}
+    for k, entry in enumerate(body["specs"]):
+        key = f"sweep.specs[{k}]"
+        text = _spec_text(entry, path.parent, source, key)
+        from_text(text, source=f"{source}: {key} ({entry})")
+        specs[entry] = text
+    methods = body["methods"]
+    if not isinstance(methods, list) or not methods:
+        raise _fail(source, "sweep.methods", "expected a non-empty list of learner names")
+    for k, name in enumerate(methods):
+        if name not in LEARNERS:
+            raise _fail(source, f"sweep.methods[{k}]", f"unknown learner {name!r} (known: {', '.join(sorted(LEARNERS))})")
+    budget = body["budget"]
+    if not isinstance(budget, dict) or set(budget) - set(_BUDGET_KEYS):
+        raise _fail(source, "sweep.budget", f"expected a mapping with keys among {', '.join(_BUDGET_KEYS)}")
+    for key, value in budget.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise _fail(source, f"sweep.budget.{key}", f"expected an integer >= 1, got {value!r}")
+    return SweepPlan(source, body["task"], specs, _int_list(body["seeds"], source, "sweep.seeds", 0),
+                     tuple(methods), dict(budget))
+
+
+def plan_runs(plan: SweepPlan) -> list[Run]:
+    """Every run of a plan: specs × seeds × methods, in that nesting order."""
+    return [Run(spec, text, seed, method, plan.task, plan.budget)
+            for spec, text in plan.specs.items() for seed in plan.seeds for method in plan.methods]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Running
+
+
+def execute(run: Run, threads: int | None = None) -> dict[str, str]:
+    """Run one sweep run and return its results.csv row; any exception makes the row ``failed`` with the
+    error's type and message (a sweep goes on past a failing run). ``threads`` caps torch's CPU threads."""
+    from .spec import from_text
+    from .verify import verify
+
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    row = {"run": run.run_id, "spec": run.spec, "seed": str(run.seed), "method": run.method, "task": run.task,
+           "epochs": str(run.budget.get("epochs", "")), "samples_per_env": str(run.budget.get("samples_per_env", ""))}
+    start = time.perf_counter()
+    try:
+        scm = from_text(run.text, source=run.spec)
+        report = verify(scm, seed=run.seed, method=run.method, **run.budget)
+    except Exception as exc:  # recorded in the row; the sweep goes on
+        message = " ".join(str(exc).split())
+        return {**row, "status": "failed", "mpc": "", "shd": "", "consistent": "", "nodes": "",
+                "seconds": f"{time.perf_counter() - start:.2f}", "error": f"{type(exc).__name__}: {message}"}
+    nodes = {name: round(node.correlation, 4) for name, node in report.nodes.items()}
+    return {**row, "status": "ok", "mpc": f"{report.mpc:.4f}", "shd": "" if report.shd is None else str(report.shd),
+            "consistent": str(report.consistent) if run.task == "verify" else "",
+            "nodes": json.dumps(nodes) if run.task == "verify" else "",
+            "seconds": f"{time.perf_counter() - start:.2f}", "error": ""}
+
+
+def _read_rows(path: Path) -> dict[str, dict[str, str]]:
+    """Existing rows of results.csv by run id (empty when the file does not exist)."""
+    if not path.exists():
+        return {}
+    try:
+        with path.open(newline="") as stream:
+            return {row["run"]: row for row in csv.DictReader(stream) if row.get("run")}
+    except (OSError, csv.Error, KeyError) as exc:
+        raise IdentcheckError(f"cannot read {path}: {exc}") from None
+
+
+def _write_rows(path: Path, rows: Iterable[Mapping[str, str]]) -> None:
+    """Rewrite results.csv atomically (a temporary file renamed into place)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: row.get(key, "") for key in COLUMNS})
+    write_atomically(path, lambda stream: stream.write(buffer.getvalue().encode()))
+
+
+def _local(pending: list[Run], jobs: int) -> Iterable[dict[str, str]]:
+    """Rows as runs finish: in this process for one job, else in a pool of processes."""
+    if jobs == 1:
+        for run in pending:
+            yield execute(run)
+        return
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(execute, run, threads) for run in pending]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _dask(pending: list[Run], jobs: int, address: str | None) -> Iterable[dict[str, str]]:
+    """Rows as runs finish on a dask cluster (``address``), or on a local one with ``jobs`` workers."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+    except ImportError:
+        raise IdentcheckError("the dask backend needs dask.distributed: install identcheck[dask]") from None
+    cluster = None if address else LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True)
+    client = Client(address or cluster)
+    try:
+        futures = client.map(execute, pending, pure=False)
+        for future in dask_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def sweep(path: str | Path, out: str | Path, *, backend: str = "local", address: str | None = None, jobs: int = 1,
+          progress: bool = False) -> SweepResult:
+    """Run the sweep file ``path`` into ``out/results.csv`` (CONTRACT §5), skipping runs already ok.
+
+    backend: ``local`` (``jobs`` processes; one job runs in this process) or ``dask`` (a scheduler at
+    ``address``, else a local cluster of ``jobs`` workers; needs identcheck[dask]). progress: a tqdm bar
+    on stderr. See the module docstring for the columns and the resume rule.
+    """
+    if backend not in ("local", "dask"):
+        raise IdentcheckError(f"unknown backend {backend!r} (known: local, dask)")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise IdentcheckError(f"jobs must be an integer >= 1, got {jobs!r}")
+    if address is not None and backend != "dask":
+        raise IdentcheckError("--address is only meaningful with --backend dask")
+    plan = load_sweep(path)
+    runs = plan_runs(plan)
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IdentcheckError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    results = folder / "results.csv"
+    rows = _read_rows(results)
+    pending = [run for run in runs if rows.get(run.run_id, {}).get("status") != "ok"]
+    source: Callable[[], Iterable[dict[str, str]]] = (
+        (lambda: _local(pending, jobs)) if backend == "local" else (lambda: _dask(pending, jobs, address)))
+    from tqdm.auto import tqdm
+
+    order = {run.run_id: k for k, run in enumerate(runs)}
+
+    def ordered() -> list[dict[str, str]]:  # this plan's runs in plan order, then rows of other plans
+        return sorted(rows.values(), key=lambda r: order.get(r["run"], len(order)))
+
+    failed = 0
+    with tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress) as bar:
+        for row in source() if pending else ():
+            rows[row["run"]] = row
+            failed += row["status"] != "ok"
+            _write_rows(results, ordered())
+            bar.update(1)
+    if not results.exists():
+        _write_rows(results, ordered())
+    mine = tuple(row for row in ordered() if row["run"] in order)
+    return SweepResult(results, mine, len(pending), len(runs) - len(pending), failed)

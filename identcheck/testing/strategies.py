@@ -1,0 +1,568 @@
+"""Hypothesis strategies for latent causal models whose identifiability is KNOWN by construction.
+
+Every strategy fixes the theory's answer while it builds the model, so a property test can compare the
+checker with a ground truth that never came from the checker:
+
+- `dags` draws a DAG over z1..zk whose edges go from lower to higher index (spec order is causal order);
+- `environment_designs` draws the observed environments (scalar u values or one-hot segments);
+- `coefficients` draws the u-dependence c(u) of one causal influence with a chosen set of zeros;
+- `mechanisms` draws g_i of one node; the observed environments where ∂g_i/∂z_j vanishes identically in
+  the parents (SPEC §2 (iv-a)) are known for every parent z_j;
+- `noise_tables` draws the noise parameters of every environment with a known rank of L (SPEC §2 (iii));
+- `scms` assembles them into an `SCM` (built through `identcheck.spec.from_dict`) and the per-node
+  verdicts of the SPEC §5.6 rule, computed from the construction by `expected_verdicts`.
+
+All draws shrink toward the simplest model: fewer nodes, no edges, the first environments, the first
+form of every choice (a plain switch ``(u - a)*z_j``, no intercept, no hidden zero).
+
+>>> from hypothesis import find
+>>> sorted(find(dags(min_nodes=2, max_nodes=4), lambda g: g.number_of_edges() > 0).edges)
+[('z1', 'z2')]
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Mapping, Sequence
+
+import networkx as nx
+import numpy as np
+import yaml
+from hypothesis import strategies as st
+
+from ..families import LATENT_FAMILIES
+from ..scm import SCM
+from ..spec import from_dict
+
+__all__ = [
+    "VERDICTS",
+    "FORMS",
+    "SIMPLE_FORMS",
+    "INFLUENCES",
+    "EnvironmentDesign",
+    "Coefficient",
+    "Mechanism",
+    "NoiseDesign",
+    "GeneratedSCM",
+    "expected_verdicts",
+    "dags",
+    "environment_designs",
+    "coefficients",
+    "mechanisms",
+    "noise_tables",
+    "scms",
+]
+
+#: Per-node verdicts of CONTRACT §2 that a generated model can have (never "undecided": every zero built
+#: here is decidable).
+VERDICTS = ("identifiable", "unidentifiable", "contested", "no_guarantee")
+
+#: Functions h(z_j) through which a parent acts; their derivatives 1, sech², cos, 3z² are pairwise not
+#: proportional and vanish on no open set, so c(u)·h'(z_j) ≡ 0 exactly when c(u) = 0.
+FORMS = ("{z}", "tanh({z})", "sin({z})", "{z}**3")
+#: Forms that keep simulated data tame (bounded growth), for learner properties.
+SIMPLE_FORMS = ("{z}", "tanh({z})")
+
+#: How a parent may act on its child (see `mechanisms`).
+INFLUENCES = ("shared", "own", "invariant", "wiggle", "product")
+
+# Observed u values; the first entries are 0, 1, 2, ... so shrinking gives consecutive integers.
+_U_GRID = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, -1, 0.5, 1.5, 2.5, -0.5, -2, 3.5)
+# Roots placed off the grid: a zero there lies outside the declared domain (the observed values).
+_OFF_GRID = (0.25, -0.75, 1.25, 20.25)
+_SCALES = (1, 2, 0.5, -1, 1.5, -0.7)
+_NONZERO = (1, 0.5, -0.8, 1.2, 2, -1.5)
+
+# A box of natural parameters per family (eta_1 range, eta_2 range) whose points are all valid; the
+# designs of `noise_tables` stay inside it. The inverse map returns the user-facing parameters.
+_ETA_BOX: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "gaussian": ((-1.0, 1.0), (-2.0, -0.25)),
+    "gamma": ((0.5, 3.0), (-3.0, -0.5)),
+    "inverse_gamma": ((-5.0, -2.5), (-3.0, -0.5)),
+    "beta": ((0.5, 3.0), (0.5, 3.0)),
+    "inverse_gaussian": ((-3.0, -0.5), (-3.0, -0.5)),
+}
+_FROM_NATURAL: dict[str, Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]] = {
+    "gaussian": lambda e1, e2: {"mean": e1 / (-2 * e2), "std": np.sqrt(-1 / (2 * e2))},
+    "gamma": lambda e1, e2: {"shape": e1 + 1, "rate": -e2},
+    "inverse_gamma": lambda e1, e2: {"shape": -e1 - 1, "scale": -e2},
+    "beta": lambda e1, e2: {"a": e1 + 1, "b": e2 + 1},
+    "inverse_gaussian": lambda e1, e2: {"mean": np.sqrt(e2 / e1), "shape": -2 * e2},
+}
+
+
+def _num(value: float) -> str:
+    """A number as spec text: integers without a decimal point."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _shift(symbol: str, value: float) -> str:
+    """The factor (u - a) as readable text."""
+    if value == 0:
+        return symbol
+    return f"({symbol} - {_num(value)})" if value > 0 else f"({symbol} + {_num(-value)})"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Ground truth
+
+
+def expected_verdicts(graph: nx.DiGraph, edge_zeros: Mapping[tuple[str, str], frozenset[int]], *,
+                      assumptions_hold: bool = True) -> dict[str, str]:
+    """Per-node verdicts of the SPEC §5.6 rule from the zero sets of the causal influences.
+
+    ``edge_zeros[(j, i)]`` is the set of observed environments where ∂g_i/∂z_j ≡ 0 in the parents. In causal
+    order: a root is identifiable; a node whose influences share a zero (iv-N) is identifiable; a node with
+    an influence that never vanishes is unidentifiable (Theorem 2.5b); a node whose influences vanish at
+    different environments is identifiable when all its parents are (the Step III induction), contested
+    otherwise (C9). When (i), (ii) or (iii) fails every node has no guarantee (SPEC §3, subtle point 1).
+
+    >>> g = nx.DiGraph([("z1", "z2"), ("z1", "z3"), ("z2", "z3")])
+    >>> expected_verdicts(g, {("z1", "z2"): frozenset(), ("z2", "z3"): frozenset({0}),
+    ...                       ("z1", "z3"): frozenset({1})})          # catalogue C9
+    {'z1': 'identifiable', 'z2': 'unidentifiable', 'z3': 'contested'}
+    """
+    if not assumptions_hold:
+        return {node: "no_guarantee" for node in graph}
+    rank = {node: k for k, node in enumerate(graph)}
+    verdicts: dict[str, str] = {}
+    for node in nx.lexicographical_topological_sort(graph, key=rank.__getitem__):
+        zero_sets = [edge_zeros[(parent, node)] for parent in graph.predecessors(node)]
+        if not zero_sets or frozenset.intersection(*zero_sets):
+            verdicts[node] = "identifiable"
+        elif not all(zero_sets):
+            verdicts[node] = "unidentifiable"
+        elif all(verdicts[parent] == "identifiable" for parent in graph.predecessors(node)):
+            verdicts[node] = "identifiable"
+        else:
+            verdicts[node] = "contested"
+    return {node: verdicts[node] for node in graph}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Graphs and environments
+
+
+@st.composite
+def dags(draw: st.DrawFn, min_nodes: int = 1, max_nodes: int = 4, max_parents: int = 2) -> nx.DiGraph:
+    """A DAG over ``z1..zk`` (min_nodes <= k <= max_nodes) with at most ``max_parents`` parents per node.
+
+    Edges only go from a lower to a higher index, so the spec order is a causal order; shrinking removes
+    nodes and edges.
+
+    >>> from hypothesis import find
+    >>> find(dags(max_nodes=3), lambda g: any(g.in_degree(n) == 2 for n in g)).edges
+    OutEdgeView([('z1', 'z3'), ('z2', 'z3')])
+    """
+    count = draw(st.integers(min_nodes, max_nodes))
+    names = [f"z{k + 1}" for k in range(count)]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(names)
+    for k, child in enumerate(names[1:], start=1):
+        parents = draw(st.lists(st.sampled_from(names[:k]), unique=True, max_size=min(max_parents, k)))
+        graph.add_edges_from((parent, child) for parent in sorted(parents, key=names.index))
+    return graph
+
+
+@dataclass(frozen=True)
+class EnvironmentDesign:
+    """The observed environments: scalar u values, or ``count`` one-hot segments (values 0..E-1)."""
+
+    kind: Literal["scalar", "segments"]
+    values: tuple[float, ...]
+
+    @property
+    def count(self) -> int:
+        """Number of observed environments E."""
+        return len(self.values)
+
+    @property
+    def consecutive(self) -> bool:
+        """True for scalar u = 0, 1, ..., E-1 (where the catalogue noise table NT_ℓ has a known rank)."""
+        return self.kind == "scalar" and self.values == tuple(range(self.count))
+
+    def spec(self) -> dict[str, Any]:
+        """The ``environments`` entry of a spec."""
+        if self.kind == "segments":
+            return {"segments": self.count}
+        return {"values": [int(v) if float(v).is_integer() else float(v) for v in self.values]}
+
+
+@st.composite
+def environment_designs(draw: st.DrawFn, min_envs: int = 1, max_envs: int = 9,
+                        kinds: Sequence[str] = ("scalar", "segments")) -> EnvironmentDesign:
+    """Observed environments: distinct scalar u values from a grid of integers and halves (shrinking to
+    0, 1, ..., E-1), or one-hot segments.
+
+    >>> from hypothesis import find
+    >>> find(environment_designs(min_envs=3, kinds=("scalar",)), lambda e: True)
+    EnvironmentDesign(kind='scalar', values=(0, 1, 2))
+    """
+    kind = draw(st.sampled_from(tuple(kinds)))
+    count = draw(st.integers(min_envs, max_envs))
+    if kind == "segments":
+        return EnvironmentDesign("segments", tuple(range(count)))
+    values = draw(st.lists(st.sampled_from(_U_GRID), min_size=count, max_size=count, unique=True))
+    return EnvironmentDesign("scalar", tuple(values))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Mechanisms
+
+
+@dataclass(frozen=True)
+class Coefficient:
+    """A u-dependent coefficient c(u) as spec text; ``zeros`` are the observed environments where c = 0."""
+
+    text: str
+    zeros: frozenset[int]
+    parameters: Mapping[str, tuple[float, ...]]
+
+
+@st.composite
+def coefficients(draw: st.DrawFn, env: EnvironmentDesign, zeros: frozenset[int], *, name: str = "c",
+                 hidden_zeros: bool = True) -> Coefficient:
+    """A coefficient c(u) that vanishes at exactly the observed environments ``zeros`` (and is non-zero at
+    every other observed environment, so (iv-b) holds whenever ``zeros`` leaves one out).
+
+    Scalar u: a formula ``k*(u - a)*(u - b)`` through the zeros, or, without zeros, a constant, ``k*(1 + u**2)``
+    or ``k*(u - b)`` with b off the observed values (a root outside the declared domain, C13b); or a
+    per-environment table named ``name`` (the only option for segments: C12a-c). With ``hidden_zeros`` a
+    formula may carry a term that is identically zero, ``sin(u)**2 + cos(u)**2 - 1``, or a factor equal to 1.
+
+    >>> from hypothesis import find
+    >>> find(coefficients(EnvironmentDesign("scalar", (0, 1, 2)), frozenset({1})), lambda c: True).text
+    '(u - 1)'
+    """
+    if len(zeros) >= env.count and env.count:
+        raise ValueError("a coefficient must be non-zero in at least one observed environment")
+    use_table = env.kind == "segments" or draw(st.booleans())
+    if use_table:
+        entries = [0.0 if m in zeros else float(draw(st.sampled_from(_NONZERO))) for m in range(env.count)]
+        return Coefficient(name, frozenset(zeros), {name: tuple(entries)})
+    scale = draw(st.sampled_from(_SCALES))
+    prefix = "" if scale == 1 else f"{_num(scale)}*"
+    if zeros:
+        text = prefix + "*".join(_shift("u", env.values[m]) for m in sorted(zeros))
+    else:
+        shape = draw(st.sampled_from(("constant", "positive", "outside")))
+        if shape == "constant":
+            text = _num(scale)
+        elif shape == "positive":
+            text = f"{prefix}(1 + u**2)"
+        else:
+            text = prefix + _shift("u", draw(st.sampled_from(_OFF_GRID)))
+    if hidden_zeros:
+        disguise = draw(st.sampled_from((None, "{c}*(sin(u)**2 + cos(u)**2)", "({c} + sin(u)**2 + cos(u)**2 - 1)")))
+        if disguise is not None:
+            text = disguise.format(c=f"({text})")
+    return Coefficient(text, frozenset(zeros), {})
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """g_i of one node as spec text, with the known zero set of each influence ∂g_i/∂z_j.
+
+    ``zeros[j]``: observed environment indices where ∂g_i/∂z_j ≡ 0 in the parents; ``kinds[j]``: how the
+    influence was built (shared, own, invariant, wiggle or product); ``parameters``: the per-environment
+    tables that ``text`` uses.
+    """
+
+    child: str
+    text: str | None
+    zeros: Mapping[str, frozenset[int]]
+    kinds: Mapping[str, str]
+    parameters: Mapping[str, tuple[float, ...]]
+
+
+_INTERCEPTS = ("3", "cos(u)", "0.5*u", "u**2")
+
+
+@st.composite
+def mechanisms(draw: st.DrawFn, env: EnvironmentDesign, child: str, parents: Sequence[str], *,
+               forms: Sequence[str] = FORMS, influences: Sequence[str] = INFLUENCES, hidden_zeros: bool = True,
+               intercepts: bool = True) -> Mechanism:
+    """g_i(pa_i, u) for ``child`` with a known zero set for every parent (SPEC §2 (iv-a)).
+
+    Additive form: one term c_j(u)·h_j(z_j) per parent, each of a kind:
+    ``shared`` (c_j vanishes at the node's reference environment: a node-wise common zero, (iv-N)),
+    ``own`` (c_j vanishes at an environment of its own: edge-wise only, (iv-E)),
+    ``invariant`` (c_j never vanishes on the observed environments, like 0.8·z_j in C7), or
+    ``wiggle`` (k·h(z_j) + c(u)·h'(z_j) with c vanishing at the reference: the derivative never vanishes
+    identically, C4). Product form (``product``, two or more parents): c(u)·∏ h_j(z_j), one zero set for all
+    parents (C11). ``influences`` restricts the kinds drawn; with one environment only the kinds without a
+    zero are possible, since a zero needs another environment where the influence is present (iv-b).
+    Decorations that must not change any verdict: a u-only intercept (C5) and, with ``hidden_zeros``, a
+    term k·(sin(z_j)**2 + cos(z_j)**2 − 1)·h(z_j) that is identically zero.
+    A root gets at most an intercept (``text`` None when it has none).
+
+    >>> from hypothesis import find
+    >>> m = find(mechanisms(EnvironmentDesign("scalar", (0, 1, 2)), "z2", ["z1"]), lambda m: True)
+    >>> m.text, dict(m.zeros)
+    ('u*z1', {'z1': frozenset({0})})
+    """
+    symbol = "u" if env.kind == "scalar" else None
+    intercept, tables = None, {}
+    if intercepts and draw(st.booleans()):
+        if symbol is None or draw(st.booleans()):
+            name = f"b_{child}"
+            tables[name] = tuple(float(draw(st.sampled_from(_NONZERO))) for _ in range(env.count))
+            intercept = name
+        else:
+            intercept = draw(st.sampled_from(_INTERCEPTS))
+    if not parents:
+        return Mechanism(child, intercept, {}, {}, tables)
+
+    count = env.count
+    reference = draw(st.integers(0, count - 1))
+    can_vanish = count >= 2  # a zero needs another environment where the influence is present (iv-b)
+    options = tuple(k for k in influences if k != "product" and (can_vanish or k in ("invariant", "wiggle")))
+    if not options:
+        options = ("invariant",)
+    hs = {p: draw(st.sampled_from(tuple(forms))).format(z=p) for p in parents}
+
+    def coefficient(zeros: frozenset[int], name: str) -> Coefficient:
+        return draw(coefficients(env, zeros, name=name, hidden_zeros=hidden_zeros))
+
+    terms, zeros, kinds = [], {}, {}
+    if "product" in influences and len(parents) >= 2 and draw(st.booleans()) and draw(st.booleans()):
+        node_zeros = frozenset({reference}) if can_vanish and draw(st.booleans()) else frozenset()
+        coef = coefficient(node_zeros, f"c_{child}")
+        tables.update(coef.parameters)
+        terms.append(f"{coef.text}*" + "*".join(hs[p] for p in parents))
+        zeros = {p: node_zeros for p in parents}
+        kinds = {p: "product" for p in parents}
+    else:
+        for parent in parents:
+            kind = draw(st.sampled_from(options))
+            name = f"c_{parent}_{child}"
+            if kind in ("shared", "own"):
+                at = reference if kind == "shared" else draw(st.integers(0, count - 1))
+                extra = draw(st.integers(0, count - 1)) if count >= 3 and draw(st.booleans()) else at
+                edge_zeros = frozenset({at, extra})
+                if len(edge_zeros) >= count:
+                    edge_zeros = frozenset({at})
+                coef = coefficient(edge_zeros, name)
+                term = f"{coef.text}*{hs[parent]}"
+            elif kind == "invariant":
+                edge_zeros = frozenset()
+                coef = coefficient(edge_zeros, name)
+                term = f"{coef.text}*{hs[parent]}"
+            else:
+                edge_zeros = frozenset()
+                other = next(f for f in FORMS if f.format(z=parent) != hs[parent]).format(z=parent)
+                base = draw(st.sampled_from(_NONZERO))
+                coef = coefficient(frozenset({reference}) if can_vanish else frozenset(), name)
+                term = f"{_num(base)}*{other} + {coef.text}*{hs[parent]}"
+            tables.update(coef.parameters)
+            terms.append(term)
+            zeros[parent], kinds[parent] = edge_zeros, kind
+    if hidden_zeros and draw(st.booleans()):
+        parent = draw(st.sampled_from(tuple(parents)))
+        terms.append(f"{_num(draw(st.sampled_from(_SCALES)))}*(sin({parent})**2 + cos({parent})**2 - 1)*{hs[parent]}")
+    if intercept is not None:
+        terms.append(intercept)
+    return Mechanism(child, " + ".join(terms), zeros, kinds, tables)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Noise
+
+
+@dataclass(frozen=True)
+class NoiseDesign:
+    """Noise parameters of every latent (spec ``noise.params``) and the rank of L they give by construction.
+
+    ``design``: ``formula`` (the catalogue table NT_ℓ, SPEC §4), ``axis`` (each of the first 2ℓ environments
+    moves one natural parameter), ``drop`` (some natural parameters never move: mean-only or scale-only
+    modulation, C15b-c), ``duplicate`` (two components with the same trajectory, C15d) or ``line``
+    (all environments on one line in η-space, C15e). (iii) holds iff ``rank == required`` (= 2ℓ).
+    """
+
+    family: str
+    params: Mapping[str, Mapping[str, Any]]
+    rank: int
+    required: int
+    design: str
+
+    @property
+    def holds(self) -> bool:
+        """Whether assumption (iii) holds for this table."""
+        return self.rank == self.required
+
+
+def _nt_formulas(latents: Sequence[str]) -> dict[str, dict[str, str]]:
+    """NT_ℓ of SPEC §4: mean_i = 1.5 sin(1.7u + 0.9i), std_i = exp(0.6 cos(1.3u + 2.1i))."""
+    return {name: {"mean": f"1.5*sin(1.7*u + {_num(round(0.9 * i, 10))})",
+                   "std": f"exp(0.6*cos(1.3*u + {_num(round(2.1 * i, 10))}))"}
+            for i, name in enumerate(latents, start=1)}
+
+
+@st.composite
+def noise_tables(draw: st.DrawFn, latents: Sequence[str], env: EnvironmentDesign, *, family: str = "gaussian",
+                 variability: Literal["sufficient", "insufficient", "any"] = "any") -> NoiseDesign:
+    """Noise parameters per environment with a known rank of L = [η(u_m) − η(u_0)] (SPEC §2 (iii)).
+
+    The tables are designed in natural-parameter space, with η inside a box of valid values, and mapped
+    back to the family's parameters. Rank by construction: ``axis`` min(2ℓ, E−1); ``drop`` with D fixed
+    coordinates min(2ℓ − |D|, E−1); ``duplicate`` min(2ℓ − 2, E−1); ``line`` min(1, E−1); ``formula`` (NT_ℓ,
+    Gaussian, u = 0..E−1) min(2ℓ, E−1) (SPEC §4 gives full rank at E = 2ℓ+1; the smaller E were checked
+    with numpy for ℓ ≤ 5). ``variability`` asks for (iii) to hold (needs E ≥ 2ℓ+1), to fail, or either.
+
+    >>> from hypothesis import find
+    >>> nd = find(noise_tables(["z1"], EnvironmentDesign("segments", (0, 1, 2))), lambda d: True)
+    >>> nd.design, nd.rank, nd.required
+    ('axis', 2, 2)
+    """
+    ell, count = len(latents), env.count
+    required = 2 * ell
+    if variability == "sufficient" and count < required + 1:
+        raise ValueError(f"(iii) needs at least {required + 1} environments, got {count}")
+    designs = ["axis", "drop", "duplicate", "line"] if ell >= 2 else ["axis", "drop", "line"]
+    if family == "gaussian" and env.consecutive:
+        designs.insert(1, "formula")
+    if variability == "sufficient":
+        designs = [d for d in designs if d in ("axis", "formula")]
+    elif variability == "insufficient" and count >= required + 1:
+        designs = [d for d in designs if d not in ("axis", "formula")]
+    design = draw(st.sampled_from(designs))
+    if design == "formula":
+        return NoiseDesign(family, _nt_formulas(latents), min(required, count - 1), required, design)
+
+    (lo1, hi1), (lo2, hi2) = _ETA_BOX[family]
+    low, width = np.array([lo1, lo2] * ell), np.array([hi1 - lo1, hi2 - lo2] * ell)
+    # base in the middle half of the box, every move at most a quarter width: η stays inside the box
+    base = low + width * np.array([draw(st.sampled_from((0.5, 0.375, 0.625, 0.25, 0.75))) for _ in range(required)])
+    steps = width / 4 * np.array([draw(st.sampled_from((1.0, -1.0, 0.5, -0.5, 0.75))) for _ in range(required)])
+    moving = list(range(required))
+    if design == "drop":
+        fixed = draw(st.lists(st.sampled_from(moving), min_size=1, max_size=required, unique=True))
+        moving = [k for k in moving if k not in fixed]
+    elif design == "duplicate":
+        source, copy_ = draw(st.lists(st.integers(0, ell - 1), min_size=2, max_size=2, unique=True))
+        moving = [k for k in moving if k // 2 != copy_]
+    deltas = np.zeros((required, max(count - 1, 0)))
+    if design == "line":
+        direction = steps
+        for m in range(count - 1):
+            deltas[:, m] = direction * (m + 1) / (count - 1)
+        rank = min(1, count - 1)
+    else:
+        for m in range(count - 1):
+            if m < len(moving):
+                deltas[moving[m], m] = steps[moving[m]]
+            else:
+                mix = np.array([draw(st.sampled_from((0.5, -1.0, 1.0, -0.5, 0.0))) for _ in moving])
+                deltas[moving, m] = mix * steps[moving]
+        rank = min(len(moving), count - 1)
+        if design == "duplicate":
+            deltas[2 * copy_:2 * copy_ + 2] = deltas[2 * source:2 * source + 2]
+    eta = np.column_stack([base, base[:, None] + deltas])  # (2ℓ, E), component-major rows (SPEC §2)
+    params = _FROM_NATURAL[family](eta[0::2], eta[1::2])
+    table = {name: {key: [float(v) for v in params[key][i]] for key in LATENT_FAMILIES[family].params}
+             for i, name in enumerate(latents)}
+    return NoiseDesign(family, table, rank, required, design)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Whole models
+
+
+@dataclass(frozen=True)
+class GeneratedSCM:
+    """A generated model and what the theory says about it, known from the construction alone.
+
+    ``spec``: the dict given to `identcheck.spec.from_dict`; ``verdicts``: the expected per-node verdicts
+    (SPEC §5.6); ``edge_zeros[(j, i)]``: observed environment indices where ∂g_i/∂z_j ≡ 0; ``rank`` and
+    ``required``: rank of L and 2ℓ; ``assumptions``: whether (i), (ii) and (iii) hold; ``kinds``: how each
+    influence was built.
+    """
+
+    scm: SCM
+    spec: Mapping[str, Any]
+    verdicts: Mapping[str, str]
+    edge_zeros: Mapping[tuple[str, str], frozenset[int]]
+    rank: int
+    required: int
+    assumptions: Mapping[str, bool]
+    kinds: Mapping[tuple[str, str], str]
+
+    def __repr__(self) -> str:
+        zeros = {f"{p}->{c}": sorted(z) for (p, c), z in self.edge_zeros.items()}
+        return (f"GeneratedSCM(expected={dict(self.verdicts)}, edge_zeros={zeros}, rank={self.rank}/"
+                f"{self.required}, assumptions={dict(self.assumptions)})\n"
+                + yaml.safe_dump(dict(self.spec), sort_keys=False, width=120))
+
+    __str__ = __repr__
+
+
+@st.composite
+def scms(draw: st.DrawFn, *, min_nodes: int = 1, max_nodes: int = 3, max_parents: int = 2,
+         max_extra_envs: int = 2, kinds: Sequence[str] = ("scalar", "segments"),
+         families: Sequence[str] = ("gaussian",),
+         variability: Literal["sufficient", "insufficient", "any"] = "any", forms: Sequence[str] = FORMS,
+         influences: Sequence[str] | Mapping[str, Sequence[str]] = INFLUENCES, hidden_zeros: bool = True,
+         intercepts: bool = True, post_nonlinear: bool = False, break_assumptions: bool = False,
+         graphs: st.SearchStrategy[nx.DiGraph] | None = None) -> GeneratedSCM:
+    """A whole model (an `SCM` built through `identcheck.spec.from_dict`) with its expected verdicts.
+
+    The DAG comes from `dags`, the environments from `environment_designs` (2ℓ+1 plus up to
+    ``max_extra_envs``; with ``variability`` "insufficient" or "any", possibly fewer), the mechanisms from
+    `mechanisms` (``forms`` and ``influences`` restrict them; ``influences`` may also map a node to its own
+    kinds), the noise from `noise_tables`. ``graphs`` replaces `dags` by another strategy of DAGs (nodes
+    named as latents, listed in a causal order). ``post_nonlinear`` may add an invertible ḡ_i (verdicts are
+    unchanged, Corollary 3.3); ``break_assumptions`` may make (i) fail (Fejér observation noise, C16) or (ii)
+    fail (x = (z_1², z_2, ...), C17). Expected verdicts: `expected_verdicts` (SPEC §5.6).
+
+    >>> from hypothesis import find
+    >>> case = find(scms(variability="sufficient"), lambda c: len(c.scm.latents) == 2 and c.scm.edges)
+    >>> case.spec["mechanisms"], dict(case.verdicts)
+    ({'z2': 'u*z1'}, {'z1': 'identifiable', 'z2': 'identifiable'})
+    """
+    graph = draw(graphs if graphs is not None else dags(min_nodes, max_nodes, max_parents))
+    latents = list(graph)
+    needed = 2 * len(latents) + 1  # environments that (iii) needs
+    few = variability != "sufficient" and draw(st.booleans()) and (variability == "insufficient" or draw(st.booleans()))
+    low, high = (1, needed - 1) if few else (needed, needed + max_extra_envs)
+    env = draw(environment_designs(low, high, kinds))
+    family = draw(st.sampled_from(tuple(families)))
+    noise = draw(noise_tables(latents, env, family=family, variability=variability))
+
+    spec: dict[str, Any] = {"identcheck": 1, "name": "generated", "latents": latents,
+                            "environments": env.spec()}
+    parameters: dict[str, list[float]] = {}
+    mechanism_text: dict[str, str] = {}
+    edge_zeros: dict[tuple[str, str], frozenset[int]] = {}
+    edge_kinds: dict[tuple[str, str], str] = {}
+    for child in latents:
+        parents = list(graph.predecessors(child))
+        kinds_here = influences.get(child, INFLUENCES) if isinstance(influences, Mapping) else influences
+        mech = draw(mechanisms(env, child, parents, forms=forms, influences=kinds_here, hidden_zeros=hidden_zeros,
+                               intercepts=intercepts))
+        if mech.text is not None:
+            mechanism_text[child] = mech.text
+        parameters.update({k: list(v) for k, v in mech.parameters.items()})
+        edge_zeros.update({(p, child): z for p, z in mech.zeros.items()})
+        edge_kinds.update({(p, child): k for p, k in mech.kinds.items()})
+    if parameters:
+        spec["parameters"] = parameters
+    spec["noise"] = {"family": family, "params": copy.deepcopy(dict(noise.params))}
+    if mechanism_text:
+        spec["mechanisms"] = mechanism_text
+    if post_nonlinear:
+        pnl = {z: draw(st.sampled_from(("t**3", "t + t**3", "exp(t)"))) for z in latents if draw(st.booleans())}
+        if pnl:
+            spec["post_nonlinear"] = pnl
+    holds = {"i": True, "ii": True, "iii": noise.holds}
+    if break_assumptions:
+        broken = draw(st.sampled_from((None, "i", "ii")))
+        if broken == "i":
+            spec["observation_noise"] = {"family": "sinc2", "scale": 0.01}
+        elif broken == "ii":
+            spec["mixing"] = {"kind": "expression", "x": [f"{latents[0]}**2", *latents[1:]]}
+        if broken:
+            holds[broken] = False
+    verdicts = expected_verdicts(graph, edge_zeros, assumptions_hold=all(holds.values()))
+    scm = from_dict(copy.deepcopy(spec), source="<hypothesis>")
+    return GeneratedSCM(scm, spec, verdicts, edge_zeros, noise.rank, noise.required, holds, edge_kinds)

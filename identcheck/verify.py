@@ -1,0 +1,430 @@
+"""`verify`: check a spec, simulate it, fit a learner that shares the checker's references, and compare the
+recovered latents with the truth node by node (CONTRACT §4).
+
+The theory predicts, per node (Theorem 2.5 / Corollary 3.3, under (i)-(iii)):
+
+- identifiable: a learner that fits the data and shares the node's reference environment recovers z_i up
+  to scale and offset (an invertible map for post-nonlinear nodes). Tested: the matched correlation
+  (|Pearson|, Spearman for post-nonlinear nodes, on held-out samples, posterior means) reaches
+  ``threshold``.
+- unidentifiable: some influence of a parent never vanishes, so a learner whose mechanisms must vanish at
+  the pinned environment cannot represent z_i itself; the canonical witness z_i − g_i(pa_i, u*) is what it
+  can fit (Theorem 2.5b). Tested: the parents' share of the recovered latent (R² on z_i and its parents
+  minus R² on z_i alone, `identcheck.learn.parent_share`) exceeds ``share_margin``, i.e. the recovery is
+  distinguishable from an identified one (whose share is ≈ 0).
+- no_guarantee, contested, undecided: the theory predicts nothing, so ``consistent`` is None (null in JSON).
+  A learner that succeeds anyway does not contradict it (SPEC §7.10).
+
+>>> import identcheck
+>>> report = identcheck.verify(identcheck.load_example("C1"), quick=True, samples_per_env=100, epochs=2)
+>>> sorted(report.to_dict())[:4]
+['check', 'consistent', 'epochs', 'identcheck']
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+from scipy.optimize import linear_sum_assignment
+
+from .check import check
+from .errors import IdentcheckError
+from .report import Report, jsonable
+from .scm import SCM
+from .simulate import Dataset, simulate
+
+__all__ = ["verify", "VerifyReport", "NodeVerification", "Budget", "BUDGETS", "choose_pins", "Pins"]
+
+#: Fraction of the simulated rows held out for the comparison (never seen by the learner).
+HELD_OUT = 0.2
+#: Parent share above which a recovery is distinguishable from an identified one (an identified recovery
+#: has share ≈ 0 up to estimation error; see `NodeVerification`).
+SHARE_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Samples per environment, training epochs and network width of one verification run."""
+
+    samples_per_env: int
+    epochs: int
+    hidden: int
+
+
+#: The default budget (about a minute for ℓ = 3 on 2 CPU cores) and the quick one (a few seconds to tens of
+#: seconds): keys are the value of ``quick``.
+BUDGETS: dict[bool, Budget] = {False: Budget(samples_per_env=2000, epochs=300, hidden=64),
+                               True: Budget(samples_per_env=500, epochs=100, hidden=32)}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Pinning the references (SPEC §2, quantifier order)
+
+
+@dataclass(frozen=True)
+class Pins:
+    """The environments pinned in the learner and which latents they serve.
+
+    ``environments``: 0-based indices where every learned causal coefficient is fixed to 0; ``covered``:
+    latents whose prediction applies to this learner (roots, and nodes whose node-wise references include
+    every pinned environment); ``reason``: how they were chosen.
+    """
+
+    environments: tuple[int, ...]
+    covered: frozenset[str]
+    reason: str
+
+
+def choose_pins(scm: SCM, report: Report) -> Pins:
+    """Choose the learner's reference environments from the checker's node-wise references (iv-N).
+
+    The learner pins one set of environments for all its mechanisms (a global reference, (iv-G)). A node's
+    mechanism may only be pinned where the true one is constant in all its parents, so the pins are the
+    environments shared by the node-wise references of every non-root node that has one. When no
+    environment is shared, the environment serving the most such nodes is pinned (ties: the first); the
+    nodes it does not serve are not covered, since the theorem only speaks about an estimator that shares
+    the node's reference (SPEC §3 subtle point 2, C12a). Unidentifiable nodes impose nothing: whatever is
+    pinned, their true mechanism is not constant there, which is exactly what makes them testable. Nodes
+    identifiable through edge-wise zeros alone (C10) have no node-wise reference and are not covered.
+
+    >>> import identcheck
+    >>> scm = identcheck.load_example("C8")
+    >>> choose_pins(scm, identcheck.check(scm)).environments
+    (0,)
+    """
+    children = [name for name in scm.latents if not scm.is_root(name)]
+    if not children:
+        return Pins((), frozenset(scm.latents), "no edges: nothing to pin")
+    refs = {name: frozenset(report.nodes[name].reference_environments) for name in children}
+    constrained = {name: r for name, r in refs.items() if r}
+    roots = frozenset(name for name in scm.latents if scm.is_root(name))
+    if not constrained:
+        return Pins((0,), roots, "no node has an observed node-wise reference; environment 0 pinned")
+    shared = frozenset.intersection(*constrained.values())
+    if shared:
+        return Pins(tuple(sorted(shared)), roots | frozenset(constrained),
+                    "environments where every mechanism with a node-wise zero vanishes")
+    count = {e: sum(e in r for r in constrained.values()) for e in sorted(frozenset.union(*constrained.values()))}
+    best = max(count, key=lambda e: (count[e], -e))
+    covered = frozenset(name for name, r in constrained.items() if best in r)
+    return Pins((best,), roots | covered, f"no environment is a reference of every node; environment {best} "
+                "serves the most nodes, the others are not covered")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class NodeVerification:
+    """The comparison for one latent.
+
+    correlation: matched |Pearson| (Spearman for post-nonlinear nodes), mean over seeds; ci: its 95%
+    t-interval over seeds (None for one seed); parent_share, r2_full, r2_node: `identcheck.learn.parent_share`
+    of the matched recovered latent on the true node and its parents (means over seeds); distinguishable:
+    parent_share > share_margin (the recovery carries a function of the parents); covered: the learner
+    shared the node's reference; consistent: True/False where the theory predicts (see the module
+    docstring), None where it predicts nothing; matched: the learned component matched to this node (first
+    seed).
+    """
+
+    latent: str
+    verdict: str
+    correlation: float
+    consistent: bool | None
+    correlation_method: str
+    parent_share: float
+    r2_full: float
+    r2_node: float
+    distinguishable: bool
+    covered: bool
+    matched: int
+    note: str
+    per_seed: tuple[float, ...]
+    ci: tuple[float, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """CONTRACT §4 node object (verdict, correlation, consistent) plus the added evidence."""
+        return jsonable({"verdict": self.verdict, "correlation": self.correlation, "consistent": self.consistent,
+                         "correlation_method": self.correlation_method, "ci": self.ci,
+                         "parent_share": self.parent_share, "r2_full": self.r2_full, "r2_node": self.r2_node,
+                         "distinguishable": self.distinguishable, "covered": self.covered,
+                         "matched": self.matched, "per_seed": self.per_seed, "note": self.note})
+
+    def __str__(self) -> str:
+        ci = f" [{self.ci[0]:.3f}, {self.ci[1]:.3f}]" if self.ci else ""
+        word = {True: "consistent", False: "INCONSISTENT", None: "no prediction"}[self.consistent]
+        return (f"{self.latent:<8} {self.verdict:<15} corr {self.correlation:.3f}{ci}  parent share "
+                f"{self.parent_share:.3f}  {word}: {self.note}")
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Everything `identcheck verify` reports (CONTRACT §4): the check report, the overall MPC and one
+    `NodeVerification` per latent, with the settings that produced them."""
+
+    check: Report
+    nodes: Mapping[str, NodeVerification]
+    mpc: float
+    mpc_per_seed: tuple[float, ...]
+    threshold: float
+    share_margin: float
+    seeds: tuple[int, ...]
+    method: str
+    samples_per_env: int
+    epochs: int
+    quick: bool
+    pins: Pins
+    learner_order: tuple[str, ...]
+    true_edges: tuple[tuple[str, str], ...]
+    learned_edges: tuple[tuple[str, str], ...] | None
+    shd: int | None
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def consistent(self) -> bool:
+        """True when every node with a prediction is consistent with it."""
+        return all(node.consistent is not False for node in self.nodes.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of `identcheck verify --format json` (CONTRACT §4 plus added fields)."""
+        return jsonable({
+            "identcheck": 1, "check": self.check.to_dict(), "mpc": self.mpc,
+            "nodes": {name: node.to_dict() for name, node in self.nodes.items()},
+            "consistent": self.consistent, "threshold": self.threshold, "share_margin": self.share_margin,
+            "seeds": self.seeds, "mpc_per_seed": self.mpc_per_seed, "method": self.method,
+            "samples_per_env": self.samples_per_env, "epochs": self.epochs, "quick": self.quick,
+            "reference_envs": self.pins.environments, "pinning": self.pins.reason,
+            "learner_order": self.learner_order, "true_edges": self.true_edges,
+            "learned_edges": self.learned_edges, "shd": self.shd, "timings": dict(self.timings),
+        })
+
+    def _header(self) -> list[str]:
+        pins = ", ".join(str(e) for e in self.pins.environments) or "none"
+        seeds = ", ".join(map(str, self.seeds))
+        graph = ("-" if self.learned_edges is None else
+                 (", ".join(f"{p}->{c}" for p, c in self.learned_edges) or "no edges") + f" (SHD {self.shd})")
+        return [f"identcheck verify: {self.check.name}: {self.method}, {len(self.nodes)} latents, "
+                f"{self.samples_per_env} samples/env, {self.epochs} epochs, seeds {seeds}"
+                + (" (quick)" if self.quick else ""),
+                f"pinned reference environments: {pins} ({self.pins.reason}); learner order "
+                f"{', '.join(self.learner_order)}",
+                f"MPC = {self.mpc:.3f}; threshold {self.threshold:g} (identifiable), parent-share margin "
+                f"{self.share_margin:g} (unidentifiable)",
+                f"learned graph: {graph}; true graph: "
+                + (", ".join(f"{p}->{c}" for p, c in self.true_edges) or "no edges")]
+
+    def __str__(self) -> str:
+        verdict = ("consistent with the theory" if self.consistent
+                   else "NOT consistent with the theory for " + ", ".join(
+                       n for n, v in self.nodes.items() if v.consistent is False))
+        seconds = self.timings.get("total")
+        return "\n".join([*self._header(), "", *(str(node) for node in self.nodes.values()), "",
+                          f"result: {verdict}" + (f" ({seconds:.1f} s)" if seconds is not None else "")])
+
+    def to_markdown(self) -> str:
+        """The report as markdown: the settings, then one table row per latent."""
+        def cell(value: Any) -> str:
+            return str(value).replace("|", "\\|")
+
+        lines = [f"# identcheck verify: {cell(self.check.name)}", "", *(f"- {cell(h)}" for h in self._header()),
+                 f"- consistent with the theory: **{self.consistent}**", "",
+                 "| latent | verdict | correlation | 95% CI | parent share | consistent | note |",
+                 "|---|---|---|---|---|---|---|"]
+        for node in self.nodes.values():
+            ci = f"{node.ci[0]:.3f}-{node.ci[1]:.3f}" if node.ci else "-"
+            consistent = "-" if node.consistent is None else str(node.consistent)
+            lines.append(f"| {node.latent} | {node.verdict} | {node.correlation:.3f} | {ci} | "
+                         f"{node.parent_share:.3f} | {consistent} | {cell(node.note)} |")
+        return "\n".join(lines) + "\n"
+
+    def plot(self, path: str | Path) -> None:
+        """Draw the predicted verdict against the recovered correlation per node, and the learned graph
+        against the true one (green: found, grey: missed, red: extra), into an image file."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        colours = {"identifiable": "tab:green", "unidentifiable": "tab:red", "contested": "tab:orange",
+                   "undecided": "tab:gray", "no_guarantee": "tab:gray"}
+        names = list(self.nodes)
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+        values = [self.nodes[n].correlation for n in names]
+        errors = np.array([[v - (self.nodes[n].ci or (v, v))[0], (self.nodes[n].ci or (v, v))[1] - v]
+                           for n, v in zip(names, values)]).T
+        left.bar(names, values, yerr=errors, color=[colours[self.nodes[n].verdict] for n in names])
+        left.axhline(self.threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {self.threshold:g}")
+        for k, n in enumerate(names):
+            left.text(k, 0.02, f"{self.nodes[n].verdict}\nshare {self.nodes[n].parent_share:.2f}", ha="center",
+                      va="bottom", fontsize=8, rotation=90)
+        left.set_ylim(0, 1.05)
+        left.set_ylabel("recovered correlation")
+        left.set_title("predicted verdict vs recovery")
+        left.legend(loc="lower right", fontsize=8)
+        size = len(names)
+        grid = np.ones((size, size, 3))
+        true = {(names.index(p), names.index(c)) for p, c in self.true_edges}
+        learned = {(names.index(p), names.index(c)) for p, c in self.learned_edges or ()}
+        for (j, i), colour in ([(e, (0.2, 0.7, 0.2)) for e in true & learned] + [(e, (0.6, 0.6, 0.6)) for e in true - learned]
+                               + [(e, (0.85, 0.2, 0.2)) for e in learned - true]):
+            grid[j, i] = colour
+        right.imshow(grid)
+        right.set_xticks(range(size), names)
+        right.set_yticks(range(size), names)
+        right.set_xlabel("child")
+        right.set_ylabel("parent")
+        right.set_title("learned vs true graph" if self.learned_edges is not None else "true graph (learner has none)")
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The run
+
+
+def _split(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train and held-out row indices (HELD_OUT of the rows, drawn with `seed`)."""
+    order = np.random.default_rng(seed).permutation(count)
+    cut = count - max(1, int(round(HELD_OUT * count)))
+    return np.sort(order[:cut]), np.sort(order[cut:])
+
+
+def _matched_correlations(scm: SCM, z_true: np.ndarray, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per true node, the best one-to-one matched |correlation| and the matched learned component.
+
+    Rows of post-nonlinear nodes use Spearman (they are recovered up to a monotone map, Cor. 3.1), the others
+    |Pearson|; the matching is the Hungarian method on the whole matrix, as in MPC (SPEC §6).
+    """
+    from .learn import mpc
+
+    matrix = mpc(z_true, z_hat, "pearson").matrix
+    pnl = [k for k, name in enumerate(scm.latents) if name in scm.post_nonlinear]
+    if pnl:
+        matrix[pnl] = mpc(z_true, z_hat, "spearman").matrix[pnl]
+    rows, cols = linear_sum_assignment(-matrix)
+    return matrix[rows, cols], cols
+
+
+def _one_seed(scm: SCM, seed: int, budget: Budget, pins: Pins, method: str, params: Mapping[str, Any],
+              progress: bool) -> dict[str, Any]:
+    """Simulate with `seed`, fit with `seed`, compare on the held-out rows."""
+    from .learn import make_learner, parent_share, shd
+
+    start = time.perf_counter()
+    data: Dataset = simulate(scm, budget.samples_per_env, seed=seed)
+    simulated = time.perf_counter()
+    train, test = _split(len(data.u), seed)
+    settings = {"hidden": budget.hidden, "epochs": budget.epochs, "seed": seed, "progress": progress,
+                "reference_envs": list(pins.environments) or None, **params}
+    learner = make_learner(method, latent_dim=len(scm.latents), **settings)
+    learner.fit(data.x[train], data.u[train])
+    fitted = time.perf_counter()
+    z_true, z_hat = data.z[test], learner.transform(data.x[test], data.u[test])
+    correlation, matched = _matched_correlations(scm, z_true, z_hat)
+    index = {name: k for k, name in enumerate(scm.latents)}
+    shares = [parent_share(z_hat[:, matched[k]], z_true[:, k], z_true[:, [index[p] for p in scm.parents(name)]])
+              for k, name in enumerate(scm.latents)]
+    learned_edges, distance = None, None
+    if hasattr(learner, "graph"):
+        learned = np.asarray(learner.graph())[np.ix_(matched, matched)]  # relabelled to true nodes
+        learned_edges = tuple((scm.latents[j], scm.latents[i]) for j, i in zip(*np.nonzero(learned)))
+        distance = shd(scm.adjacency(), learner.graph(), matched).value
+    return {"correlation": correlation, "matched": matched, "shares": shares, "learned_edges": learned_edges,
+            "shd": distance, "simulate": simulated - start, "fit": fitted - simulated,
+            "compare": time.perf_counter() - fitted}
+
+
+def _interval(values: Sequence[float]) -> tuple[float, float] | None:
+    """95% t-interval of the mean over seeds, clipped to [0, 1]; None for a single seed."""
+    if len(values) < 2:
+        return None
+    mean, sem = float(np.mean(values)), float(np.std(values, ddof=1) / math.sqrt(len(values)))
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * sem
+    return max(0.0, mean - half), min(1.0, mean + half)
+
+
+def _judge(name: str, verdict: str, correlation: float, share: float, covered: bool, threshold: float,
+           margin: float) -> tuple[bool | None, str]:
+    """`consistent` and its explanation for one node (module docstring)."""
+    if verdict == "identifiable" and not covered:
+        return None, ("reference environment not shared with the learner (it pins one set for all nodes): "
+                      "the theorem does not cover this estimator")
+    if verdict == "identifiable":
+        ok = correlation >= threshold
+        return ok, f"identifiable: correlation {'>=' if ok else '<'} threshold {threshold:g}"
+    if verdict == "unidentifiable":
+        ok = share > margin
+        return ok, (f"unidentifiable: parent share {share:.3f} {'>' if ok else '<='} {margin:g}, "
+                    + ("distinguishable from an identified recovery" if ok
+                       else "not distinguishable from an identified recovery"))
+    return None, f"{verdict}: the theory predicts nothing for this node"
+
+
+def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epochs: int | None = None,
+           seeds: int = 1, threshold: float = 0.9, quick: bool = False, method: str = "latent_mlp",
+           share_margin: float = SHARE_MARGIN, learner_params: Mapping[str, Any] | None = None,
+           progress: bool = False) -> VerifyReport:
+    """Check ``scm``, simulate it, fit ``method`` with the pinned references, and compare (CONTRACT §4).
+
+    samples_per_env, epochs: default to `BUDGETS[quick]`; seeds: repeat the whole run (simulation and fit)
+    with seeds seed, seed+1, ..., and report a 95% interval per node; threshold: the correlation an
+    identifiable node must reach; share_margin: the parent share above which an unidentifiable node's recovery
+    is distinguishable; learner_params: extra constructor arguments of the learner (e.g. ``hidden``).
+
+    Pinning (SPEC §2 quantifier order): see `choose_pins`. The learner fixes the causal order 1..ℓ; its
+    slot k stands for the k-th latent of ``scm.order`` (``learner_order`` in the report). The learner pins
+    one set of environments for every slot, so this mapping does not change the fit; the learned graph is
+    read back through the correlation matching, which also undoes the permutation of Theorem 2.1.
+
+    >>> import identcheck
+    >>> r = verify(identcheck.load_example("C7"), samples_per_env=100, epochs=2)
+    >>> r.nodes["z3"].verdict, r.pins.environments, r.nodes["z1"].correlation <= 1
+    ('unidentifiable', (0,), True)
+    """
+    for key, value, low in (("seeds", seeds, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise IdentcheckError(f"{key} must be an integer >= {low}, got {value!r}")
+    if not 0 < threshold <= 1:
+        raise IdentcheckError(f"threshold must lie in (0, 1], got {threshold!r}")
+    default = BUDGETS[bool(quick)]
+    budget = Budget(default.samples_per_env if samples_per_env is None else samples_per_env,
+                    default.epochs if epochs is None else epochs, default.hidden)
+    start = time.perf_counter()
+    report = check(scm)
+    checked = time.perf_counter()
+    pins = choose_pins(scm, report)
+    runs = [_one_seed(scm, seed + k, budget, pins, method, dict(learner_params or {}), progress)
+            for k in range(seeds)]
+    correlations = np.array([r["correlation"] for r in runs])  # (seeds, ℓ)
+    shares = [r["shares"] for r in runs]  # per seed, one ParentShare per latent
+    nodes = {}
+    for k, name in enumerate(scm.latents):
+        verdict = report.nodes[name].verdict
+        corr = float(correlations[:, k].mean())
+        share = float(np.mean([s[k].share for s in shares]))
+        covered = name in pins.covered
+        consistent, note = _judge(name, verdict, corr, share, covered, threshold, share_margin)
+        nodes[name] = NodeVerification(
+            latent=name, verdict=verdict, correlation=corr, consistent=consistent,
+            correlation_method="spearman" if name in scm.post_nonlinear else "pearson", parent_share=share,
+            r2_full=float(np.mean([s[k].r2_full for s in shares])),
+            r2_node=float(np.mean([s[k].r2_node for s in shares])), distinguishable=share > share_margin,
+            covered=covered, matched=int(runs[0]["matched"][k]), note=note,
+            per_seed=tuple(float(c) for c in correlations[:, k]), ci=_interval(correlations[:, k]))
+    timings = {"check": checked - start, **{key: float(sum(r[key] for r in runs)) for key in ("simulate", "fit", "compare")},
+               "total": time.perf_counter() - start}
+    return VerifyReport(
+        check=report, nodes=nodes, mpc=float(correlations.mean()),
+        mpc_per_seed=tuple(float(c) for c in correlations.mean(axis=1)), threshold=threshold,
+        share_margin=share_margin, seeds=tuple(seed + k for k in range(seeds)), method=method,
+        samples_per_env=budget.samples_per_env, epochs=budget.epochs, quick=bool(quick), pins=pins,
+        learner_order=scm.order, true_edges=scm.edges, learned_edges=runs[0]["learned_edges"],
+        shd=runs[0]["shd"], timings=timings)

@@ -1,0 +1,24 @@
+"""Hypothesis profiles for the theory tests, chosen with the environment variable HYPOTHESIS_PROFILE.
+
+- ``ci`` (default): derandomised (the same examples on every run, so a failure is reproducible and CI never
+  flakes), 100 examples per property as the reference budget, no deadline (sympy and torch timings vary
+  between machines), the failing example printed in full.
+- ``dev``: random examples, a fifth of the ci budget: a quick local run while editing.
+- ``thorough``: random examples, ten times the ci budget: run before a release or after changing the
+  checker (``HYPOTHESIS_PROFILE=thorough python -m pytest theory_tests``; add ``-m slow`` for the long tier).
+
+Properties that are costlier than a checker call ask for ``identcheck.testing.examples(n)``: n examples
+under ci, scaled by the same factor under the other profiles.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_COMMON = dict(deadline=None, print_blob=True,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+settings.register_profile("ci", derandomize=True, database=None, max_examples=100, **_COMMON)
+settings.register_profile("dev", max_examples=20, **_COMMON)
+settings.register_profile("thorough", max_examples=1000, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

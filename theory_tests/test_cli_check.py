@@ -1,0 +1,88 @@
+"""`identcheck check` and `identcheck examples` (CONTRACT §2): output formats and exit codes
+(0 every latent identifiable, 1 valid spec but some latent is not, 2 bad input or usage: one stderr line,
+nothing on stdout)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from identcheck import example_names
+from identcheck.cli import SUBCOMMANDS, main
+from identcheck.examples import example_description, example_path
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_fully_identifiable_spec_exits_0(capsys):
+    code, out, err = run(capsys, "check", str(example_path("C1")))
+    assert code == 0 and err == ""
+    assert "z2: identifiable up to scale and offset" in out
+
+
+def test_valid_spec_with_an_unidentifiable_latent_exits_1(capsys):
+    code, out, err = run(capsys, "check", "--example", "C2")
+    assert code == 1 and err == "" and "z2: NOT identifiable" in out
+
+
+def test_no_guarantee_is_not_identifiable_so_exits_1(capsys):
+    assert run(capsys, "check", "--example", "C15a")[0] == 1
+
+
+def test_json_format_prints_exactly_one_object(capsys):
+    code, out, _ = run(capsys, "check", "--example", "C13", "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and report["name"] == "C13" and report["fully_identifiable"] is True
+
+
+def test_markdown_format_prints_tables(capsys):
+    code, out, _ = run(capsys, "check", "--example", "C4", "--format", "markdown")
+    assert code == 1 and out.startswith("# identcheck report: C4") and "| z2 | unidentifiable |" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["check"],                                               # neither SPEC nor --example
+    ["check", "spec.yaml", "--example", "C1"],               # both
+    ["check", "--example", "C1", "--format", "xml"],         # bad choice
+    ["check", "--example", "C99"],                           # unknown example
+    ["check", "does-not-exist.yaml"],                        # missing file
+    ["frobnicate"],                                          # unknown command
+    [],                                                      # no command
+])
+def test_usage_errors_give_one_stderr_line_and_exit_2(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("identcheck: error: ")
+
+
+def test_missing_file_error_names_the_file(capsys):
+    _, _, err = run(capsys, "check", "does-not-exist.yaml")
+    assert "does-not-exist.yaml" in err and "not found" in err
+
+
+def test_examples_lists_every_builtin_example_with_its_description(capsys):
+    code, out, _ = run(capsys, "examples")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == len(example_names())
+    for name, line in zip(example_names(), lines):
+        assert line.split()[0] == name and line.endswith(example_description(name))
+
+
+def test_help_exits_0_and_lists_the_subcommands(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and all(name in out for name in ("check", "examples"))
+    assert "check" in SUBCOMMANDS
+
+
+def test_python_dash_m_identcheck_runs_the_cli():
+    out = subprocess.run([sys.executable, "-m", "identcheck", "check", "--example", "C8", "--format", "json"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and out.stderr == ""
+    assert json.loads(out.stdout)["nodes"]["z3"]["verdict"] == "identifiable"

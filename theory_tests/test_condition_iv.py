@@ -1,0 +1,212 @@
+"""Assumption (iv) per edge (SPEC §2 (iv), §5 "Checking (iv)"): zero-testing identically in the parents,
+the grading of zeros (observed / extrapolated / outside), and the three readings (iv-E, iv-N, iv-G).
+
+The probe is deterministic (seed 0 in every call); the numeric margin is the relative tolerance 1e-9 of
+SPEC §5 step 2c.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from identcheck import from_dict, load_example
+from identcheck.check.condition_iv import analyse_iv, check_edge
+from identcheck.check.zeros import is_zero_exact, probe_points, scan_zero_set, separate, vanishing_profile
+
+NOISE2 = {"z1": {"mean": "1.5*sin(1.7*u + 0.9)", "std": "exp(0.6*cos(1.3*u + 2.1))"},
+          "z2": {"mean": "1.5*sin(1.7*u + 1.8)", "std": "exp(0.6*cos(1.3*u + 4.2))"}}
+NOISE3 = {**NOISE2, "z3": {"mean": "1.5*sin(1.7*u + 2.7)", "std": "exp(0.6*cos(1.3*u + 6.3))"}}
+
+
+def two_latents(mechanism: str, values=(0, 1, 2, 3, 4), domain=None, family="gaussian", noise=None):
+    env = {"values": list(values)}
+    if domain is not None:
+        env["domain"] = list(domain)
+    return from_dict({"identcheck": 1, "name": "t", "latents": ["z1", "z2"], "environments": env,
+                      "noise": {"family": family, "params": noise or NOISE2}, "mechanisms": {"z2": mechanism}})
+
+
+def test_zero_at_a_point_of_the_parents_is_not_a_zero_identically():
+    """(iv-a) needs d(., u') == 0 for EVERY parent value: 2u*z1 vanishes at z1 = 0 for every u, yet only u = 0
+    is a zero of the edge (catalogue C6)."""
+    edge = check_edge(two_latents("u*z1**2"), "z1", "z2")
+    assert edge.vanishes_at == (0,)
+    assert edge.nonzero_at == 1 and edge.nonzero_point == {"z1": 1.0}
+
+
+def test_derivative_vanishing_on_a_half_line_is_not_identically_zero():
+    """SPEC §5 pitfalls: u*Max(z1, 0) + (u - 1)*Min(z1, 0) has d = Heaviside(-z1) at u = 0 and Heaviside(z1)
+    at u = 1, each zero on a half-line only, so the edge has no zero anywhere."""
+    edge = check_edge(two_latents("u*Max(z1, 0) + (u - 1)*Min(z1, 0)"), "z1", "z2")
+    assert edge.status == "fails" and edge.vanishes_at == ()
+    assert edge.zero_set == "no real u"
+
+
+def test_half_line_zero_counts_where_the_support_is_the_half_line():
+    """The support S_i decides (SPEC §5 pitfalls): d = u + Heaviside(-z1) is identically zero at u = 0 on
+    (0, inf), the support of gamma noise, but not on the real line (Gaussian noise)."""
+    gamma = {z: {"shape": "2 + sin(u + %d)" % k, "rate": "1 + 0.5*cos(2*u + %d)" % k} for k, z in enumerate(["z1", "z2"])}
+    on_half_line = check_edge(two_latents("u*z1 - Min(z1, 0)", family="gamma", noise=gamma), "z1", "z2")
+    on_real_line = check_edge(two_latents("u*z1 - Min(z1, 0)"), "z1", "z2")
+    assert on_half_line.vanishes_at == (0,)
+    assert on_real_line.vanishes_at == ()
+
+
+def test_hidden_zero_equivalence_is_proven_not_mistaken_for_a_change():
+    """sin^2 + cos^2 - 1 is a non-canonical zero: the edge still vanishes identically at u = 0, proven exactly."""
+    edge = check_edge(two_latents("u*z1 + (sin(z1)**2 + cos(z1)**2 - 1)*z1"), "z1", "z2")
+    assert edge.status == "holds" and edge.vanishes_at == (0,)
+    assert edge.method == "symbolic"
+
+
+def test_floating_point_cancellation_at_large_parent_values_is_not_a_witness():
+    """cosh^2 - sinh^2 - 1 == 0 cancels catastrophically near |z1| = 30 (terms ~ 1e25); the relative tolerance
+    (SPEC §5 step 2c) keeps it a zero."""
+    edge = check_edge(two_latents("u*z1 + z1*(cosh(z1)**2 - sinh(z1)**2 - 1)"), "z1", "z2")
+    assert edge.vanishes_at == (0,)
+
+
+def test_nonzero_witness_is_a_point_where_the_derivative_really_is_nonzero():
+    """The reported (u'', p) is a real witness of (iv-b): evaluating d there exactly gives a non-zero number."""
+    scm = two_latents("sin(z1) + u*z1")
+    edge = check_edge(scm, "z1", "z2")
+    u, z1 = sp.symbols("u z1", real=True)
+    d = sp.diff(scm.mechanism("z2"), scm.symbol("z1"))
+    value = d.subs({scm.environments.symbols[0]: edge.nonzero_at, scm.symbol("z1"): edge.nonzero_point["z1"]})
+    assert abs(float(value)) > 1e-3
+
+
+def test_declared_parent_without_influence_is_reported():
+    """tanh(z2) - (exp(2 z2) - 1)/(exp(2 z2) + 1) is zero, but sympy keeps z2 as a free symbol: the edge
+    z2 -> z3 fails (iv-b) everywhere and is flagged as having no influence."""
+    scm = from_dict({"identcheck": 1, "latents": ["z1", "z2", "z3"], "environments": {"values": list(range(7))},
+                     "noise": {"family": "gaussian", "params": NOISE3},
+                     "mechanisms": {"z3": "u*z1 + tanh(z2) - (exp(2*z2) - 1)/(exp(2*z2) + 1)"}})
+    edge = check_edge(scm, "z2", "z3")
+    assert edge.status == "fails" and edge.no_influence
+    assert "no influence" in edge.reason
+    assert edge.vanishes_at == tuple(range(7))
+
+
+def test_root_solved_in_u_is_graded_observed():
+    """C13: the zero u* = 0.3 of (u - 0.3) is found by solving and matches an observed environment."""
+    edge = check_edge(load_example("C13"), "z1", "z2")
+    assert edge.status == "holds" and edge.vanishes_at == (0.3,) and not edge.extrapolated
+    assert edge.zero_set == "u = 0.3"
+
+
+def test_root_inside_the_declared_domain_but_unobserved_is_graded_extrapolated():
+    """SPEC §2 'Must u' be observed?': a formula zero at an unobserved u of the declared domain counts, flagged."""
+    edge = check_edge(load_example("C13_extrapolated"), "z1", "z2")
+    assert edge.status == "holds" and edge.extrapolated
+    assert edge.vanishes_at == () and edge.extrapolated_zeros == (0.6,)
+
+
+def test_root_outside_the_declared_domain_does_not_count():
+    """C13b: the only zero u = -2 of (u + 2) lies outside [0, 1]."""
+    edge = check_edge(load_example("C13b"), "z1", "z2")
+    assert edge.status == "fails" and edge.extrapolated_zeros == ()
+    assert "outside the declared domain" in edge.reason
+
+
+def test_unobserved_root_without_a_declared_domain_does_not_count():
+    """With no domain the domain is the observed values alone: the zero u = 0.5 of (u - 0.5) is not in it."""
+    edge = check_edge(two_latents("(u - 0.5)*z1"), "z1", "z2")
+    assert edge.status == "fails"
+    assert "no domain is declared" in edge.reason
+
+
+def test_vector_environment_zero_set_is_a_curve_decided_exactly_at_observed_points():
+    """C13b_vector: (u1*u2 - 1) vanishes on the hyperbola u1*u2 = 1, which passes through the observed (2, 0.5)."""
+    edge = check_edge(load_example("C13b_vector"), "z1", "z2")
+    assert edge.vanishes_at == ((2, 0.5),) and edge.method == "symbolic"
+    assert edge.zero_set == "u1*u2 - 1 = 0"
+
+
+def test_one_hot_segments_count_only_observed_zeros():
+    """C12c: lam = [0.5, 1, 1.5, 2, 2.5] never vanishes on a segment; nothing is extrapolated between segments."""
+    edge = check_edge(load_example("C12c"), "z1", "z2")
+    assert edge.status == "fails" and not edge.extrapolated
+
+
+def test_non_separable_zero_in_the_domain_is_found_by_the_numeric_scan():
+    """tanh((u - 0.25)*z1) cannot be split into c(u)*phi(z1); its zero u = 1/4 in [0, 1] (unobserved) is found by
+    the scan of SPEC §5 step 3 and verified exactly."""
+    edge = check_edge(two_latents("tanh((u - 0.25)*z1)", values=(0, 0.5, 0.75, 1, 0.9), domain=(0, 1)),
+                      "z1", "z2")
+    assert edge.status == "holds" and edge.extrapolated
+    assert edge.extrapolated_zeros == (0.25,)
+
+
+def test_node_wise_reading_needs_a_common_zero_of_all_parent_edges():
+    """C9: edge zeros at u = 0 (z2 -> z3) and u = 1 (z1 -> z3) never coincide: no node-wise zero for z3."""
+    iv = analyse_iv(load_example("C9"))
+    assert iv.edges[("z2", "z3")].result.vanishes_at == (0,)
+    assert iv.edges[("z1", "z3")].result.vanishes_at == (1,)
+    assert iv.nodes["z3"].observed == frozenset()
+
+
+def test_edge_wise_reading_can_hold_while_node_wise_and_global_fail():
+    """C10: every edge vanishes somewhere (iv-E), but z3 has no common zero (iv-N) and no u kills every edge (iv-G)."""
+    readings = analyse_iv(load_example("C10")).result.readings
+    assert readings == {"edge": "holds", "node": "fails", "global": "fails"}
+
+
+def test_global_reading_holds_when_one_u_kills_every_edge():
+    """C11: u*z1*z2 vanishes identically in both parents at u = 0 (iv-G)."""
+    iv = analyse_iv(load_example("C11"))
+    assert iv.result.readings["global"] == "holds" and iv.result.global_vanishes_at == (0,)
+
+
+# -- the zero-testing primitives -------------------------------------------------------------------------
+
+def test_separation_groups_the_parent_dependent_factors():
+    u, z1, z2 = sp.symbols("u z1 z2", real=True)
+    s = separate(u * sp.sin(z1) * z2 + 3 * sp.sin(z1) * z2 + u**2, [z1, z2])
+    assert dict(zip(s.factors, s.coefficients)) == {z2 * sp.sin(z1): u + 3, sp.Integer(1): u**2}
+
+
+def test_separation_refuses_a_factor_that_mixes_u_and_the_parents():
+    u, z1 = sp.symbols("u z1", real=True)
+    assert separate(sp.exp(u * z1), [z1]) is None
+
+
+def test_exact_zero_test_never_calls_a_non_canonical_expression_nonzero():
+    """Richardson: 'simplify did not return 0' must not mean non-zero; an undecided expression gives None."""
+    z1 = sp.Symbol("z1", real=True)
+    assert is_zero_exact(sp.cos(z1) + 2) is None
+    assert is_zero_exact(sp.Rational(1, 3) - sp.Rational(2, 6)) is True
+
+
+def test_profile_decides_every_environment_in_one_evaluation():
+    u, z1 = sp.symbols("u z1", real=True)
+    us = np.array([0.0, 1.0, 2.0, 0.0])
+    profile = vanishing_profile(u * (u - 2) * sp.tanh(u * z1), [z1], probe_points((-np.inf, np.inf), 1),
+                                {u: us}, {u: [sp.Integer(int(v)) for v in us]})
+    assert profile.zero.tolist() == [True, False, True, True]
+    assert profile.proven.tolist() == [True, False, True, True]
+
+
+def test_scan_reports_an_interval_of_zeros():
+    """Max(u, 0)*tanh(u*z1) vanishes for every u <= 0: the scan reports an interval, not a point."""
+    u, z1 = sp.symbols("u z1", real=True)
+    zeros, proven = scan_zero_set(sp.Max(u, 0) * sp.tanh(u * z1), [z1], u, (-1.0, 1.0),
+                                  probe_points((-np.inf, np.inf), 1), grid=201)
+    assert isinstance(zeros, sp.Interval) and zeros.inf == -1 and float(zeros.sup) == pytest.approx(0, abs=0.01)
+    assert not proven
+
+
+def test_scan_finds_an_even_order_zero_that_does_not_change_sign():
+    """tanh((u - 0.25)^2 z1): d = (u - 1/4)^2 sech^2(...) touches zero at u = 1/4 without a sign change."""
+    edge = check_edge(two_latents("tanh((u - 0.25)**2*z1)", domain=(-2, 5)), "z1", "z2")
+    assert edge.status == "holds" and edge.extrapolated_zeros == (0.25,)
+
+
+def test_scan_does_not_mistake_a_small_value_for_a_zero():
+    """exp((u + 1) z1) spans many orders of magnitude over u; only u = -1 is a zero, and a derivative without
+    any zero (tanh(u z1) + z1/2) is reported as failing, numerically (a scan that finds nothing proves nothing)."""
+    assert check_edge(two_latents("exp((u + 1)*z1)", domain=(-2, 5)), "z1", "z2").extrapolated_zeros == (-1.0,)
+    edge = check_edge(two_latents("tanh(u*z1) + 0.5*z1", domain=(-2, 5)), "z1", "z2")
+    assert edge.status == "fails" and edge.method == "numeric"

@@ -1,0 +1,277 @@
+"""The paper's data sets (SPEC §6): App. F synthetic data, the partial-identifiability variant (Fig. 2),
+Chemistry-like images and the semi-synthetic fMRI loader."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from identcheck import DataError, from_text
+from identcheck.datasets import fmri, image, object_masks, partial, read_table, save_grid, synthetic
+
+DOCS_GRID = Path(__file__).resolve().parents[1] / "docs" / "images" / "image_samples.png"
+
+
+def lambdas(data):
+    """The λ table of every edge: {(parent, child): array over segments}."""
+    return {(p, c): data.scm.parameters[f"lam_{p}_{c}"] for p, c in data.edges}
+
+
+# -- synthetic (App. F) ---------------------------------------------------------------------------------
+def test_synthetic_has_the_requested_shape_and_segments():
+    """latents × segments × samples_per_segment: x (S·N, ℓ) with d = ℓ, u the segment index."""
+    data = synthetic(latents=4, segments=11, samples_per_segment=30, seed=1)
+    assert data.x.shape == (330, 4) and data.z.shape == (330, 4)
+    assert data.u.tolist() == np.repeat(np.arange(11), 30).tolist()
+    assert data.scm.environments.kind == "segments" and data.scm.mixing.layers == 3
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_synthetic_dag_is_lower_triangular_and_every_later_latent_has_a_parent(seed):
+    """ER lower-triangular DAG, connected: edges point from z_j to z_i with j < i, and z2..zℓ have parents."""
+    data = synthetic(latents=6, segments=3, samples_per_segment=2, seed=seed, edge_prob=0.1)
+    assert not np.tril(data.adjacency).any()
+    assert data.adjacency[:, 1:].any(axis=0).all()
+
+
+def test_synthetic_causal_weights_vanish_exactly_in_the_reference_segment():
+    """λ = 0 in the reference segment for every edge (so (iv-N) holds there) and |λ| in [0.2, 1] elsewhere,
+    with both signs drawn (SuaVE: ±U(0.2, 1))."""
+    data = synthetic(latents=5, segments=40, samples_per_segment=2, seed=3, reference_segment=7)
+    assert data.reference_envs == (7,)
+    for lam in lambdas(data).values():
+        assert lam[7] == 0
+        others = np.delete(lam, 7)
+        assert ((np.abs(others) >= 0.2) & (np.abs(others) <= 1)).all()
+        assert (others > 0).any() and (others < 0).any()
+
+
+def test_synthetic_mechanism_is_constant_in_the_reference_segment():
+    """g_i(·, u_ref) does not depend on the parents: z_i − n_i takes one value in the reference segment."""
+    data = synthetic(latents=4, segments=9, samples_per_segment=50, seed=0)
+    rows = data.u == 0
+    g = (data.z - data.n)[rows]
+    assert np.ptp(g, axis=0).max() < 1e-12
+    assert np.ptp((data.z - data.n)[data.u == 1][:, 1:], axis=0).min() > 1e-3
+
+
+def test_synthetic_noise_tables_use_the_suave_ranges():
+    """Per segment and latent: mean ~ U(−2, 2), std ~ U(0.1, 2)."""
+    data = synthetic(latents=3, segments=50, samples_per_segment=2, seed=4)
+    means = np.stack([data.scm.parameters[f"{z}.mean"] for z in data.latents])
+    stds = np.stack([data.scm.parameters[f"{z}.std"] for z in data.latents])
+    assert (np.abs(means) <= 2).all() and ((stds >= 0.1) & (stds <= 2)).all()
+    assert means.std() > 0.5 and stds.std() > 0.2
+
+
+def test_paper_literal_mode_has_no_zero_segment_and_says_so():
+    """paper_literal=True draws λ in every segment, records no reference, and flags it in the description."""
+    data = synthetic(latents=3, segments=20, samples_per_segment=2, seed=0, paper_literal=True)
+    assert data.reference_envs == ()
+    assert all((lam != 0).all() for lam in lambdas(data).values())
+    assert "PAPER-LITERAL" in data.scm.spec["description"]
+
+
+def test_synthetic_spec_round_trips_through_yaml():
+    """The generator's truth is a plain spec: its YAML text rebuilds the same model."""
+    data = synthetic(latents=3, segments=7, samples_per_segment=2, seed=5)
+    again = from_text(yaml.safe_dump(data.scm.spec))
+    assert again.edges == data.scm.edges and again.mechanisms == data.scm.mechanisms
+
+
+def test_synthetic_is_reproducible_and_seed_dependent():
+    """Same seed, same data and model; another seed, another model."""
+    a, b = synthetic(latents=3, segments=5, samples_per_segment=10, seed=2), synthetic(3, 5, 10, seed=2)
+    c = synthetic(latents=3, segments=5, samples_per_segment=10, seed=3)
+    np.testing.assert_array_equal(a.x, b.x)
+    assert a.scm.spec == b.scm.spec and a.scm.spec != c.scm.spec
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"segments": 0}, "segments"), ({"reference_segment": 5, "segments": 5}, "reference_segment"),
+    ({"edge_prob": 1.5}, "edge_prob"), ({"latents": 0}, "latents"), ({"hidden": 0}, "hidden"),
+])
+def test_synthetic_rejects_bad_arguments(kwargs, message):
+    """Out-of-range arguments are DataErrors naming the argument."""
+    with pytest.raises(DataError, match=message):
+        synthetic(**{"samples_per_segment": 2, **kwargs})
+
+
+# -- partial (Fig. 2) ---------------------------------------------------------------------------------
+def test_partial_invariant_edge_keeps_one_nonzero_weight_in_every_segment():
+    """λ on z1 -> z2 is one non-zero constant, also in the reference segment; other edges vanish there."""
+    data = partial(latents=4, segments=12, samples_per_segment=2, seed=1)
+    tables = lambdas(data)
+    invariant = tables.pop(("z1", "z2"))
+    assert len(set(invariant)) == 1 and invariant[0] != 0
+    assert all(lam[0] == 0 for lam in tables.values())
+
+
+def test_partial_rejects_an_edge_against_the_order():
+    """An invariant edge must point forward (z_j -> z_i, j < i) in the lower-triangular DAG."""
+    with pytest.raises(DataError, match="forward"):
+        partial(samples_per_segment=2, invariant_edges=[("z3", "z1")])
+
+
+# -- the checker sees the truth the generators built --------------------------------------------------
+def test_checker_finds_every_synthetic_latent_identifiable():
+    """With λ = 0 in an observed segment and 2ℓ+1 segments, Theorem 2.1 applies: every latent ✓."""
+    check = pytest.importorskip("identcheck.check").check
+    data = synthetic(latents=3, segments=7, samples_per_segment=2, seed=0)
+    verdicts = {name: node.verdict for name, node in check(data.scm).nodes.items()}
+    assert verdicts == {"z1": "identifiable", "z2": "identifiable", "z3": "identifiable"}
+
+
+def test_checker_finds_the_invariant_edges_children_unidentifiable():
+    """Theorem 2.5: the child of an invariant edge is ✗, every other latent ✓ (Fig. 2)."""
+    check = pytest.importorskip("identcheck.check").check
+    data = partial(latents=3, segments=7, samples_per_segment=2, seed=0)
+    verdicts = {name: node.verdict for name, node in check(data.scm).nodes.items()}
+    expected = {z: "unidentifiable" if z == "z2" else "identifiable" for z in data.latents}
+    assert verdicts == expected
+
+
+def test_checker_finds_paper_literal_children_unidentifiable():
+    """Without a zero segment (iv) fails on every edge: all non-roots are ✗ (SPEC §6, paper-literal)."""
+    check = pytest.importorskip("identcheck.check").check
+    data = synthetic(latents=3, segments=7, samples_per_segment=2, seed=0, paper_literal=True)
+    verdicts = {name: node.verdict for name, node in check(data.scm).nodes.items()}
+    assert verdicts == {"z1": "identifiable", "z2": "unidentifiable", "z3": "unidentifiable"}
+
+
+def test_checker_finds_the_image_latents_identifiable():
+    """The image chain z1 -> z2 -> z3 vanishes in the reference segment and its colour map is injective."""
+    check = pytest.importorskip("identcheck.check").check
+    data = image(samples_per_segment=2, segments=7, size=8)
+    report = check(data.scm)
+    assert {node.verdict for node in report.nodes.values()} == {"identifiable"}
+
+
+# -- images ------------------------------------------------------------------------------------------
+def test_image_is_an_rgb_float_batch_in_the_unit_interval():
+    """x is (N·E, 3, H, W) float32 in [0, 1]; the latents follow the chain z1 -> z2 -> z3."""
+    data = image(samples_per_segment=5, segments=7, size=24, seed=0)
+    assert data.x.shape == (35, 3, 24, 24) and data.x.dtype == np.float32
+    assert 0 <= data.x.min() and data.x.max() <= 1
+    assert data.edges == (("z1", "z2"), ("z2", "z3"))
+
+
+def test_object_masks_are_disjoint_and_non_empty():
+    """Three objects at fixed places that do not overlap (so the pixel map of the colours is injective)."""
+    masks = object_masks(32)
+    assert (masks.sum(axis=(1, 2)) > 20).all()
+    assert (masks.sum(axis=0) <= 1 + 1e-6).all()
+    assert ((masks > 0).sum(axis=0) <= 1).all()
+
+
+def test_each_object_colour_encodes_its_latent():
+    """The red channel inside object k is sigmoid(z_k / 2): z_k is read back from the image exactly."""
+    data = image(samples_per_segment=20, segments=7, size=32, seed=3)
+    masks = data.mixing_params[0]
+    for k in range(3):
+        row, col = np.argwhere(masks[k] == 1)[0]
+        red = data.x[:, 0, row, col].astype(float)
+        np.testing.assert_allclose(2 * np.log(red / (1 - red)), data.z[:, k], atol=1e-4)
+
+
+def test_background_stays_black():
+    """Pixels outside every object are 0 in every image."""
+    data = image(samples_per_segment=3, segments=7, size=16, seed=0)
+    outside = data.mixing_params[0].sum(axis=0) == 0
+    assert (data.x[:, :, outside] == 0).all()
+
+
+def test_save_grid_writes_a_png_of_the_requested_layout(tmp_path):
+    """rows × cols tiles of H × W with 2-pixel gutters."""
+    from PIL import Image
+
+    save_grid(image(samples_per_segment=2, segments=7, size=16), tmp_path / "g.png", rows=3, cols=5)
+    assert Image.open(tmp_path / "g.png").size == (5 * 18 + 2, 3 * 18 + 2)
+
+
+def test_save_grid_refuses_non_image_data(tmp_path):
+    """Tabular data are not images: DataError and no file."""
+    with pytest.raises(DataError, match="images"):
+        save_grid(synthetic(latents=2, segments=5, samples_per_segment=2), tmp_path / "g.png")
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_the_documented_sample_grid_is_committed_and_small():
+    """docs/images/image_samples.png exists and stays under 200 KB."""
+    assert DOCS_GRID.exists() and DOCS_GRID.stat().st_size < 200_000
+
+
+# -- fMRI ------------------------------------------------------------------------------------------------
+def write_days(path, days=12, regions=3, header=True, delimiter=","):
+    values = np.random.default_rng(0).normal(5, 2, (days, regions))
+    lines = [delimiter.join(f"R{k}" for k in range(regions))] if header else []
+    lines += [delimiter.join(f"{v:.6f}" for v in row) for row in values]
+    path.write_text("\n".join(lines) + "\n")
+    return values
+
+
+def test_fmri_uses_each_day_as_a_segment_and_standardises_the_regions(tmp_path):
+    """z is the z-scored table, u the day, x = f(z) + ε with an injective random MLP."""
+    values = write_days(tmp_path / "days.csv")
+    data = fmri(tmp_path / "days.csv", seed=1)
+    np.testing.assert_allclose(data.z, (values - values.mean(0)) / values.std(0), atol=1e-5)
+    assert data.u.tolist() == list(range(12)) and data.latents == ("R0", "R1", "R2")
+    assert data.n is None and data.scm is None and data.x.shape == (12, 3)
+
+
+def test_fmri_groups_consecutive_days_into_segments(tmp_path):
+    """days_per_segment=4 gives segments 0,0,0,0,1,1,1,1,2,2,2,2."""
+    write_days(tmp_path / "days.tsv", header=False, delimiter="\t")
+    data = fmri(tmp_path / "days.tsv", days_per_segment=4)
+    assert data.u.tolist() == [0] * 4 + [1] * 4 + [2] * 4 and data.n_envs == 3
+    assert data.latents == ("z1", "z2", "z3")
+
+
+def test_fmri_observations_are_the_mixed_latents_plus_small_noise(tmp_path):
+    """x − f(z) is the observation noise, std noise_scale (here 0.05, margin ±50% on 400 values)."""
+    write_days(tmp_path / "days.csv", days=100, regions=4)
+    data = fmri(tmp_path / "days.csv", observed_dim=6, noise_scale=0.05, seed=2)
+    from identcheck.simulate import MLPMixing
+
+    residual = data.x - MLPMixing(data.mixing_params)(data.z)
+    assert data.x.shape == (100, 6) and 0.025 < residual.std() < 0.075
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a,b\n1,2\n3\n", "line 3 has 1 values"),
+    ("a,b\n1,2\n3,x\n", "line 3, column 2: 'x' is not a number"),
+    ("a,b\n1,2\n3,nan\n", "line 3, column 2: value is NaN"),
+    ("a,b\n", "no data rows"),
+    ("\n# only a comment\n", "empty"),
+])
+def test_fmri_rejects_malformed_tables_naming_the_line(tmp_path, text, message):
+    """Ragged rows, non-numeric cells, NaN and empty tables are DataErrors that point at the problem."""
+    (tmp_path / "t.csv").write_text(text)
+    with pytest.raises(DataError, match=message):
+        fmri(tmp_path / "t.csv")
+
+
+def test_fmri_missing_file_is_a_data_error(tmp_path):
+    """A path that does not exist is reported as such."""
+    with pytest.raises(DataError, match="not found"):
+        fmri(tmp_path / "absent.csv")
+
+
+def test_read_table_makes_header_names_identifiers(tmp_path):
+    """Header cells become latent names: non-identifier characters turn into '_'."""
+    (tmp_path / "t.csv").write_text("left-CA1,2nd\n1,2\n")
+    names, values = read_table(tmp_path / "t.csv")
+    assert names == ["left_CA1", "r_2nd"] and values.tolist() == [[1.0, 2.0]]
+
+
+def test_fmri_data_save_and_load_without_noise_or_model(tmp_path):
+    """Real data have no n and no spec: the file omits them and loads back with None; user edges survive."""
+    from identcheck import Dataset
+
+    write_days(tmp_path / "days.csv", days=8)
+    data = fmri(tmp_path / "days.csv", edges=[("R0", "R2")])
+    data.save(tmp_path / "f.npz")
+    again = Dataset.load(tmp_path / "f.npz")
+    assert again.n is None and again.scm is None and again.edges == (("R0", "R2"),)
+    np.testing.assert_array_equal(again.x, data.x)

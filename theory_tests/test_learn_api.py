@@ -1,0 +1,199 @@
+"""The learners' shared estimator interface (STYLE.md, scikit-learn conventions) on tiny random data."""
+
+import numpy as np
+import pytest
+
+from identcheck.errors import DataError, IdentcheckError, NotFittedError, TrainingError
+from identcheck.learn import LEARNERS, CausalLearner, LatentCausalVAE, LatentLearner, make_learner
+from identcheck.learn.model import LatentVAE
+
+CAUSAL = [name for name, cls in LEARNERS.items() if issubclass(cls, CausalLearner)]
+TINY = dict(epochs=3, hidden=16, batch_size=64, progress=False)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(240, 3)), np.repeat(np.arange(4), 60)
+
+
+def test_the_registry_names_the_six_learners():
+    assert sorted(LEARNERS) == ["beta_vae", "ivae", "latent_linear", "latent_mlp", "latent_polynomial", "vae"]
+    assert sorted(CAUSAL) == ["latent_linear", "latent_mlp", "latent_polynomial"]
+
+
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_every_learner_fits_and_transforms(name, data):
+    x, u = data
+    learner = make_learner(name, latent_dim=3, reference_envs=[0], **TINY)
+    assert learner.fit(x, u) is learner
+    assert learner.transform(x, u).shape == (240, 3)
+    assert learner.noise(x, u).shape == (240, 3)
+    assert np.isfinite(learner.transform(x, u)).all()
+    assert len(learner.history_["train_loss"]) == len(learner.history_["val_loss"]) == 3
+    assert learner.n_envs_ == 4
+    if name in CAUSAL:
+        assert learner.causal_weights().shape == (4, 3, 3)
+        graph = learner.graph()
+        assert graph.dtype == bool and graph.shape == (3, 3)
+
+
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_transform_before_fit_raises_not_fitted(name, data):
+    with pytest.raises(NotFittedError, match="fit"):
+        make_learner(name, latent_dim=2).transform(*data)
+
+
+def test_constructor_only_stores_its_arguments():
+    refs = [0, 2]
+    learner = LatentCausalVAE(2, reference_envs=refs, epochs=-5)  # invalid values are reported at fit
+    assert learner.reference_envs is refs and learner.epochs == -5
+    assert learner.get_params()["reference_envs"] is refs
+    assert not hasattr(learner, "module_")
+
+
+def test_invalid_hyperparameters_are_reported_at_fit(data):
+    with pytest.raises(IdentcheckError, match="epochs"):
+        LatentCausalVAE(2, epochs=0, progress=False).fit(*data)
+
+
+def test_unknown_learner_name_is_an_error():
+    with pytest.raises(IdentcheckError, match="latent_mlp"):
+        make_learner("gan", latent_dim=2)
+
+
+def test_nan_in_x_is_a_data_error(data):
+    x, u = data
+    x = x.copy()
+    x[5, 1] = np.nan
+    with pytest.raises(DataError, match="row 5, column 1"):
+        LatentCausalVAE(2, **TINY).fit(x, u)
+
+
+def test_mismatched_lengths_are_a_data_error(data):
+    x, u = data
+    with pytest.raises(DataError, match="rows"):
+        LatentCausalVAE(2, **TINY).fit(x, u[:-1])
+
+
+def test_x_of_the_wrong_shape_is_a_data_error(data):
+    with pytest.raises(DataError, match="shape"):
+        LatentCausalVAE(2, **TINY).fit(data[0][:, 0], data[1])
+
+
+def test_one_hot_u_equals_index_u(data):
+    x, u = data
+    a = LatentCausalVAE(2, **TINY).fit(x, u)
+    b = LatentCausalVAE(2, **TINY).fit(x, np.eye(4)[u])
+    assert np.array_equal(a.transform(x, u), b.transform(x, np.eye(4)[u]))
+
+
+def test_a_malformed_one_hot_is_a_data_error(data):
+    x, u = data
+    onehot = np.eye(4)[u]
+    onehot[0, 1] = 1
+    with pytest.raises(DataError, match="one-hot"):
+        LatentCausalVAE(2, **TINY).fit(x, onehot)
+
+
+def test_an_environment_unseen_at_fit_is_a_data_error(data):
+    x, u = data
+    learner = LatentCausalVAE(2, **TINY).fit(x, u)
+    with pytest.raises(DataError, match="index 4"):
+        learner.transform(x[:3], [0, 1, 4])
+    with pytest.raises(DataError, match="features"):
+        learner.transform(x[:, :2], u)
+
+
+def test_a_reference_environment_outside_the_data_is_a_data_error(data):
+    with pytest.raises(DataError, match="reference environment 7"):
+        LatentCausalVAE(2, reference_envs=[7], **TINY).fit(*data)
+
+
+@pytest.mark.parametrize("name", CAUSAL)
+def test_pinned_reference_environments_have_exactly_zero_causal_weights(name, data):
+    """(iv) needs ĝ_i constant at the shared reference (SPEC §2): the pinned weights must be 0, not small."""
+    learner = make_learner(name, latent_dim=3, reference_envs=[0, 2], **TINY).fit(*data)
+    weights = learner.causal_weights()
+    assert np.all(weights[[0, 2]] == 0.0)
+    assert np.all(np.abs(weights[[1, 3]]).sum((1, 2)) > 0)
+    assert np.all(weights[:, np.tril_indices(3)[0], np.tril_indices(3)[1]] == 0.0)  # only edges j -> i, j < i
+    assert learner.causal_weights([2, 1]).shape == (2, 3, 3)
+
+
+def test_a_pinned_mechanism_is_constant_in_its_parents(data):
+    """With λ(u_ref) = 0, ĝ_i(·, u_ref) = MLP_i(0) whatever ẑ_<i is: the mask realises (iv-N)."""
+    import torch
+
+    learner = LatentCausalVAE(3, reference_envs=[1], **TINY).fit(*data)
+    z = torch.randn(50, 3)
+    with torch.no_grad():
+        g = learner.module_.structure.mechanisms(z, torch.full((50,), 1))
+        g_free = learner.module_.structure.mechanisms(z, torch.full((50,), 0))
+    assert torch.all(g[:, 1:] == g[:1, 1:])
+    assert not torch.all(g_free[:, 2] == g_free[0, 2])
+
+
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_save_and_load_give_the_same_transform(name, data, tmp_path):
+    x, u = data
+    learner = make_learner(name, latent_dim=2, reference_envs=[1], **TINY).fit(x, u)
+    learner.save(tmp_path / "model.pt")
+    loaded = LatentLearner.load(tmp_path / "model.pt")
+    assert type(loaded) is type(learner) and loaded.get_params() == learner.get_params()
+    assert np.array_equal(loaded.transform(x, u), learner.transform(x, u))
+    assert loaded.history_ == learner.history_
+    if name in CAUSAL:
+        assert np.array_equal(loaded.graph(), learner.graph())
+
+
+def test_load_refuses_another_learner_class(data, tmp_path):
+    from identcheck.learn import IVAE
+
+    make_learner("vae", latent_dim=2, **TINY).fit(*data).save(tmp_path / "vae.pt")
+    with pytest.raises(DataError, match="VAE"):
+        IVAE.load(tmp_path / "vae.pt")
+
+
+def test_fits_are_deterministic_for_a_seed(data):
+    a = LatentCausalVAE(2, seed=3, **TINY).fit(*data).transform(*data)
+    b = LatentCausalVAE(2, seed=3, **TINY).fit(*data).transform(*data)
+    c = LatentCausalVAE(2, seed=4, **TINY).fit(*data).transform(*data)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_early_stopping_keeps_the_best_epoch(data):
+    x, u = data
+    learner = LatentCausalVAE(2, epochs=200, patience=2, lr=3e-2, hidden=16, batch_size=64, progress=False).fit(x, u)
+    val = learner.history_["val_loss"]
+    assert len(val) < 200
+    assert learner.best_epoch_ == int(np.argmin(val)) + 1
+
+
+def test_nan_loss_raises_training_error_and_keeps_the_last_good_state(data, monkeypatch):
+    """A loss that turns NaN in epoch 2 must stop training with the state after epoch 1, which is what a
+    plain one-epoch fit with the same seed produces (training is deterministic on CPU)."""
+    x, u = data
+    settings = dict(hidden=16, batch_size=64, early_stopping=False, progress=False)
+    after_one_epoch = LatentCausalVAE(2, epochs=1, **settings).fit(x, u).transform(x, u)
+
+    batches_per_epoch = int(np.ceil(round(0.9 * len(x)) / 64))
+    original = LatentVAE.objective
+    calls = {"n": 0}
+
+    def poisoned(self, *args, **kwargs):
+        loss = original(self, *args, **kwargs)
+        if self.training:
+            calls["n"] += 1
+            if calls["n"] == batches_per_epoch + 2:  # second batch of epoch 2
+                return loss * float("nan")
+        return loss
+
+    monkeypatch.setattr(LatentVAE, "objective", poisoned)
+    learner = LatentCausalVAE(2, epochs=5, **settings)
+    with pytest.raises(TrainingError, match="epoch 2"):
+        learner.fit(x, u)
+    monkeypatch.undo()
+    assert np.array_equal(learner.transform(x, u), after_one_epoch)
+    assert len(learner.history_["train_loss"]) == 1
+    assert learner.graph().shape == (2, 2)

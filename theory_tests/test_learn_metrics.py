@@ -1,0 +1,121 @@
+"""Controls for the learner metrics (SPEC §6): MPC, SHD with the MPC relabelling, and the parents' share."""
+
+import numpy as np
+import pytest
+
+from identcheck.errors import DataError
+from identcheck.learn import mpc, parent_share, shd, shd_curve
+
+
+@pytest.fixture
+def z():
+    return np.random.default_rng(0).normal(size=(5000, 3))
+
+
+def test_mpc_of_identity_is_one(z):
+    result = mpc(z, z)
+    assert result.value == pytest.approx(1.0)
+    assert result.assignment.tolist() == [0, 1, 2]
+
+
+def test_mpc_is_invariant_to_permutation_scaling_and_offset(z):
+    """Theorem 2.1's indeterminacy ẑ = P z + c must score a perfect 1 and the matching must undo P."""
+    z_hat = z[:, [2, 0, 1]] * np.array([-3.0, 0.5, 7.0]) + np.array([1.0, -2.0, 0.3])
+    result = mpc(z, z_hat)
+    assert result.value == pytest.approx(1.0)
+    assert result.assignment.tolist() == [1, 2, 0]
+    assert np.allclose(result.per_node, 1.0)
+
+
+def test_mpc_of_independent_latents_is_near_zero(z):
+    """|corr| of independent samples has standard error 1/sqrt(N) ≈ 0.014 at N = 5000; the matching takes
+    the largest of few entries, so a margin of 0.05 (≈ 3.5 standard errors) is safe yet far below 1."""
+    other = np.random.default_rng(1).normal(size=z.shape)
+    assert mpc(z, other).value < 0.05
+
+
+def test_spearman_sees_through_monotone_maps_and_pearson_does_not(z):
+    """Post-nonlinear latents are identified up to monotone maps (Cor. 3.1): rank correlation is 1."""
+    z_hat = np.exp(2 * z)
+    assert mpc(z, z_hat, method="spearman").value == pytest.approx(1.0)
+    assert mpc(z, z_hat).value < 0.8
+
+
+def test_mpc_per_node_follows_the_true_nodes(z):
+    z_hat = np.column_stack([z[:, 1], z[:, 0] + np.random.default_rng(2).normal(size=len(z)), z[:, 2]])
+    result = mpc(z, z_hat)
+    assert result.per_node[1] == pytest.approx(1.0)
+    assert result.per_node[0] == pytest.approx(1 / np.sqrt(2), abs=0.03)
+    assert result.to_dict()["assignment"] == [1, 0, 2]
+
+
+def test_mpc_rejects_mismatched_rows(z):
+    with pytest.raises(DataError, match="rows"):
+        mpc(z, z[:-1])
+
+
+def test_mpc_rejects_too_few_components(z):
+    with pytest.raises(DataError, match="fewer"):
+        mpc(z, z[:, :2])
+
+
+CHAIN = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]], bool)  # z1 -> z2 -> z3
+
+
+def test_shd_of_the_same_graph_is_zero():
+    assert shd(CHAIN, CHAIN, [0, 1, 2]).value == 0
+
+
+def test_shd_counts_a_reversal_once():
+    learned = np.array([[0, 0, 0], [1, 0, 1], [0, 0, 0]], bool)  # z2 -> z1, z2 -> z3
+    result = shd(CHAIN, learned, [0, 1, 2])
+    assert (result.value, result.reversed, result.missing, result.extra) == (1, 1, 0, 0)
+
+
+def test_shd_counts_missing_and_extra_edges():
+    learned = np.array([[0, 1, 1], [0, 0, 0], [0, 0, 0]], bool)  # z1 -> z2, z1 -> z3
+    result = shd(CHAIN, learned, [0, 1, 2])
+    assert (result.value, result.missing, result.extra, result.reversed) == (2, 1, 1, 0)
+
+
+def test_shd_relabels_the_learned_graph_by_the_matching():
+    """Learned node k stands for true node i where assignment[i] = k: a correct graph in permuted labels has SHD 0."""
+    assignment = [2, 0, 1]
+    learned = np.zeros((3, 3), bool)
+    learned[2, 0] = learned[0, 1] = True  # true 1 -> 2 is learned 2 -> 0; true 2 -> 3 is learned 0 -> 1
+    assert shd(CHAIN, learned, assignment).value == 0
+    assert shd(CHAIN, learned, [0, 1, 2]).value == 2  # unrelabelled: one edge agrees by chance
+
+
+def test_shd_curve_thresholds_strengths():
+    strengths = np.array([[0, 0.5, 0.05], [0, 0, 0.2], [0, 0, 0]])
+    assert shd_curve(CHAIN, strengths, [0, 1, 2], [0.01, 0.1, 0.3, 1.0]).tolist() == [1, 0, 1, 2]
+
+
+def test_shd_rejects_a_bad_assignment():
+    with pytest.raises(DataError, match="distinct"):
+        shd(CHAIN, CHAIN, [0, 0, 1])
+
+
+def test_parent_share_is_zero_for_an_identified_node():
+    rng = np.random.default_rng(0)
+    z1 = rng.normal(size=4000)
+    z2 = 0.8 * z1 + rng.normal(size=4000)
+    result = parent_share(-2 * z2 + 5, z2, z1[:, None])
+    assert result.share == pytest.approx(0.0, abs=1e-9)
+    assert result.r2_node == pytest.approx(1.0)
+
+
+def test_parent_share_measures_an_absorbed_parent():
+    """ẑ2 = z2 − 0.8 z1 = n2 (the C2-style witness): R²(z2 alone) = 1/1.64, R²(z2, z1) = 1, share = 0.64/1.64."""
+    rng = np.random.default_rng(0)
+    z1 = rng.normal(size=20000)
+    z2 = 0.8 * z1 + rng.normal(size=20000)
+    result = parent_share(z2 - 0.8 * z1, z2, z1[:, None])
+    assert result.r2_full == pytest.approx(1.0)
+    assert result.share == pytest.approx(0.64 / 1.64, abs=0.02)
+
+
+def test_parent_share_of_a_root_is_zero():
+    z1 = np.random.default_rng(0).normal(size=100)
+    assert parent_share(z1, z1, np.empty((100, 0))).share == 0.0

@@ -1,0 +1,112 @@
+"""Assumptions (i), deconvolvable observation noise, and (ii), injective mixing (SPEC §2, §4 C16-C17, §5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from identcheck import from_dict, load_example
+from identcheck.check.noise_mixing import RANK_RATIO_TOL, check_deconvolvability, check_injectivity
+
+
+def with_mixing(x: list[str], base: str = "C17", **changes) -> dict:
+    """A catalogue spec with an expression mixing x = f(z) (and other top-level keys replaced)."""
+    return load_example(base).spec | {"mixing": {"kind": "expression", "x": x}} | changes
+
+
+GAMMA_NOISE = {"family": "gamma", "params": {"z1": {"shape": "2 + u", "rate": "1 + u**2"},
+                                             "z2": {"shape": "1 + 0.5*u", "rate": 2}}}
+
+
+# -- (i) --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family, status", [
+    ("gaussian", "holds"), ("laplace", "holds"), ("student_t", "holds"), ("none", "holds"),
+    ("uniform", "holds"), ("sinc2", "fails"),
+])
+def test_deconvolvable_iff_the_characteristic_function_vanishes_on_a_null_set(family, status):
+    """SPEC §4 C16: Gaussian, Laplace, Student-t, uniform (countable zeros) and eps = 0 pass; sinc² fails."""
+    scale = 0.0 if family == "none" else 0.01
+    spec = load_example("C1").spec | {"observation_noise": {"family": family, "scale": scale}}
+    assert check_deconvolvability(from_dict(spec)).status == status
+
+
+def test_c16_fails_deconvolvability_naming_the_family_and_the_fact():
+    result = check_deconvolvability(load_example("C16"))
+    assert result.status == "fails" and result.details == {"family": "sinc2", "cf_zeros": "positive_measure"}
+    assert "sinc2" in result.reason and "positive Lebesgue measure" in result.reason
+
+
+def test_uniform_noise_holds_because_its_zeros_are_countable():
+    spec = load_example("C1").spec | {"observation_noise": {"family": "uniform", "scale": 0.1}}
+    assert "countable" in check_deconvolvability(from_dict(spec)).reason
+
+
+# -- (ii): the MLP class ------------------------------------------------------------------------------------
+
+
+def test_leaky_relu_mlp_is_injective_by_a_structural_certificate():
+    result = check_injectivity(load_example("C1"))
+    assert result.status == "holds" and result.details["method"] == "structural"
+    assert "not C² at 0" in result.reason  # the honest (ii+) caveat
+
+
+def test_wider_mlp_certificate_rests_on_a_first_layer_of_full_column_rank():
+    spec = load_example("C1").spec | {"mixing": {"kind": "mlp", "observed_dim": 5, "layers": 2}}
+    result = check_injectivity(from_dict(spec))
+    assert result.status == "holds" and "full column rank" in result.reason
+
+
+# -- (ii): expression mixings -------------------------------------------------------------------------------
+
+
+def test_c17_fold_is_caught_by_the_collision_probe_with_an_exact_witness():
+    """f(z) = (z1², z2) identifies z with its mirror (-z1, z2): the witness maps to the same x."""
+    result = check_injectivity(load_example("C17"))
+    assert result.status == "fails"
+    witness = result.details["collision"]
+    z, z_prime = np.array(witness["z"]), np.array(witness["z_prime"])
+    f = sp.lambdify(sp.symbols("a b"), [sp.Symbol("a") ** 2, sp.Symbol("b")])
+    np.testing.assert_allclose(f(*z), f(*z_prime), rtol=1e-9)
+    np.testing.assert_allclose(z_prime, [-z[0], z[1]], rtol=1e-6)
+
+
+def test_c17_jacobian_probe_alone_only_shows_a_small_ratio():
+    """SPEC §4 C17: the Jacobian has full rank at every sample (min ratio ≈ 2 min|z1|, 1.8e-3 with seed 0),
+    so only the collision test detects the fold."""
+    ratio = check_injectivity(load_example("C17")).details["jacobian_min_ratio"]
+    assert RANK_RATIO_TOL < ratio < 1e-2
+
+
+def test_an_invertible_expression_mixing_holds_as_probe_evidence():
+    result = check_injectivity(from_dict(with_mixing(["z1 + z2**3", "z2"])))
+    assert (result.status, result.details["method"], result.details["collision"]) == ("holds", "probe", None)
+    assert "not a proof" in result.reason
+
+
+def test_a_locally_invertible_periodic_mixing_is_not_globally_injective():
+    """sin(z1) has a non-zero derivative almost everywhere; the wide noise scales reach a second period."""
+    assert check_injectivity(from_dict(with_mixing(["sin(z1)", "z2"]))).status == "fails"
+
+
+def test_probe_respects_the_support_of_z():
+    """With Gamma noise the root z1 > 0: z1² is injective there, (z1 - 1)² is not."""
+    assert check_injectivity(from_dict(with_mixing(["z1**2", "z2"], noise=GAMMA_NOISE))).status == "holds"
+    assert check_injectivity(from_dict(with_mixing(["(z1 - 1)**2", "z2"], noise=GAMMA_NOISE))).status == "fails"
+
+
+def test_a_mixing_undefined_on_the_support_is_unknown():
+    assert check_injectivity(from_dict(with_mixing(["log(z1)", "z2"]))).status == "unknown"
+
+
+def test_a_non_smooth_mixing_carries_the_c2_caveat():
+    result = check_injectivity(from_dict(with_mixing(["z1 + 0.5*Abs(z1)", "z2"])))
+    assert result.status == "holds" and result.details["c2"] is False
+    assert "(ii+) may fail" in result.reason
+
+
+def test_probe_is_reproducible_for_a_fixed_seed():
+    scm = from_dict(with_mixing(["z1 + z2**3", "z2"]))
+    assert check_injectivity(scm, seed=3).to_dict() == check_injectivity(scm, seed=3).to_dict()

@@ -1,0 +1,185 @@
+"""The sampler draws from the model the spec declares (SPEC §1, Eqs. 1-3 and 5).
+
+Statistical margins: a per-environment sample mean is within 5 standard errors of the declared mean, a
+sample variance within 5 estimated standard errors sqrt((m4 - s^4) / N) of the declared variance (fixed
+seeds, so the checks are deterministic; a wrong parameter or a wrong environment moves them by far more).
+"""
+
+import numpy as np
+import pytest
+
+from identcheck import DataError, from_dict, load_example, simulate
+from identcheck.families import LATENT_FAMILIES
+from identcheck.simulate import latents_from_noise
+
+U_VALUES = [0, 1, 2, 3, 4]
+#: Per-environment parameters of each family, chosen so the environments differ clearly and the
+#: fourth moment (needed for the variance margin) is finite.
+FAMILY_TABLES = {
+    "gaussian": {"mean": [-2.0, -0.5, 0.0, 1.0, 3.0], "std": [0.5, 1.0, 1.5, 2.0, 3.0]},
+    "gamma": {"shape": [1.0, 2.0, 3.0, 4.0, 6.0], "rate": [0.5, 1.0, 2.0, 3.0, 4.0]},
+    "inverse_gamma": {"shape": [9.0, 10.0, 11.0, 12.0, 14.0], "scale": [1.0, 3.0, 5.0, 8.0, 12.0]},
+    "beta": {"a": [0.5, 1.0, 2.0, 3.0, 5.0], "b": [2.0, 1.0, 3.0, 0.7, 1.0]},
+    "inverse_gaussian": {"mean": [0.5, 1.0, 2.0, 3.0, 4.0], "shape": [1.0, 2.0, 3.0, 5.0, 8.0]},
+}
+
+
+def noise_tables(family: str) -> dict[str, dict[str, list[float]]]:
+    """The family's table for z1, and the same table in reverse environment order for z2."""
+    table = FAMILY_TABLES[family]
+    return {"z1": table, "z2": {k: v[::-1] for k, v in table.items()}}
+
+
+def two_node_spec(family: str, **extra) -> dict:
+    """z1 -> z2 with g2 = u*tanh(z1), scalar u in 0..4, noise parameters from `noise_tables`."""
+    return {"identcheck": 1, "name": f"two-{family}", "latents": ["z1", "z2"],
+            "environments": {"values": U_VALUES},
+            "noise": {"family": family, "params": noise_tables(family)},
+            "mechanisms": {"z2": "u*tanh(z1)"}, **extra}
+
+
+def assert_matches_law(sample: np.ndarray, mean: float, var: float) -> None:
+    n = len(sample)
+    assert abs(sample.mean() - mean) < 5 * np.sqrt(var / n), (sample.mean(), mean)
+    s2 = sample.var()
+    m4 = np.mean((sample - sample.mean()) ** 4)
+    assert abs(s2 - var) < 5 * np.sqrt((m4 - s2**2) / n), (s2, var)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_TABLES))
+def test_residuals_follow_the_declared_noise_law_in_every_environment(family):
+    """z_i - g_i(pa_i, u) is distributed as p(n_i | u) in each environment (Eqs. 1-2), for all five families."""
+    per_env = 4000
+    data = simulate(from_dict(two_node_spec(family)), per_env, seed=11)
+    u = data.env_values[data.u, 0]
+    residual = {"z1": data.z[:, 0], "z2": data.z[:, 1] - u * np.tanh(data.z[:, 0])}
+    fam = LATENT_FAMILIES[family]
+    for k, (latent, table) in enumerate(noise_tables(family).items()):
+        means, variances = fam.moments({p: np.array(v) for p, v in table.items()})
+        for env in range(len(U_VALUES)):
+            rows = data.u == env
+            assert_matches_law(residual[latent][rows], means[env], variances[env])
+        np.testing.assert_allclose(residual[latent], data.n[:, k], atol=1e-12)
+
+
+def test_noise_stays_in_the_family_support():
+    """Gamma, beta and inverse-Gaussian noise is positive (beta below 1): samples respect the support."""
+    for family in ("gamma", "inverse_gamma", "beta", "inverse_gaussian"):
+        low, high = LATENT_FAMILIES[family].support
+        n = simulate(from_dict(two_node_spec(family)), 500, seed=0).n
+        assert (n > low).all() and (n < high).all(), family
+
+
+def test_a_root_latent_equals_its_noise():
+    """A root without a mechanism has g_i = 0, so z_i = n_i."""
+    data = simulate(load_example("C1"), 200, seed=0)
+    np.testing.assert_array_equal(data.z[:, 0], data.n[:, 0])
+
+
+def test_latents_are_solved_in_causal_order_not_spec_order():
+    """With spec order (a, b) but edge b -> a, a = 2b + n_a uses the sampled b (psi_u solves in causal order)."""
+    spec = {"identcheck": 1, "latents": ["a", "b"], "environments": {"values": [0, 1, 2]},
+            "noise": {"family": "gaussian", "params": {"a": {"mean": "u", "std": 1}, "b": {"mean": 0, "std": 1}}},
+            "mechanisms": {"a": "2*b + u"}}
+    data = simulate(from_dict(spec), 100, seed=0)
+    u = data.env_values[data.u, 0]
+    np.testing.assert_allclose(data.z[:, 0], 2 * data.z[:, 1] + u + data.n[:, 0])
+
+
+def test_latents_from_noise_inverts_the_mechanism_residual():
+    """psi_u^{-1}(z)_i = z_i - g_i(pa_i, u): feeding the sampled noise back through psi_u gives the same z."""
+    scm = load_example("C9")
+    data = simulate(scm, 50, seed=4)
+    np.testing.assert_array_equal(latents_from_noise(scm, data.n, data.u), data.z)
+
+
+def test_post_nonlinear_inverse_recovers_the_additive_form():
+    """For z2 = gbar(u*z1 + n2) with gbar(t) = t^3 (catalogue C14), gbar^{-1}(z2) - u*z1 = n2 (Eq. 5)."""
+    data = simulate(load_example("C14"), 300, seed=2)
+    u = data.env_values[data.u, 0]
+    np.testing.assert_allclose(np.cbrt(data.z[:, 1]) - u * data.z[:, 0], data.n[:, 1], atol=1e-9)
+
+
+def test_rows_are_sorted_by_environment_with_the_requested_count():
+    """u holds 0..E-1, N rows each, in order; env_values and labels come from the spec."""
+    scm = load_example("C13b_vector")
+    data = simulate(scm, 7, seed=0)
+    assert data.u.tolist() == np.repeat(np.arange(scm.environments.count), 7).tolist()
+    np.testing.assert_array_equal(data.env_values, scm.environments.values)
+    assert data.env_labels == scm.environments.labels
+
+
+def test_shapes_follow_the_spec_dimensions():
+    """x is (N*E, d) with d = observed_dim, z and n are (N*E, l), adjacency is (l, l) in spec order."""
+    spec = two_node_spec("gaussian", mixing={"kind": "mlp", "observed_dim": 4, "layers": 2})
+    data = simulate(from_dict(spec), 6, seed=0)
+    assert (data.x.shape, data.z.shape, data.n.shape, data.u.shape) == ((30, 4), (30, 2), (30, 2), (30,))
+    assert data.adjacency.tolist() == [[False, True], [False, False]]
+    assert [w.shape for w in data.mixing_params] == [(4, 2), (4, 4)]
+
+
+def test_the_same_seed_gives_the_same_data_and_another_seed_other_data():
+    """Determinism: every array is a function of (spec, N, seed)."""
+    scm = load_example("C7")
+    a, b, c = simulate(scm, 100, seed=5), simulate(scm, 100, seed=5), simulate(scm, 100, seed=6)
+    for key in ("x", "z", "n"):
+        np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
+        assert not np.array_equal(getattr(a, key), getattr(c, key))
+
+
+def test_the_mixing_does_not_depend_on_the_sample_count():
+    """The mixing stream is separate from the noise stream: f is the same for 10 or 1000 rows per environment."""
+    scm = load_example("C3")
+    small, large = simulate(scm, 10, seed=3), simulate(scm, 1000, seed=3)
+    for w_small, w_large in zip(small.mixing_params, large.mixing_params, strict=True):
+        np.testing.assert_array_equal(w_small, w_large)
+
+
+def test_expression_mixing_applies_the_spec_formula_plus_the_declared_observation_noise():
+    """C17 declares f(z) = (z1^2, z2) and Gaussian eps of scale 0.01: x - f(z) has std 0.01 (5 s.e. margin)."""
+    data = simulate(load_example("C17"), 2000, seed=0)
+    eps = data.x - np.stack([data.z[:, 0] ** 2, data.z[:, 1]], axis=1)
+    assert abs(eps.mean()) < 5 * 0.01 / np.sqrt(eps.size)
+    assert abs(eps.std() - 0.01) < 5 * 0.01 / np.sqrt(2 * eps.size)
+
+
+def test_a_mechanism_that_overflows_names_the_node_and_the_environment():
+    """exp(u^3 z1^2) is finite for u <= 1 and overflows at u = 50: DataError naming z2 and 50."""
+    spec = {"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": [0, 1, 50]},
+            "noise": {"family": "gaussian", "params": {"z1": {"mean": 0, "std": 1}, "z2": {"mean": 0, "std": 1}}},
+            "mechanisms": {"z2": "exp(u**3*z1**2)"}}
+    with pytest.raises(DataError, match=r"mechanism of z2 .* environment 50"):
+        simulate(from_dict(spec), 200, seed=0)
+
+
+def test_a_mechanism_that_gives_nan_names_the_node():
+    """log(z1) of a Gaussian z1 is NaN for negative z1: DataError naming z2 and the first bad environment."""
+    spec = {"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": [0, 1]},
+            "noise": {"family": "gaussian", "params": {"z1": {"mean": 0, "std": 1}, "z2": {"mean": 0, "std": 1}}},
+            "mechanisms": {"z2": "u*log(z1)"}}
+    with pytest.raises(DataError, match=r"mechanism of z2 .* environment 0 \(and 1 more\)"):
+        simulate(from_dict(spec), 100, seed=0)
+
+
+@pytest.mark.parametrize("count", [0, -3, 2.5, True, "10"])
+def test_a_sample_count_that_is_not_a_positive_integer_is_rejected(count):
+    """samples_per_env must be an integer >= 1."""
+    with pytest.raises(DataError, match="samples_per_env"):
+        simulate(load_example("C1"), count)
+
+
+def test_a_negative_seed_is_rejected():
+    """Seeds are non-negative integers (numpy SeedSequence entropy)."""
+    with pytest.raises(DataError, match="seed"):
+        simulate(load_example("C1"), 10, seed=-1)
+
+
+def test_simulated_expressions_agree_with_sympy_evaluation():
+    """The vectorised lambdified mechanism equals sympy's own evaluation at sampled rows (C11: u*z1*z2)."""
+    scm = load_example("C11")
+    data = simulate(scm, 3, seed=1)
+    u_sym = scm.environments.symbols[0]
+    for row in range(0, len(data.u), 4):
+        point = {u_sym: data.env_values[data.u[row], 0], **dict(zip(scm.latent_symbols, data.z[row]))}
+        g3 = float(scm.mechanism("z3").subs(point))
+        assert data.z[row, 2] == pytest.approx(g3 + data.n[row, 2], rel=1e-12, abs=1e-12)

@@ -1,0 +1,113 @@
+"""Data sets on disk (CONTRACT §3): the .npz holds x, u, z, n, latents, the spec and the seed; saving is
+reproducible byte for byte and atomic; the CLI `identcheck simulate` writes it."""
+
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+import yaml
+
+from identcheck import DataError, Dataset, from_text, load_example, simulate
+from identcheck.simulate.dataset import write_atomically
+
+
+def run_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "identcheck", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_saved_dataset_loads_back_with_its_arrays_and_model(tmp_path):
+    """save/load round-trips every array, the seed, and the SCM rebuilt from the stored spec."""
+    data = simulate(load_example("C9"), 30, seed=7)
+    data.save(tmp_path / "c9.npz")
+    again = Dataset.load(tmp_path / "c9.npz")
+    for key in ("x", "u", "z", "n", "env_values", "adjacency"):
+        np.testing.assert_array_equal(getattr(again, key), getattr(data, key))
+    assert (again.latents, again.seed, again.env_labels) == (data.latents, 7, data.env_labels)
+    assert again.scm.edges == data.scm.edges and again.scm.spec == data.scm.spec
+    for saved, original in zip(again.mixing_params, data.mixing_params, strict=True):
+        np.testing.assert_array_equal(saved, original)
+
+
+def test_the_stored_spec_regenerates_the_same_data(tmp_path):
+    """The file alone suffices: simulating its stored spec with its stored seed reproduces x."""
+    data = simulate(load_example("C13b_vector"), 20, seed=3)
+    data.save(tmp_path / "d.npz")
+    with np.load(tmp_path / "d.npz") as archive:
+        scm, seed = from_text(str(archive["spec"])), int(archive["seed"])
+        np.testing.assert_array_equal(simulate(scm, 20, seed).x, archive["x"])
+
+
+def test_saving_twice_gives_identical_bytes_with_fixed_zip_dates(tmp_path):
+    """No timestamps: the same data give the same file (entries dated 1980-01-01)."""
+    data = simulate(load_example("C1"), 20, seed=0)
+    data.save(tmp_path / "a.npz")
+    data.save(tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    with zipfile.ZipFile(tmp_path / "a.npz") as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_a_failed_write_leaves_no_file_behind(tmp_path):
+    """Atomic writes: an error half-way leaves neither the target nor a temporary file."""
+    def half_then_fail(stream):
+        stream.write(b"partial")
+        raise DataError("disk full")
+
+    with pytest.raises(DataError, match="disk full"):
+        write_atomically(tmp_path / "out.npz", half_then_fail)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saving_into_a_missing_folder_is_a_data_error(tmp_path):
+    """An unwritable path is a DataError naming it, not an OSError."""
+    with pytest.raises(DataError, match="missing"):
+        simulate(load_example("C1"), 5).save(tmp_path / "missing" / "d.npz")
+
+
+def test_loading_something_that_is_not_a_dataset_is_a_data_error(tmp_path):
+    """Missing file, non-npz bytes and an npz without identcheck arrays are each a DataError."""
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    np.savez(tmp_path / "plain.npz", x=np.zeros(3))
+    for name, message in (("absent.npz", "not found"), ("junk.npz", "not a readable"), ("plain.npz", "missing")):
+        with pytest.raises(DataError, match=message):
+            Dataset.load(tmp_path / name)
+
+
+def test_cli_simulate_writes_the_contract_arrays(tmp_path):
+    """`identcheck simulate SPEC --samples-per-env N --seed S --out F` writes x, u, z, n, latents (CONTRACT §3)."""
+    spec = tmp_path / "c7.yaml"
+    spec.write_text(yaml.safe_dump(load_example("C7").spec))
+    result = run_cli("simulate", spec, "--samples-per-env", 40, "--seed", 2, "--out", "d.npz", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with np.load(tmp_path / "d.npz") as archive:
+        assert archive["x"].shape == (7 * 40, 3) and archive["z"].shape == archive["n"].shape == (280, 3)
+        assert archive["u"].tolist() == np.repeat(np.arange(7), 40).tolist()
+        assert archive["latents"].tolist() == ["z1", "z2", "z3"]
+        np.testing.assert_array_equal(archive["x"], simulate(load_example("C7"), 40, seed=2).x)
+
+
+def test_cli_simulate_with_the_same_seed_writes_the_same_bytes(tmp_path):
+    """Same seed, same bytes (CONTRACT §3), across two processes; `--example NAME` stands in for SPEC."""
+    for out in ("a.npz", "b.npz"):
+        result = run_cli("simulate", "--example", "C3", "--samples-per-env", 25, "--seed", 9, "--out", out,
+                         cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+
+
+@pytest.mark.parametrize("args", [
+    ("--example", "C1", "--samples-per-env", 0, "--out", "d.npz"),
+    ("bad.yaml", "--out", "d.npz"),
+    ("--example", "C1", "--seed", -2, "--out", "d.npz"),
+])
+def test_cli_simulate_rejects_bad_input_in_one_line_and_writes_nothing(tmp_path, args):
+    """Bad input: exit 2, one line on stderr, nothing on stdout, no file written."""
+    (tmp_path / "bad.yaml").write_text("identcheck: 1\nlatents: [z1]\n")
+    result = run_cli("simulate", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+    assert not (tmp_path / "d.npz").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]

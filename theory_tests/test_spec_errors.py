@@ -1,0 +1,57 @@
+"""Bad input through the command line (CONTRACT §1-2): every class of spec error is one stderr line naming
+the file, the key and the problem, exit 2, nothing on stdout, never a traceback."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from identcheck.examples import example_path
+
+BASE_TEXT = example_path("C1").read_text()
+BASE = yaml.safe_load(BASE_TEXT)
+
+
+def changed(edit) -> str:
+    data = copy.deepcopy(BASE)
+    edit(data)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+CASES = {
+    # class: (spec text, key named in the message (None: no key for this class), words of the problem)
+    "yaml syntax error": (BASE_TEXT.replace("latents: [z1, z2]", "latents: [z1, z2"), None, "YAML syntax error"),
+    "missing key": (changed(lambda d: d.pop("noise")), "noise", "missing required key"),
+    "unknown key": (changed(lambda d: d.update(mechanism={"z2": "u*z1"})), "mechanism", "unknown key"),
+    "unknown symbol": (changed(lambda d: d["mechanisms"].update(z2="u*z9")), "mechanisms.z2", "unknown symbol 'z9'"),
+    "cycle": (changed(lambda d: d["mechanisms"].update(z1="z2")), "mechanisms", "cycle"),
+    "wrong table length": (changed(lambda d: d.update(parameters={"lam": [1, 2, 3]})), "parameters.lam",
+                           "expected 5 values"),
+    "std <= 0": (changed(lambda d: d["noise"]["params"]["z1"].update(std="u - 2")), "noise.params.z1.std",
+                 "std must be > 0"),
+    "non-invertible post-nonlinearity": (changed(lambda d: d.update(post_nonlinear={"z2": "t**2"})),
+                                         "post_nonlinear.z2", "not invertible"),
+    "duplicate latents": (changed(lambda d: d.update(latents=["z1", "z1"])), "latents[1]", "duplicate latent"),
+    "unparsable expression": (changed(lambda d: d["mechanisms"].update(z2="u*(z1")), "mechanisms.z2",
+                              "cannot parse"),
+    "empty file": ("", None, "empty"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_spec_is_one_line_naming_file_key_and_problem(tmp_path, case):
+    text, key, problem = CASES[case]
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    out = subprocess.run([sys.executable, "-m", "identcheck", "check", str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert str(path) in lines[0] and problem in lines[0]
+    if key is not None:
+        assert f": {key}: " in lines[0]

@@ -1,0 +1,175 @@
+"""The SPEC §4 catalogue, row by row: verdicts AND witnesses (vanishes_at, nonzero_at, violating_parents,
+extrapolated flag, alternative models) of `identcheck.check` on the built-in examples."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pytest
+
+from identcheck import load_example
+from identcheck.check import check
+from identcheck.report import Report
+
+
+@lru_cache(maxsize=None)
+def report(name: str) -> Report:
+    return check(load_example(name))
+
+
+def verdicts(name: str) -> dict[str, str]:
+    return {z: node.verdict for z, node in report(name).nodes.items()}
+
+
+def edge(name: str, parent: str, child: str):
+    return next(e for e in report(name).assumptions["iv"].edges if (e.parent, e.child) == (parent, child))
+
+
+def test_C1_changing_coefficient_with_a_zero_identifies_both_nodes():
+    assert verdicts("C1") == {"z1": "identifiable", "z2": "identifiable"}
+    e = edge("C1", "z1", "z2")
+    assert (e.status, e.vanishes_at, e.nonzero_at, e.extrapolated) == ("holds", (0,), 1, False)
+    assert report("C1").nodes["z1"].reason.startswith("root")
+
+
+def test_C2_coefficient_bounded_away_from_zero_leaves_the_child_unidentifiable():
+    assert verdicts("C2") == {"z1": "identifiable", "z2": "unidentifiable"}
+    node = report("C2").nodes["z2"]
+    assert node.violating_parents == ("z1",)
+    assert edge("C2", "z1", "z2").vanishes_at == ()
+    assert node.alternative.startswith("z2_hat = z2 - z1, with g_z2_hat(z1, u) = u**2*z1")
+
+
+def test_C3_nonlinear_mechanism_scaled_by_u_is_identifiable():
+    assert verdicts("C3")["z2"] == "identifiable"
+    assert edge("C3", "z1", "z2").vanishes_at == (0,)
+
+
+def test_C4_invariant_nonlinear_part_makes_the_child_unidentifiable():
+    assert verdicts("C4")["z2"] == "unidentifiable"
+    assert report("C4").nodes["z2"].alternative.startswith("z2_hat = z2 - sin(z1)")
+
+
+def test_C5_intercept_does_not_change_the_derivative():
+    assert verdicts("C5")["z2"] == "identifiable"
+    assert edge("C5", "z1", "z2").vanishes_at == (0,)
+
+
+def test_C6_pointwise_zero_in_the_parent_is_irrelevant():
+    assert verdicts("C6")["z2"] == "identifiable"
+    e = edge("C6", "z1", "z2")
+    assert (e.vanishes_at, e.nonzero_at, e.nonzero_point) == ((0,), 1, {"z1": 1.0})
+
+
+def test_C7_one_invariant_edge_suffices_to_lose_the_child():
+    assert verdicts("C7") == {"z1": "identifiable", "z2": "identifiable", "z3": "unidentifiable"}
+    node = report("C7").nodes["z3"]
+    assert node.violating_parents == ("z2",)
+    assert edge("C7", "z1", "z3").status == "holds" and edge("C7", "z2", "z3").status == "fails"
+    assert node.alternative.startswith("z3_hat = z3 - 0.8*z2")
+
+
+def test_C8_child_of_an_unidentifiable_node_is_identifiable_by_its_node_wise_zero():
+    assert verdicts("C8") == {"z1": "identifiable", "z2": "unidentifiable", "z3": "identifiable"}
+    assert report("C8").nodes["z3"].reference_environments == (0,)
+    assert "Remark 2.7" in report("C8").nodes["z3"].reason
+
+
+def test_C9_edge_wise_zeros_without_common_zero_and_an_unidentifiable_parent_are_contested():
+    assert verdicts("C9") == {"z1": "identifiable", "z2": "unidentifiable", "z3": "contested"}
+    assert edge("C9", "z2", "z3").vanishes_at == (0,) and edge("C9", "z1", "z3").vanishes_at == (1,)
+    assert report("C9").nodes["z3"].reference_environments == ()
+
+
+def test_C10_edge_wise_zeros_suffice_when_every_parent_is_identified():
+    assert verdicts("C10") == {"z1": "identifiable", "z2": "identifiable", "z3": "identifiable"}
+    assert "Theorem 2.1" in report("C10").nodes["z3"].reason
+    assert report("C10").nodes["z3"].reference_environments == ()
+
+
+def test_C11_product_mechanism_has_a_common_zero():
+    assert verdicts("C11")["z3"] == "identifiable"
+    assert report("C11").nodes["z3"].reference == (0,)
+
+
+def test_C12a_segment_zero_identifies_only_if_the_learner_pins_segment_0():
+    assert verdicts("C12a")["z2"] == "identifiable"
+    assert edge("C12a", "z1", "z2").vanishes_at == (0,)
+    node = report("C12a").nodes["z2"]
+    assert node.reference_environments == (0,) and "pin segment 0" in node.reason
+
+
+def test_C12b_invariant_segment_weight_is_unidentifiable():
+    assert verdicts("C12b")["z2"] == "unidentifiable"
+    assert report("C12b").nodes["z2"].violating_parents == ("z1",)
+
+
+def test_C12c_no_zero_among_observed_segments_is_unidentifiable():
+    assert verdicts("C12c")["z2"] == "unidentifiable"
+    assert report("C12c").nodes["z2"].alternative.startswith("z2_hat = z2 - 0.5*z1")
+
+
+def test_C12c_rigid_declared_rigid_form_gives_an_extrapolated_zero():
+    assert verdicts("C12c_rigid")["z2"] == "identifiable"
+    e = edge("C12c_rigid", "z1", "z2")
+    assert e.extrapolated and e.extrapolated_zeros == (-1.0,) and e.vanishes_at == ()
+    assert report("C12c_rigid").nodes["z2"].extrapolated_reference == (-1.0,)
+
+
+def test_C13_solved_zero_is_observed():
+    assert verdicts("C13")["z2"] == "identifiable"
+    e = edge("C13", "z1", "z2")
+    assert (e.vanishes_at, e.extrapolated) == ((0.3,), False)
+    assert report("C13").nodes["z2"].reference_environments == (1,)
+
+
+def test_C13_extrapolated_unobserved_zero_in_the_domain_is_flagged():
+    assert verdicts("C13_extrapolated")["z2"] == "identifiable"
+    e = edge("C13_extrapolated", "z1", "z2")
+    assert e.extrapolated and e.extrapolated_zeros == (0.6,)
+    assert report("C13_extrapolated").nodes["z2"].reason.startswith("EXTRAPOLATED")
+
+
+def test_C13b_zero_outside_the_domain_does_not_count():
+    assert verdicts("C13b")["z2"] == "unidentifiable"
+    assert "outside the declared domain" in edge("C13b", "z1", "z2").reason
+
+
+def test_C13b_vector_hyperbola_of_zeros_through_an_observed_point():
+    assert verdicts("C13b_vector")["z2"] == "identifiable"
+    e = edge("C13b_vector", "z1", "z2")
+    assert e.vanishes_at == ((2, 0.5),) and e.zero_set == "u1*u2 - 1 = 0"
+
+
+def test_C14_post_nonlinear_node_is_identified_up_to_an_invertible_map():
+    node = report("C14").nodes["z2"]
+    assert node.verdict == "identifiable" and node.up_to == "invertible_componentwise"
+    assert report("C14").nodes["z1"].up_to == "scale_offset"
+
+
+def test_C14b_post_nonlinear_invariant_edge_is_unidentifiable_even_up_to_invertible_maps():
+    node = report("C14b").nodes["z2"]
+    assert node.verdict == "unidentifiable" and "Corollary 3.3(b)" in node.reason
+    assert node.alternative.startswith("z2_hat = log(z2) - 0.8*z1")
+
+
+@pytest.mark.parametrize("name", ["C15a", "C15b", "C15c", "C15d", "C15e"])
+def test_C15_failure_of_iii_gives_no_guarantee_for_every_node(name):
+    assert report(name).assumptions["iii"].status == "fails"
+    assert set(verdicts(name).values()) == {"no_guarantee"}
+    assert report(name).nodes["z2"].conditional_verdict == "identifiable"
+
+
+def test_C15f_fifty_random_segments_satisfy_iii():
+    assert report("C15f").assumptions["iii"].status == "holds"
+    assert verdicts("C15f") == {"z1": "identifiable", "z2": "identifiable"}
+
+
+def test_C16_sinc2_observation_noise_fails_i_and_gives_no_guarantee():
+    assert report("C16").assumptions["i"].status == "fails"
+    assert set(verdicts("C16").values()) == {"no_guarantee"}
+
+
+def test_C17_non_injective_mixing_fails_ii_and_gives_no_guarantee():
+    assert report("C17").assumptions["ii"].status == "fails"
+    assert set(verdicts("C17").values()) == {"no_guarantee"}
