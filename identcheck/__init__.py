@@ -19,6 +19,16 @@ from .verify import VerifyReport, verify
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # The learner needs torch; import it only when asked for, so `identcheck check` starts fast.
+    if name == "LatentCausalVAE":
+        from .learn import LatentCausalVAE
+
+        return LatentCausalVAE
+    raise AttributeError(f"module 'identcheck' has no attribute '{name}'")
+
+
 __all__ = [
     "SCM",
     "load_spec",
@@ -33,6 +43,7 @@ __all__ = [
     "Report",
     "verify",
     "VerifyReport",
+    "LatentCausalVAE",
     "IdentcheckError",
     "SpecError",
     "DataError",

@@ -298,4 +298,7 @@ class Report:
             n = self.nodes[name]
             witness = n.alternative or (", ".join(n.violating_parents) if n.violating_parents else "")
             lines.append(f"| {name} | {n.verdict} | {n.up_to or '-'} | {cell(n.reason)} | {cell(witness) or '-'} |")
+        good, rest = self.partition
+        lines += ["", f"Remark 2.8 partition: identifiable {', '.join(good) or '-'}; "
+                      f"the rest {', '.join(rest) or '-'}."]
         return "\n".join(lines) + "\n"

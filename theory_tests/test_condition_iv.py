@@ -47,7 +47,7 @@ def test_derivative_vanishing_on_a_half_line_is_not_identically_zero():
 def test_half_line_zero_counts_where_the_support_is_the_half_line():
     """The support S_i decides (SPEC §5 pitfalls): d = u + Heaviside(-z1) is identically zero at u = 0 on
     (0, inf), the support of gamma noise, but not on the real line (Gaussian noise)."""
-    gamma = {z: {"shape": "2 + sin(u + %d)" % k, "rate": "1 + 0.5*cos(2*u + %d)" % k} for k, z in enumerate(["z1", "z2"])}
+    gamma = {z: {"shape": f"2 + sin(u + {k})", "rate": f"1 + 0.5*cos(2*u + {k})"} for k, z in enumerate(["z1", "z2"])}
     on_half_line = check_edge(two_latents("u*z1 - Min(z1, 0)", family="gamma", noise=gamma), "z1", "z2")
     on_real_line = check_edge(two_latents("u*z1 - Min(z1, 0)"), "z1", "z2")
     assert on_half_line.vanishes_at == (0,)

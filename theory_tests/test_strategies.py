@@ -9,7 +9,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from identcheck import from_dict
-from identcheck.testing import (EnvironmentDesign, add_intercept, dags, duplicate_environment, examples,
+from identcheck.testing import (NOISE_FAMILIES, EnvironmentDesign, add_intercept, dags, duplicate_environment, examples,
                                 expected_verdicts, keep_environments, noise_tables, relabel, reorder,
                                 reparametrise_u, rescale_noise, scms)
 
@@ -77,7 +77,7 @@ def test_generated_scm_has_exactly_the_constructed_edges(case):
 
 @settings(max_examples=examples(60))
 @given(scms(max_nodes=3, variability="any", kinds=("scalar", "segments"),
-            families=("gaussian", "gamma", "inverse_gamma", "beta", "inverse_gaussian")))
+            families=NOISE_FAMILIES))
 def test_constructed_rank_is_the_rank_of_L(case):
     """(iii): the rank known from the design equals the numerical rank of L = [η(u_m) − η(u_0)] (SPEC §2),
     computed here from the SCM's noise parameters with the family's natural parameters."""

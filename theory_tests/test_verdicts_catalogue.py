@@ -7,8 +7,11 @@ from functools import lru_cache
 
 import pytest
 
-from identcheck import load_example
+from identcheck import from_dict, load_example
 from identcheck.check import check
+from identcheck.check.condition_iv import analyse_iv
+from identcheck.check.results import AssumptionResult
+from identcheck.check.verdicts import node_verdicts
 from identcheck.report import Report
 
 
@@ -113,7 +116,8 @@ def test_C12c_rigid_declared_rigid_form_gives_an_extrapolated_zero():
     assert verdicts("C12c_rigid")["z2"] == "identifiable"
     e = edge("C12c_rigid", "z1", "z2")
     assert e.extrapolated and e.extrapolated_zeros == (-1.0,) and e.vanishes_at == ()
-    assert report("C12c_rigid").nodes["z2"].extrapolated_reference == (-1.0,)
+    node = report("C12c_rigid").nodes["z2"]
+    assert node.extrapolated and node.extrapolated_reference == (-1.0,)
 
 
 def test_C13_solved_zero_is_observed():
@@ -121,13 +125,15 @@ def test_C13_solved_zero_is_observed():
     e = edge("C13", "z1", "z2")
     assert (e.vanishes_at, e.extrapolated) == ((0.3,), False)
     assert report("C13").nodes["z2"].reference_environments == (1,)
+    assert not report("C13").nodes["z2"].extrapolated
 
 
 def test_C13_extrapolated_unobserved_zero_in_the_domain_is_flagged():
     assert verdicts("C13_extrapolated")["z2"] == "identifiable"
     e = edge("C13_extrapolated", "z1", "z2")
     assert e.extrapolated and e.extrapolated_zeros == (0.6,)
-    assert report("C13_extrapolated").nodes["z2"].reason.startswith("EXTRAPOLATED")
+    node = report("C13_extrapolated").nodes["z2"]
+    assert node.extrapolated and node.reason.startswith("EXTRAPOLATED")
 
 
 def test_C13b_zero_outside_the_domain_does_not_count():
@@ -173,3 +179,40 @@ def test_C16_sinc2_observation_noise_fails_i_and_gives_no_guarantee():
 def test_C17_non_injective_mixing_fails_ii_and_gives_no_guarantee():
     assert report("C17").assumptions["ii"].status == "fails"
     assert set(verdicts("C17").values()) == {"no_guarantee"}
+
+
+# -- the verdict rule beyond the catalogue (SPEC §5 rule 6, subtle point 1) ---------------------------------
+
+def three_latents(mechanisms: dict) -> Report:
+    noise = {z: {"mean": f"1.5*sin(1.7*u + {0.9 * k})", "std": f"exp(0.6*cos(1.3*u + {2.1 * k}))"}
+             for k, z in enumerate(["z1", "z2", "z3"], 1)}
+    return check(from_dict({"identcheck": 1, "latents": ["z1", "z2", "z3"], "environments": {"values": list(range(7))},
+                            "noise": {"family": "gaussian", "params": noise}, "mechanisms": mechanisms}))
+
+
+def test_declared_parent_without_influence_does_not_block_identifiability():
+    r = three_latents({"z3": "u*z1 + tanh(z2) - (exp(2*z2) - 1)/(exp(2*z2) + 1)"})
+    assert r.nodes["z3"].verdict == "identifiable" and "no influence" in r.nodes["z3"].reason
+    assert r.assumptions["iv"].status == "fails"
+
+
+def test_interaction_present_in_every_environment_violates_both_edges():
+    """u*z1 + (u - 2)*z2 + z1*z2: each derivative keeps the other parent at every u (never identically 0)."""
+    r = three_latents({"z3": "u*z1 + (u - 2)*z2 + z1*z2"})
+    assert r.nodes["z3"].verdict == "unidentifiable" and r.nodes["z3"].violating_parents == ("z1", "z2")
+
+
+def test_undecided_edge_gives_an_undecided_node():
+    """d = z1 cannot be evaluated at u = 0 for g = z1/u; no environment shows a zero, so nothing decides."""
+    r = three_latents({"z2": "z1/u"})
+    assert r.assumptions["iv"].edges[0].status == "undecided"
+    assert r.nodes["z2"].verdict == "undecided"
+
+
+def test_unknown_premise_makes_every_verdict_undecided_but_keeps_the_conditional_one():
+    scm = load_example("C2")
+    premises = {"i": AssumptionResult("holds", ""), "ii": AssumptionResult("unknown", "probe inconclusive"),
+                "iii": AssumptionResult("holds", "")}
+    nodes = node_verdicts(scm, analyse_iv(scm), premises)
+    assert {n.verdict for n in nodes.values()} == {"undecided"}
+    assert nodes["z2"].conditional_verdict == "unidentifiable" and "(ii) is unknown" in nodes["z2"].reason

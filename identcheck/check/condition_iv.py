@@ -176,7 +176,8 @@ def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: lis
     Returns (solved set over R or None, zeros within the declared domain or None, exact?)."""
     env = ctx.scm.environments
     if env.kind != "scalar" or d.free_symbols & ctx.parameter_symbols:
-        return None, None, True  # tables are known only at the observed environments: nothing to solve
+        # tables are known only at the observed environments: nothing to solve, nothing extrapolated
+        return None, (sp.S.EmptySet if ctx.domain is not None else None), True
     u = env.symbols[0]
     if profile.separation is not None:
         solved = real_zero_set(profile.separation.coefficients, u)
@@ -217,75 +218,83 @@ def _representatives(zeros: sp.Set | None, limit: int = 10) -> tuple[float, ...]
 
 
 def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
+    """(iv) for one edge: the per-environment zero test, the zero set in u, then the grading."""
     scm = ctx.scm
     env = scm.environments
     parents = [scm.symbol(p) for p in scm.parents(child)]
     d = sp.diff(scm.mechanism(child), scm.symbol(parent))
     points = ctx.points(child)
     profile = vanishing_profile(d, parents, points, ctx.table, ctx.exact, tol=ctx.tol)
+    tables = bool(d.free_symbols & ctx.parameter_symbols)
     solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, points)
-    extrapolated_zeros = sp.Complement(within, ctx.observed_u) if within is not None else (
-        sp.S.EmptySet if env.kind != "scalar" or ctx.domain is None else None)
+    extrapolated_zeros = sp.Complement(within, ctx.observed_u) if within is not None else sp.S.EmptySet
 
     zero_idx = [int(m) for m in np.flatnonzero(profile.zero)]
     nonzero_idx = [int(m) for m in np.flatnonzero(profile.nonzero)]
-    undecided_idx = [int(m) for m in np.flatnonzero(profile.undecided)]
-    derivative = pretty(d)
-    name = f"dg_{child}/d{parent} = {derivative}"
-    zero_set = _zero_set_text(ctx, profile, solved, within)
-    witness_env = nonzero_idx[0] if nonzero_idx else None
     witness_point = None
-    if witness_env is not None and not np.any(np.isnan(profile.witness[witness_env])):
-        witness_point = {p.name: float(v) for p, v in zip(parents, profile.witness[witness_env])}
-    no_influence = not nonzero_idx and not undecided_idx
-    extrapolated = False
-
-    if no_influence:
-        status, reason = "fails", (f"{name} vanishes in every observed environment: the declared parent has "
-                                   f"no influence on {child} ((iv-b) fails; not a real edge)")
-    elif not nonzero_idx:
-        status, reason = "undecided", (f"{name}: no observed environment where it is shown to be non-zero "
-                                       f"(undecided in {_list_envs(ctx, undecided_idx)})")
-    elif zero_idx:
-        status = "holds"
-        reason = (f"{name} vanishes identically in the parents at {_list_envs(ctx, zero_idx)} and is non-zero "
-                  f"at {environment_text(scm, nonzero_idx[0])}{_at_point(witness_point)}")
-    elif _nonempty(extrapolated_zeros):
-        status, extrapolated = "holds", True
-        reason = (f"{name} vanishes identically at {_describe_set(extrapolated_zeros, env.symbols[0].name)}, "
-                  f"inside the declared domain {_domain_text(ctx)} but at no observed environment: the zero "
-                  f"is extrapolated from the formula in u (SPEC §2, 'Must u' be observed?')")
-    elif undecided_idx or (extrapolated_zeros is None and env.kind == "scalar" and ctx.domain is not None):
-        status, reason = "undecided", (f"{name} does not vanish identically in the decided environments; "
-                                       f"undecided in {_list_envs(ctx, undecided_idx) or 'the declared domain'}")
-    else:
-        status, reason = "fails", f"{name} does not vanish identically in any observed environment" + \
-            _why_no_zero(ctx, solved, within)
-
+    if nonzero_idx and not np.any(np.isnan(profile.witness[nonzero_idx[0]])):
+        witness_point = {p.name: float(v) for p, v in zip(parents, profile.witness[nonzero_idx[0]])}
+    name = f"dg_{child}/d{parent} = {pretty(d)}"
+    status, reason = _grade(ctx, name, child, profile, extrapolated_zeros, witness_point)
+    if status == "fails" and zero_idx == [] and nonzero_idx:
+        reason += _why_no_zero(ctx, solved, tables)
+    extrapolated = status == "holds" and not zero_idx
     # symbolic: every zero claimed is proven exactly, and a zero set in the domain (an extrapolated zero, or
     # its absence) was solved exactly; non-zeros rest on exact coefficients or on witness points
     exact = bool(np.all(profile.proven[zero_idx])) and (solved_exactly or not (extrapolated or status == "fails"))
     method = "undecided" if status == "undecided" else ("symbolic" if exact else "numeric")
-    if method == "numeric" and status != "undecided":
+    if method == "numeric":
         reason += " [numeric: decided by probe points, not proven]"
     result = EdgeResult(
         parent=parent, child=child, status=status,
         vanishes_at=tuple(env.labels[m] for m in zero_idx),
-        nonzero_at=env.labels[witness_env] if witness_env is not None else None,
-        extrapolated=extrapolated, method=method, reason=reason, derivative=derivative, zero_set=zero_set,
+        nonzero_at=env.labels[nonzero_idx[0]] if nonzero_idx else None,
+        extrapolated=extrapolated, method=method, reason=reason, derivative=pretty(d),
+        zero_set=_zero_set_text(ctx, profile, solved, within, tables),
         extrapolated_zeros=_representatives(extrapolated_zeros), nonzero_point=witness_point,
-        no_influence=no_influence, vanishing_environments=tuple(zero_idx))
+        no_influence=not nonzero_idx and not profile.undecided.any(), vanishing_environments=tuple(zero_idx))
     return EdgeZeros(result, CommonZeros(frozenset(zero_idx), extrapolated_zeros))
 
 
-def _zero_set_text(ctx: _Context, profile: ZeroProfile, solved: sp.Set | None, within: sp.Set | None) -> str:
+def _grade(ctx: _Context, name: str, child: str, profile: ZeroProfile, extrapolated_zeros: sp.Set,
+           witness_point: dict[str, float] | None) -> tuple[str, str]:
+    """Status and reason of an edge (SPEC §2: observed zero -> holds; unobserved zero of the declared domain
+    -> holds, extrapolated; otherwise fails; (iv-b) needs an observed non-zero)."""
+    scm = ctx.scm
+    zero_idx = [int(m) for m in np.flatnonzero(profile.zero)]
+    nonzero_idx = [int(m) for m in np.flatnonzero(profile.nonzero)]
+    undecided_idx = [int(m) for m in np.flatnonzero(profile.undecided)]
+    if not nonzero_idx and not undecided_idx:
+        return "fails", (f"{name} vanishes in every observed environment: the declared parent has no influence "
+                         f"on {child} ((iv-b) fails; not a real edge)")
+    if not nonzero_idx:
+        return "undecided", (f"{name}: no observed environment where it is shown to be non-zero (undecided in "
+                             f"{_list_envs(ctx, undecided_idx)})")
+    if zero_idx:
+        return "holds", (f"{name} vanishes identically in the parents at {_list_envs(ctx, zero_idx)} and is "
+                         f"non-zero at {environment_text(scm, nonzero_idx[0])}{_at_point(witness_point)}")
+    if _nonempty(extrapolated_zeros):
+        return "holds", (f"{name} vanishes identically at "
+                         f"{_describe_set(extrapolated_zeros, scm.environments.symbols[0].name)}, inside the "
+                         f"declared domain {_domain_text(ctx)} but at no observed environment: the zero is "
+                         f"extrapolated from the formula in u (SPEC §2, 'Must u' be observed?')")
+    if undecided_idx or extrapolated_zeros.is_empty is None:
+        where = _list_envs(ctx, undecided_idx) or f"the declared domain {_domain_text(ctx)}"
+        return "undecided", f"{name} does not vanish identically in the decided environments; undecided in {where}"
+    return "fails", f"{name} does not vanish identically in any observed environment"
+
+
+def _zero_set_text(ctx: _Context, profile: ZeroProfile, solved: sp.Set | None, within: sp.Set | None,
+                   tables: bool) -> str:
+    """The zero set {u : d(., u) == 0} in words (an added report field)."""
     env = ctx.scm.environments
-    if env.kind == "vector" and profile.separation is not None and not (
-            set().union(*(c.free_symbols for c in profile.separation.coefficients)) & ctx.parameter_symbols):
+    if tables or env.kind == "segments":
+        return "observed environments only"
+    if env.kind == "vector":
+        if profile.separation is None:
+            return "observed environments only"
         equations = sorted({pretty(sp.factor(c)) for c in profile.separation.coefficients})
-        if not equations:
-            return "every u"
-        return " and ".join(f"{e} = 0" for e in equations)
+        return " and ".join(f"{e} = 0" for e in equations) if equations else "every u"
     if solved is not None and (within is None or not solved.has(sp.ImageSet)):
         return _describe_set(solved, env.symbols[0].name)
     if solved is not None:
@@ -301,8 +310,11 @@ def _domain_text(ctx: _Context) -> str:
     return f"[{pretty(ctx.domain.inf)}, {pretty(ctx.domain.sup)}]" if ctx.domain is not None else "(none)"
 
 
-def _why_no_zero(ctx: _Context, solved: sp.Set | None, within: sp.Set | None) -> str:
+def _why_no_zero(ctx: _Context, solved: sp.Set | None, tables: bool) -> str:
+    """Why no zero counts, beyond the observed environments (SPEC §2, 'Must u' be observed?')."""
     env = ctx.scm.environments
+    if tables and env.kind != "segments":
+        return " (it depends on per-environment tables, known only at the observed environments)"
     if env.kind == "segments":
         return " (one-hot segments: values between segments are not data, so only observed segments count)"
     if env.kind == "vector":

@@ -155,8 +155,11 @@ def _gauss_newton(f: Callable, jac: Callable, target: np.ndarray, start: np.ndar
     """Solve f(w) = target from `start`, row by row in one batch (least squares steps, d >= ℓ)."""
     w = start.copy()
     for _ in range(_NEWTON_STEPS):
-        residual = f(w) - target
-        step = np.einsum("nij,nj->ni", np.linalg.pinv(jac(w)), residual)
+        residual, jacobian = f(w) - target, jac(w)
+        # a step may overflow the mixing (exp, ...): freeze those rows instead of inverting a NaN Jacobian
+        finite = np.all(np.isfinite(jacobian), axis=(1, 2)) & np.all(np.isfinite(residual), axis=1)
+        step = np.zeros_like(w)
+        step[finite] = np.einsum("nij,nj->ni", np.linalg.pinv(jacobian[finite]), residual[finite])
         w = np.where(np.isfinite(step), w - step, w)
     return w
 

@@ -168,9 +168,7 @@ def node_verdict(scm: SCM, latent: str, analysis: IVAnalysis, parent_verdicts: M
             f"(node-wise zero of the formula in u, {_theorem(scm, latent, 'a')}); this relies on the formula "
             f"holding off the observed environments (SPEC §2, 'Must u' be observed?'){idle_note}",
             up_to=up_to, extrapolated_reference=tuple(float(v) for v in values), extrapolated=True)
-    zero_of = "; ".join(f"{p} -> {latent} at " + (_envs(scm, e.zeros.observed) if e.zeros.observed else
-                                                   "unobserved u = " + ", ".join(map(pretty, e.result.extrapolated_zeros)))
-                        for p, e in edges.items() if p not in idle)
+    zero_of = "; ".join(f"{p} -> {latent} at " + _edge_zeros(scm, e) for p, e in edges.items() if p not in idle)
     not_good = [p for p in parents if parent_verdicts.get(p) != "identifiable"]
     extrapolated = any(e.result.extrapolated for e in edges.values())
     if not not_good:
@@ -189,6 +187,13 @@ def node_verdict(scm: SCM, latent: str, analysis: IVAnalysis, parent_verdicts: M
         f"{', '.join(not_good)} are not identifiable. Theorem 2.5(a) read literally says identifiable, but "
         f"Remark 2.7 holds only under the node-wise reading (iv-N): an alternative model that meets the same "
         f"edge-wise zeros can exist (SPEC §4 C9){idle_note}")
+
+
+def _edge_zeros(scm: SCM, edge: EdgeZeros) -> str:
+    """Where one edge vanishes, in words: its observed zeros, else its extrapolated ones."""
+    if edge.zeros.observed:
+        return _envs(scm, edge.zeros.observed)
+    return "unobserved u = " + ", ".join(map(pretty, edge.result.extrapolated_zeros))
 
 
 def _points(zeros: sp.Set | None) -> list[sp.Expr]:

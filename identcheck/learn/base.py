@@ -19,7 +19,8 @@ learners without mechanisms) are accepted and ignored.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from os import PathLike
 from typing import Any, ClassVar
 
@@ -47,6 +48,18 @@ def _resolve_device(device: str) -> torch.device:
         raise IdentcheckError(f"device must be 'auto', 'cpu' or 'cuda[:k]', got {device!r}") from None
 
 
+@contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Run torch's CPU ops on ``threads`` threads inside the block and restore the previous setting after."""
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 class LatentLearner:
     """Base of all learners: a VAE over the noise n with a learner-specific structure (SPEC §6).
 
@@ -66,6 +79,9 @@ class LatentLearner:
         seed: seeds initialisation, the split, shuffling and the reparametrisation noise (deterministic
             on CPU); the global torch RNG is left untouched.
         progress: show a tqdm bar with the live losses.
+        threads: torch CPU threads used inside `fit`, `transform` and the other methods, restored on return
+            (None keeps torch's setting). The nets are small, so one thread is the fastest: more threads
+            mostly add synchronisation, and on a busy machine they slow training down by an order of magnitude.
 
     Learned attributes: ``module_`` (the torch model), ``n_envs_``, ``n_features_in_``, ``x_mean_``,
     ``x_scale_`` (x is standardised per feature), ``history_`` (``train_loss``, ``val_loss``, ``seconds``
@@ -80,7 +96,7 @@ class LatentLearner:
                  obs_var: float = 0.01, epochs: int = 200, lr: float = 1e-3, batch_size: int = 512,
                  schedule: str = "cosine", clip_grad: float = 5.0, early_stopping: bool = True,
                  patience: int = 20, validation_fraction: float = 0.1, device: str = "auto", seed: int = 0,
-                 progress: bool = True):
+                 progress: bool = True, threads: int | None = 1):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.layers = layers
@@ -100,6 +116,7 @@ class LatentLearner:
         self.device = device
         self.seed = seed
         self.progress = progress
+        self.threads = threads
 
     # ----------------------------------------------------------------- parameters
     def get_params(self) -> dict[str, Any]:
@@ -118,6 +135,9 @@ class LatentLearner:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise IdentcheckError(f"{key} must be an integer >= 1, got {value!r}")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            raise IdentcheckError(f"threads must be None or an integer >= 1, got {self.threads!r}")
         for key in ("lr", "obs_var", "clip_grad"):
             if not getattr(self, key) > 0:
                 raise IdentcheckError(f"{key} must be > 0, got {getattr(self, key)!r}")
@@ -165,6 +185,11 @@ class LatentLearner:
         x_arr = as_features(x)
         env, n_envs = as_env_index(u, n_samples=x_arr.shape[0])
         self._check_params(n_envs, x_arr.shape[0])
+        with _torch_threads(self.threads):
+            self._fit(x_arr, env, n_envs)
+        return self
+
+    def _fit(self, x_arr: np.ndarray, env: np.ndarray, n_envs: int) -> None:
         self.device_ = _resolve_device(self.device)
         self.n_envs_ = n_envs
         self.n_features_in_ = x_arr.shape[1]
@@ -180,7 +205,6 @@ class LatentLearner:
             self._after_fit(xt, et)
             raise
         self._after_fit(xt, et)
-        return self
 
     def _after_fit(self, x: torch.Tensor, env: torch.Tensor) -> None:
         """Hook run on the kept state at the end of `fit` (causal learners read off edge strengths)."""
@@ -203,7 +227,7 @@ class LatentLearner:
     def _posterior_mean(self, x: torch.Tensor, env: torch.Tensor, *, push: bool) -> np.ndarray:
         self.module_.eval()
         out = []
-        with torch.no_grad():
+        with torch.no_grad(), _torch_threads(self.threads):
             for start in range(0, x.shape[0], EVAL_BATCH):
                 xb, eb = x[start:start + EVAL_BATCH], env[start:start + EVAL_BATCH]
                 mean, _ = self.module_.posterior(xb, eb)
@@ -315,6 +339,10 @@ class CausalLearner(LatentLearner):
         return weights.cpu().numpy().astype(np.float64)[env]
 
     def _strengths(self, x: torch.Tensor, env: torch.Tensor) -> np.ndarray:
+        with _torch_threads(self.threads):
+            return self._strengths_unthreaded(x, env)
+
+    def _strengths_unthreaded(self, x: torch.Tensor, env: torch.Tensor) -> np.ndarray:
         l = self.latent_dim
         self.module_.eval()
         with torch.no_grad():

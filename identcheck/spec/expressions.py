@@ -14,12 +14,14 @@ from typing import Any, Mapping
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.parsing.sympy_parser import TokenError, convert_xor, parse_expr, standard_transformations
+from sympy.parsing.sympy_parser import rationalize as _exact_float_literals
 
 from ..errors import SpecError
 
 __all__ = ["parse_expression", "rationalize"]
 
-_TRANSFORMS = standard_transformations + (convert_xor,)
+# float literals become exact rationals while parsing, before sympy folds them ("-0.7*(u - 1.5)" must vanish at 1.5)
+_TRANSFORMS = standard_transformations + (convert_xor, _exact_float_literals)
 
 
 def rationalize(expr: sp.Expr) -> sp.Expr:

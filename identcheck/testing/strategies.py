@@ -40,6 +40,7 @@ __all__ = [
     "FORMS",
     "SIMPLE_FORMS",
     "INFLUENCES",
+    "NOISE_FAMILIES",
     "EnvironmentDesign",
     "Coefficient",
     "Mechanism",
@@ -74,22 +75,30 @@ _OFF_GRID = (0.25, -0.75, 1.25, 20.25)
 _SCALES = (1, 2, 0.5, -1, 1.5, -0.7)
 _NONZERO = (1, 0.5, -0.8, 1.2, 2, -1.5)
 
-# A box of natural parameters per family (eta_1 range, eta_2 range) whose points are all valid; the
-# designs of `noise_tables` stay inside it. The inverse map returns the user-facing parameters.
-_ETA_BOX: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
-    "gaussian": ((-1.0, 1.0), (-2.0, -0.25)),
-    "gamma": ((0.5, 3.0), (-3.0, -0.5)),
-    "inverse_gamma": ((-5.0, -2.5), (-3.0, -0.5)),
-    "beta": ((0.5, 3.0), (0.5, 3.0)),
-    "inverse_gaussian": ((-3.0, -0.5), (-3.0, -0.5)),
+# Exact noise designs. Per family: a grid of eta_1 values, a grid of the parameter that alone sets eta_2
+# (Gaussian std, Gamma rate, inverse-Gamma scale, Beta b), and the map to the user-facing parameters. All
+# grid values are dyadic (exact in binary and in decimal), so every relation a design builds between natural
+# parameters holds exactly for the numbers in the spec, whether a checker reads them as floats or rationals.
+_ETA1_GRID: dict[str, tuple[float, ...]] = {
+    "gaussian": (0.0, 0.25, -0.25, 0.5, -0.5, 0.75, -0.75, 1.0),
+    "gamma": (1.0, 1.5, 0.5, 2.0, 0.25, 2.5, 3.0),
+    "inverse_gamma": (-3.0, -3.5, -2.5, -4.0, -2.0, -4.5),
+    "beta": (1.0, 1.5, 0.5, 2.0, 2.5, 3.0),
 }
-_FROM_NATURAL: dict[str, Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]] = {
-    "gaussian": lambda e1, e2: {"mean": e1 / (-2 * e2), "std": np.sqrt(-1 / (2 * e2))},
-    "gamma": lambda e1, e2: {"shape": e1 + 1, "rate": -e2},
-    "inverse_gamma": lambda e1, e2: {"shape": -e1 - 1, "scale": -e2},
-    "beta": lambda e1, e2: {"a": e1 + 1, "b": e2 + 1},
-    "inverse_gaussian": lambda e1, e2: {"mean": np.sqrt(e2 / e1), "shape": -2 * e2},
+_SECOND_GRID: dict[str, tuple[float, ...]] = {
+    "gaussian": (1.0, 0.75, 1.25, 0.5, 1.5, 0.875, 1.125, 0.625),
+    "gamma": (1.0, 1.5, 0.5, 2.0, 2.5, 0.75),
+    "inverse_gamma": (1.0, 1.5, 0.5, 2.0, 2.5, 0.75),
+    "beta": (2.0, 1.5, 2.5, 3.0, 1.25, 3.5),
 }
+_PARAMS: dict[str, Callable[[float, float], dict[str, float]]] = {
+    "gaussian": lambda eta1, std: {"mean": eta1 * std * std, "std": std},
+    "gamma": lambda eta1, rate: {"shape": eta1 + 1, "rate": rate},
+    "inverse_gamma": lambda eta1, scale: {"shape": -eta1 - 1, "scale": scale},
+    "beta": lambda eta1, b: {"a": eta1 + 1, "b": b},
+}
+#: Families `noise_tables` can design exactly.
+NOISE_FAMILIES = tuple(_PARAMS)
 
 
 def _num(value: float) -> str:
@@ -404,17 +413,23 @@ def noise_tables(draw: st.DrawFn, latents: Sequence[str], env: EnvironmentDesign
                  variability: Literal["sufficient", "insufficient", "any"] = "any") -> NoiseDesign:
     """Noise parameters per environment with a known rank of L = [η(u_m) − η(u_0)] (SPEC §2 (iii)).
 
-    The tables are designed in natural-parameter space, with η inside a box of valid values, and mapped
-    back to the family's parameters. Rank by construction: ``axis`` min(2ℓ, E−1); ``drop`` with D fixed
-    coordinates min(2ℓ − |D|, E−1); ``duplicate`` min(2ℓ − 2, E−1); ``line`` min(1, E−1); ``formula`` (NT_ℓ,
-    Gaussian, u = 0..E−1) min(2ℓ, E−1) (SPEC §4 gives full rank at E = 2ℓ+1; the smaller E were checked
-    with numpy for ℓ ≤ 5). ``variability`` asks for (iii) to hold (needs E ≥ 2ℓ+1), to fail, or either.
+    Natural parameters come in rows (η_{i,1}, η_{i,2}) per latent (component-major, SPEC §2); a design says
+    which rows move across environments. ``axis``: environment m = 1..r moves row m−1 alone, later
+    environments move the moving rows arbitrarily; ``drop``: some rows never move (mean-only or scale-only
+    modulation, C15b-c); ``duplicate``: one latent repeats another's parameters (C15d); ``line``: every η_1 row
+    moves along one direction, the η_2 rows stay (C15e). Rank by construction: ``axis`` min(2ℓ, E−1);
+    ``drop`` with D fixed rows min(2ℓ − |D|, E−1); ``duplicate`` min(2ℓ − 2, E−1); ``line`` min(1, E−1);
+    ``formula`` (NT_ℓ of SPEC §4, Gaussian, u = 0..E−1) min(2ℓ, E−1) (SPEC §4 gives full rank at E = 2ℓ+1;
+    smaller E were checked with numpy for ℓ ≤ 5). Table values are dyadic, so each relation holds exactly.
+    ``variability`` asks for (iii) to hold (needs E ≥ 2ℓ+1), to fail, or either.
 
     >>> from hypothesis import find
-    >>> nd = find(noise_tables(["z1"], EnvironmentDesign("segments", (0, 1, 2))), lambda d: True)
-    >>> nd.design, nd.rank, nd.required
-    ('axis', 2, 2)
+    >>> designs = noise_tables(["z1"], EnvironmentDesign("segments", (0, 1, 2)))
+    >>> [(d.rank, d.required) for d in (find(designs, lambda d: d.design == k) for k in ("axis", "line"))]
+    [(2, 2), (1, 2)]
     """
+    if family not in _PARAMS:
+        raise ValueError(f"no exact noise design for family {family!r} (known: {', '.join(NOISE_FAMILIES)})")
     ell, count = len(latents), env.count
     required = 2 * ell
     if variability == "sufficient" and count < required + 1:
@@ -430,38 +445,39 @@ def noise_tables(draw: st.DrawFn, latents: Sequence[str], env: EnvironmentDesign
     if design == "formula":
         return NoiseDesign(family, _nt_formulas(latents), min(required, count - 1), required, design)
 
-    (lo1, hi1), (lo2, hi2) = _ETA_BOX[family]
-    low, width = np.array([lo1, lo2] * ell), np.array([hi1 - lo1, hi2 - lo2] * ell)
-    # base in the middle half of the box, every move at most a quarter width: η stays inside the box
-    base = low + width * np.array([draw(st.sampled_from((0.5, 0.375, 0.625, 0.25, 0.75))) for _ in range(required)])
-    steps = width / 4 * np.array([draw(st.sampled_from((1.0, -1.0, 0.5, -0.5, 0.75))) for _ in range(required)])
+    grids = (_ETA1_GRID[family], _SECOND_GRID[family])
+    level = st.integers(0, min(len(g) for g in grids) - 1)
+    # values[r, m]: row r (η_1 or the η_2-setting parameter of latent r // 2) in environment m
+    base = [grids[r % 2][draw(level)] for r in range(required)]
+    values = np.array([base] * count, dtype=float).T
     moving = list(range(required))
     if design == "drop":
         fixed = draw(st.lists(st.sampled_from(moving), min_size=1, max_size=required, unique=True))
-        moving = [k for k in moving if k not in fixed]
+        moving = [r for r in moving if r not in fixed]
     elif design == "duplicate":
         source, copy_ = draw(st.lists(st.integers(0, ell - 1), min_size=2, max_size=2, unique=True))
-        moving = [k for k in moving if k // 2 != copy_]
-    deltas = np.zeros((required, max(count - 1, 0)))
+        moving = [r for r in moving if r // 2 != copy_]
     if design == "line":
-        direction = steps
-        for m in range(count - 1):
-            deltas[:, m] = direction * (m + 1) / (count - 1)
+        direction = [draw(st.sampled_from((0.25, -0.25, 0.5, -0.5))) for _ in range(ell)]
+        steps = 2 ** int(np.ceil(np.log2(max(count - 1, 1))))
+        for m in range(1, count):
+            values[0::2, m] = np.array(base[0::2]) + np.array(direction) * m / steps
         rank = min(1, count - 1)
     else:
-        for m in range(count - 1):
-            if m < len(moving):
-                deltas[moving[m], m] = steps[moving[m]]
+        for m in range(1, count):
+            if m <= len(moving):  # the axis columns: exactly one row differs from the base
+                row = moving[m - 1]
+                values[row, m] = draw(st.sampled_from([v for v in grids[row % 2] if v != base[row]]))
             else:
-                mix = np.array([draw(st.sampled_from((0.5, -1.0, 1.0, -0.5, 0.0))) for _ in moving])
-                deltas[moving, m] = mix * steps[moving]
+                for row in moving:
+                    values[row, m] = grids[row % 2][draw(level)]
         rank = min(len(moving), count - 1)
         if design == "duplicate":
-            deltas[2 * copy_:2 * copy_ + 2] = deltas[2 * source:2 * source + 2]
-    eta = np.column_stack([base, base[:, None] + deltas])  # (2ℓ, E), component-major rows (SPEC §2)
-    params = _FROM_NATURAL[family](eta[0::2], eta[1::2])
-    table = {name: {key: [float(v) for v in params[key][i]] for key in LATENT_FAMILIES[family].params}
-             for i, name in enumerate(latents)}
+            values[2 * copy_:2 * copy_ + 2] = values[2 * source:2 * source + 2]
+    table = {}
+    for i, name in enumerate(latents):
+        per_env = [_PARAMS[family](float(values[2 * i, m]), float(values[2 * i + 1, m])) for m in range(count)]
+        table[name] = {key: [p[key] for p in per_env] for key in LATENT_FAMILIES[family].params}
     return NoiseDesign(family, table, rank, required, design)
 
 
@@ -513,7 +529,7 @@ def scms(draw: st.DrawFn, *, min_nodes: int = 1, max_nodes: int = 3, max_parents
     kinds), the noise from `noise_tables`. ``graphs`` replaces `dags` by another strategy of DAGs (nodes
     named as latents, listed in a causal order). ``post_nonlinear`` may add an invertible ḡ_i (verdicts are
     unchanged, Corollary 3.3); ``break_assumptions`` may make (i) fail (Fejér observation noise, C16) or (ii)
-    fail (x = (z_1², z_2, ...), C17). Expected verdicts: `expected_verdicts` (SPEC §5.6).
+    fail (x = (z_1, .., z_k², ..), C17, with z_k a latent that takes both signs). Expected verdicts: `expected_verdicts` (SPEC §5.6).
 
     >>> from hypothesis import find
     >>> case = find(scms(variability="sufficient"), lambda c: len(c.scm.latents) == 2 and c.scm.edges)
@@ -550,17 +566,22 @@ def scms(draw: st.DrawFn, *, min_nodes: int = 1, max_nodes: int = 3, max_parents
     spec["noise"] = {"family": family, "params": copy.deepcopy(dict(noise.params))}
     if mechanism_text:
         spec["mechanisms"] = mechanism_text
+    pnl = {}
     if post_nonlinear:
         pnl = {z: draw(st.sampled_from(("t**3", "t + t**3", "exp(t)"))) for z in latents if draw(st.booleans())}
         if pnl:
             spec["post_nonlinear"] = pnl
     holds = {"i": True, "ii": True, "iii": noise.holds}
     if break_assumptions:
-        broken = draw(st.sampled_from((None, "i", "ii")))
+        # z -> z**2 is not injective on the support of a latent that takes both signs: Gaussian noise and no
+        # post-nonlinearity onto (0, inf) (exp(t) would make z**2 injective there)
+        real_line = [z for z in latents if family == "gaussian" and pnl.get(z) != "exp(t)"]
+        broken = draw(st.sampled_from((None, "i", "ii") if real_line else (None, "i")))
         if broken == "i":
             spec["observation_noise"] = {"family": "sinc2", "scale": 0.01}
         elif broken == "ii":
-            spec["mixing"] = {"kind": "expression", "x": [f"{latents[0]}**2", *latents[1:]]}
+            folded = draw(st.sampled_from(real_line))
+            spec["mixing"] = {"kind": "expression", "x": [f"{z}**2" if z == folded else z for z in latents]}
         if broken:
             holds[broken] = False
     verdicts = expected_verdicts(graph, edge_zeros, assumptions_hold=all(holds.values()))
