@@ -19,15 +19,19 @@ parents' share for the violating node.
     python benchmarks/bench_learner.py --quick            # a smoke run, about a minute
     nohup python benchmarks/bench_learner.py > bench.log 2>&1 &   # the full run, hours on 2 cores
 
-Writes benchmarks/results/learner/{results.json, results.md, fig1_mpc.png, fig2_partial.png}. Runs
-already in results.json with the same settings are reused, so an interrupted run resumes.
+Writes benchmarks/results/learner/{fig1_l<ℓ>.json, fig2.json, results.md, fig1_mpc.png, fig2_partial.png}. Runs
+already stored with the same settings are reused, so an interrupted run resumes; one process may run
+--skip-fig2 or other --latents while another runs --skip-fig1 (each figure and ℓ has its own JSON); rerun
+with --skip-fig1 --skip-fig2 to rebuild the tables and plots from everything stored.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import sys
 import time
 from pathlib import Path
 from statistics import median
@@ -45,14 +49,15 @@ from identcheck.learn import LEARNERS, CausalLearner, make_learner, mpc, parent_
 
 OUT = Path(__file__).parent / "results" / "learner"
 THRESHOLDS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
-VIOLATING = {"z2"}  # the child of the invariant edge z1 -> z2 in `partial`'s default
+VIOLATING = {"z2"}
+COMMAND = sys.argv[1:]  # the child of the invariant edge z1 -> z2 in `partial`'s default
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny smoke run: l = 2, 3; 10 x 200 samples; 2 seeds")
     p.add_argument("--latents", type=int, nargs="+", default=[2, 3, 4, 5])
-    p.add_argument("--seeds", type=int, default=3, help="number of seeds (data and learner), 0..k-1")
+    p.add_argument("--seeds", type=int, default=None, help="number of seeds (data and learner), 0..k-1 (default 3)")
     p.add_argument("--methods", nargs="+", default=sorted(LEARNERS), choices=sorted(LEARNERS))
     p.add_argument("--segments", type=int, default=50)
     p.add_argument("--samples-per-segment", type=int, default=1000)
@@ -64,9 +69,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args()
     if args.quick:
-        args.latents, args.seeds, args.segments, args.samples_per_segment = [2, 3], 2, 10, 200
+        args.latents, args.segments, args.samples_per_segment = [2, 3], 10, 200
+        args.seeds = args.seeds or 2
         args.epochs = args.epochs or 20
         args.out = args.out / "quick"
+    args.seeds = args.seeds or 3
     return args
 
 
@@ -113,21 +120,32 @@ def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]
     return {"mpc": score.value, "nodes": nodes, "seconds": seconds}
 
 
-def load(path: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    if path.exists():
-        stored = json.loads(path.read_text())
+def store(out: Path, fig_name: str, ell: int | None) -> Path:
+    """One JSON file per figure and ℓ (``fig1_l5.json``, ``fig2.json``), so processes can share the work."""
+    return out / (f"{fig_name}_l{ell}.json" if ell is not None else f"{fig_name}.json")
+
+
+def load(out: Path, settings: dict[str, Any], latents: list[int]) -> dict[str, Any]:
+    """Stored runs, dropped when their settings differ."""
+    results: dict[str, Any] = {"settings": settings, "fig1": {}, "fig2": {}}
+    for fig_name, ell in [("fig1", ell) for ell in latents] + [("fig2", None)]:
+        path = store(out, fig_name, ell)
+        stored = json.loads(path.read_text()) if path.exists() else {}
         if stored.get("settings") == settings:
-            return stored
-    return {"settings": settings, "fig1": {}, "fig2": {}}
+            results[fig_name].update(stored["runs"])
+    return results
 
 
-def save(path: Path, results: dict[str, Any]) -> None:
-    path.write_text(json.dumps(results, indent=1))
+def save(out: Path, fig_name: str, ell: int | None, results: dict[str, Any]) -> None:
+    runs = {k: v for k, v in results[fig_name].items() if ell is None or k.split("/")[1] == str(ell)}
+    payload = {"settings": results["settings"], "machine": results["machine"], "runs": runs}
+    store(out, fig_name, ell).write_text(json.dumps(payload, indent=1))
 
 
 def fig1_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
     lines = ["## Fig. 1: MPC of z (median over seeds [min, max]), ℓ = number of latents", "",
-             "| method | " + " | ".join(f"ℓ={ell}" for ell in args.latents) + " | median s/fit at max ℓ | samples/s |",
+             "| method | " + " | ".join(f"ℓ={ell}" for ell in args.latents)
+             + " | median s/fit at max ℓ | samples/s |",
              "|---|" + "---|" * (len(args.latents) + 2)]
     for method in args.methods:
         cells, last = [], []
@@ -175,7 +193,8 @@ def plot(results: dict[str, Any], args: argparse.Namespace) -> None:
                         if f"{method}/{ell}/{s}" in results["fig1"]]
                 if vals:
                     xs = ell + (k - len(args.methods) / 2) * 0.1
-                    ax.scatter([xs] * len(vals), vals, s=12, color=f"C{k}", label=method if ell == args.latents[0] else None)
+                    label = method if ell == args.latents[0] else None
+                    ax.scatter([xs] * len(vals), vals, s=12, color=f"C{k}", label=label)
                     ax.plot([xs - 0.04, xs + 0.04], [median(vals)] * 2, color=f"C{k}")
         ax.set(xlabel="number of latents ℓ", ylabel="MPC of z", title="Fig. 1: identifiable synthetic data",
                xticks=args.latents, ylim=(0, 1.02))
@@ -193,8 +212,8 @@ def plot(results: dict[str, Any], args: argparse.Namespace) -> None:
             for ax, key in zip(axes, ("correlation", "share")):
                 vals = [median(r["nodes"][n][key] for r in runs) for n in names]
                 ax.bar(np.arange(len(names)) + 0.4 * k, vals, width=0.4, color=f"C{k}", label=method)
-                ax.set_xticks(np.arange(len(names)) + 0.2, [n + (" (violates iv)" if n in VIOLATING else "") for n in names],
-                              fontsize=7)
+                labels = [n + (" (violates iv)" if n in VIOLATING else "") for n in names]
+                ax.set_xticks(np.arange(len(names)) + 0.2, labels, fontsize=7)
         axes[0].set(title="matched correlation", ylim=(0, 1.02))
         axes[1].set(title="parents' share of Var(ẑ_i)")
         axes[0].legend(fontsize=7)
@@ -209,9 +228,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     settings = {"segments": args.segments, "samples_per_segment": args.samples_per_segment, "epochs": args.epochs,
                 "partial_latents": args.partial_latents}
-    path = args.out / "results.json"
-    results = load(path, settings)
-    results["machine"] = {"platform": platform.platform(), "cpus": torch.get_num_threads(),
+    results = load(args.out, settings, args.latents)
+    results["machine"] = {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                           "torch": torch.__version__, "cuda": torch.cuda.is_available()}
     jobs = [] if args.skip_fig1 else [("fig1", m, ell, s) for ell in args.latents for s in range(args.seeds)
                                       for m in args.methods]
@@ -222,11 +240,12 @@ def main() -> None:
             continue
         row = fig1_run(method, ell, seed, args) if fig_name == "fig1" else fig2_run(method, seed, args)
         results[fig_name][key] = row
-        save(path, results)
+        save(args.out, fig_name, ell, results)
         print(f"{fig_name} {key}: MPC {row['mpc']:.3f} in {row['seconds']:.0f} s", flush=True)
     lines = [f"# Learner benchmark ({args.segments} segments x {args.samples_per_segment} samples, "
              f"epochs {args.epochs or 'default'}, {args.seeds} seeds; {results['machine']['platform']}, "
-             f"{results['machine']['cpus']} torch threads)", ""]
+             f"{results['machine']['cpu_count']} CPUs, one torch thread per fit)", "",
+             "Reproduce: `python benchmarks/bench_learner.py " + " ".join(COMMAND) + "`", ""]
     lines += fig1_table(results, args) + [""] + fig2_table(results, args)
     (args.out / "results.md").write_text("\n".join(lines) + "\n")
     plot(results, args)

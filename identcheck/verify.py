@@ -7,11 +7,14 @@ The theory predicts, per node (Theorem 2.5 / Corollary 3.3, under (i)-(iii)):
   to scale and offset (an invertible map for post-nonlinear nodes). Tested: the matched correlation
   (|Pearson|, Spearman for post-nonlinear nodes, on held-out samples, posterior means) reaches
   ``threshold``.
-- unidentifiable: some influence of a parent never vanishes, so a learner whose mechanisms must vanish at
-  the pinned environment cannot represent z_i itself; the canonical witness z_i − g_i(pa_i, u*) is what it
-  can fit (Theorem 2.5b). Tested: the parents' share of the recovered latent (R² on z_i and its parents
-  minus R² on z_i alone, `identcheck.learn.parent_share`) exceeds ``share_margin``, i.e. the recovery is
-  distinguishable from an identified one (whose share is ≈ 0).
+- unidentifiable: some influence of a parent never vanishes, so the data also fit other models (Theorem
+  2.5b); a learner whose mechanisms must vanish at the pinned environment cannot represent z_i exactly, and
+  the model it can fit exactly is the witness z_i − g_i(pa_i, u*), which carries a function of the parents.
+  Measured: the parents' share of the recovered latent (R² on z_i and its parents minus R² on z_i alone,
+  `identcheck.learn.parent_share`). A share above ``share_margin`` is distinguishable from an identified
+  recovery (whose share is ≈ 0) and confirms the prediction (consistent True). A smaller share is
+  inconclusive (consistent None): non-identifiability says that other solutions exist, not that a learner
+  finds them, and a learner may fit z_i approximately (SPEC §7.10: assert only what the theory guarantees).
 - no_guarantee, contested, undecided: the theory predicts nothing, so ``consistent`` is None (null in JSON).
   A learner that succeeds anyway does not contradict it (SPEC §7.10).
 
@@ -43,9 +46,10 @@ __all__ = ["verify", "VerifyReport", "NodeVerification", "Budget", "BUDGETS", "c
 
 #: Fraction of the simulated rows held out for the comparison (never seen by the learner).
 HELD_OUT = 0.2
-#: Parent share above which a recovery is distinguishable from an identified one (an identified recovery
-#: has share ≈ 0 up to estimation error; see `NodeVerification`).
-SHARE_MARGIN = 0.05
+#: Parent share above which a recovery is distinguishable from an identified one. An identified recovery has
+#: share ≈ 0 up to learning error; identifiable nodes recovered near the 0.9 threshold showed shares up to 0.09
+#: on the 20-segment test models of theory_tests/test_verify.py.
+SHARE_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -125,13 +129,14 @@ def choose_pins(scm: SCM, report: Report) -> Pins:
 class NodeVerification:
     """The comparison for one latent.
 
-    correlation: matched |Pearson| (Spearman for post-nonlinear nodes), mean over seeds; ci: its 95%
-    t-interval over seeds (None for one seed); parent_share, r2_full, r2_node: `identcheck.learn.parent_share`
-    of the matched recovered latent on the true node and its parents (means over seeds); distinguishable:
+    correlation: matched |Pearson| (Spearman for post-nonlinear nodes), mean over seeds (per_seed: each
+    seed's); ci: its 95% t-interval over seeds (None for one seed); parent_share, r2_full, r2_node: `identcheck.learn.parent_share`
+    of the matched recovered latent on the true node and its parents (means over seeds; per_seed_share: each
+    seed's share); distinguishable:
     parent_share > share_margin (the recovery carries a function of the parents); covered: the learner
-    shared the node's reference; consistent: True/False where the theory predicts (see the module
-    docstring), None where it predicts nothing; matched: the learned component matched to this node (first
-    seed).
+    shared the node's reference; consistent: True/False where the theory's prediction was tested, None
+    where it predicts nothing or the run is inconclusive (see the module docstring; ``note`` says which);
+    matched: the learned component matched to this node (first seed).
     """
 
     latent: str
@@ -147,6 +152,7 @@ class NodeVerification:
     matched: int
     note: str
     per_seed: tuple[float, ...]
+    per_seed_share: tuple[float, ...] = ()
     ci: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,7 +161,8 @@ class NodeVerification:
                          "correlation_method": self.correlation_method, "ci": self.ci,
                          "parent_share": self.parent_share, "r2_full": self.r2_full, "r2_node": self.r2_node,
                          "distinguishable": self.distinguishable, "covered": self.covered,
-                         "matched": self.matched, "per_seed": self.per_seed, "note": self.note})
+                         "matched": self.matched, "per_seed": self.per_seed,
+                         "per_seed_share": self.per_seed_share, "note": self.note})
 
     def __str__(self) -> str:
         ci = f" [{self.ci[0]:.3f}, {self.ci[1]:.3f}]" if self.ci else ""
@@ -351,7 +358,7 @@ def _interval(values: Sequence[float]) -> tuple[float, float] | None:
     return max(0.0, mean - half), min(1.0, mean + half)
 
 
-def _judge(name: str, verdict: str, correlation: float, share: float, covered: bool, threshold: float,
+def _judge(verdict: str, correlation: float, share: float, covered: bool, threshold: float,
            margin: float) -> tuple[bool | None, str]:
     """`consistent` and its explanation for one node (module docstring)."""
     if verdict == "identifiable" and not covered:
@@ -361,10 +368,12 @@ def _judge(name: str, verdict: str, correlation: float, share: float, covered: b
         ok = correlation >= threshold
         return ok, f"identifiable: correlation {'>=' if ok else '<'} threshold {threshold:g}"
     if verdict == "unidentifiable":
-        ok = share > margin
-        return ok, (f"unidentifiable: parent share {share:.3f} {'>' if ok else '<='} {margin:g}, "
-                    + ("distinguishable from an identified recovery" if ok
-                       else "not distinguishable from an identified recovery"))
+        if share > margin:
+            return True, (f"unidentifiable: parent share {share:.3f} > {margin:g}, distinguishable from an "
+                          "identified recovery")
+        return None, (f"unidentifiable: parent share {share:.3f} <= {margin:g}, not distinguishable from an "
+                      "identified recovery in this run (inconclusive: other solutions exist, the learner need "
+                      "not find them)")
     return None, f"{verdict}: the theory predicts nothing for this node"
 
 
@@ -411,14 +420,15 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
         corr = float(correlations[:, k].mean())
         share = float(np.mean([s[k].share for s in shares]))
         covered = name in pins.covered
-        consistent, note = _judge(name, verdict, corr, share, covered, threshold, share_margin)
+        consistent, note = _judge(verdict, corr, share, covered, threshold, share_margin)
         nodes[name] = NodeVerification(
             latent=name, verdict=verdict, correlation=corr, consistent=consistent,
             correlation_method="spearman" if name in scm.post_nonlinear else "pearson", parent_share=share,
             r2_full=float(np.mean([s[k].r2_full for s in shares])),
             r2_node=float(np.mean([s[k].r2_node for s in shares])), distinguishable=share > share_margin,
             covered=covered, matched=int(runs[0]["matched"][k]), note=note,
-            per_seed=tuple(float(c) for c in correlations[:, k]), ci=_interval(correlations[:, k]))
+            per_seed=tuple(float(c) for c in correlations[:, k]),
+            per_seed_share=tuple(float(s[k].share) for s in shares), ci=_interval(correlations[:, k]))
     timings = {"check": checked - start, **{key: float(sum(r[key] for r in runs)) for key in ("simulate", "fit", "compare")},
                "total": time.perf_counter() - start}
     return VerifyReport(

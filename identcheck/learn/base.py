@@ -150,12 +150,17 @@ class LatentLearner:
             raise IdentcheckError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
         n_val = int(round(self.validation_fraction * n_samples))
         if self.early_stopping and n_val == 0:
-            raise IdentcheckError("early_stopping needs a validation split: raise validation_fraction or the sample size")
+            raise IdentcheckError("early_stopping needs a validation split: "
+                                  "raise validation_fraction or the sample size")
         if n_samples - n_val < 1:
             raise DataError(f"{n_samples} sample(s) leave nothing to train on after the validation split")
-        for env in self.reference_envs or ():
+        for env in self._reference_envs():
             if isinstance(env, bool) or not isinstance(env, (int, np.integer)) or not 0 <= env < n_envs:
-                raise DataError(f"reference environment {env!r} is not an environment index of the data (0..{n_envs - 1})")
+                raise DataError(f"reference environment {env!r} is not an environment index of the data "
+                                f"(0..{n_envs - 1})")
+
+    def _reference_envs(self) -> tuple[int, ...]:
+        return () if self.reference_envs is None else tuple(self.reference_envs)
 
     def _settings(self) -> TrainSettings:
         return TrainSettings(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, schedule=self.schedule,
@@ -235,7 +240,7 @@ class LatentLearner:
         return torch.cat(out).cpu().numpy().astype(np.float64)
 
     def transform(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Recovered latents ẑ = ψ̂_u(E[n | x, u]) (the posterior mean of n pushed through the mechanisms), (N, ℓ)."""
+        """Recovered latents ẑ = ψ̂_u(E[n | x, u]), (N, ℓ): the posterior mean of n pushed through ψ̂_u."""
         return self._posterior_mean(*self._inputs(x, u), push=True)
 
     def noise(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -253,7 +258,7 @@ class LatentLearner:
         self._check_fitted()
         params = dict(self.get_params())
         if params["reference_envs"] is not None:
-            params["reference_envs"] = [int(e) for e in params["reference_envs"]]
+            params["reference_envs"] = [int(e) for e in self._reference_envs()]
         torch.save({"format": FILE_FORMAT, "learner": self.name, "params": params,
                     "fitted": self._fitted_state(),
                     "state_dict": {k: v.cpu() for k, v in self.module_.state_dict().items()}}, path)
@@ -366,7 +371,7 @@ class CausalLearner(LatentLearner):
     def edge_strengths(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Scale-free edge strengths (ℓ, ℓ) on the given data (SPEC §6 "Graph read-off").
 
-        ``s[j, i]`` = mean over environments e of mean_{samples in e} |∂ĝ_i/∂ẑ_j| · std(ẑ_j) / std(ĝ_i + n_i),
+        ``s[j, i]`` = mean over environments e of mean_{samples in e} |∂ĝ_i/∂ẑ_j| · std(ẑ_j) / std(ĝ_i + n_i)
         at ẑ from posterior means. The mean over environments (never the min) keeps true edges that
         vanish in the reference environments.
         """

@@ -80,7 +80,8 @@ class IVAE(LatentLearner):
 class LinearMechanisms(CausalStructure):
     """ĝ_i = Σ_{j<i} λ_ji(u) ẑ_j with λ = MLP(u), pinned at the reference environments."""
 
-    def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int, reference_envs=(),
+    def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
+                 reference_envs: Sequence[int] = (),
                  post_nonlinear: bool = False):
         super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers, reference_envs=reference_envs,
                          post_nonlinear=post_nonlinear)
@@ -101,7 +102,8 @@ class LinearMechanisms(CausalStructure):
 class PolynomialMechanisms(CausalStructure):
     """ĝ_i = Σ_{j<i} a_ji(u) ẑ_j + Σ_{j≤k<i} b_jki(u) ẑ_j ẑ_k, coefficients from an MLP of u, pinned."""
 
-    def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int, reference_envs=(),
+    def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
+                 reference_envs: Sequence[int] = (),
                  post_nonlinear: bool = False):
         super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers, reference_envs=reference_envs,
                          post_nonlinear=post_nonlinear)
@@ -140,7 +142,7 @@ class LatentLinearVAE(CausalLearner):
 
     def _make_structure(self, n_envs: int) -> Structure:
         return LinearMechanisms(self.latent_dim, n_envs, hidden=self.hidden, layers=self.layers,
-                                reference_envs=self.reference_envs or (), post_nonlinear=self.post_nonlinear)
+                                reference_envs=self._reference_envs(), post_nonlinear=self.post_nonlinear)
 
 
 class LatentPolynomialVAE(CausalLearner):
@@ -154,4 +156,4 @@ class LatentPolynomialVAE(CausalLearner):
 
     def _make_structure(self, n_envs: int) -> Structure:
         return PolynomialMechanisms(self.latent_dim, n_envs, hidden=self.hidden, layers=self.layers,
-                                    reference_envs=self.reference_envs or (), post_nonlinear=self.post_nonlinear)
+                                    reference_envs=self._reference_envs(), post_nonlinear=self.post_nonlinear)

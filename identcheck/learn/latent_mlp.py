@@ -16,6 +16,8 @@ environment realises (iv-N).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -29,7 +31,8 @@ __all__ = ["MLPMechanisms", "LatentCausalVAE"]
 class MLPMechanisms(CausalStructure):
     """ĝ_i = MLP_i(λ_i(u) ⊙ ẑ_<i), λ = MLP(u) restricted to the edges j < i and pinned at the references."""
 
-    def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int, reference_envs=(),
+    def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
+                 reference_envs: Sequence[int] = (),
                  post_nonlinear: bool = False):
         super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers, reference_envs=reference_envs,
                          post_nonlinear=post_nonlinear)
@@ -63,4 +66,4 @@ class LatentCausalVAE(CausalLearner):
 
     def _make_structure(self, n_envs: int) -> MLPMechanisms:
         return MLPMechanisms(self.latent_dim, n_envs, hidden=self.hidden, layers=self.layers,
-                             reference_envs=self.reference_envs or (), post_nonlinear=self.post_nonlinear)
+                             reference_envs=self._reference_envs(), post_nonlinear=self.post_nonlinear)

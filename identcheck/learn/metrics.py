@@ -52,7 +52,8 @@ class MPC:
                 "matrix": self.matrix.tolist(), "method": self.method}
 
     def __str__(self) -> str:
-        nodes = ", ".join(f"z{i + 1}->{int(k) + 1}: {c:.3f}" for i, (k, c) in enumerate(zip(self.assignment, self.per_node)))
+        pairs = enumerate(zip(self.assignment, self.per_node))
+        nodes = ", ".join(f"z{i + 1}->{int(k) + 1}: {c:.3f}" for i, (k, c) in pairs)
         return f"MPC ({self.method}) = {self.value:.3f} [{nodes}]"
 
 

@@ -106,9 +106,11 @@ class CausalStructure(ConditionalPrior):
         raise NotImplementedError
 
     def _pinned(self, raw: torch.Tensor) -> torch.Tensor:
-        return raw * self.free.view(-1, *([1] * (raw.dim() - 1)))
+        free = self.free.view(-1, *([1] * (raw.dim() - 1)))
+        return torch.where(free > 0, raw, torch.zeros_like(raw))
 
-    def push(self, n: torch.Tensor, env: torch.Tensor, *, return_pre: bool = False):
+    def push(self, n: torch.Tensor, env: torch.Tensor, *,
+             return_pre: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Solve the SCM in order: ẑ_i = ḡ_i(ĝ_i(ẑ_<i, u) + n_i). With ``return_pre`` also return ĝ + n."""
         coeffs = tuple(c[env] for c in self.coefficients())
         zs: list[torch.Tensor] = []

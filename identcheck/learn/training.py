@@ -103,8 +103,8 @@ def train(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: TrainS
                 model.load_state_dict(last_good)
                 bar.close()
                 raise TrainingError(
-                    f"the training loss became {float(loss.detach())} in epoch {epoch} (batch {batch + 1}); the learner "
-                    f"keeps its state after epoch {epoch - 1}. Try a smaller lr or standardised inputs.")
+                    f"the training loss became {float(loss.detach())} in epoch {epoch} (batch {batch + 1}); "
+                    f"the learner keeps its state after epoch {epoch - 1}. Try a smaller lr.")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad)

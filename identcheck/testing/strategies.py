@@ -415,7 +415,7 @@ def noise_tables(draw: st.DrawFn, latents: Sequence[str], env: EnvironmentDesign
 
     Natural parameters come in rows (η_{i,1}, η_{i,2}) per latent (component-major, SPEC §2); a design says
     which rows move across environments. ``axis``: environment m = 1..r moves row m−1 alone, later
-    environments move the moving rows arbitrarily; ``drop``: some rows never move (mean-only or scale-only
+    environments spread the moving rows over the grid; ``drop``: some rows never move (mean-only or scale-only
     modulation, C15b-c); ``duplicate``: one latent repeats another's parameters (C15d); ``line``: every η_1 row
     moves along one direction, the η_2 rows stay (C15e). Rank by construction: ``axis`` min(2ℓ, E−1);
     ``drop`` with D fixed rows min(2ℓ − |D|, E−1); ``duplicate`` min(2ℓ − 2, E−1); ``line`` min(1, E−1);
@@ -451,6 +451,7 @@ def noise_tables(draw: st.DrawFn, latents: Sequence[str], env: EnvironmentDesign
     base = [grids[r % 2][draw(level)] for r in range(required)]
     values = np.array([base] * count, dtype=float).T
     moving = list(range(required))
+    spread = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if design == "drop":
         fixed = draw(st.lists(st.sampled_from(moving), min_size=1, max_size=required, unique=True))
         moving = [r for r in moving if r not in fixed]
@@ -468,9 +469,9 @@ def noise_tables(draw: st.DrawFn, latents: Sequence[str], env: EnvironmentDesign
             if m <= len(moving):  # the axis columns: exactly one row differs from the base
                 row = moving[m - 1]
                 values[row, m] = draw(st.sampled_from([v for v in grids[row % 2] if v != base[row]]))
-            else:
+            else:  # spread over the grid (a seeded draw: Hypothesis would shrink every level to the base)
                 for row in moving:
-                    values[row, m] = grids[row % 2][draw(level)]
+                    values[row, m] = grids[row % 2][spread.integers(len(grids[row % 2]))]
         rank = min(len(moving), count - 1)
         if design == "duplicate":
             values[2 * copy_:2 * copy_ + 2] = values[2 * source:2 * source + 2]
@@ -515,7 +516,7 @@ class GeneratedSCM:
 
 @st.composite
 def scms(draw: st.DrawFn, *, min_nodes: int = 1, max_nodes: int = 3, max_parents: int = 2,
-         max_extra_envs: int = 2, kinds: Sequence[str] = ("scalar", "segments"),
+         min_extra_envs: int = 0, max_extra_envs: int = 2, kinds: Sequence[str] = ("scalar", "segments"),
          families: Sequence[str] = ("gaussian",),
          variability: Literal["sufficient", "insufficient", "any"] = "any", forms: Sequence[str] = FORMS,
          influences: Sequence[str] | Mapping[str, Sequence[str]] = INFLUENCES, hidden_zeros: bool = True,
@@ -523,8 +524,8 @@ def scms(draw: st.DrawFn, *, min_nodes: int = 1, max_nodes: int = 3, max_parents
          graphs: st.SearchStrategy[nx.DiGraph] | None = None) -> GeneratedSCM:
     """A whole model (an `SCM` built through `identcheck.spec.from_dict`) with its expected verdicts.
 
-    The DAG comes from `dags`, the environments from `environment_designs` (2ℓ+1 plus up to
-    ``max_extra_envs``; with ``variability`` "insufficient" or "any", possibly fewer), the mechanisms from
+    The DAG comes from `dags`, the environments from `environment_designs` (2ℓ+1 plus between
+    ``min_extra_envs`` and ``max_extra_envs``; with ``variability`` "insufficient" or "any", possibly fewer), the mechanisms from
     `mechanisms` (``forms`` and ``influences`` restrict them; ``influences`` may also map a node to its own
     kinds), the noise from `noise_tables`. ``graphs`` replaces `dags` by another strategy of DAGs (nodes
     named as latents, listed in a causal order). ``post_nonlinear`` may add an invertible ḡ_i (verdicts are
@@ -540,7 +541,7 @@ def scms(draw: st.DrawFn, *, min_nodes: int = 1, max_nodes: int = 3, max_parents
     latents = list(graph)
     needed = 2 * len(latents) + 1  # environments that (iii) needs
     few = variability != "sufficient" and draw(st.booleans()) and (variability == "insufficient" or draw(st.booleans()))
-    low, high = (1, needed - 1) if few else (needed, needed + max_extra_envs)
+    low, high = (1, needed - 1) if few else (needed + min_extra_envs, needed + max(min_extra_envs, max_extra_envs))
     env = draw(environment_designs(low, high, kinds))
     family = draw(st.sampled_from(tuple(families)))
     noise = draw(noise_tables(latents, env, family=family, variability=variability))

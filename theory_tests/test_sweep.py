@@ -1,0 +1,132 @@
+"""`identcheck sweep` (CONTRACT §5): results.csv with one row per run, resumable, local and dask backends."""
+
+import csv
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from identcheck import IdentcheckError, SpecError, load_example
+from identcheck.sweep import COLUMNS, load_sweep, plan_runs, sweep
+
+BUDGET = {"epochs": 1, "samples_per_env": 40}
+
+
+def write_sweep(folder, specs=("c7.yaml", "examples/C1"), methods=("latent_mlp", "ivae"), seeds=(0,),
+                budget=BUDGET, task="verify"):
+    (folder / "c7.yaml").write_text(yaml.safe_dump(load_example("C7").spec))
+    path = folder / "sweep.yaml"
+    path.write_text(yaml.safe_dump({"identcheck": 1, "sweep": {"task": task, "specs": list(specs), "seeds": list(seeds),
+                                    "methods": list(methods), "budget": dict(budget)}}))
+    return path
+
+
+def rows(folder):
+    with (folder / "results.csv").open() as stream:
+        return list(csv.DictReader(stream))
+
+
+def identcheck(*args):
+    return subprocess.run([sys.executable, "-m", "identcheck", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_sweep_writes_one_row_per_run_and_a_rerun_skips_the_runs_already_ok(tmp_path):
+    """specs × seeds × methods runs, each a row with the contract columns; the same command again runs
+    nothing (every row is ok) and leaves the rows as they were."""
+    path = write_sweep(tmp_path)
+    first = identcheck("sweep", str(path), "--out", str(tmp_path / "out"))
+    assert first.returncode == 0, first.stderr
+    table = rows(tmp_path / "out")
+    assert len(table) == 4 and list(table[0]) == list(COLUMNS)
+    assert {(r["spec"], r["method"]) for r in table} == {(s, m) for s in ("c7.yaml", "examples/C1")
+                                                        for m in ("latent_mlp", "ivae")}
+    assert all(r["status"] == "ok" and r["error"] == "" and 0 <= float(r["mpc"]) <= 1 for r in table)
+    second = identcheck("sweep", str(path), "--out", str(tmp_path / "out"))
+    assert second.returncode == 0 and "0 run(s) executed" in second.stdout and "4 skipped" in second.stdout
+    assert rows(tmp_path / "out") == table
+
+
+def test_an_interrupted_sweep_resumes_with_the_missing_runs(tmp_path):
+    """results.csv is rewritten after every run; runs missing from it (as after an interruption) are run
+    again, the others are skipped."""
+    path = write_sweep(tmp_path, methods=("ivae",))
+    out = tmp_path / "out"
+    sweep(path, out)
+    kept = rows(out)[:1]
+    with (out / "results.csv").open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(kept)
+    result = sweep(path, out)
+    assert (result.ran, result.skipped) == (1, 1) and len(rows(out)) == 2
+
+
+def test_run_id_is_a_content_hash_of_spec_seed_method_and_budget(tmp_path):
+    """The run column changes with the spec text, the seed, the method or the budget, and only then."""
+    plan = load_sweep(write_sweep(tmp_path, seeds=(0, 1)))
+    ids = [run.run_id for run in plan_runs(plan)]
+    assert len(set(ids)) == len(ids) == 8
+    assert ids == [run.run_id for run in plan_runs(load_sweep(tmp_path / "sweep.yaml"))]
+    other = load_sweep(write_sweep(tmp_path, seeds=(0, 1), budget={**BUDGET, "epochs": 2}))
+    assert not set(ids) & {run.run_id for run in plan_runs(other)}
+
+
+def test_a_failing_run_is_recorded_and_retried(tmp_path):
+    """A run that raises (here: a mechanism that overflows in simulation) gets status failed and its error;
+    the sweep goes on, exits 1, and a rerun retries only that run."""
+    bad = load_example("C1").spec
+    bad["mechanisms"] = {"z2": "exp(exp(exp(z1 + 5)))"}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    path = write_sweep(tmp_path, specs=("bad.yaml", "examples/C1"), methods=("ivae",))
+    result = identcheck("sweep", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    status = {r["spec"]: r for r in rows(tmp_path / "out")}
+    assert status["bad.yaml"]["status"] == "failed" and status["bad.yaml"]["error"]
+    assert status["examples/C1"]["status"] == "ok"
+    again = sweep(path, tmp_path / "out")
+    assert (again.ran, again.skipped) == (1, 1)
+
+
+def test_bench_task_with_two_local_jobs(tmp_path):
+    """--jobs 2 runs in two processes; task bench records MPC and SHD and leaves the verify columns empty."""
+    path = write_sweep(tmp_path, specs=("examples/C1",), seeds=(0, 1), task="bench")
+    result = identcheck("sweep", str(path), "--out", str(tmp_path / "out"), "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    table = rows(tmp_path / "out")
+    assert len(table) == 4 and all(r["status"] == "ok" and r["consistent"] == "" for r in table)
+
+
+@pytest.mark.parametrize("change, key", [
+    ({"methods": ["no_such_learner"]}, "sweep.methods[0]"),
+    ({"specs": ["missing.yaml"]}, "sweep.specs[0]"),
+    ({"task": "train"}, "sweep.task"),
+    ({"budget": {"epochs": 0}}, "sweep.budget.epochs"),
+    ({"seeds": []}, "sweep.seeds"),
+])
+def test_bad_sweep_file_names_the_key(tmp_path, change, key):
+    """A broken sweep file is a SpecError naming the file and the key; the CLI exits 2 with one line."""
+    path = write_sweep(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["sweep"].update(change)
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError, match=key.replace("[", r"\[").replace("]", r"\]")):
+        load_sweep(path)
+    result = identcheck("sweep", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("dask") is not None, reason="dask is installed")
+def test_dask_backend_without_dask_says_what_to_install(tmp_path):
+    """--backend dask needs the optional dependency; without it the error says how to install it (exit 2)."""
+    result = identcheck("sweep", str(write_sweep(tmp_path)), "--out", str(tmp_path / "o"), "--backend", "dask")
+    assert result.returncode == 2 and "identcheck[dask]" in result.stderr
+
+
+def test_bad_backend_arguments_are_errors(tmp_path):
+    """--address without the dask backend and jobs < 1 are usage errors."""
+    path = write_sweep(tmp_path)
+    with pytest.raises(IdentcheckError):
+        sweep(path, tmp_path / "o", address="tcp://x:1")
+    assert identcheck("sweep", str(path), "--out", str(tmp_path / "o"), "--jobs", "0").returncode == 2

@@ -1,0 +1,70 @@
+"""`identcheck verify` on the command line (CONTRACT §4), run as a subprocess like a user would."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from identcheck import load_example
+
+TINY = ["--samples-per-env", "60", "--epochs", "2"]
+
+
+def identcheck(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "identcheck", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def test_json_output_follows_the_contract_and_the_exit_code_follows_consistency(tmp_path):
+    """--format json prints one object with identcheck, check, mpc and per-node verdict/correlation/consistent;
+    the exit code is 0 when every node with a prediction is consistent, 1 otherwise."""
+    spec = tmp_path / "c7.yaml"
+    spec.write_text(yaml.safe_dump(load_example("C7").spec))
+    result = identcheck("verify", str(spec), *TINY, "--format", "json")
+    data = json.loads(result.stdout)
+    assert {"identcheck", "check", "mpc", "nodes"} <= set(data) and data["identcheck"] == 1
+    assert all({"verdict", "correlation", "consistent"} <= set(n) for n in data["nodes"].values())
+    assert result.returncode == (0 if data["consistent"] else 1)
+    assert result.returncode == (0 if all(n["consistent"] is not False for n in data["nodes"].values()) else 1)
+
+
+def test_example_text_markdown_and_plot(tmp_path):
+    """--example NAME works like a spec file; text and markdown name every latent; --plot writes a PNG."""
+    plot = tmp_path / "out.png"
+    text = identcheck("verify", "--example", "C1", *TINY, "--plot", str(plot))
+    assert text.returncode in (0, 1) and "z1" in text.stdout and "z2" in text.stdout
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    markdown = identcheck("verify", "--example", "C1", *TINY, "--format", "markdown", "--seeds", "2")
+    assert markdown.stdout.startswith("# identcheck verify") and "| z2 |" in markdown.stdout
+
+
+def test_no_guarantee_spec_exits_zero():
+    """C15a fails (iii): no node has a prediction, so nothing can be inconsistent (exit 0)."""
+    assert identcheck("verify", "--example", "C15a", *TINY).returncode == 0
+
+
+@pytest.mark.parametrize("args", [
+    ["does_not_exist.yaml"],
+    ["--example", "C1", "--epochs", "0"],
+    ["--example", "C1", "--seeds", "-1"],
+    ["--example", "no_such_example"],
+    ["--example", "C1", "--method", "no_such_learner"],
+    [],
+])
+def test_bad_input_is_one_line_on_stderr_and_exit_2(args, tmp_path):
+    """Invalid input or usage: exit 2, exactly one line on stderr, nothing on stdout (CONTRACT §2)."""
+    result = identcheck("verify", *args, *TINY, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_invalid_spec_names_the_file_and_key(tmp_path):
+    """A broken spec is reported as one line naming the file and the key, exit 2."""
+    spec = tmp_path / "bad.yaml"
+    data = load_example("C1").spec
+    data["noise"]["params"]["z1"]["std"] = -1
+    spec.write_text(yaml.safe_dump(data))
+    result = identcheck("verify", str(spec), *TINY)
+    assert result.returncode == 2 and "bad.yaml" in result.stderr and "noise.params.z1" in result.stderr
