@@ -4,7 +4,8 @@ Fig. 1 (full identifiability): for ℓ in --latents and each seed, `identcheck.d
 --segments, --samples-per-segment, seed)` is fitted by every learner in --methods with the same budget
 (--epochs, learners' defaults otherwise); we report the MPC of z and of n (Pearson, posterior means,
 on the fitted data as in the paper), the SHD of the learned graph at τ = 0.1 after the MPC relabelling
-(learners with mechanisms), the wall time and the throughput (training samples × epochs / second).
+(learners with mechanisms), the wall time of the whole fit (all restarts) and the training throughput of
+the kept run (training samples × epochs / second).
 Every learner gets the data's reference environments (the learners without mechanisms ignore them).
 
 Fig. 2 (partial identifiability): `identcheck.datasets.partial(--partial-latents, ...)` keeps the edge
@@ -19,10 +20,11 @@ parents' share for the violating node.
     python benchmarks/bench_learner.py --quick            # a smoke run, about a minute
     nohup python benchmarks/bench_learner.py > bench.log 2>&1 &   # the full run, hours on 2 cores
 
-Writes benchmarks/results/learner/{fig1_l<ℓ>.json, fig2.json, results.md, fig1_mpc.png, fig2_partial.png}. Runs
-already stored with the same settings are reused, so an interrupted run resumes; one process may run
---skip-fig2 or other --latents while another runs --skip-fig1 (each figure and ℓ has its own JSON); rerun
-with --skip-fig1 --skip-fig2 to rebuild the tables and plots from everything stored.
+Writes benchmarks/results/learner/{fig1_<method>_l<ℓ>.json, fig2_<method>.json, results.md, fig1_mpc.png,
+fig2_partial.png} (or under --out). Runs already stored with the same settings are reused, so an
+interrupted run resumes. Each figure, method and ℓ has its own JSON, so processes may split the work by
+--latents, --methods or --skip-fig1 / --skip-fig2; rerun with --skip-fig1 --skip-fig2 to rebuild the
+tables and plots from everything stored.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 from statistics import median
@@ -49,8 +50,7 @@ from identcheck.learn import LEARNERS, CausalLearner, make_learner, mpc, parent_
 
 OUT = Path(__file__).parent / "results" / "learner"
 THRESHOLDS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
-VIOLATING = {"z2"}
-COMMAND = sys.argv[1:]  # the child of the invariant edge z1 -> z2 in `partial`'s default
+VIOLATING = {"z2"}  # the child of the invariant edge z1 -> z2 in `partial`'s default
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,6 +62,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--segments", type=int, default=50)
     p.add_argument("--samples-per-segment", type=int, default=1000)
     p.add_argument("--epochs", type=int, default=None, help="epoch budget for every learner (default: theirs)")
+    p.add_argument("--restarts", type=int, default=1, help="restarts per fit, for every learner (default 1)")
     p.add_argument("--partial-latents", type=int, default=3)
     p.add_argument("--partial-methods", nargs="+", default=["latent_mlp", "ivae"], choices=sorted(LEARNERS))
     p.add_argument("--skip-fig1", action="store_true")
@@ -77,8 +78,19 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def reproduce(args: argparse.Namespace) -> str:
+    """The command line that computes every run of the tables (in one process)."""
+    parts = ["python benchmarks/bench_learner.py", f"--latents {' '.join(map(str, args.latents))}",
+             f"--seeds {args.seeds}", f"--methods {' '.join(args.methods)}", f"--segments {args.segments}",
+             f"--samples-per-segment {args.samples_per_segment}", f"--restarts {args.restarts}",
+             f"--partial-methods {' '.join(args.partial_methods)}"]
+    parts += [f"--epochs {args.epochs}"] if args.epochs is not None else []
+    parts += [f"--out {args.out}"] if args.out != OUT else []
+    return " ".join(parts)
+
+
 def budget(args: argparse.Namespace) -> dict[str, Any]:
-    return {} if args.epochs is None else {"epochs": args.epochs}
+    return {"restarts": args.restarts, **({} if args.epochs is None else {"epochs": args.epochs})}
 
 
 def fit(method: str, data, seed: int, args: argparse.Namespace) -> tuple[Any, float]:
@@ -97,7 +109,8 @@ def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict
     n_train = round((1 - learner.validation_fraction) * len(data.x))
     row = {"mpc": z_score.value, "mpc_per_node": z_score.per_node.tolist(),
            "mpc_noise": mpc(data.n, learner.noise(data.x, data.u)).value, "seconds": seconds, "epochs": epochs,
-           "best_epoch": learner.best_epoch_, "samples_per_second": n_train * epochs / seconds}
+           "best_epoch": learner.best_epoch_,
+           "samples_per_second": n_train * epochs / learner.history_["seconds"][-1]}  # kept run's training
     if isinstance(learner, CausalLearner):
         row["shd"] = shd(data.adjacency, learner.graph(0.1), z_score.assignment).to_dict()
         row["shd_curve"] = dict(zip(map(str, THRESHOLDS),
@@ -120,26 +133,30 @@ def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]
     return {"mpc": score.value, "nodes": nodes, "seconds": seconds}
 
 
-def store(out: Path, fig_name: str, ell: int | None) -> Path:
-    """One JSON file per figure and ℓ (``fig1_l5.json``, ``fig2.json``), so processes can share the work."""
-    return out / (f"{fig_name}_l{ell}.json" if ell is not None else f"{fig_name}.json")
+def store(out: Path, fig_name: str, method: str, ell: int | None) -> Path:
+    """One JSON file per figure, method and ℓ (``fig1_latent_mlp_l5.json``, ``fig2_ivae.json``), so that
+    several processes can share the work."""
+    return out / (f"{fig_name}_{method}_l{ell}.json" if ell is not None else f"{fig_name}_{method}.json")
 
 
-def load(out: Path, settings: dict[str, Any], latents: list[int]) -> dict[str, Any]:
+def load(out: Path, settings: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """Stored runs, dropped when their settings differ."""
     results: dict[str, Any] = {"settings": settings, "fig1": {}, "fig2": {}}
-    for fig_name, ell in [("fig1", ell) for ell in latents] + [("fig2", None)]:
-        path = store(out, fig_name, ell)
+    files = [("fig1", m, ell) for m in args.methods for ell in args.latents]
+    files += [("fig2", m, None) for m in args.partial_methods]
+    for fig_name, method, ell in files:
+        path = store(out, fig_name, method, ell)
         stored = json.loads(path.read_text()) if path.exists() else {}
         if stored.get("settings") == settings:
             results[fig_name].update(stored["runs"])
     return results
 
 
-def save(out: Path, fig_name: str, ell: int | None, results: dict[str, Any]) -> None:
-    runs = {k: v for k, v in results[fig_name].items() if ell is None or k.split("/")[1] == str(ell)}
+def save(out: Path, fig_name: str, method: str, ell: int | None, results: dict[str, Any]) -> None:
+    prefix = f"{method}/{ell}/" if ell is not None else f"{method}/"
+    runs = {k: v for k, v in results[fig_name].items() if k.startswith(prefix)}
     payload = {"settings": results["settings"], "machine": results["machine"], "runs": runs}
-    store(out, fig_name, ell).write_text(json.dumps(payload, indent=1))
+    store(out, fig_name, method, ell).write_text(json.dumps(payload, indent=1))
 
 
 def fig1_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
@@ -227,8 +244,8 @@ def main() -> None:
     args = parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     settings = {"segments": args.segments, "samples_per_segment": args.samples_per_segment, "epochs": args.epochs,
-                "partial_latents": args.partial_latents}
-    results = load(args.out, settings, args.latents)
+                "restarts": args.restarts, "partial_latents": args.partial_latents}
+    results = load(args.out, settings, args)
     results["machine"] = {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                           "torch": torch.__version__, "cuda": torch.cuda.is_available()}
     jobs = [] if args.skip_fig1 else [("fig1", m, ell, s) for ell in args.latents for s in range(args.seeds)
@@ -240,12 +257,13 @@ def main() -> None:
             continue
         row = fig1_run(method, ell, seed, args) if fig_name == "fig1" else fig2_run(method, seed, args)
         results[fig_name][key] = row
-        save(args.out, fig_name, ell, results)
+        save(args.out, fig_name, method, ell, results)
         print(f"{fig_name} {key}: MPC {row['mpc']:.3f} in {row['seconds']:.0f} s", flush=True)
     lines = [f"# Learner benchmark ({args.segments} segments x {args.samples_per_segment} samples, "
-             f"epochs {args.epochs or 'default'}, {args.seeds} seeds; {results['machine']['platform']}, "
+             f"epochs {args.epochs or 'default'}, restarts {args.restarts}, {args.seeds} seeds; "
+             f"{results['machine']['platform']}, "
              f"{results['machine']['cpu_count']} CPUs, one torch thread per fit)", "",
-             "Reproduce: `python benchmarks/bench_learner.py " + " ".join(COMMAND) + "`", ""]
+             f"Reproduce: `{reproduce(args)}`", ""]
     lines += fig1_table(results, args) + [""] + fig2_table(results, args)
     (args.out / "results.md").write_text("\n".join(lines) + "\n")
     plot(results, args)

@@ -27,7 +27,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -173,7 +172,8 @@ def load_sweep(path: str | Path) -> SweepPlan:
         raise _fail(source, "sweep.methods", "expected a non-empty list of learner names")
     for k, name in enumerate(methods):
         if name not in LEARNERS:
-            raise _fail(source, f"sweep.methods[{k}]", f"unknown learner {name!r} (known: {', '.join(sorted(LEARNERS))})")
+            raise _fail(source, f"sweep.methods[{k}]",
+                        f"unknown learner {name!r} (known: {', '.join(sorted(LEARNERS))})")
     budget = body["budget"]
     if not isinstance(budget, dict) or set(budget) - set(_BUDGET_KEYS):
         raise _fail(source, "sweep.budget", f"expected a mapping with keys among {', '.join(_BUDGET_KEYS)}")
@@ -194,16 +194,13 @@ def plan_runs(plan: SweepPlan) -> list[Run]:
 # Running
 
 
-def execute(run: Run, threads: int | None = None) -> dict[str, str]:
+def execute(run: Run) -> dict[str, str]:
     """Run one sweep run and return its results.csv row; any exception makes the row ``failed`` with the
-    error's type and message (a sweep goes on past a failing run). ``threads`` caps torch's CPU threads."""
+    error's type and message (a sweep goes on past a failing run). The learners train on one CPU thread,
+    so ``jobs`` parallel runs use ``jobs`` cores."""
     from .spec import from_text
     from .verify import verify
 
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
     row = {"run": run.run_id, "spec": run.spec, "seed": str(run.seed), "method": run.method, "task": run.task,
            "epochs": str(run.budget.get("epochs", "")), "samples_per_env": str(run.budget.get("samples_per_env", ""))}
     start = time.perf_counter()
@@ -248,9 +245,8 @@ def _local(pending: list[Run], jobs: int) -> Iterable[dict[str, str]]:
         for run in pending:
             yield execute(run)
         return
-    threads = max(1, (os.cpu_count() or 1) // jobs)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(execute, run, threads) for run in pending]
+        futures = [pool.submit(execute, run) for run in pending]
         for future in as_completed(futures):
             yield future.result()
 

@@ -169,6 +169,16 @@ def test_fits_are_deterministic_for_a_seed(data):
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
+def test_restarts_keep_the_run_with_the_best_held_out_objective(data):
+    """restarts=3 tries seeds 0, 1, 2 and must equal the single run of the seed with the lowest held-out loss."""
+    best_of_three = LatentCausalVAE(2, restarts=3, **TINY).fit(*data)
+    losses = best_of_three.restart_val_losses_
+    assert len(losses) == 3
+    single = LatentCausalVAE(2, seed=int(np.argmin(losses)), **TINY).fit(*data)
+    assert np.array_equal(best_of_three.transform(*data), single.transform(*data))
+    assert best_of_three.history_["val_loss"] == single.history_["val_loss"]
+
+
 def test_early_stopping_keeps_the_best_epoch(data):
     x, u = data
     learner = LatentCausalVAE(2, epochs=200, patience=2, lr=3e-2, hidden=16, batch_size=64, progress=False).fit(x, u)

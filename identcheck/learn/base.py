@@ -75,6 +75,9 @@ class LatentLearner:
         epochs, lr, batch_size, schedule ("cosine" | "constant"), clip_grad: Adam settings.
         early_stopping, patience, validation_fraction: stop when the held-out objective has not improved
             for ``patience`` epochs, and keep the best state.
+        restarts: train this many times (seeds ``seed``, ``seed + 1``, ...) and keep the run with the best
+            held-out objective. A run can settle with the learned order 1..ℓ inconsistent with the true
+            causal order (SPEC §3, subtle point 3); such runs fit worse, and restarts avoid them.
         device: "auto" (CUDA when available, else CPU), "cpu" or "cuda[:k]".
         seed: seeds initialisation, the split, shuffling and the reparametrisation noise (deterministic
             on CPU); the global torch RNG is left untouched.
@@ -85,7 +88,8 @@ class LatentLearner:
 
     Learned attributes: ``module_`` (the torch model), ``n_envs_``, ``n_features_in_``, ``x_mean_``,
     ``x_scale_`` (x is standardised per feature), ``history_`` (``train_loss``, ``val_loss``, ``seconds``
-    per epoch), ``best_epoch_``, ``device_``.
+    per epoch, of the kept run), ``best_epoch_``, ``restart_val_losses_`` (held-out objective of each
+    restart's kept state), ``device_``.
     """
 
     name: ClassVar[str] = ""
@@ -95,8 +99,8 @@ class LatentLearner:
                  reference_envs: Sequence[int] | None = None, post_nonlinear: bool = False, beta: float = 1.0,
                  obs_var: float = 0.01, epochs: int = 200, lr: float = 1e-3, batch_size: int = 512,
                  schedule: str = "cosine", clip_grad: float = 5.0, early_stopping: bool = True,
-                 patience: int = 20, validation_fraction: float = 0.1, device: str = "auto", seed: int = 0,
-                 progress: bool = True, threads: int | None = 1):
+                 patience: int = 20, validation_fraction: float = 0.1, restarts: int = 1, device: str = "auto",
+                 seed: int = 0, progress: bool = True, threads: int | None = 1):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.layers = layers
@@ -113,6 +117,7 @@ class LatentLearner:
         self.early_stopping = early_stopping
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.restarts = restarts
         self.device = device
         self.seed = seed
         self.progress = progress
@@ -130,7 +135,7 @@ class LatentLearner:
         return f"{type(self).__name__}({', '.join(shown)})"
 
     def _check_params(self, n_envs: int, n_samples: int) -> None:
-        positive_ints = ("latent_dim", "hidden", "layers", "epochs", "batch_size", "patience")
+        positive_ints = ("latent_dim", "hidden", "layers", "epochs", "batch_size", "patience", "restarts")
         for key in positive_ints:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -149,8 +154,8 @@ class LatentLearner:
         if not 0 <= self.validation_fraction < 1:
             raise IdentcheckError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
         n_val = int(round(self.validation_fraction * n_samples))
-        if self.early_stopping and n_val == 0:
-            raise IdentcheckError("early_stopping needs a validation split: "
+        if (self.early_stopping or self.restarts > 1) and n_val == 0:
+            raise IdentcheckError("early_stopping and restarts need a validation split: "
                                   "raise validation_fraction or the sample size")
         if n_samples - n_val < 1:
             raise DataError(f"{n_samples} sample(s) leave nothing to train on after the validation split")
@@ -162,19 +167,19 @@ class LatentLearner:
     def _reference_envs(self) -> tuple[int, ...]:
         return () if self.reference_envs is None else tuple(self.reference_envs)
 
-    def _settings(self) -> TrainSettings:
+    def _settings(self, seed: int) -> TrainSettings:
         return TrainSettings(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, schedule=self.schedule,
                              clip_grad=self.clip_grad, early_stopping=self.early_stopping, patience=self.patience,
-                             validation_fraction=self.validation_fraction, progress=self.progress, seed=self.seed,
+                             validation_fraction=self.validation_fraction, progress=self.progress, seed=seed,
                              beta=self.beta, obs_var=self.obs_var, sparsity=self.sparsity)
 
     # ----------------------------------------------------------------- model
     def _make_structure(self, n_envs: int) -> Structure:
         raise NotImplementedError
 
-    def _build(self, n_features: int, n_envs: int, device: torch.device) -> LatentVAE:
+    def _build(self, n_features: int, n_envs: int, device: torch.device, seed: int) -> LatentVAE:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+            torch.manual_seed(seed)
             structure = self._make_structure(n_envs)
             model = LatentVAE(n_features, n_envs, self.latent_dim, structure, hidden=self.hidden,
                               layers=self.layers, encoder_uses_u=self.encoder_uses_u)
@@ -200,15 +205,22 @@ class LatentLearner:
         self.n_features_in_ = x_arr.shape[1]
         self.x_mean_ = x_arr.mean(0)
         self.x_scale_ = np.maximum(x_arr.std(0), 1e-8).astype(np.float32)
-        self.module_ = self._build(self.n_features_in_, n_envs, self.device_)
-        self.history_: dict[str, list[float]] = {}
         xt, et = self._tensors(x_arr, env)
-        try:
-            self.best_epoch_ = train(self.module_, xt, et, self._settings(), self.history_, desc=type(self).__name__)
-        except TrainingError:
-            self.best_epoch_ = len(self.history_["train_loss"])
-            self._after_fit(xt, et)
-            raise
+        self.restart_val_losses_: list[float] = []
+        for seed in range(self.seed, self.seed + self.restarts):
+            module = self._build(self.n_features_in_, n_envs, self.device_, seed)
+            history: dict[str, list[float]] = {}
+            try:
+                best_epoch = train(module, xt, et, self._settings(seed), history, desc=type(self).__name__)
+            except TrainingError:
+                if not self.restart_val_losses_:  # nothing better to keep: keep this run's last good state
+                    self.module_, self.history_, self.best_epoch_ = module, history, len(history["train_loss"])
+                    self._after_fit(xt, et)
+                raise
+            kept_val = history["val_loss"][best_epoch - 1] if history["val_loss"] else float("nan")
+            self.restart_val_losses_.append(kept_val)
+            if len(self.restart_val_losses_) == 1 or kept_val < min(self.restart_val_losses_[:-1]):
+                self.module_, self.history_, self.best_epoch_ = module, history, best_epoch
         self._after_fit(xt, et)
 
     def _after_fit(self, x: torch.Tensor, env: torch.Tensor) -> None:
@@ -250,6 +262,7 @@ class LatentLearner:
     # ----------------------------------------------------------------- persistence
     def _fitted_state(self) -> dict[str, Any]:
         return {"n_envs_": self.n_envs_, "n_features_in_": self.n_features_in_, "best_epoch_": self.best_epoch_,
+                "restart_val_losses_": self.restart_val_losses_,
                 "x_mean_": torch.as_tensor(self.x_mean_), "x_scale_": torch.as_tensor(self.x_scale_),
                 "history_": self.history_}
 
@@ -284,7 +297,8 @@ class LatentLearner:
         learner.x_mean_ = fitted["x_mean_"].numpy()
         learner.x_scale_ = fitted["x_scale_"].numpy()
         learner.history_ = fitted["history_"]
-        learner.module_ = learner._build(learner.n_features_in_, learner.n_envs_, torch.device("cpu"))
+        learner.restart_val_losses_ = fitted["restart_val_losses_"]
+        learner.module_ = learner._build(learner.n_features_in_, learner.n_envs_, torch.device("cpu"), learner.seed)
         learner.module_.load_state_dict(payload["state_dict"])
         learner.module_.to(learner.device_)
         learner._restore_extra(fitted)

@@ -525,12 +525,13 @@ def scms(draw: st.DrawFn, *, min_nodes: int = 1, max_nodes: int = 3, max_parents
     """A whole model (an `SCM` built through `identcheck.spec.from_dict`) with its expected verdicts.
 
     The DAG comes from `dags`, the environments from `environment_designs` (2ℓ+1 plus between
-    ``min_extra_envs`` and ``max_extra_envs``; with ``variability`` "insufficient" or "any", possibly fewer), the mechanisms from
-    `mechanisms` (``forms`` and ``influences`` restrict them; ``influences`` may also map a node to its own
-    kinds), the noise from `noise_tables`. ``graphs`` replaces `dags` by another strategy of DAGs (nodes
-    named as latents, listed in a causal order). ``post_nonlinear`` may add an invertible ḡ_i (verdicts are
-    unchanged, Corollary 3.3); ``break_assumptions`` may make (i) fail (Fejér observation noise, C16) or (ii)
-    fail (x = (z_1, .., z_k², ..), C17, with z_k a latent that takes both signs). Expected verdicts: `expected_verdicts` (SPEC §5.6).
+    ``min_extra_envs`` and ``max_extra_envs``; with ``variability`` "insufficient" or "any", possibly fewer),
+    the mechanisms from `mechanisms` (``forms`` and ``influences`` restrict them; ``influences`` may also map a
+    node to its own kinds), the noise from `noise_tables`. ``graphs`` replaces `dags` by another strategy of
+    DAGs (nodes named as latents, listed in a causal order). ``post_nonlinear`` may add an invertible ḡ_i
+    (verdicts are unchanged, Corollary 3.3); ``break_assumptions`` may make (i) fail (Fejér observation
+    noise, C16) or (ii) fail (x = (z_1, .., z_k², ..), C17, with z_k a latent that takes both signs).
+    Expected verdicts: `expected_verdicts` (SPEC §5.6).
 
     >>> from hypothesis import find
     >>> case = find(scms(variability="sufficient"), lambda c: len(c.scm.latents) == 2 and c.scm.edges)
