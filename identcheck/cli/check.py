@@ -6,9 +6,8 @@ Exit 0 when every latent is identifiable, 1 when the spec is valid but some late
 from __future__ import annotations
 
 import argparse
-import json
 
-from .common import add_spec_arguments, load_scm, write
+from .common import add_spec_arguments, load_scm, write_report
 
 __all__ = ["register", "run"]
 
@@ -30,10 +29,5 @@ def run(args: argparse.Namespace) -> int:
     from ..check import check
 
     report = check(load_scm(args))
-    if args.format == "json":
-        write(json.dumps(report.to_dict(), indent=2))
-    elif args.format == "markdown":
-        write(report.to_markdown())
-    else:
-        write(str(report))
+    write_report(report, args.format)
     return 0 if report.fully_identifiable else 1

@@ -39,3 +39,15 @@ def write(text: str) -> None:
     """Print a command's result on stdout (the only output channel of a successful command)."""
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
+
+
+def write_report(report, fmt: str) -> None:
+    """Print a report (check or verify) in the chosen format: JSON (`to_dict`), markdown or text."""
+    import json
+
+    if fmt == "json":
+        write(json.dumps(report.to_dict(), indent=2))
+    elif fmt == "markdown":
+        write(report.to_markdown())
+    else:
+        write(str(report))

@@ -7,10 +7,9 @@ Exit 0 when every node with a prediction is consistent with it, 1 otherwise, 2 f
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from .common import add_spec_arguments, load_scm, write
+from .common import add_spec_arguments, load_scm, write_report
 
 __all__ = ["register", "run"]
 
@@ -61,10 +60,5 @@ def run(args: argparse.Namespace) -> int:
                     progress=sys.stderr.isatty())
     if args.plot:
         report.plot(args.plot)
-    if args.format == "json":
-        write(json.dumps(report.to_dict(), indent=2))
-    elif args.format == "markdown":
-        write(report.to_markdown())
-    else:
-        write(str(report))
+    write_report(report, args.format)
     return 0 if report.consistent else 1
