@@ -1,10 +1,10 @@
 """Learner properties on generated models (Theorem 2.1, Theorem 2.5), through `identcheck.verify`.
 
-Few examples, the default budget of `verify` (2000 rows per environment, 300 epochs, hidden width 64: with
-width 32 a root fell to 0.77), 20 one-hot segments (the learner needs many more than the 2ℓ+1 environments
+Few examples, the default budget of `verify` (2000 rows per environment, 300 epochs, hidden width 64 (with
+width 32 a root fell to 0.77), best of three restarts), 20 one-hot segments (the learner needs many more than the 2ℓ+1 environments
 of the theory), fixed seeds, always derandomised examples whatever the Hypothesis profile, and no
-shrinking (each example is a training run): every test is a fixed experiment. Thresholds state their margin
-below the values measured when they were written.
+shrinking (each example is a training run): every test is a fixed experiment. All are in the slow tier
+(minutes each); two of them failed when written, which is a finding about the learner (see their docstrings).
 """
 
 import networkx as nx
@@ -33,10 +33,10 @@ def _recovery_holds(case) -> None:
 @given(scms(min_nodes=2, max_nodes=2, influences=("shared",), **LEARNABLE))
 def test_identifiable_nodes_are_recovered(case):
     """Theorem 2.1: under (i)-(iv), with the reference segment pinned, each latent is recovered up to scale
-    and offset. Required: 0.75, far above chance (≈ 0). Measured when written: six examples of this strategy
-    (another derandomisation) gave 0.806-0.993, but the second example of this test, z2 = c(u)·z1, gives z1
-    0.38, 0.52, 0.85 for learner seeds 0, 1, 2: the learner does not yet meet the theorem on every generated
-    model, so this property is in the slow tier (see also the end-to-end tests in test_verify.py)."""
+    and offset. Required: 0.75, far above chance (≈ 0). Measured when written: passes with verify's default
+    three restarts (about 150 s for both examples, hence the slow tier); with a single training run the
+    second example (z2 = c(u)·z1) gave z1 0.38, 0.52, 0.85 for learner seeds 0, 1, 2, and 0.99 with three
+    restarts. The end-to-end tests in test_verify.py cover recovery in the default run."""
     _recovery_holds(case)
 
 
@@ -44,7 +44,9 @@ def test_identifiable_nodes_are_recovered(case):
 @settings(max_examples=examples(8), **FIXED)
 @given(scms(min_nodes=2, max_nodes=3, influences=("shared",), **LEARNABLE))
 def test_identifiable_nodes_are_recovered_on_more_models(case):
-    """The slow tier of `test_identifiable_nodes_are_recovered`: up to 3 latents, more examples."""
+    """`test_identifiable_nodes_are_recovered` on up to 3 latents and more examples. When written this FAILED
+    on one ℓ = 2 example (z1 recovered at 0.53 with three restarts): the learner does not yet meet
+    Theorem 2.1 on every generated model."""
     _recovery_holds(case)
 
 
@@ -55,6 +57,8 @@ def test_identifiable_nodes_are_recovered_on_more_models(case):
 def test_a_violating_node_carries_a_larger_parent_share_than_an_identified_child(case):
     """Theorem 2.5 and Remark 2.7 (C8): z1 -> z2 is invariant, so z2 is unidentifiable and its recovery may
     absorb z1 (witness z2 − g2(z1, u*)); z3 switches off at the reference segment and is identifiable even
-    below an unidentifiable parent. The parents' share of the recovered z2 exceeds that of z3 by 0.1."""
+    below an unidentifiable parent. The parents' share of the recovered z2 exceeds that of z3 by 0.1. When
+    written this FAILED on one of the three examples (z2 share 0.0002, z3 share 0.33): the learner found z2
+    itself and mixed z2 into z3."""
     report = verify(case.scm, seed=0)
     assert report.nodes["z2"].parent_share > report.nodes["z3"].parent_share + 0.1
