@@ -110,3 +110,19 @@ def test_a_non_smooth_mixing_carries_the_c2_caveat():
 def test_probe_is_reproducible_for_a_fixed_seed():
     scm = from_dict(with_mixing(["z1 + z2**3", "z2"]))
     assert check_injectivity(scm, seed=3).to_dict() == check_injectivity(scm, seed=3).to_dict()
+
+
+def test_probe_survives_mixings_whose_values_overflow_the_neighbour_search():
+    """Regression: exp of a cubed noise makes some x so large that squared distances overflow, and the
+    KD-tree then reports 'no neighbour'; the probe must drop those pairs, not index past the sample.
+    z1 enters x only through z1², so the fold z1 -> -z1 is a genuine collision the probe still finds."""
+    stds = {f"s{k}": [0.75 if e == k else 1 for e in range(9)] for k in range(1, 5)}
+    spec = {"identcheck": 1, "name": "overflow", "latents": ["z1", "z2", "z3", "z4"],
+            "environments": {"values": list(range(9))}, "parameters": stds,
+            "noise": {"family": "gaussian", "params": {f"z{k}": {"mean": 0, "std": f"s{k}"} for k in range(1, 5)}},
+            "mechanisms": {"z2": "u*z1", "z3": "u*z1"}, "post_nonlinear": {"z1": "t**3", "z3": "exp(t)"},
+            "mixing": {"kind": "expression", "x": ["z1**2", "z2", "z3", "z4"]}}
+    result = check_injectivity(from_dict(spec))
+    assert result.status == "fails"
+    z, z_prime = result.details["collision"]["z"], result.details["collision"]["z_prime"]
+    assert z[0] == pytest.approx(-z_prime[0], rel=1e-6) and z[1:] == pytest.approx(z_prime[1:], rel=1e-6)

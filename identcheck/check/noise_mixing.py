@@ -171,8 +171,12 @@ def _collision(f: Callable, jac: Callable, z: np.ndarray, x: np.ndarray) -> dict
     distance, neighbour = scipy.spatial.cKDTree(x).query(x, k=_NEIGHBOURS + 1)
     a = np.repeat(np.arange(len(x)), _NEIGHBOURS)
     b = neighbour[:, 1:].ravel()
-    dz = np.linalg.norm(z[a] - z[b], axis=1)
     dx = distance[:, 1:].ravel()
+    # huge x (exp of a large z) overflow the squared distances: the tree then reports no neighbour (index
+    # len(x), distance inf); such pairs carry no evidence either way
+    usable = (b < len(x)) & np.isfinite(dx)
+    a, b, dx = a[usable], b[usable], dx[usable]
+    dz = np.linalg.norm(z[a] - z[b], axis=1)
     score = dz / (dx + 1e-12 * (1.0 + np.linalg.norm(x[a], axis=1)))
     order = np.argsort(-score, kind="stable")
     order = order[dz[order] > 1e-6 * (1.0 + np.linalg.norm(z[a[order]], axis=1))][:_CANDIDATES]
@@ -221,7 +225,8 @@ def _expression_probe(scm: SCM, samples: int, scales: tuple[float, ...], seed: i
     details["c2"] = smooth
     caveat = "" if smooth else "; caveat: f contains a non-smooth function (Abs, Max, ...), so (ii+) may fail"
     jacobian_text = f"min σ_min/σ_max of the Jacobian over the samples = {ratios[worst]:.2g}"
-    witness = _collision(f, jac, z, x)
+    with np.errstate(all="ignore"):  # huge x overflow norms; such pairs are dropped inside
+        witness = _collision(f, jac, z, x)
     details["collision"] = witness
     if witness is not None:
         return AssumptionResult("fails", f"f is not injective: f(z) = f(z') = {_point(witness['x'])} at "
