@@ -206,3 +206,17 @@ def test_one_hundred_latents_with_201_environments_are_checked_quickly():
     elapsed = time.perf_counter() - start
     assert (result.status, result.details["rank"], result.details["method"]) == ("holds", 200, "numeric")
     assert elapsed < 60
+
+
+def test_exact_rank_decides_given_tables_and_a_lower_numeric_rank_is_reported():
+    """Spec decimals are exact (1.0000000000001 is not 1), so the exact rank gives 'holds'; the SVD rank at
+    the 1e-9 tolerance of SPEC §5 sees only rank 1 and the report says so instead of hiding it."""
+    spec = {"identcheck": 1, "name": "near", "latents": ["z1"], "environments": {"values": [0, 1, 2]},
+            "parameters": {"m": [0, 1, 2], "s": [1, 1.0000000000001, 1]},
+            "noise": {"family": "gaussian", "params": {"z1": {"mean": "m", "std": "s"}}}}
+    result = check_noise_variability(from_dict(spec))
+    assert result.status == "holds" and result.details["method"] == "exact"
+    assert (result.details["rank"], result.details["numeric_rank"]) == (2, 1)
+    assert "numerically the rank is only 1 at relative tolerance 1e-09" in result.reason
+    clean = check_noise_variability(load_example("C15f"))
+    assert clean.details["numeric_rank"] == clean.details["rank"] == 4 and "numerically" not in clean.reason

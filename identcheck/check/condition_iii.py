@@ -431,14 +431,18 @@ def check_noise_variability(scm: SCM, *, rtol: float = DEFAULT_RTOL) -> Assumpti
     table = _natural_from_values(scm.noise_family, params, scm.latents)
     keep = distinct_rows(table)
     scaled = _scaled(table[keep])
-    rank = _rank(_differences(scaled), rtol)
+    rank = numeric_rank = _rank(_differences(scaled), rtol)
     method, exact = "numeric", None
     if required <= _EXACT_MAX_COLUMNS and scm.environments.count <= _EXACT_MAX_ENVIRONMENTS:
         exact = exact_natural_parameter_table(scm)
     if exact is not None:
         method, rank = "exact", exact_affine_rank(exact)
     details: dict[str, Any] = {"rank": rank, "required": required, "method": method,
-                               "distinct_environments": len(keep)}
+                               "distinct_environments": len(keep), "numeric_rank": numeric_rank, "rtol": rtol}
+    # the spec's decimals are exact, so the exact rank decides; a lower numeric rank says how fragile that is
+    fragile = (f"; warning: numerically the rank is only {numeric_rank} at relative tolerance {rtol:g}, so the "
+               "table has full rank only through differences below that tolerance and (iii) would fail for "
+               "parameters known to that precision") if numeric_rank < rank else ""
     if rank == required:
         cert = rank_certificate(table[keep])
         chosen = [_label(labels[keep[k]]) for k in cert.rows]
@@ -452,7 +456,7 @@ def check_noise_variability(scm: SCM, *, rtol: float = DEFAULT_RTOL) -> Assumpti
         if cert.condition_number > ILL_CONDITIONED:
             reason += (f"; warning: cond(L) > {ILL_CONDITIONED:.0e}, the certificate is numerically fragile "
                        "and (iii) may fail for estimated parameters")
-        return AssumptionResult("holds", reason, details)
+        return AssumptionResult("holds", reason + fragile, details)
     findings = _failure_findings(scm, params, scaled, rank, rtol)
     details["null_directions"] = findings
     tolerance = "" if method == "exact" else f", relative tolerance {rtol:g}"
