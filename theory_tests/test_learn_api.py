@@ -187,6 +187,21 @@ def test_early_stopping_keeps_the_best_epoch(data):
     assert learner.best_epoch_ == int(np.argmin(val)) + 1
 
 
+def test_decoder_variance_anneals_over_the_first_half_then_early_stopping_compares(data):
+    settings = LatentCausalVAE(2, epochs=10, obs_var=1e-2, obs_var_final=1e-4)._settings(seed=0)
+    schedule = [settings.obs_var_at(epoch) for epoch in range(1, 11)]
+    assert schedule[0] == pytest.approx(1e-2) and schedule[4:] == pytest.approx([1e-4] * 6)
+    assert all(a > b for a, b in zip(schedule[:5], schedule[1:5]))  # geometric, strictly decreasing
+    x, u = data
+    learner = LatentCausalVAE(2, epochs=40, patience=1, obs_var_final=1e-3, lr=3e-2, hidden=16, batch_size=64,
+                              progress=False).fit(x, u)
+    val, kept = learner.history_["val_loss"], learner.best_epoch_
+    assert kept >= 20  # states of the annealing half (other σ_x², not comparable) are never kept as "best"
+    assert val[kept - 1] <= min(val[19:]) + 1e-4 * max(1.0, abs(val[kept - 1]))  # the best after annealing
+    with pytest.raises(IdentcheckError, match="obs_var_final"):
+        LatentCausalVAE(2, obs_var_final=0.0, progress=False).fit(x, u)
+
+
 def test_nan_loss_raises_training_error_and_keeps_the_last_good_state(data, monkeypatch):
     """A loss that turns NaN in epoch 2 must stop training with the state after epoch 1, which is what a
     plain one-epoch fit with the same seed produces (training is deterministic on CPU)."""

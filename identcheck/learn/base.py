@@ -71,7 +71,10 @@ class LatentLearner:
             reference of (iv), SPEC §2 "quantifier order"); None pins nothing.
         post_nonlinear: add a learned monotone map ḡ_i after each additive mechanism (SPEC Eq. 5).
         beta: weight of the KL term (1 = the ELBO).
-        obs_var: the fixed decoder variance σ_x² on standardised x (SuaVE's 0.01).
+        obs_var: the decoder variance σ_x² on standardised x (SuaVE's 0.01).
+        obs_var_final: when set, σ_x² anneals geometrically from ``obs_var`` to this value over the first half
+            of the epochs and then stays there: a large variance early makes training easy, a small one at
+            the end brings the ELBO closer to the likelihood, whose maximiser the theory identifies.
         epochs, lr, batch_size, schedule ("cosine" | "constant"), clip_grad: Adam settings.
         early_stopping, patience, validation_fraction: stop when the held-out objective has not improved
             for ``patience`` epochs, and keep the best state.
@@ -97,7 +100,7 @@ class LatentLearner:
 
     def __init__(self, latent_dim: int, *, hidden: int = 64, layers: int = 3, sparsity: float = 0.01,
                  reference_envs: Sequence[int] | None = None, post_nonlinear: bool = False, beta: float = 1.0,
-                 obs_var: float = 0.01, epochs: int = 200, lr: float = 1e-3, batch_size: int = 512,
+                 obs_var: float = 0.01, obs_var_final: float | None = None, epochs: int = 200, lr: float = 1e-3, batch_size: int = 512,
                  schedule: str = "cosine", clip_grad: float = 5.0, early_stopping: bool = True,
                  patience: int = 20, validation_fraction: float = 0.1, restarts: int = 1, device: str = "auto",
                  seed: int = 0, progress: bool = True, threads: int | None = 1):
@@ -109,6 +112,7 @@ class LatentLearner:
         self.post_nonlinear = post_nonlinear
         self.beta = beta
         self.obs_var = obs_var
+        self.obs_var_final = obs_var_final
         self.epochs = epochs
         self.lr = lr
         self.batch_size = batch_size
@@ -146,6 +150,8 @@ class LatentLearner:
         for key in ("lr", "obs_var", "clip_grad"):
             if not getattr(self, key) > 0:
                 raise IdentcheckError(f"{key} must be > 0, got {getattr(self, key)!r}")
+        if self.obs_var_final is not None and not self.obs_var_final > 0:
+            raise IdentcheckError(f"obs_var_final must be None or > 0, got {self.obs_var_final!r}")
         for key in ("beta", "sparsity"):
             if not getattr(self, key) >= 0:
                 raise IdentcheckError(f"{key} must be >= 0, got {getattr(self, key)!r}")
@@ -171,7 +177,8 @@ class LatentLearner:
         return TrainSettings(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, schedule=self.schedule,
                              clip_grad=self.clip_grad, early_stopping=self.early_stopping, patience=self.patience,
                              validation_fraction=self.validation_fraction, progress=self.progress, seed=seed,
-                             beta=self.beta, obs_var=self.obs_var, sparsity=self.sparsity)
+                             beta=self.beta, obs_var=self.obs_var, sparsity=self.sparsity,
+                             obs_var_final=self.obs_var_final)
 
     # ----------------------------------------------------------------- model
     def _make_structure(self, n_envs: int) -> Structure:

@@ -52,12 +52,14 @@ class BetaVAE(VAE):
 
     def __init__(self, latent_dim: int, *, hidden: int = 64, layers: int = 3, sparsity: float = 0.01,
                  reference_envs: Sequence[int] | None = None, post_nonlinear: bool = False, beta: float = 4.0,
-                 obs_var: float = 0.01, epochs: int = 200, lr: float = 1e-3, batch_size: int = 512,
+                 obs_var: float = 0.01, obs_var_final: float | None = None, epochs: int = 200, lr: float = 1e-3,
+                 batch_size: int = 512,
                  schedule: str = "cosine", clip_grad: float = 5.0, early_stopping: bool = True,
                  patience: int = 20, validation_fraction: float = 0.1, restarts: int = 1, device: str = "auto",
                  seed: int = 0, progress: bool = True, threads: int | None = 1):
         super().__init__(latent_dim, hidden=hidden, layers=layers, sparsity=sparsity, reference_envs=reference_envs,
-                         post_nonlinear=post_nonlinear, beta=beta, obs_var=obs_var, epochs=epochs, lr=lr,
+                         post_nonlinear=post_nonlinear, beta=beta, obs_var=obs_var, obs_var_final=obs_var_final,
+                         epochs=epochs, lr=lr,
                          batch_size=batch_size, schedule=schedule, clip_grad=clip_grad,
                          early_stopping=early_stopping, patience=patience,
                          validation_fraction=validation_fraction, restarts=restarts, device=device, seed=seed,

@@ -47,13 +47,28 @@ class TrainSettings:
     beta: float
     obs_var: float
     sparsity: float
+    obs_var_final: float | None = None
+
+    @property
+    def anneal_epochs(self) -> int:
+        """Epochs over which the decoder variance moves from ``obs_var`` to ``obs_var_final`` (0: no annealing)."""
+        return 0 if self.obs_var_final is None else max(1, self.epochs // 2)
+
+    def obs_var_at(self, epoch: int) -> float:
+        """Decoder variance of ``epoch`` (1-based): geometric from obs_var to obs_var_final over the first half
+        of the epochs, then constant."""
+        if self.obs_var_final is None:
+            return self.obs_var
+        progress = min(1.0, (epoch - 1) / max(1, self.anneal_epochs - 1))
+        return self.obs_var * (self.obs_var_final / self.obs_var) ** progress
 
 
 def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def _evaluate(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings) -> float:
+def _evaluate(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
+              obs_var: float) -> float:
     """Held-out objective with a fixed noise draw, so that epochs are compared on the same sample."""
     generator = torch.Generator(device=x.device).manual_seed(settings.seed + 2)
     model.eval()
@@ -61,7 +76,7 @@ def _evaluate(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: Tr
     with torch.no_grad():
         for start in range(0, x.shape[0], EVAL_BATCH):
             xb, eb = x[start:start + EVAL_BATCH], env[start:start + EVAL_BATCH]
-            loss = model.objective(xb, eb, beta=settings.beta, obs_var=settings.obs_var,
+            loss = model.objective(xb, eb, beta=settings.beta, obs_var=obs_var,
                                    sparsity=settings.sparsity, generator=generator)
             total += float(loss) * xb.shape[0]
     return total / x.shape[0]
@@ -73,7 +88,8 @@ def train(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: TrainS
 
     The data are split once (seeded) into training and validation parts. With early stopping, training
     stops after ``patience`` epochs without a better validation objective and the best state is kept;
-    otherwise the final state is kept. A non-finite loss stops training, restores the state after the
+    otherwise the final state is kept. With ``obs_var_final`` the decoder variance anneals over the first
+    half of the epochs, and early stopping only compares epochs after that. A non-finite loss stops training, restores the state after the
     last complete finite epoch and raises `TrainingError` naming the epoch.
     """
     cpu_gen = torch.Generator().manual_seed(settings.seed)
@@ -93,11 +109,12 @@ def train(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: TrainS
     bar = tqdm(range(1, settings.epochs + 1), desc=desc, unit="epoch", disable=not settings.progress, leave=False)
     for epoch in bar:
         model.train()
+        obs_var = settings.obs_var_at(epoch)
         perm = train_idx[torch.randperm(train_idx.shape[0], generator=cpu_gen).to(x.device)]
         total = torch.zeros((), device=x.device)
         for batch, start in enumerate(range(0, perm.shape[0], settings.batch_size)):
             idx = perm[start:start + settings.batch_size]
-            loss = model.objective(x[idx], env[idx], beta=settings.beta, obs_var=settings.obs_var,
+            loss = model.objective(x[idx], env[idx], beta=settings.beta, obs_var=obs_var,
                                    sparsity=settings.sparsity, generator=noise_gen)
             if not torch.isfinite(loss):
                 model.load_state_dict(last_good)
@@ -111,7 +128,7 @@ def train(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: TrainS
             opt.step()
             total += loss.detach() * idx.shape[0]
         history["train_loss"].append(float(total) / perm.shape[0])
-        val = _evaluate(model, x_val, env_val, settings) if n_val else float("nan")
+        val = _evaluate(model, x_val, env_val, settings, obs_var) if n_val else float("nan")
         if n_val and not torch.isfinite(torch.tensor(val)):
             model.load_state_dict(last_good)
             bar.close()
@@ -122,7 +139,9 @@ def train(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: TrainS
         last_good = _snapshot(model)
         bar.set_postfix(train=f"{history['train_loss'][-1]:.3f}", val=f"{val:.3f}")
         if settings.early_stopping:
-            if best == float("inf") or val < best - 1e-4 * max(1.0, abs(best)):
+            # while the decoder variance anneals, objectives of different epochs are not comparable: keep the
+            # latest state and start comparing once the variance is final
+            if epoch <= settings.anneal_epochs or best == float("inf") or val < best - 1e-4 * max(1.0, abs(best)):
                 best, best_epoch, best_state, waited = val, epoch, last_good, 0
             else:
                 waited += 1
