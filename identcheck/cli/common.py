@@ -11,12 +11,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Callable
 
 from ..examples import example_names, load_example
 from ..scm import SCM
 from ..spec import load_spec
 
-__all__ = ["add_spec_arguments", "load_scm", "write"]
+__all__ = ["add_spec_arguments", "at_least", "load_scm", "write", "write_report"]
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum``, with a one-line error otherwise (exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+    return parse
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:

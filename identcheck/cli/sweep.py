@@ -9,19 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import write
+from .common import at_least, write
 
 __all__ = ["register", "run"]
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", choices=("local", "dask"), default="local",
                         help="local processes (default) or a dask cluster (needs identcheck[dask])")
     parser.add_argument("--address", metavar="SCHEDULER", help="dask scheduler address (default: a local cluster)")
-    parser.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="parallel runs (default 1)")
+    parser.add_argument("--jobs", type=at_least(1), default=1, metavar="N", help="parallel runs (default 1)")
     parser.set_defaults(run=run)
 
 

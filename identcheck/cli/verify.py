@@ -9,21 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_spec_arguments, load_scm, write_report
+from .common import add_spec_arguments, at_least, load_scm, write_report
 
 __all__ = ["register", "run"]
-
-
-def _at_least(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-        return value
-    return parse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,12 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "found pinned, and compare every latent with its prediction (CONTRACT §4). Exit 0 when every "
                     "node with a prediction is consistent, 1 otherwise, 2 for invalid input.")
     add_spec_arguments(parser)
-    parser.add_argument("--seed", type=_at_least(0), default=0, metavar="S", help="random seed (default 0)")
-    parser.add_argument("--samples-per-env", type=_at_least(1), metavar="N",
+    parser.add_argument("--seed", type=at_least(0), default=0, metavar="S", help="random seed (default 0)")
+    parser.add_argument("--samples-per-env", type=at_least(1), metavar="N",
                         help="simulated rows per environment (default: 2000, 500 with --quick)")
-    parser.add_argument("--epochs", type=_at_least(1), metavar="K",
+    parser.add_argument("--epochs", type=at_least(1), metavar="K",
                         help="training epochs (default: 300, 100 with --quick)")
-    parser.add_argument("--seeds", type=_at_least(1), default=1, metavar="K",
+    parser.add_argument("--seeds", type=at_least(1), default=1, metavar="K",
                         help="repeat with seeds S..S+K-1 and report a 95%% interval per node (default 1)")
     parser.add_argument("--quick", action="store_true", help="a fast, coarse run")
     parser.add_argument("--method", default="latent_mlp", metavar="NAME", help="learner name (default latent_mlp)")

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 
 from .base import CausalLearner, LatentLearner
-from .model import CausalStructure, ConditionalPrior, StandardPrior, Structure
+from .model import CausalStructure, ConditionalPrior, EdgeMaskedStructure, StandardPrior, Structure
 from .nets import edge_mask, mlp, pair_mask
 
 __all__ = ["VAE", "BetaVAE", "IVAE", "LatentLinearVAE", "LatentPolynomialVAE", "LinearMechanisms",
@@ -79,26 +79,11 @@ class IVAE(LatentLearner):
         return ConditionalPrior(self.latent_dim, n_envs, hidden=self.hidden, layers=self.layers)
 
 
-class LinearMechanisms(CausalStructure):
+class LinearMechanisms(EdgeMaskedStructure):
     """ĝ_i = Σ_{j<i} λ_ji(u) ẑ_j with λ = MLP(u), pinned at the reference environments."""
-
-    def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
-                 reference_envs: Sequence[int] = (),
-                 post_nonlinear: bool = False):
-        super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers, reference_envs=reference_envs,
-                         post_nonlinear=post_nonlinear)
-        self.lambda_net = mlp(n_envs, latent_dim * latent_dim, hidden=hidden, layers=layers)
-        self.register_buffer("mask", edge_mask(latent_dim))
-
-    def coefficients(self) -> tuple[torch.Tensor, ...]:
-        raw = self.lambda_net(self.eye).view(self.n_envs, self.latent_dim, self.latent_dim)
-        return (self._pinned(raw * self.mask),)
 
     def node_mechanism(self, i: int, z_before: torch.Tensor, coeffs: tuple[torch.Tensor, ...]) -> torch.Tensor:
         return (coeffs[0][:, :i, i] * z_before).sum(1)
-
-    def edge_weights(self) -> torch.Tensor:
-        return self.coefficients()[0]
 
 
 class PolynomialMechanisms(CausalStructure):

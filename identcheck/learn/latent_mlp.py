@@ -22,33 +22,23 @@ import torch
 from torch import nn
 
 from .base import CausalLearner
-from .model import CausalStructure
-from .nets import edge_mask, mlp
+from .model import EdgeMaskedStructure
+from .nets import mlp
 
 __all__ = ["MLPMechanisms", "LatentCausalVAE"]
 
 
-class MLPMechanisms(CausalStructure):
+class MLPMechanisms(EdgeMaskedStructure):
     """ĝ_i = MLP_i(λ_i(u) ⊙ ẑ_<i), λ = MLP(u) restricted to the edges j < i and pinned at the references."""
 
     def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
-                 reference_envs: Sequence[int] = (),
-                 post_nonlinear: bool = False):
+                 reference_envs: Sequence[int] = (), post_nonlinear: bool = False):
         super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers, reference_envs=reference_envs,
                          post_nonlinear=post_nonlinear)
-        self.lambda_net = mlp(n_envs, latent_dim * latent_dim, hidden=hidden, layers=layers)
-        self.register_buffer("mask", edge_mask(latent_dim))
         self.mechs = nn.ModuleList(mlp(i, 1, hidden=hidden, layers=layers) for i in range(1, latent_dim))
-
-    def coefficients(self) -> tuple[torch.Tensor, ...]:
-        raw = self.lambda_net(self.eye).view(self.n_envs, self.latent_dim, self.latent_dim)
-        return (self._pinned(raw * self.mask),)
 
     def node_mechanism(self, i: int, z_before: torch.Tensor, coeffs: tuple[torch.Tensor, ...]) -> torch.Tensor:
         return self.mechs[i - 1](coeffs[0][:, :i, i] * z_before).squeeze(1)
-
-    def edge_weights(self) -> torch.Tensor:
-        return self.coefficients()[0]
 
 
 class LatentCausalVAE(CausalLearner):

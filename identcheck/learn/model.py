@@ -27,9 +27,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .nets import MonotoneMap, mlp
+from .nets import MonotoneMap, edge_mask, mlp
 
-__all__ = ["Structure", "StandardPrior", "ConditionalPrior", "CausalStructure", "LatentVAE"]
+__all__ = ["Structure", "StandardPrior", "ConditionalPrior", "CausalStructure", "EdgeMaskedStructure", "LatentVAE"]
 
 LOGVAR_BOUND = 12.0  # soft bound on every log-variance, to keep exp() finite early in training
 
@@ -131,6 +131,25 @@ class CausalStructure(ConditionalPrior):
 
     def penalty(self) -> torch.Tensor:
         return sum(c.abs().flatten(1).sum(1).mean() for c in self.coefficients())
+
+
+class EdgeMaskedStructure(CausalStructure):
+    """Mechanisms driven by one coefficient per edge, λ(u) = MLP(u) restricted to the edges j < i and pinned
+    at the reference environments; subclasses define how ĝ_i uses λ_i(u) and ẑ_<i (`node_mechanism`)."""
+
+    def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
+                 reference_envs: Sequence[int] = (), post_nonlinear: bool = False):
+        super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers, reference_envs=reference_envs,
+                         post_nonlinear=post_nonlinear)
+        self.lambda_net = mlp(n_envs, latent_dim * latent_dim, hidden=hidden, layers=layers)
+        self.register_buffer("mask", edge_mask(latent_dim))
+
+    def coefficients(self) -> tuple[torch.Tensor, ...]:
+        raw = self.lambda_net(self.eye).view(self.n_envs, self.latent_dim, self.latent_dim)
+        return (self._pinned(raw * self.mask),)
+
+    def edge_weights(self) -> torch.Tensor:
+        return self.coefficients()[0]
 
 
 class LatentVAE(nn.Module):
