@@ -105,6 +105,12 @@ def test_an_environment_unseen_at_fit_is_a_data_error(data):
         learner.transform(x[:, :2], u)
 
 
+def test_causal_weights_of_no_environment_is_a_data_error(data):
+    learner = LatentCausalVAE(2, **TINY).fit(*data)
+    with pytest.raises(DataError, match="u is empty"):
+        learner.causal_weights(np.array([], dtype=int))
+
+
 def test_a_reference_environment_outside_the_data_is_a_data_error(data):
     with pytest.raises(DataError, match="reference environment 7"):
         LatentCausalVAE(2, reference_envs=[7], **TINY).fit(*data)

@@ -52,6 +52,8 @@ def as_env_index(u: object, *, n_samples: int, n_envs: int | None = None) -> tup
         raise DataError(f"u must have shape (N,) or (N, E), got shape {arr.shape}")
     if arr.shape[0] != n_samples:
         raise DataError(f"x has {n_samples} rows but u has {arr.shape[0]}")
+    if arr.shape[0] == 0:
+        raise DataError("u is empty: give at least one environment")
     if not np.isfinite(arr.astype(np.float64)).all():
         raise DataError("u contains NaN/inf")
     if arr.ndim == 2:
