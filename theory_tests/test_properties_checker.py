@@ -10,18 +10,52 @@ from identcheck import check
 from identcheck.testing import NOISE_FAMILIES, examples, scms
 
 
+ALL_KINDS = ("scalar", "segments", "vector")
+
+
 def _verdicts(report) -> dict:
     return {name: node["verdict"] for name, node in report.to_dict()["nodes"].items()}
 
 
-@settings(max_examples=examples(400))
-@given(scms(max_nodes=3, variability="sufficient", post_nonlinear=True))
+def _flagged(report) -> tuple[set, set]:
+    """The nodes and the edges the report flags as extrapolated."""
+    out = report.to_dict()
+    return ({name for name, node in out["nodes"].items() if node["extrapolated"]},
+            {(e["parent"], e["child"]) for e in out["assumptions"]["iv"]["edges"] if e["extrapolated"]})
+
+
+@settings(max_examples=examples(300))  # with the 100 of the extrapolated-zero property below: 400 models
+@given(scms(max_nodes=3, variability="sufficient", post_nonlinear=True, kinds=ALL_KINDS, domains=None))
 def test_per_node_verdicts_follow_theorem_2_5_under_i_to_iii(case):
     """Under (i)-(iii), a node is identifiable iff it is a root or (iv) holds for every parent (node-wise common
     zero, or edge-wise zeros with identified parents), unidentifiable when an influence never vanishes, and
     contested otherwise (Theorem 2.5, Remark 2.7, SPEC §5.6) — also through hidden zero-equivalences,
-    u-only intercepts and post-nonlinear maps (Cor. 3.3)."""
-    assert _verdicts(check(case.scm)) == dict(case.verdicts)
+    u-only intercepts, post-nonlinear maps (Cor. 3.3), vector u, and zeros of a formula in u that lie in the
+    declared domain but at no observed u, which count and are flagged extrapolated (SPEC §2 "Must u' be
+    observed?"), on the edge and on every node whose verdict rests on one."""
+    report = check(case.scm)
+    assert _verdicts(report) == dict(case.verdicts)
+    assert _flagged(report) == (set(case.extrapolated), set(case.extrapolated_edges))
+
+
+C9_SHAPE = nx.DiGraph([("z1", "z2"), ("z1", "z3"), ("z2", "z3")])
+
+
+@settings(max_examples=examples(100))
+@given(scms(graphs=st.just(C9_SHAPE), variability="sufficient", kinds=("scalar",), domains=True,
+            influences={"z2": ("shared", "own", "invariant"), "z3": ("shared", "own")}, hidden_zeros=False))
+def test_zeros_in_the_declared_domain_count_and_are_flagged_extrapolated(case):
+    """SPEC §2 "Must u' be observed?" and §7 item 2 (C13, C13_extrapolated, C13b): a zero of a formula in u
+    inside the declared domain counts for (iv) though no environment observes it, also as a node-wise common
+    reference of several parents; a zero outside the domain does not count. The flag marks every edge that
+    holds only through such zeros and every node whose verdict rests on one, also through Step III (the
+    verdict the observed zeros alone would not give). Drawn on the triangle z1 -> z2 -> z3, z1 -> z3 with
+    influences that carry zeros, the smallest graph where z3 can rest on z2's extrapolated zero or have
+    observed edge-wise zeros besides an unobserved common one (hidden zeros, which make the checker scan the
+    domain numerically, are drawn with domains in the Theorem 2.5 property above)."""
+    report = check(case.scm)
+    assert _verdicts(report) == dict(case.verdicts)
+    assert _flagged(report) == (set(case.extrapolated), set(case.extrapolated_edges))
 
 
 @settings(max_examples=examples(200))
@@ -44,18 +78,20 @@ def test_rank_of_L_is_the_rank_of_the_construction(case):
 
 
 @settings(max_examples=examples(200))
-@given(scms(max_nodes=3, variability="sufficient"))
+@given(scms(max_nodes=3, variability="sufficient", kinds=ALL_KINDS, domains=None))
 def test_each_edge_vanishes_exactly_where_the_influence_is_switched_off(case):
     """(iv-a) per edge: the observed environments where ∂g_i/∂z_j ≡ 0 in the parents are exactly the zeros
-    put into c(u); an edge with none fails (iv), one with some holds (SPEC §2, §5 step 2)."""
+    put into c(u), and the unobserved zeros inside the declared domain are exactly the roots put there; an
+    edge with neither fails (iv), one with some holds (SPEC §2, §5 steps 2-3)."""
     labels = case.scm.environments.labels
     for edge in check(case.scm).to_dict()["assumptions"]["iv"]["edges"]:
         zeros = case.edge_zeros[(edge["parent"], edge["child"])]
+        observed = sorted(m for m in zeros if isinstance(m, int))
         assert edge["status"] == ("holds" if zeros else "fails"), edge
-        assert sorted(map(str, edge["vanishes_at"])) == sorted(str(labels[m]) for m in zeros), edge
-
-
-C9_SHAPE = nx.DiGraph([("z1", "z2"), ("z1", "z3"), ("z2", "z3")])
+        assert edge["vanishing_environments"] == observed, edge
+        assert edge["vanishes_at"] == [labels[m] if case.scm.environments.kind != "vector" else list(labels[m])
+                                       for m in observed], edge
+        assert sorted(edge.get("extrapolated_zeros", [])) == sorted(k.u for k in zeros if not isinstance(k, int))
 
 
 @settings(max_examples=examples(150))

@@ -11,7 +11,7 @@ from identcheck.testing import (add_intercept, duplicate_environment, examples, 
                                 reparametrise_u, rescale_noise, scms)
 
 MODELS = scms(max_nodes=3, variability="sufficient", post_nonlinear=True)
-SCALAR_MODELS = scms(max_nodes=3, variability="sufficient", kinds=("scalar",))
+SCALAR_MODELS = scms(max_nodes=3, variability="sufficient", kinds=("scalar",), domains=None)
 
 
 def _verdicts(spec) -> dict:
@@ -63,8 +63,9 @@ def test_a_u_only_intercept_keeps_the_verdicts(case, data):
 @settings(max_examples=examples(100))
 @given(SCALAR_MODELS, st.sampled_from((2, -1, 0.5, 3)), st.sampled_from((1, -2, 0.5, 0)))
 def test_an_affine_reparametrisation_of_u_keeps_the_verdicts(case, scale, shift):
-    """u -> a·u + b with every formula rewritten describes the same environments: the same η values (iii)
-    and the same zeros, now at a·u' + b (iv), so the same verdicts."""
+    """u -> a·u + b with every formula rewritten (and a declared domain mapped) describes the same
+    environments: the same η values (iii) and the same zeros, now at a·u' + b, observed or extrapolated (iv),
+    so the same verdicts."""
     assert _verdicts(reparametrise_u(case.spec, scale, shift)) == dict(case.verdicts)
 
 

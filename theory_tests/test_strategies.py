@@ -9,11 +9,25 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from identcheck import from_dict
-from identcheck.testing import (NOISE_FAMILIES, EnvironmentDesign, add_intercept, dags, duplicate_environment, examples,
-                                expected_verdicts, keep_environments, noise_tables, relabel, reorder,
+from identcheck.testing import (NOISE_FAMILIES, EnvironmentDesign, Unobserved, add_intercept, coefficients, dags,
+                                duplicate_environment, environment_designs, examples, expected_verdicts,
+                                extrapolated_nodes, keep_environments, mechanisms, noise_tables, relabel, reorder,
                                 reparametrise_u, rescale_noise, scms)
 
 RNG_POINTS = 48  # probe points per environment for the numeric zero test below
+ALL_KINDS = ("scalar", "segments", "vector")
+U = sp.Symbol("u", real=True)
+
+
+def _exact(value) -> sp.Rational:
+    """A grid number (dyadic) as an exact rational."""
+    return sp.Rational(str(value)) if isinstance(value, float) else sp.Integer(value)
+
+
+def _coefficient_expr(text: str, width: int) -> sp.Expr:
+    """c(u) of a generated coefficient as a sympy expression in u (scalar) or u1, u2, .. (vector)."""
+    names = ["u"] if width == 1 else [f"u{k + 1}" for k in range(width)]
+    return sp.sympify(text, locals={n: sp.Symbol(n, real=True) for n in names}, rational=True)
 
 
 def _eta_matrix(scm) -> np.ndarray:
@@ -29,6 +43,13 @@ def _eta_matrix(scm) -> np.ndarray:
             values[name] = np.broadcast_to(np.asarray(fn(*(table[s] for s in symbols)), float), (count,))
         columns += list(scm.noise_family.natural(values))
     return np.column_stack(columns)
+
+
+def _derivative_at(scm, parent: str, child: str, points: np.ndarray, u: float) -> np.ndarray:
+    """|∂g_child/∂z_parent| at `points` (K, ℓ) and an unobserved scalar u (a formula without tables)."""
+    expr = sp.diff(scm.mechanism(child), scm.symbol(parent)).xreplace({scm.environments.symbols[0]: _exact(u)})
+    fn = sp.lambdify(list(scm.latent_symbols), expr, modules="numpy")
+    return np.broadcast_to(np.abs(np.asarray(fn(*points.T), float)), (len(points),))
 
 
 def _derivative_table(scm, parent: str, child: str, points: np.ndarray) -> np.ndarray:
@@ -67,10 +88,11 @@ def test_scms_shrink_to_a_plain_switch():
     assert case.spec["mechanisms"] in ({"z2": "u*z1"}, {"z2": "c_z1_z2*z1"})
 
 
-@given(scms(max_nodes=4, variability="any", post_nonlinear=True, break_assumptions=True))
+@given(scms(max_nodes=4, variability="any", post_nonlinear=True, break_assumptions=True, kinds=ALL_KINDS,
+            domains=None))
 def test_generated_scm_has_exactly_the_constructed_edges(case):
     """The parents the SCM reads off the expressions are the parents of the construction: hidden-zero
-    decorations and intercepts introduce no latent outside pa_i."""
+    decorations and intercepts introduce no latent outside pa_i (scalar, vector u and segments)."""
     assert set(case.scm.edges) == set(case.edge_zeros)
     assert set(case.verdicts) == set(case.scm.latents)
 
@@ -90,10 +112,12 @@ def test_constructed_rank_is_the_rank_of_L(case):
 
 
 @settings(max_examples=examples(60))
-@given(scms(max_nodes=3, variability="sufficient", max_parents=2), st.integers(0, 2**32 - 1))
+@given(scms(max_nodes=3, variability="sufficient", max_parents=2, kinds=ALL_KINDS, domains=None),
+       st.integers(0, 2**32 - 1))
 def test_constructed_zeros_are_where_the_influence_vanishes_identically(case, seed):
     """(iv-a): ∂g_i/∂z_j is zero at every probe point exactly in the environments the construction lists,
-    and clearly non-zero at some probe point in every other environment (iv-b)."""
+    and clearly non-zero at some probe point in every other environment (iv-b); at each unobserved zero u*
+    it is zero at every probe point too (scalar, vector u and segments alike)."""
     points = np.random.default_rng(seed).uniform(-2, 2, size=(RNG_POINTS, len(case.scm.latents)))
     for (parent, child), zeros in case.edge_zeros.items():
         size = _derivative_table(case.scm, parent, child, points).max(axis=1)
@@ -102,6 +126,99 @@ def test_constructed_zeros_are_where_the_influence_vanishes_identically(case, se
                 assert value < 1e-9, (parent, child, m, value)
             else:
                 assert value > 1e-3, (parent, child, m, value)
+        for key in zeros - set(range(case.scm.environments.count)):
+            assert _derivative_at(case.scm, parent, child, points, key.u).max() < 1e-9, (parent, child, key)
+
+
+@given(environment_designs(kinds=("scalar",), domains=True))
+def test_a_declared_domain_holds_the_observed_values_and_the_unobserved_reference_points(env):
+    """The domain is an interval [low, high], low < high, around every observed u (the loader's rule), and the
+    points offered for an extrapolated reference lie inside it at no observed u (SPEC §2)."""
+    low, high = env.domain
+    assert low < high and all(low <= v <= high for v in env.values)
+    assert env.unobserved_points() and all(low <= p <= high and p not in env.values for p in env.unobserved_points())
+    assert all(env.zero_key(p) == Unobserved(p) for p in env.unobserved_points())
+    assert from_dict({"identcheck": 1, "latents": ["z1"], "environments": env.spec(),
+                      "noise": {"family": "gaussian", "params": {"z1": {"mean": 0, "std": 1}}}}).environments.domain \
+        == tuple(float(v) for v in env.domain)
+
+
+@given(environment_designs(min_envs=2, kinds=("scalar",), domains=None), st.data())
+def test_extrapolated_zeros_lie_in_the_domain_off_the_observed_values(env, data):
+    """A formula's real zeros inside the declared domain are exactly the claimed ones: the claimed observed
+    environments and an `Unobserved` key for every other root in the domain (one off the observed values,
+    C13_extrapolated); a root outside the domain, or any unobserved root when no domain is declared, is not
+    claimed (C13b). Solved exactly with sympy."""
+    points = env.unobserved_points()
+    observed = data.draw(st.sets(st.integers(0, env.count - 1), max_size=env.count - 1))
+    unobserved = data.draw(st.sets(st.sampled_from(points), max_size=2)) if points else set()
+    coef = data.draw(coefficients(env, frozenset(observed) | {Unobserved(p) for p in unobserved}, hidden_zeros=False))
+    if coef.parameters:  # a table: zeros at the observed environments only, never unobserved ones
+        assert not unobserved and {m for m, v in enumerate(coef.parameters["c"]) if v == 0} == coef.zeros
+        return
+    assert coef.zeros >= set(observed) | {Unobserved(p) for p in unobserved}
+    c = _coefficient_expr(coef.text, 1)
+    values = [_exact(v) for v in env.values]
+    assert {m for m, v in enumerate(values) if c.subs(U, v) == 0} == {k for k in coef.zeros if isinstance(k, int)}
+    domain = sp.Interval(*map(_exact, env.domain)) if env.domain else sp.FiniteSet(*values)
+    roots = sp.solveset(c, U, sp.S.Reals).intersect(domain)
+    unobserved_roots = {float(r) for r in roots if r not in values}
+    assert unobserved_roots == {k.u for k in coef.zeros if isinstance(k, Unobserved)}
+    assert all(env.domain[0] <= r <= env.domain[1] for r in unobserved_roots)
+
+
+@given(environment_designs(min_envs=2, kinds=("vector",)), st.data())
+def test_vector_coefficients_vanish_exactly_at_the_claimed_observed_points(env, data):
+    """A vector coefficient (products of (u_k - a_k), lines and hyperbolas through observed points, C13b_vector)
+    vanishes at exactly the claimed observed points and at no other observed point, in exact arithmetic."""
+    zeros = data.draw(st.sets(st.integers(0, env.count - 1), max_size=env.count - 1))
+    coef = data.draw(coefficients(env, frozenset(zeros), hidden_zeros=False))
+    assert coef.zeros == zeros
+    if coef.parameters:
+        return
+    c = _coefficient_expr(coef.text, env.width)
+    symbols = [sp.Symbol(f"u{k + 1}", real=True) for k in range(env.width)]
+    found = {m for m, point in enumerate(env.values) if c.xreplace(dict(zip(symbols, map(_exact, point)))) == 0}
+    assert found == zeros, (coef.text, env.values)
+
+
+def test_vector_zero_sets_pass_through_observed_points_as_lines_and_hyperbolas():
+    """The simplest vector zero at an observed point is (u1 - a1); the hyperbola of C13b_vector is drawn too; and
+    a factor that would also vanish at an unclaimed observed point is replaced by a sum of squares."""
+    env = EnvironmentDesign("vector", ((0, 0), (1, 2), (2, 0.5), (0.5, 3), (3, 1)))
+    assert find(coefficients(env, frozenset({2})), lambda c: True).text == "(u1 - 2)"
+    assert find(coefficients(env, frozenset({2})), lambda c: "u1*u2" in c.text).text == "(u1*u2 - 1)"
+    crowded = EnvironmentDesign("vector", ((2, 0), (2, 1)))
+    assert find(coefficients(crowded, frozenset({1})), lambda c: not c.parameters).text == "((u1 - 2)**2 + (u2 - 1)**2)"
+
+
+def test_a_node_wise_reference_can_be_an_unobserved_point_of_the_domain():
+    """With a declared domain, every parent's coefficient can vanish at the same unobserved u* (an extrapolated
+    (iv-N) reference, C13_extrapolated with two parents): the node is identifiable and flagged."""
+    env = EnvironmentDesign("scalar", (0, 1, 2), domain=(0, 2))
+    mech = find(mechanisms(env, "z3", ["z1", "z2"], influences=("shared",)),
+                lambda m: not any(isinstance(k, int) for k in m.zeros["z1"] & m.zeros["z2"]))
+    assert mech.text == "(u - 0.5)*z1 + (u - 0.5)*z2"
+    graph = nx.DiGraph([("z1", "z3"), ("z2", "z3")])
+    zeros = {(p, "z3"): z for p, z in mech.zeros.items()}
+    assert expected_verdicts(graph, zeros)["z3"] == "identifiable"
+    assert extrapolated_nodes(graph, zeros, expected_verdicts(graph, zeros)) == {"z3"}
+
+
+def test_extrapolated_flags_follow_from_what_observed_zeros_alone_would_give():
+    """A verdict is extrapolated when the observed zeros alone would not give it: an unobserved node-wise
+    reference (C13_extrapolated), or Step III through a parent identified only by extrapolation; not when
+    observed edge-wise zeros and identified parents already identify the node (SPEC §2, §5.6)."""
+    chain = nx.DiGraph([("z1", "z2"), ("z1", "z3"), ("z2", "z3")])
+    through_parent = {("z1", "z2"): frozenset({Unobserved(0.5)}), ("z1", "z3"): frozenset({1}),
+                      ("z2", "z3"): frozenset({2})}
+    assert extrapolated_nodes(chain, through_parent, expected_verdicts(chain, through_parent)) == {"z2", "z3"}
+    both_roots = nx.DiGraph([("z1", "z3"), ("z2", "z3")])
+    not_needed = {("z1", "z3"): frozenset({1, Unobserved(0.5)}), ("z2", "z3"): frozenset({2, Unobserved(0.5)})}
+    assert expected_verdicts(both_roots, not_needed)["z3"] == "identifiable"
+    assert extrapolated_nodes(both_roots, not_needed, expected_verdicts(both_roots, not_needed)) == set()
+    no_guarantee = expected_verdicts(chain, through_parent, assumptions_hold=False)
+    assert extrapolated_nodes(chain, through_parent, no_guarantee) == set()
 
 
 def test_expected_verdicts_on_the_catalogue_shapes():
@@ -132,7 +249,7 @@ def test_sufficient_variability_needs_enough_environments():
              lambda d: True)
 
 
-@given(scms(max_nodes=3, variability="sufficient", kinds=("scalar",)),
+@given(scms(max_nodes=3, variability="sufficient", kinds=("scalar",), domains=None),
        st.sampled_from((2, -1, 0.5, 3)), st.sampled_from((1, -2, 0.5, 0)))
 def test_reparametrised_u_describes_the_same_environments(case, scale, shift):
     """u -> a·u + b with the formulas rewritten gives the same mechanism and noise values in every

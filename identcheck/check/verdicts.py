@@ -22,7 +22,7 @@ The rule, applied in causal order:
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Collection, Mapping
 
 import sympy as sp
 
@@ -118,8 +118,16 @@ def _inverse(gbar: sp.Expr, target: sp.Symbol) -> sp.Expr | None:
     return solutions[0].xreplace({sp.Symbol(target.name, positive=True): target})
 
 
-def node_verdict(scm: SCM, latent: str, analysis: IVAnalysis, parent_verdicts: Mapping[str, str]) -> NodeResult:
+def node_verdict(scm: SCM, latent: str, analysis: IVAnalysis, parent_verdicts: Mapping[str, str],
+                 extrapolated_parents: Collection[str] = ()) -> NodeResult:
     """The (iv)-based verdict on one latent, given the verdicts of its parents (SPEC §5 rule 6).
+
+    The verdict is flagged *extrapolated* when it rests on a zero that no environment observes (SPEC §2,
+    "Must u' be observed?"): when the observed zeros alone would not give it. An identification from observed
+    zeros is preferred: edge-wise zeros at observed environments with every parent identifiable, none of them
+    only by extrapolation (``extrapolated_parents``), identify the node by Step III even when the only common
+    zero is unobserved; and a Step III identification through a parent identified only by extrapolation
+    is itself extrapolated.
 
     >>> from identcheck import load_example
     >>> from identcheck.check.condition_iv import analyse_iv
@@ -159,8 +167,11 @@ def node_verdict(scm: SCM, latent: str, analysis: IVAnalysis, parent_verdicts: M
             f"status{_pin_note(scm, common.observed)}{idle_note}",
             up_to=up_to, reference=tuple(scm.environments.labels[m] for m in sorted(common.observed)),
             reference_environments=tuple(sorted(common.observed)))
-    if common.exists:
-        values = _points(common.extrapolated)
+    not_good = [p for p in parents if parent_verdicts.get(p) != "identifiable"]
+    borrowed = [p for p in parents if p in extrapolated_parents and p not in not_good]
+    extrapolated = any(e.result.extrapolated for e in edges.values()) or bool(borrowed)
+    values = _points(common.extrapolated) if common.exists else []
+    if common.exists and (not_good or extrapolated):
         return NodeResult(
             latent, "identifiable",
             f"EXTRAPOLATED: g_{latent}(., u) is constant in {which} only at unobserved u = "
@@ -169,15 +180,23 @@ def node_verdict(scm: SCM, latent: str, analysis: IVAnalysis, parent_verdicts: M
             f"holding off the observed environments (SPEC §2, 'Must u' be observed?'){idle_note}",
             up_to=up_to, extrapolated_reference=tuple(float(v) for v in values), extrapolated=True)
     zero_of = "; ".join(f"{p} -> {latent} at " + _edge_zeros(scm, e) for p, e in edges.items() if p not in idle)
-    not_good = [p for p in parents if parent_verdicts.get(p) != "identifiable"]
-    extrapolated = any(e.result.extrapolated for e in edges.values())
     if not not_good:
+        notes = ""
+        if borrowed:
+            notes += (f"; parent(s) {', '.join(borrowed)} are identifiable only through zeros that no environment "
+                      f"observes, so this identification relies on the formula in u too (SPEC §2, 'Must u' be "
+                      f"observed?')")
+        if common.exists:
+            notes += (f"; the parent edges also vanish together at unobserved u = "
+                      f"{', '.join(pretty(v) for v in values) or pretty(common.extrapolated)} (an extrapolated "
+                      f"node-wise zero, not needed here)")
+        together = " though not together at an observed environment" if common.exists else " though not together"
         return NodeResult(
             latent, "identifiable",
             ("EXTRAPOLATED: " if extrapolated else "")
-            + f"every parent edge vanishes somewhere ({zero_of}) though not together (edge-wise, (iv-E)), and "
-            f"every parent is identifiable: Theorem 2.1's induction (Step III) identifies {latent}{idle_note}",
-            up_to=up_to, extrapolated=extrapolated)
+            + f"every parent edge vanishes somewhere ({zero_of}){together} (edge-wise, (iv-E)), and "
+            f"every parent is identifiable: Theorem 2.1's induction (Step III) identifies {latent}{notes}{idle_note}",
+            up_to=up_to, extrapolated_reference=tuple(float(v) for v in values), extrapolated=extrapolated)
     if any(parent_verdicts.get(p) in ("undecided", None) for p in not_good):
         return NodeResult(latent, "undecided", f"edge-wise zeros only ({zero_of}) and the status of parent(s) "
                           f"{', '.join(not_good)} is undecided{idle_note}")
@@ -222,7 +241,8 @@ def node_verdicts(scm: SCM, analysis: IVAnalysis,
     verdicts: dict[str, NodeResult] = {}
     for latent in scm.order:
         parents = {p: verdicts[p].verdict for p in scm.parents(latent)}
-        verdicts[latent] = node_verdict(scm, latent, analysis, parents)
+        borrowed = [p for p in scm.parents(latent) if verdicts[p].extrapolated]
+        verdicts[latent] = node_verdict(scm, latent, analysis, parents, borrowed)
     premises = premises or {}
     failed = [k for k in _PREMISES if k in premises and premises[k].status == "fails"]
     unknown = [k for k in _PREMISES if k in premises and premises[k].status == "unknown"]

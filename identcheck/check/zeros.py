@@ -193,20 +193,31 @@ def _too_large(expr: sp.Expr) -> bool:
     return any(p.exp.is_Integer and abs(int(p.exp)) > 16 and p.base.is_Add for p in expr.atoms(sp.Pow))
 
 
+def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]):
+    """One lambdified numpy function for several expressions, to call many times (SPEC §5: lambdify once):
+    ``evaluator(arrays, shape=None)`` broadcasts the arrays to one shape and returns one array per expression
+    (NaN where the evaluation fails or is complex)."""
+    fn = sp.lambdify(symbols, exprs, modules="numpy")
+
+    def evaluate(arrays: list[np.ndarray], shape: tuple[int, ...] | None = None) -> list[np.ndarray]:
+        if shape is None:
+            shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+        inputs = [np.broadcast_to(np.asarray(a, dtype=float), shape) for a in arrays]
+        with np.errstate(all="ignore"):
+            try:
+                out = fn(*inputs)
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
+                return [np.full(shape, np.nan) for _ in exprs]
+        return [np.broadcast_to(np.asarray(v, dtype=float), shape) if np.isrealobj(v)
+                else np.full(shape, np.nan) for v in out]
+
+    return evaluate
+
+
 def _evaluate(exprs: list[sp.Expr], symbols: list[sp.Symbol], arrays: list[np.ndarray],
               shape: tuple[int, ...] | None = None) -> list[np.ndarray]:
-    """Evaluate several expressions with one lambdified numpy function; arrays broadcast to one shape."""
-    if shape is None:
-        shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
-    fn = sp.lambdify(symbols, exprs, modules="numpy")
-    inputs = [np.broadcast_to(np.asarray(a, dtype=float), shape) for a in arrays]
-    with np.errstate(all="ignore"):
-        try:
-            out = fn(*inputs)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
-            return [np.full(shape, np.nan) for _ in exprs]
-    return [np.broadcast_to(np.asarray(v, dtype=float), shape) if np.isrealobj(v)
-            else np.full(shape, np.nan) for v in out]
+    """Evaluate several expressions once with one lambdified numpy function; arrays broadcast to one shape."""
+    return _evaluator(exprs, symbols)(arrays, shape)
 
 
 def _terms_residual(terms: list[sp.Expr], symbols: list[sp.Symbol], arrays: list[np.ndarray],
@@ -424,13 +435,13 @@ def scan_zero_set(
 
     variables = list(variables)
     terms = list(sp.Add.make_args(sp.expand(expr)))
-    symbols = variables + [symbol]
+    numeric = _evaluator(terms, variables + [symbol])  # lambdified once: root finding calls it many times
 
     def evaluate(u_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(relative residual over all probes, values, sum of |terms|) at the probes; rows = u values."""
         shape = (len(u_values), points.shape[0])
         arrays = [points[None, :, k] for k in range(len(variables))] + [np.asarray(u_values, float)[:, None]]
-        values = np.stack(_evaluate(terms, symbols, arrays, shape))
+        values = np.stack(numeric(arrays, shape))
         with np.errstate(all="ignore"):
             total, scale = values.sum(axis=0), np.abs(values).sum(axis=0)
             relative = np.where(scale > 0, np.abs(total) / np.where(scale > 0, scale, 1.0), 0.0)

@@ -8,12 +8,12 @@ from .budget import examples
 from .metamorphic import (add_intercept, duplicate_environment, keep_environments, relabel, reorder,
                           reparametrise_u, rescale_noise)
 from .strategies import (FORMS, INFLUENCES, NOISE_FAMILIES, SIMPLE_FORMS, VERDICTS, Coefficient, EnvironmentDesign,
-                         GeneratedSCM, Mechanism, NoiseDesign, coefficients, dags, environment_designs,
-                         expected_verdicts, mechanisms, noise_tables, scms)
+                         GeneratedSCM, Mechanism, NoiseDesign, Unobserved, coefficients, dags, environment_designs,
+                         expected_verdicts, extrapolated_nodes, mechanisms, noise_tables, scms)
 
 __all__ = [
     "dags", "environment_designs", "coefficients", "mechanisms", "noise_tables", "scms", "expected_verdicts",
-    "EnvironmentDesign", "Coefficient", "Mechanism", "NoiseDesign", "GeneratedSCM", "VERDICTS", "FORMS",
-    "SIMPLE_FORMS", "INFLUENCES", "NOISE_FAMILIES", "relabel", "reorder", "rescale_noise", "add_intercept",
-    "reparametrise_u", "duplicate_environment", "keep_environments", "examples",
+    "extrapolated_nodes", "EnvironmentDesign", "Unobserved", "Coefficient", "Mechanism", "NoiseDesign",
+    "GeneratedSCM", "VERDICTS", "FORMS", "SIMPLE_FORMS", "INFLUENCES", "NOISE_FAMILIES", "relabel", "reorder",
+    "rescale_noise", "add_intercept", "reparametrise_u", "duplicate_environment", "keep_environments", "examples",
 ]
