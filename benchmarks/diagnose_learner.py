@@ -87,8 +87,10 @@ def main() -> None:
                          "oracle_objective": held_out(oracle)})
             print(json.dumps(rows[-1]), flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"diagnose_l{args.latents}_seeds{'-'.join(map(str, args.seeds))}.json").write_text(json.dumps(rows, indent=1))
-    print("\n| seed | σ_x² | random start: MPC | objective | oracle start: MPC | objective |\n|---|---|---|---|---|---|")
+    name = f"diagnose_l{args.latents}_seeds{'-'.join(map(str, args.seeds))}.json"
+    (OUT / name).write_text(json.dumps(rows, indent=1))
+    print("\n| seed | σ_x² | random start: MPC | objective | oracle start: MPC | objective |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['seed']} | {r['obs_var']:g} | {r['random_mpc']:.3f} | {r['random_objective']:.3f} | "
               f"{r['oracle_mpc']:.3f} | {r['oracle_objective']:.3f} |")

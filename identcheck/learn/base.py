@@ -100,7 +100,8 @@ class LatentLearner:
 
     def __init__(self, latent_dim: int, *, hidden: int = 64, layers: int = 3, sparsity: float = 0.01,
                  reference_envs: Sequence[int] | None = None, post_nonlinear: bool = False, beta: float = 1.0,
-                 obs_var: float = 0.01, obs_var_final: float | None = None, epochs: int = 200, lr: float = 1e-3, batch_size: int = 512,
+                 obs_var: float = 0.01, obs_var_final: float | None = None, epochs: int = 200, lr: float = 1e-3,
+                 batch_size: int = 512,
                  schedule: str = "cosine", clip_grad: float = 5.0, early_stopping: bool = True,
                  patience: int = 20, validation_fraction: float = 0.1, restarts: int = 1, device: str = "auto",
                  seed: int = 0, progress: bool = True, threads: int | None = 1):

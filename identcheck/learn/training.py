@@ -59,7 +59,8 @@ class TrainSettings:
         of the epochs, then constant."""
         if self.obs_var_final is None:
             return self.obs_var
-        progress = min(1.0, (epoch - 1) / max(1, self.anneal_epochs - 1))
+        span = self.anneal_epochs - 1
+        progress = 1.0 if span <= 0 else min(1.0, (epoch - 1) / span)
         return self.obs_var * (self.obs_var_final / self.obs_var) ** progress
 
 
@@ -89,8 +90,9 @@ def train(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: TrainS
     The data are split once (seeded) into training and validation parts. With early stopping, training
     stops after ``patience`` epochs without a better validation objective and the best state is kept;
     otherwise the final state is kept. With ``obs_var_final`` the decoder variance anneals over the first
-    half of the epochs, and early stopping only compares epochs after that. A non-finite loss stops training, restores the state after the
-    last complete finite epoch and raises `TrainingError` naming the epoch.
+    half of the epochs, and early stopping only compares epochs after that. A non-finite loss stops
+    training, restores the state after the last complete finite epoch and raises `TrainingError` naming the
+    epoch.
     """
     cpu_gen = torch.Generator().manual_seed(settings.seed)
     noise_gen = torch.Generator(device=x.device).manual_seed(settings.seed + 1)
