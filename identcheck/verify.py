@@ -255,12 +255,15 @@ class VerifyReport:
         return "\n".join(lines) + "\n"
 
     def plot(self, path: str | Path) -> None:
-        """Draw the predicted verdict against the recovered correlation per node, and the learned graph
-        against the true one (green: found, grey: missed, red: extra), into an image file."""
+        """Draw the predicted verdict (bar colour) against the recovered correlation per node, hatching the
+        inconsistent ones, and the learned graph against the true one (green: found, grey: missed, red:
+        extra), into an image file."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
 
         colours = {"identifiable": "tab:green", "unidentifiable": "tab:red", "contested": "tab:orange",
                    "undecided": "tab:gray", "no_guarantee": "tab:gray"}
@@ -269,21 +272,29 @@ class VerifyReport:
         values = [self.nodes[n].correlation for n in names]
         errors = np.array([[v - (self.nodes[n].ci or (v, v))[0], (self.nodes[n].ci or (v, v))[1] - v]
                            for n, v in zip(names, values)]).T
-        left.bar(names, values, yerr=errors, color=[colours[self.nodes[n].verdict] for n in names])
-        left.axhline(self.threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {self.threshold:g}")
-        for k, n in enumerate(names):
-            left.text(k, 0.02, f"{self.nodes[n].verdict}\nshare {self.nodes[n].parent_share:.2f}", ha="center",
-                      va="bottom", fontsize=8, rotation=90)
+        inconsistent = [self.nodes[n].consistent is False for n in names]
+        left.bar(names, values, yerr=errors, color=[colours[self.nodes[n].verdict] for n in names],
+                 hatch=["//" if bad else "" for bad in inconsistent], edgecolor="black", linewidth=0.5)
+        left.axhline(self.threshold, color="black", linestyle="--", linewidth=1)
+        for k, n in enumerate(names):  # the parent share above each bar (and its interval)
+            left.text(k, min(values[k] + errors[1, k] + 0.02, 0.98), f"share {self.nodes[n].parent_share:.2f}",
+                      ha="center", va="bottom", fontsize=8)
         left.set_ylim(0, 1.05)
         left.set_ylabel("recovered correlation")
         left.set_title("predicted verdict vs recovery")
-        left.legend(loc="lower right", fontsize=8)
+        shown = dict.fromkeys(self.nodes[n].verdict for n in names)
+        handles = [Patch(facecolor=colours[v], edgecolor="black", linewidth=0.5, label=v) for v in shown]
+        handles += [Patch(facecolor="white", edgecolor="black", hatch="//", label="inconsistent")] * any(inconsistent)
+        handles.append(Line2D([], [], color="black", linestyle="--", label=f"threshold {self.threshold:g}"))
+        left.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=len(handles), fontsize=8,
+                    frameon=False)
         size = len(names)
         grid = np.ones((size, size, 3))
         true = {(names.index(p), names.index(c)) for p, c in self.true_edges}
         learned = {(names.index(p), names.index(c)) for p, c in self.learned_edges or ()}
-        for edges, colour in ((true & learned, (0.2, 0.7, 0.2)), (true - learned, (0.6, 0.6, 0.6)),
-                              (learned - true, (0.85, 0.2, 0.2))):
+        kinds = (("found", true & learned, (0.2, 0.7, 0.2)), ("missed", true - learned, (0.6, 0.6, 0.6)),
+                 ("extra", learned - true, (0.85, 0.2, 0.2)))
+        for _, edges, colour in kinds:
             for j, i in edges:
                 grid[j, i] = colour
         right.imshow(grid)
@@ -293,8 +304,10 @@ class VerifyReport:
         right.set_ylabel("parent")
         right.set_title("learned vs true graph" if self.learned_edges is not None
                         else "true graph (the learner has none)")
+        right.legend(handles=[Patch(facecolor=c, edgecolor="black", linewidth=0.5, label=f"{k} edge")
+                              for k, _, c in kinds], loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
         fig.tight_layout()
-        fig.savefig(path)
+        fig.savefig(path, bbox_inches="tight")
         plt.close(fig)
 
 
