@@ -6,19 +6,20 @@ constant there (tiny fits, many examples); one recovery experiment with verify's
 
 Slow tier (``python -m pytest theory_tests -m slow``): recovery on more models and the parent share of a
 violating node. Few examples, the default budget of `verify` (2000 rows per environment, 300 epochs,
-hidden width 64 (with width 32 a root fell to 0.77), best of three restarts), 20 one-hot segments (the
-learner needs many more than the 2ℓ+1 environments of the theory), fixed seeds, always derandomised
-examples whatever the Hypothesis profile, and no shrinking (each example is a training run): every test is
+hidden width 64 (with width 32 a root fell to 0.77), best of three restarts), 2ℓ+16 one-hot segments (the
+learner needs many more than the 2ℓ+1 environments of the theory), fixed learner seeds, models drawn from a
+fixed Hypothesis seed whatever the profile, and no shrinking (each example is a training run): every test is
 a fixed experiment. All three fail on the current learner, a finding about it (issue #4, README "Learner"),
-recorded in their docstrings. They are marked as strict expected failures: the tier passes while the learner
-falls short as measured, and fails as soon as a test passes (XPASS), so that the mark is removed then.
+with the failing model and numbers in their docstrings (measured 2026-11-30). They are marked as strict
+expected failures: the tier passes while the learner falls short as measured, and fails as soon as a test
+passes (XPASS), so that the mark is removed then.
 """
 
 import networkx as nx
 import numpy as np
 import pytest
 import torch
-from hypothesis import Phase, assume, given, settings
+from hypothesis import Phase, assume, given, seed, settings
 from hypothesis import strategies as st
 
 from identcheck import check, simulate, verify
@@ -29,6 +30,9 @@ from identcheck.verify import choose_pins
 LEARNABLE = dict(variability="sufficient", kinds=("segments",), min_extra_envs=15, max_extra_envs=15,
                  forms=SIMPLE_FORMS, hidden_zeros=False, intercepts=False)
 FIXED = dict(derandomize=True, database=None, phases=[Phase.explicit, Phase.generate])
+# The slow experiments draw their models from this seed, not from the hash of the test's source that
+# `derandomize` uses, so that editing a docstring (where the measured outcomes are written) keeps the models
+SLOW_SEED = 0
 LEARNER_SHORTFALL = pytest.mark.xfail(
     strict=True, reason="issue #4: the learner does not yet reach the recovery Theorems 2.1/2.5 promise on every "
                         "generated model (measured numbers in the docstring)")
@@ -81,33 +85,34 @@ def _recovery_holds(case) -> None:
 
 @pytest.mark.slow
 @LEARNER_SHORTFALL
+@seed(SLOW_SEED)
 @settings(max_examples=examples(2), **FIXED)
 @given(scms(min_nodes=2, max_nodes=2, influences=("shared",), **LEARNABLE))
 def test_identifiable_nodes_are_recovered(case):
     """Theorem 2.1: under (i)-(iv), with the reference segment pinned, each latent is recovered up to scale
-    and offset. Required: 0.75, far above chance (≈ 0). When written it passed with verify's default three
-    restarts (with a single run, an example z2 = c(u)·z1 gave z1 0.38, 0.52, 0.85 for learner seeds 0-2).
-    With the strategies of stop 7 the derandomised examples changed, and it FAILS (measured 2026-11-30,
-    `python -m pytest theory_tests -m slow`): on z2 = c(u)·z1 over 20 segments, c = 0 at segments 0 and 16,
-    z2 is recovered at 0.524 (parent share 0.50). The end-to-end tests in test_verify.py cover recovery in
+    and offset. Required: 0.75, far above chance (≈ 0). It FAILS: on z2 = c(u)·tanh(z1) over 20 segments
+    (c = 0 at segments 10 and 19), z1 is recovered at 0.592. (Under earlier draws of the models it passed, and
+    then failed on z2 = c(u)·z1 with z2 at 0.524.) The end-to-end tests in test_verify.py cover recovery in
     the default run."""
     _recovery_holds(case)
 
 
 @pytest.mark.slow
 @LEARNER_SHORTFALL
+@seed(SLOW_SEED)
 @settings(max_examples=examples(8), **FIXED)
 @given(scms(min_nodes=2, max_nodes=3, influences=("shared",), **LEARNABLE))
 def test_identifiable_nodes_are_recovered_on_more_models(case):
     """`test_identifiable_nodes_are_recovered` on up to 3 latents and more examples. When written this FAILED
-    on one ℓ = 2 example (z1 recovered at 0.53 with three restarts); on 2026-11-30 it FAILED on the ℓ = 3
-    model z2 = c12(u)·z1, z3 = c13(u)·tanh(z1) + c23(u)·z2 (z1 recovered at 0.477): the learner does not yet
-    meet Theorem 2.1 on every generated model."""
+    on one ℓ = 2 example (z1 recovered at 0.53 with three restarts). It FAILS on the ℓ = 3 model
+    z2 = c12(u)·tanh(z1), z3 = c13(u)·tanh(z1) + c23(u)·tanh(z2) over 22 segments (z1 recovered at 0.631):
+    the learner does not yet meet Theorem 2.1 on every generated model."""
     _recovery_holds(case)
 
 
 @pytest.mark.slow
 @LEARNER_SHORTFALL
+@seed(SLOW_SEED)
 @settings(max_examples=examples(3), **FIXED)
 @given(scms(graphs=st.just(C8_SHAPE), influences={"z2": ("invariant",), "z3": ("shared",)},
             **{**LEARNABLE, "forms": ("{z}",)}))
@@ -116,7 +121,7 @@ def test_a_violating_node_carries_a_larger_parent_share_than_an_identified_child
     absorb z1 (witness z2 − g2(z1, u*)); z3 switches off at the reference segment and is identifiable even
     below an unidentifiable parent. The parents' share of the recovered z2 exceeds that of z3 by 0.1. When
     written this FAILED on one of the three examples (z2 share 0.0002, z3 share 0.33): the learner found z2
-    itself and mixed z2 into z3. On 2026-11-30 it FAILED the same way on z2 = c·z1, z3 = c23(u)·z2 (z2 share
-    0.084, z3 share 0.328)."""
+    itself and mixed z2 into z3. It FAILS the same way on z2 = c·z1, z3 = c23(u)·z2 (z2 share 0.044, z3 share
+    0.386)."""
     report = verify(case.scm, seed=0)
     assert report.nodes["z2"].parent_share > report.nodes["z3"].parent_share + 0.1
