@@ -284,7 +284,8 @@ class VerifyReport:
         left.set_title("predicted verdict vs recovery")
         shown = dict.fromkeys(self.nodes[n].verdict for n in names)
         handles = [Patch(facecolor=colours[v], edgecolor="black", linewidth=0.5, label=v) for v in shown]
-        handles += [Patch(facecolor="white", edgecolor="black", hatch="//", label="inconsistent")] * any(inconsistent)
+        if any(inconsistent):
+            handles.append(Patch(facecolor="white", edgecolor="black", hatch="//", label="inconsistent"))
         handles.append(Line2D([], [], color="black", linestyle="--", label=f"threshold {self.threshold:g}"))
         left.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=len(handles), fontsize=8,
                     frameon=False)
