@@ -12,7 +12,8 @@ Not a learner of the package (no save/load, no CLI): a measurement of where exac
 
     python benchmarks/prototype_flow_learner.py --seeds 0 2 --couplings 16 --hidden 96 --epochs 400
 
-(about 18 min per fit on one core). Writes benchmarks/results/learner/flow_l5_c<couplings>_h<hidden>_e<epochs>.json.
+(about 18 min per fit on one core). Writes
+benchmarks/results/learner/flow_l5_c<couplings>_h<hidden>_e<epochs>_seeds<s1-s2...>.json.
 """
 
 from __future__ import annotations
