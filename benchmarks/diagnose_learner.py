@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.special import logsumexp
+from scipy.stats import norm
 
 from identcheck.datasets import synthetic
 from identcheck.learn import LatentCausalVAE, mpc
@@ -72,7 +73,7 @@ def truth_nll(data: Dataset, x_mean: np.ndarray, x_scale: np.ndarray, *, draws: 
     steps = np.eye(ell) * h
     jac = np.stack([(to_x(n0 + d, env) - to_x(n0 - d, env)) / (2 * h) for d in steps], 2)  # (B, d, ℓ)
     x0 = to_x(n0, env)
-    precision = np.einsum("bdk,d,bdl->bkl", jac, 1 / eps_var, jac) + np.apply_along_axis(np.diag, 1, std ** -2.0)
+    precision = np.einsum("bdk,d,bdl->bkl", jac, 1 / eps_var, jac) + np.eye(ell) * std[:, None, :] ** -2.0
     cov = np.linalg.inv(precision)
     shift = np.einsum("bdk,d,bd->bk", jac, 1 / eps_var, x - x0) + (mean - n0) / std ** 2
     centre = n0 + np.einsum("bkl,bl->bk", cov, shift)
@@ -80,10 +81,10 @@ def truth_nll(data: Dataset, x_mean: np.ndarray, x_scale: np.ndarray, *, draws: 
     white = rng.standard_normal((len(env), draws, ell))
     n = centre[:, None, :] + np.einsum("bkl,bsl->bsk", chol, white)
     x_hat = to_x(n.reshape(-1, ell), np.repeat(env, draws)).reshape(len(env), draws, -1)
-    log_prior = (-0.5 * ((n - mean[:, None]) / std[:, None]) ** 2 - np.log(std[:, None])).sum(2)
-    log_lik = (-0.5 * (x[:, None] - x_hat) ** 2 / eps_var - 0.5 * np.log(eps_var)).sum(2)
-    log_q = -0.5 * (white ** 2).sum(2) - np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(1)[:, None]
-    log_w = log_prior + log_lik - log_q - 0.5 * x.shape[1] * np.log(2 * np.pi)
+    log_prior = norm.logpdf(n, mean[:, None], std[:, None]).sum(2)
+    log_lik = norm.logpdf(x[:, None], x_hat, np.sqrt(eps_var)).sum(2)
+    log_q = norm.logpdf(white).sum(2) - np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(1)[:, None]
+    log_w = log_prior + log_lik - log_q
     log_p = logsumexp(log_w, axis=1) - np.log(draws)
     return float(-log_p.mean())
 
