@@ -7,6 +7,10 @@ on the fitted data as in the paper), the SHD of the learned graph at τ = 0.1 af
 (learners with mechanisms), the wall time of the whole fit (all restarts) and the training throughput of
 the kept run (training samples × epochs / second).
 Every learner gets the data's reference environments (the learners without mechanisms ignore them).
+A method written ``<name>:exact`` is that learner with ``likelihood="exact"`` (an invertible flow x -> ẑ and
+the exact likelihood instead of the ELBO; d = ℓ), trained with its own budget: --exact-epochs,
+--exact-lr and --exact-restarts. ``<name>:pretrained`` is the exact-likelihood learner started from its
+no-edge (iVAE) solution, with the fixed budget `PRETRAINED` (one restart).
 
 Fig. 2 (partial identifiability): `identcheck.datasets.partial(--partial-latents, ...)` keeps the edge
 z1 -> z2 invariant, so z2 violates (iv) and Theorem 2.5 makes it unidentifiable while the other nodes stay
@@ -18,6 +22,8 @@ above VAE / β-VAE; one ℓ = 5 fit under 10 minutes; identifiable nodes >= 0.9 
 parents' share for the violating node.
 
     python benchmarks/bench_learner.py --quick            # a smoke run, about a minute
+    python benchmarks/bench_learner.py --latents 5 --methods latent_mlp:exact ivae:exact latent_mlp:pretrained \
+        --partial-methods latent_mlp:exact ivae:exact latent_mlp:pretrained --epochs 100   # about 1.5 h, 2 cores
     nohup python benchmarks/bench_learner.py > bench.log 2>&1 &   # the full run, hours on 2 cores
 
 Writes benchmarks/results/learner/{fig1_<method>_l<ℓ>.json, fig2_<method>.json, results.md, fig1_mpc.png,
@@ -50,6 +56,12 @@ from identcheck.learn import LEARNERS, CausalLearner, make_learner, mpc, parent_
 
 OUT = Path(__file__).parent / "results" / "learner"
 THRESHOLDS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
+EXACT, PRETRAINED_SUFFIX = ":exact", ":pretrained"
+#: The budget of the ``:pretrained`` methods: up to 300 no-edge epochs at lr 3e-3, then up to 200 epochs of
+#: the full model at lr 1e-3 (both with early stopping), one restart: one ℓ = 5 fit stays under 10 minutes.
+PRETRAINED = {"likelihood": "exact", "pretrain_epochs": 300, "pretrain_lr": 3e-3, "epochs": 200, "lr": 1e-3,
+              "restarts": 1}
+METHODS = sorted(LEARNERS) + [name + suffix for suffix in (EXACT, PRETRAINED_SUFFIX) for name in sorted(LEARNERS)]
 VIOLATING = {"z2"}  # the child of the invariant edge z1 -> z2 in `partial`'s default
 
 
@@ -58,13 +70,18 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="tiny smoke run: l = 2, 3; 10 x 200 samples; 2 seeds")
     p.add_argument("--latents", type=int, nargs="+", default=[2, 3, 4, 5])
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (data and learner), 0..k-1 (default 3)")
-    p.add_argument("--methods", nargs="+", default=sorted(LEARNERS), choices=sorted(LEARNERS))
+    p.add_argument("--methods", nargs="+", default=sorted(LEARNERS), choices=METHODS,
+                   help="learner names; <name>:exact trains that learner on the exact likelihood")
     p.add_argument("--segments", type=int, default=50)
     p.add_argument("--samples-per-segment", type=int, default=1000)
     p.add_argument("--epochs", type=int, default=None, help="epoch budget for every learner (default: theirs)")
     p.add_argument("--restarts", type=int, default=1, help="restarts per fit, for every learner (default 1)")
+    p.add_argument("--exact-epochs", type=int, default=300, help="epochs of the :exact methods (default 300)")
+    p.add_argument("--exact-lr", type=float, default=3e-3, help="lr of the :exact methods (default 3e-3)")
+    p.add_argument("--exact-restarts", type=int, default=2,
+                   help="restarts of the :exact methods, kept by held-out likelihood (default 2)")
     p.add_argument("--partial-latents", type=int, default=3)
-    p.add_argument("--partial-methods", nargs="+", default=["latent_mlp", "ivae"], choices=sorted(LEARNERS))
+    p.add_argument("--partial-methods", nargs="+", default=["latent_mlp", "ivae"], choices=METHODS)
     p.add_argument("--skip-fig1", action="store_true")
     p.add_argument("--skip-fig2", action="store_true")
     p.add_argument("--out", type=Path, default=OUT)
@@ -85,17 +102,27 @@ def reproduce(args: argparse.Namespace) -> str:
              f"--samples-per-segment {args.samples_per_segment}", f"--restarts {args.restarts}",
              f"--partial-methods {' '.join(args.partial_methods)}"]
     parts += [f"--epochs {args.epochs}"] if args.epochs is not None else []
+    if any(m.endswith(EXACT) for m in args.methods + args.partial_methods):
+        parts += [f"--exact-epochs {args.exact_epochs} --exact-lr {args.exact_lr} "
+                  f"--exact-restarts {args.exact_restarts}"]
     parts += [f"--out {args.out}"] if args.out != OUT else []
     return " ".join(parts)
 
 
-def budget(args: argparse.Namespace) -> dict[str, Any]:
+def budget(method: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The learner arguments a method's runs are trained with (stored with its runs)."""
+    if method.endswith(PRETRAINED_SUFFIX):
+        return dict(PRETRAINED)
+    if method.endswith(EXACT):
+        return {"likelihood": "exact", "epochs": args.exact_epochs, "lr": args.exact_lr,
+                "restarts": args.exact_restarts}
     return {"restarts": args.restarts, **({} if args.epochs is None else {"epochs": args.epochs})}
 
 
 def fit(method: str, data, seed: int, args: argparse.Namespace) -> tuple[Any, float]:
-    learner = make_learner(method, latent_dim=len(data.latents), reference_envs=list(data.reference_envs),
-                           seed=seed, progress=False, **budget(args))
+    learner = make_learner(method.split(":")[0], latent_dim=len(data.latents),
+                           reference_envs=list(data.reference_envs), seed=seed, progress=False,
+                           **budget(method, args))
     start = time.perf_counter()
     learner.fit(data.x, data.u)
     return learner, time.perf_counter() - start
@@ -109,7 +136,7 @@ def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict
     n_train = round((1 - learner.validation_fraction) * len(data.x))
     row = {"mpc": z_score.value, "mpc_per_node": z_score.per_node.tolist(),
            "mpc_noise": mpc(data.n, learner.noise(data.x, data.u)).value, "seconds": seconds, "epochs": epochs,
-           "best_epoch": learner.best_epoch_,
+           "best_epoch": learner.best_epoch_, "restart_val_objectives": learner.restart_val_losses_,
            "samples_per_second": n_train * epochs / learner.history_["seconds"][-1]}  # kept run's training
     if isinstance(learner, CausalLearner):
         row["shd"] = shd(data.adjacency, learner.graph(0.1), z_score.assignment).to_dict()
@@ -136,7 +163,13 @@ def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]
 def store(out: Path, fig_name: str, method: str, ell: int | None) -> Path:
     """One JSON file per figure, method and ℓ (``fig1_latent_mlp_l5.json``, ``fig2_ivae.json``), so that
     several processes can share the work."""
-    return out / (f"{fig_name}_{method}_l{ell}.json" if ell is not None else f"{fig_name}_{method}.json")
+    name = method.replace(":", "-")
+    return out / (f"{fig_name}_{name}_l{ell}.json" if ell is not None else f"{fig_name}_{name}.json")
+
+
+def method_settings(settings: dict[str, Any], method: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The settings stored with a method's runs: the shared ones, plus the budget of an :exact method."""
+    return {**settings, **budget(method, args)} if ":" in method else settings
 
 
 def load(out: Path, settings: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -147,15 +180,17 @@ def load(out: Path, settings: dict[str, Any], args: argparse.Namespace) -> dict[
     for fig_name, method, ell in files:
         path = store(out, fig_name, method, ell)
         stored = json.loads(path.read_text()) if path.exists() else {}
-        if stored.get("settings") == settings:
+        if stored.get("settings") == method_settings(settings, method, args):
             results[fig_name].update(stored["runs"])
     return results
 
 
-def save(out: Path, fig_name: str, method: str, ell: int | None, results: dict[str, Any]) -> None:
+def save(out: Path, fig_name: str, method: str, ell: int | None, results: dict[str, Any],
+         args: argparse.Namespace) -> None:
     prefix = f"{method}/{ell}/" if ell is not None else f"{method}/"
     runs = {k: v for k, v in results[fig_name].items() if k.startswith(prefix)}
-    payload = {"settings": results["settings"], "machine": results["machine"], "runs": runs}
+    payload = {"settings": method_settings(results["settings"], method, args), "machine": results["machine"],
+               "runs": runs}
     store(out, fig_name, method, ell).write_text(json.dumps(payload, indent=1))
 
 
@@ -205,12 +240,13 @@ def plot(results: dict[str, Any], args: argparse.Namespace) -> None:
     if results["fig1"]:
         fig, ax = plt.subplots(figsize=(7, 4))
         for k, method in enumerate(args.methods):
+            labelled = False
             for ell in args.latents:
                 vals = [results["fig1"][f"{method}/{ell}/{s}"]["mpc"] for s in range(args.seeds)
                         if f"{method}/{ell}/{s}" in results["fig1"]]
                 if vals:
                     xs = ell + (k - len(args.methods) / 2) * 0.1
-                    label = method if ell == args.latents[0] else None
+                    label, labelled = (None if labelled else method), True
                     ax.scatter([xs] * len(vals), vals, s=12, color=f"C{k}", label=label)
                     ax.plot([xs - 0.04, xs + 0.04], [median(vals)] * 2, color=f"C{k}")
         ax.set(xlabel="number of latents ℓ", ylabel="MPC of z", title="Fig. 1: identifiable synthetic data",
@@ -257,7 +293,7 @@ def main() -> None:
             continue
         row = fig1_run(method, ell, seed, args) if fig_name == "fig1" else fig2_run(method, seed, args)
         results[fig_name][key] = row
-        save(args.out, fig_name, method, ell, results)
+        save(args.out, fig_name, method, ell, results, args)
         print(f"{fig_name} {key}: MPC {row['mpc']:.3f} in {row['seconds']:.0f} s", flush=True)
     lines = [f"# Learner benchmark ({args.segments} segments x {args.samples_per_segment} samples, "
              f"epochs {args.epochs or 'default'}, restarts {args.restarts}, {args.seeds} seeds; "

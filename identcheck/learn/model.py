@@ -7,6 +7,9 @@ A structure holds the noise prior p(n|u) and the map ψ̂_u : n ↦ ẑ. The lea
 - `CausalStructure` subclasses: the conditional prior plus mechanisms in the fixed order 1..ℓ,
   ẑ_i = ḡ_i(ĝ_i(ẑ_<i, u) + n_i), with ḡ_i the identity unless post-nonlinear (Eqs. 2, 5, 6).
 
+Two models put a structure to work: `LatentVAE` (encoder q(n|x,u), decoder, the ELBO of Eq. 8) and
+`LatentFlow` (an invertible map x -> ẑ when d = ℓ, and the exact likelihood; no encoder, no decoder).
+
 Environments are integer indices 0..E-1; every u-network is an MLP of the one-hot vector of u, evaluated
 once per step on the E one-hots and then indexed, which gives the same values as evaluating it per sample.
 
@@ -22,14 +25,17 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 
+from .flows import SmoothLeakyFlow
 from .nets import MonotoneMap, edge_mask, mlp
 
-__all__ = ["Structure", "StandardPrior", "ConditionalPrior", "CausalStructure", "EdgeMaskedStructure", "LatentVAE"]
+__all__ = ["Structure", "StandardPrior", "ConditionalPrior", "CausalStructure", "EdgeMaskedStructure", "LatentVAE",
+           "LatentFlow"]
 
 LOGVAR_BOUND = 12.0  # soft bound on every log-variance, to keep exp() finite early in training
 
@@ -55,6 +61,10 @@ class Structure(nn.Module):
     def push(self, n: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
         """ẑ = ψ̂_u(n); the identity here."""
         return n
+
+    def noise_of(self, z: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
+        """n = ψ̂_u⁻¹(ẑ), the inverse of `push`; the identity here."""
+        return z
 
     def penalty(self) -> torch.Tensor:
         """The sparsity term mean_u Σ|λ(u)| (zero without mechanisms)."""
@@ -129,6 +139,28 @@ class CausalStructure(ConditionalPrior):
         outs += [self.node_mechanism(i, z[:, :i], coeffs) for i in range(1, self.latent_dim)]
         return torch.stack(outs, 1)
 
+    @contextmanager
+    def without_edges(self) -> Iterator[None]:
+        """Inside the block every environment is pinned, so every coefficient is 0 and the model is the
+        iVAE one (the constant ĝ_i(0) joins the prior mean). On leaving, the pins are restored and the last
+        layer of ``lambda_net`` is zeroed, so the coefficients start from 0 and the model is unchanged."""
+        free = self.free.clone()
+        self.free.zero_()
+        try:
+            yield
+        finally:
+            self.free.copy_(free)
+            with torch.no_grad():
+                last = self.lambda_net[-1]
+                last.weight.zero_()
+                last.bias.zero_()
+
+    def noise_of(self, z: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
+        """n = ẑ − ĝ(ẑ, u) for additive mechanisms (a unit-Jacobian map, so no log-determinant)."""
+        if self.post is not None:
+            raise NotImplementedError("the post-nonlinear maps ḡ_i have no inverse here")
+        return z - self.mechanisms(z, env)
+
     def penalty(self) -> torch.Tensor:
         return sum(c.abs().flatten(1).sum(1).mean() for c in self.coefficients())
 
@@ -170,6 +202,10 @@ class LatentVAE(nn.Module):
         mean, logvar = self.encoder(inputs).chunk(2, dim=1)
         return mean, _bounded(logvar)
 
+    def noise_mean(self, x: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
+        """E[n | x, u] under the posterior, (B, ℓ)."""
+        return self.posterior(x, env)[0]
+
     def objective(self, x: torch.Tensor, env: torch.Tensor, *, beta: float, obs_var: float, sparsity: float,
                   generator: torch.Generator) -> torch.Tensor:
         """Batch mean of −ELBO_β + sparsity·mean_u Σ|λ(u)| (SPEC Eq. 8), one reparametrised sample of n.
@@ -185,3 +221,44 @@ class LatentVAE(nn.Module):
         p_mean, p_logvar = self.structure.prior(env)
         kl = 0.5 * (p_logvar - logvar + (logvar.exp() + (mean - p_mean).pow(2)) / p_logvar.exp() - 1).sum(1)
         return (nll + beta * kl).mean() + sparsity * self.structure.penalty()
+
+
+class LatentFlow(nn.Module):
+    """Exact likelihood for d = ℓ: ẑ = F(x) with an invertible `SmoothLeakyFlow`, n = ψ̂_u⁻¹(ẑ), and
+
+        log p(x|u) = Σ_i log N(n_i; μ_i(u), σ_i²(u)) + log|det ∂F/∂x|
+
+    (the additive mechanisms make n ↦ ẑ unit-Jacobian). The model of Eqs. 6-7 with the decoder f̂ = F⁻¹ and
+    no observation noise; there is no encoder and no variational gap, so the objective ranks candidate
+    latents by their likelihood, which is what the theory's identifiability is about (SPEC §6).
+
+    >>> import torch
+    >>> model = LatentFlow(ConditionalPrior(2, 3, hidden=8, layers=2), depth=2,
+    ...                    generator=torch.Generator().manual_seed(0))
+    >>> x, env = torch.randn(5, 2), torch.tensor([0, 1, 2, 0, 1])
+    >>> bool(torch.isfinite(model.objective(x, env, beta=1.0, obs_var=0.01, sparsity=0.0, generator=None)))
+    True
+    """
+
+    def __init__(self, structure: Structure, *, depth: int, generator: torch.Generator):
+        super().__init__()
+        self.flow = SmoothLeakyFlow(structure.latent_dim, depth, generator)
+        self.structure = structure
+
+    def noise_mean(self, x: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
+        """n = ψ̂_u⁻¹(F(x)), (B, ℓ): the posterior is a point mass."""
+        return self.structure.noise_of(self.flow(x)[0], env)
+
+    def neg_log_likelihood(self, x: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
+        """−log p(x|u) per row, (B,), on the standardised x the model sees."""
+        z, log_det = self.flow(x)
+        n = self.structure.noise_of(z, env)
+        mean, logvar = self.structure.prior(env)
+        log_pn = -0.5 * ((n - mean).pow(2) / logvar.exp() + logvar + math.log(2 * math.pi)).sum(1)
+        return -(log_pn + log_det)
+
+    def objective(self, x: torch.Tensor, env: torch.Tensor, *, beta: float, obs_var: float, sparsity: float,
+                  generator: torch.Generator | None) -> torch.Tensor:
+        """Batch mean of −log p(x|u) + sparsity·mean_u Σ|λ(u)|; ``beta``, ``obs_var`` and ``generator`` (of
+        the ELBO's KL weight, decoder and sampling) have nothing to act on and are accepted for the shared loop."""
+        return self.neg_log_likelihood(x, env).mean() + sparsity * self.structure.penalty()

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from identcheck.errors import TrainingError
 
-from .model import LatentVAE
+from .model import LatentFlow, LatentVAE
 
 __all__ = ["TrainSettings", "train", "EVAL_BATCH"]
 
@@ -68,7 +68,7 @@ def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def _evaluate(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
+def _evaluate(model: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
               obs_var: float) -> float:
     """Held-out objective with a fixed noise draw, so that epochs are compared on the same sample."""
     generator = torch.Generator(device=x.device).manual_seed(settings.seed + 2)
@@ -83,7 +83,7 @@ def _evaluate(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: Tr
     return total / x.shape[0]
 
 
-def train(model: LatentVAE, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
+def train(model: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
           history: dict[str, list[float]], *, desc: str = "fit") -> int:
     """Fit ``model`` in place on (x, env); fill ``history`` per epoch and return the epoch kept.
 
