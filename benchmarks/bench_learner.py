@@ -71,7 +71,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--latents", type=int, nargs="+", default=[2, 3, 4, 5])
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (data and learner), 0..k-1 (default 3)")
     p.add_argument("--methods", nargs="+", default=sorted(LEARNERS), choices=METHODS,
-                   help="learner names; <name>:exact trains that learner on the exact likelihood")
+                   help="learner names; <name>:exact and <name>:pretrained train that learner on the exact likelihood")
     p.add_argument("--segments", type=int, default=50)
     p.add_argument("--samples-per-segment", type=int, default=1000)
     p.add_argument("--epochs", type=int, default=None, help="epoch budget for every learner (default: theirs)")
@@ -168,7 +168,8 @@ def store(out: Path, fig_name: str, method: str, ell: int | None) -> Path:
 
 
 def method_settings(settings: dict[str, Any], method: str, args: argparse.Namespace) -> dict[str, Any]:
-    """The settings stored with a method's runs: the shared ones, plus the budget of an :exact method."""
+    """The settings stored with a method's runs: the shared ones, plus the budget of an :exact or :pretrained
+    method."""
     return {**settings, **budget(method, args)} if ":" in method else settings
 
 

@@ -157,3 +157,17 @@ def test_pretraining_joins_both_stages_in_the_history(data):
         LatentCausalVAE(3, pretrain_epochs=-1, **TINY).fit(x, u)
     with pytest.raises(IdentcheckError, match="pretrain_lr must be None or > 0"):
         LatentCausalVAE(3, pretrain_epochs=2, pretrain_lr=0.0, **TINY).fit(x, u)
+
+
+@pytest.mark.slow
+def test_pretrained_exact_latent_mlp_recovers_five_latents():
+    """The benchmark's `latent_mlp:pretrained` fit on `synthetic(5, 50, 1000, seed=1)` (about 4 minutes on one
+    core): MPC 0.995 when written (0.814 / 0.929 on seeds 0 / 2). We require 0.9, the issue's target, a
+    margin of 0.095. The VAE scores 0.63–0.74 at ℓ = 5 on seeds 0–2; the true noise n, read as z, scores
+    0.967 on this seed, so this guards the fit, not the causal model's edge over iVAE (README)."""
+    from identcheck.datasets import synthetic
+
+    data = synthetic(5, 50, 1000, seed=1)
+    learner = LatentCausalVAE(5, reference_envs=list(data.reference_envs), likelihood="exact", pretrain_epochs=300,
+                              pretrain_lr=3e-3, epochs=200, lr=1e-3, seed=1, progress=False).fit(data.x, data.u)
+    assert mpc(data.z, learner.transform(data.x, data.u)).value >= 0.9
