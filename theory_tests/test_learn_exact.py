@@ -56,7 +56,7 @@ def test_the_exact_density_integrates_to_one():
     with torch.no_grad():
         for p in structure.parameters():
             p.add_(0.5 * torch.randn_like(p))
-    model = LatentFlow(structure, depth=2, generator=torch.Generator().manual_seed(1)).double()
+    model = LatentFlow(structure, SmoothLeakyFlow(2, depth=2, generator=torch.Generator().manual_seed(1))).double()
     _randomised(model.flow, 2, 0.3)
     axis = torch.arange(-12, 12, 0.03, dtype=torch.float64)
     grid = torch.cartesian_prod(axis, axis)

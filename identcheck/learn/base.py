@@ -30,6 +30,7 @@ import torch
 
 from identcheck.errors import DataError, IdentcheckError, NotFittedError, TrainingError
 
+from .flows import SmoothLeakyFlow
 from .inputs import as_env_index, as_features
 from .model import CausalStructure, LatentFlow, LatentVAE, Structure
 from .training import EVAL_BATCH, TrainSettings, train
@@ -219,8 +220,8 @@ class LatentLearner:
             torch.manual_seed(seed)
             structure = self._make_structure(n_envs)
             if self.likelihood == "exact":
-                return LatentFlow(structure, depth=self.layers,
-                                  generator=torch.Generator().manual_seed(seed)).to(device)
+                flow = SmoothLeakyFlow(self.latent_dim, self.layers, torch.Generator().manual_seed(seed))
+                return LatentFlow(structure, flow).to(device)
             model = LatentVAE(n_features, n_envs, self.latent_dim, structure, hidden=self.hidden,
                               layers=self.layers, encoder_uses_u=self.encoder_uses_u)
         return model.to(device)

@@ -62,5 +62,7 @@ class SmoothLeakyFlow(nn.Module):
 
 
 def _orthogonal(dim: int, generator: torch.Generator) -> torch.Tensor:
+    # The values of nn.init.orthogonal_ with the same generator, but QR's column-major layout: the stored
+    # benchmark runs were trained from it, and a row-major copy changes their float rounding.
     q, r = torch.linalg.qr(torch.randn(dim, dim, generator=generator))
     return q * torch.sign(torch.diagonal(r))

@@ -31,7 +31,6 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from .flows import SmoothLeakyFlow
 from .nets import MonotoneMap, edge_mask, mlp
 
 __all__ = ["Structure", "StandardPrior", "ConditionalPrior", "CausalStructure", "EdgeMaskedStructure", "LatentVAE",
@@ -90,7 +89,8 @@ class ConditionalPrior(Structure):
 class CausalStructure(ConditionalPrior):
     """Conditional prior plus causal mechanisms in the fixed order 1..ℓ with u-dependent coefficients.
 
-    Subclasses define `coefficients()` (the u-dependent coefficients of every environment, leading dim E,
+    Subclasses keep the network of their coefficients in ``lambda_net`` (its last layer is zeroed by
+    `without_edges`) and define `coefficients()` (the u-dependent coefficients of every environment, leading dim E,
     already zero at the pinned reference environments), `node_mechanism(i, z_before, coeffs)` (ĝ_i for a
     batch, from ẑ_<i and the per-sample coefficients) and `edge_weights()` (one number per edge j → i).
     Pinning multiplies every coefficient by a fixed 0/1 vector over environments, so the coefficients of a
@@ -224,7 +224,8 @@ class LatentVAE(nn.Module):
 
 
 class LatentFlow(nn.Module):
-    """Exact likelihood for d = ℓ: ẑ = F(x) with an invertible `SmoothLeakyFlow`, n = ψ̂_u⁻¹(ẑ), and
+    """Exact likelihood for d = ℓ: ẑ = F(x) with an invertible ``flow`` (a module returning ẑ and
+    log|det ∂F/∂x| per row, such as `SmoothLeakyFlow`), n = ψ̂_u⁻¹(ẑ), and
 
         log p(x|u) = Σ_i log N(n_i; μ_i(u), σ_i²(u)) + log|det ∂F/∂x|
 
@@ -233,16 +234,17 @@ class LatentFlow(nn.Module):
     latents by their likelihood, which is what the theory's identifiability is about (SPEC §6).
 
     >>> import torch
-    >>> model = LatentFlow(ConditionalPrior(2, 3, hidden=8, layers=2), depth=2,
-    ...                    generator=torch.Generator().manual_seed(0))
+    >>> from identcheck.learn.flows import SmoothLeakyFlow
+    >>> model = LatentFlow(ConditionalPrior(2, 3, hidden=8, layers=2),
+    ...                    SmoothLeakyFlow(2, depth=2, generator=torch.Generator().manual_seed(0)))
     >>> x, env = torch.randn(5, 2), torch.tensor([0, 1, 2, 0, 1])
     >>> bool(torch.isfinite(model.objective(x, env, beta=1.0, obs_var=0.01, sparsity=0.0, generator=None)))
     True
     """
 
-    def __init__(self, structure: Structure, *, depth: int, generator: torch.Generator):
+    def __init__(self, structure: Structure, flow: nn.Module):
         super().__init__()
-        self.flow = SmoothLeakyFlow(structure.latent_dim, depth, generator)
+        self.flow = flow
         self.structure = structure
 
     def noise_mean(self, x: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
