@@ -15,7 +15,9 @@ no-edge (iVAE) solution, with the fixed budget `PRETRAINED` (one restart).
 Fig. 2 (partial identifiability): `identcheck.datasets.partial(--partial-latents, ...)` keeps the edge
 z1 -> z2 invariant, so z2 violates (iv) and Theorem 2.5 makes it unidentifiable while the other nodes stay
 identifiable. For --partial-methods we report each node's matched correlation and the parents' share
-(`identcheck.learn.parent_share`: R² of the matched ẑ_i on (z_i, z_pa(i)) minus R² on z_i alone).
+(`identcheck.learn.parent_share`: R² of the matched ẑ_i on (z_i, z_pa(i)) minus R² on z_i alone). The
+learner's pins come from the checker: one set for every node as `identcheck verify` does (--pins global,
+the default), or node-wise references that leave the violating node unpinned (--pins node).
 
 Targets (2-core CPU): `latent_mlp` median MPC >= 0.9 at ℓ = 5 on 50 × 1000; >= 0.05 above iVAE and 0.15
 above VAE / β-VAE; one ℓ = 5 fit under 10 minutes; identifiable nodes >= 0.9 in Fig. 2 with a clearly larger
@@ -27,7 +29,8 @@ parents' share for the violating node.
     nohup python benchmarks/bench_learner.py > bench.log 2>&1 &   # the full run, hours on 2 cores
 
 Writes benchmarks/results/learner/{fig1_<method>_l<ℓ>.json, fig2_<method>.json, results.md, fig1_mpc.png,
-fig2_partial.png} (or under --out). Runs already stored with the same settings are reused, so an
+fig2_partial.png} (or under --out; with --pins node: fig2_<method>_node-pins.json, results_node-pins.md,
+fig2_partial_node-pins.png). Runs already stored with the same settings are reused, so an
 interrupted run resumes. Each figure, method and ℓ has its own JSON, so processes may split the work by
 --latents, --methods or --skip-fig1 / --skip-fig2; rerun with --skip-fig1 --skip-fig2 to rebuild the
 tables and plots from everything stored.
@@ -51,8 +54,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from identcheck import check  # noqa: E402
 from identcheck.datasets import partial, synthetic  # noqa: E402
 from identcheck.learn import LEARNERS, CausalLearner, make_learner, mpc, parent_share, shd, shd_curve  # noqa: E402
+from identcheck.verify import choose_pins, node_pins  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "learner"
 THRESHOLDS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
@@ -82,6 +87,10 @@ def parse_args() -> argparse.Namespace:
                    help="restarts of the :exact methods, kept by held-out likelihood (default 2)")
     p.add_argument("--partial-latents", type=int, default=3)
     p.add_argument("--partial-methods", nargs="+", default=["latent_mlp", "ivae"], choices=METHODS)
+    p.add_argument("--pins", choices=["global", "node"], default="global",
+                   help="Fig. 2 pinning from the checker: one set for every node, as `identcheck verify` does "
+                        "(global, the default), or each node in its own references, leaving the violating "
+                        "node unpinned (node)")
     p.add_argument("--skip-fig1", action="store_true")
     p.add_argument("--skip-fig2", action="store_true")
     p.add_argument("--out", type=Path, default=OUT)
@@ -100,7 +109,7 @@ def reproduce(args: argparse.Namespace) -> str:
     parts = ["python benchmarks/bench_learner.py", f"--latents {' '.join(map(str, args.latents))}",
              f"--seeds {args.seeds}", f"--methods {' '.join(args.methods)}", f"--segments {args.segments}",
              f"--samples-per-segment {args.samples_per_segment}", f"--restarts {args.restarts}",
-             f"--partial-methods {' '.join(args.partial_methods)}"]
+             f"--partial-methods {' '.join(args.partial_methods)}", f"--pins {args.pins}"]
     parts += [f"--epochs {args.epochs}"] if args.epochs is not None else []
     if any(m.endswith(EXACT) for m in args.methods + args.partial_methods):
         parts += [f"--exact-epochs {args.exact_epochs} --exact-lr {args.exact_lr} "
@@ -119,10 +128,9 @@ def budget(method: str, args: argparse.Namespace) -> dict[str, Any]:
     return {"restarts": args.restarts, **({} if args.epochs is None else {"epochs": args.epochs})}
 
 
-def fit(method: str, data, seed: int, args: argparse.Namespace) -> tuple[Any, float]:
-    learner = make_learner(method.split(":")[0], latent_dim=len(data.latents),
-                           reference_envs=list(data.reference_envs), seed=seed, progress=False,
-                           **budget(method, args))
+def fit(method: str, data, seed: int, args: argparse.Namespace, references: Any) -> tuple[Any, float]:
+    learner = make_learner(method.split(":")[0], latent_dim=len(data.latents), reference_envs=references,
+                           seed=seed, progress=False, **budget(method, args))
     start = time.perf_counter()
     learner.fit(data.x, data.u)
     return learner, time.perf_counter() - start
@@ -130,7 +138,7 @@ def fit(method: str, data, seed: int, args: argparse.Namespace) -> tuple[Any, fl
 
 def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     data = synthetic(ell, args.segments, args.samples_per_segment, seed)
-    learner, seconds = fit(method, data, seed, args)
+    learner, seconds = fit(method, data, seed, args, list(data.reference_envs))
     z_score = mpc(data.z, learner.transform(data.x, data.u))
     epochs = len(learner.history_["train_loss"])
     n_train = round((1 - learner.validation_fraction) * len(data.x))
@@ -148,7 +156,7 @@ def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict
 
 def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     data = partial(args.partial_latents, args.segments, args.samples_per_segment, seed)
-    learner, seconds = fit(method, data, seed, args)
+    learner, seconds = fit(method, data, seed, args, partial_references(data, args.pins))
     z_hat = learner.transform(data.x, data.u)
     score = mpc(data.z, z_hat)
     nodes = {}
@@ -160,17 +168,29 @@ def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]
     return {"mpc": score.value, "nodes": nodes, "seconds": seconds}
 
 
-def store(out: Path, fig_name: str, method: str, ell: int | None) -> Path:
-    """One JSON file per figure, method and ℓ (``fig1_latent_mlp_l5.json``, ``fig2_ivae.json``), so that
-    several processes can share the work."""
+def partial_references(data: Any, pins: str) -> Any:
+    """The learner's reference environments on `partial` data, from the checker: ``node``, each non-root
+    node in its own node-wise references (`node_pins`; the violating node stays unpinned); ``global``, one
+    set for every node (`choose_pins`, as `identcheck verify` does; the violating node is pinned where its
+    true mechanism does not vanish)."""
+    report = check(data.scm)
+    return node_pins(data.scm, report) if pins == "node" else list(choose_pins(data.scm, report).environments)
+
+
+def store(out: Path, fig_name: str, method: str, ell: int | None, pins: str) -> Path:
+    """One JSON file per figure, method and ℓ (``fig1_latent_mlp_l5.json``, ``fig2_ivae.json``,
+    ``fig2_ivae_node-pins.json``), so that several processes can share the work."""
     name = method.replace(":", "-")
-    return out / (f"{fig_name}_{name}_l{ell}.json" if ell is not None else f"{fig_name}_{name}.json")
+    if ell is not None:
+        return out / f"{fig_name}_{name}_l{ell}.json"
+    return out / (f"{fig_name}_{name}.json" if pins == "global" else f"{fig_name}_{name}_{pins}-pins.json")
 
 
-def method_settings(settings: dict[str, Any], method: str, args: argparse.Namespace) -> dict[str, Any]:
+def method_settings(settings: dict[str, Any], fig_name: str, method: str, args: argparse.Namespace) -> dict[str, Any]:
     """The settings stored with a method's runs: the shared ones, plus the budget of an :exact or :pretrained
-    method."""
-    return {**settings, **budget(method, args)} if ":" in method else settings
+    method, plus the pinning of Fig. 2."""
+    stored = {**settings, **budget(method, args)} if ":" in method else dict(settings)
+    return {**stored, "pins": args.pins} if fig_name == "fig2" else stored
 
 
 def load(out: Path, settings: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -179,9 +199,9 @@ def load(out: Path, settings: dict[str, Any], args: argparse.Namespace) -> dict[
     files = [("fig1", m, ell) for m in args.methods for ell in args.latents]
     files += [("fig2", m, None) for m in args.partial_methods]
     for fig_name, method, ell in files:
-        path = store(out, fig_name, method, ell)
+        path = store(out, fig_name, method, ell, args.pins)
         stored = json.loads(path.read_text()) if path.exists() else {}
-        if stored.get("settings") == method_settings(settings, method, args):
+        if stored.get("settings") == method_settings(settings, fig_name, method, args):
             results[fig_name].update(stored["runs"])
     return results
 
@@ -190,9 +210,9 @@ def save(out: Path, fig_name: str, method: str, ell: int | None, results: dict[s
          args: argparse.Namespace) -> None:
     prefix = f"{method}/{ell}/" if ell is not None else f"{method}/"
     runs = {k: v for k, v in results[fig_name].items() if k.startswith(prefix)}
-    payload = {"settings": method_settings(results["settings"], method, args), "machine": results["machine"],
+    payload = {"settings": method_settings(results["settings"], fig_name, method, args), "machine": results["machine"],
                "runs": runs}
-    store(out, fig_name, method, ell).write_text(json.dumps(payload, indent=1))
+    store(out, fig_name, method, ell, args.pins).write_text(json.dumps(payload, indent=1))
 
 
 def fig1_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
@@ -223,7 +243,7 @@ def fig1_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
 
 
 def fig2_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
-    lines = ["## Fig. 2: partial identifiability (z1 -> z2 invariant, so z2 violates (iv))", "",
+    lines = [f"## Fig. 2: partial identifiability (z1 -> z2 invariant, so z2 violates (iv)); {args.pins} pins", "",
              "| method | node | violating | correlation (median) | parents' share (median) |", "|---|---|---|---|---|"]
     for method in args.partial_methods:
         runs = [results["fig2"].get(f"{method}/{s}") for s in range(args.seeds)]
@@ -271,9 +291,10 @@ def plot(results: dict[str, Any], args: argparse.Namespace) -> None:
         axes[0].set(title="matched correlation", ylim=(0, 1.02))
         axes[1].set(title="parents' share of Var(ẑ_i)")
         axes[0].legend(fontsize=7)
-        fig.suptitle("Fig. 2: partial identifiability")
+        fig.suptitle(f"Fig. 2: partial identifiability ({args.pins} pins)")
         fig.tight_layout()
-        fig.savefig(args.out / "fig2_partial.png", dpi=120)
+        fig.savefig(args.out / ("fig2_partial.png" if args.pins == "global" else f"fig2_partial_{args.pins}-pins.png"),
+                    dpi=120)
         plt.close(fig)
 
 
@@ -302,7 +323,8 @@ def main() -> None:
              f"{results['machine']['cpu_count']} CPUs, one torch thread per fit)", "",
              f"Reproduce: `{reproduce(args)}`", ""]
     lines += fig1_table(results, args) + [""] + fig2_table(results, args)
-    (args.out / "results.md").write_text("\n".join(lines) + "\n")
+    (args.out / ("results.md" if args.pins == "global" else f"results_{args.pins}-pins.md")).write_text(
+        "\n".join(lines) + "\n")
     plot(results, args)
     print("\n".join(lines))
 

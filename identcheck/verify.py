@@ -42,7 +42,7 @@ from .report import Report, jsonable
 from .scm import SCM
 from .simulate import Dataset, simulate
 
-__all__ = ["verify", "VerifyReport", "NodeVerification", "Budget", "BUDGETS", "choose_pins", "Pins"]
+__all__ = ["verify", "VerifyReport", "NodeVerification", "Budget", "BUDGETS", "choose_pins", "node_pins", "Pins"]
 
 #: Fraction of the simulated rows held out for the comparison (never seen by the learner).
 HELD_OUT = 0.2
@@ -121,6 +121,22 @@ def choose_pins(scm: SCM, report: Report) -> Pins:
     covered = frozenset(name for name, r in constrained.items() if best in r)
     return Pins((best,), roots | covered, f"no environment is a reference of every node; environment {best} "
                 "serves the most nodes, the others are not covered")
+
+
+def node_pins(scm: SCM, report: Report) -> dict[int, tuple[int, ...]]:
+    """The learner's node-wise references (`identcheck.learn.model.References`): slot k, the k-th latent
+    of ``scm.order``, is pinned in that latent's node-wise reference environments (iv-N) from the checker.
+    Roots have no mechanism to pin; a node without a node-wise reference (an unidentifiable one, whose true
+    mechanism is constant in no environment) is left unpinned, so the true model stays in the learner's
+    class and only the theorem's ambiguity remains.
+
+    >>> import identcheck
+    >>> scm = identcheck.load_example("C8")   # z2 violates (iv); z3's mechanism vanishes in environment 0
+    >>> node_pins(scm, identcheck.check(scm))
+    {1: (), 2: (0,)}
+    """
+    return {k: tuple(report.nodes[name].reference_environments) for k, name in enumerate(scm.order)
+            if not scm.is_root(name)}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -275,3 +275,14 @@ def test_fmri_data_save_and_load_without_noise_or_model(tmp_path):
     again = Dataset.load(tmp_path / "f.npz")
     assert again.n is None and again.scm is None and again.edges == (("R0", "R2"),)
     np.testing.assert_array_equal(again.x, data.x)
+
+
+def test_partial_pins_node_by_node_because_no_segment_zeroes_every_weight():
+    """The reference segment zeroes every edge but the invariant one, so the data name no global reference;
+    the checker's node-wise references pin z3 there and leave the violating z2 free (`node_pins`)."""
+    check = pytest.importorskip("identcheck.check").check
+    from identcheck.verify import node_pins
+
+    data = partial(latents=3, segments=7, samples_per_segment=2, seed=0, reference_segment=4)
+    assert data.reference_envs == ()
+    assert node_pins(data.scm, check(data.scm)) == {1: (), 2: (4,)}

@@ -127,6 +127,34 @@ def test_pinned_reference_environments_have_exactly_zero_causal_weights(name, da
     assert learner.causal_weights([2, 1]).shape == (2, 3, 3)
 
 
+@pytest.mark.parametrize("name", CAUSAL)
+def test_node_wise_references_pin_only_their_own_node(name, data, tmp_path):
+    """reference_envs={slot: envs} pins node `slot`'s incoming weights in its own environments (iv-N) and
+    leaves the omitted slots free: slot 1 (a violating node, say) keeps non-zero weights in env 0."""
+    x, u = data
+    learner = make_learner(name, latent_dim=3, reference_envs={2: [0, 3]}, **TINY).fit(x, u)
+    weights = learner.causal_weights()
+    assert np.all(weights[[0, 3]][:, :, 2] == 0.0)  # node 3's parents in its references
+    assert np.all(np.abs(weights[[1, 2]][:, :, 2]).sum(1) > 0)
+    assert np.all(np.abs(weights[:, 0, 1]) > 0)  # slot 1 is not pinned anywhere
+    learner.save(tmp_path / "model.pt")
+    loaded = LatentLearner.load(tmp_path / "model.pt")
+    assert loaded.get_params()["reference_envs"] == {2: [0, 3]}
+    assert np.array_equal(loaded.causal_weights(), weights)
+
+
+@pytest.mark.parametrize(("refs", "error", "match"), [
+    ({3: [0]}, IdentcheckError, "node slot 3"),
+    ({"z2": [0]}, IdentcheckError, "node slot 'z2'"),
+    ({1: [9]}, DataError, "reference environment 9"),
+    ({1: 0}, IdentcheckError, "a list of environment indices"),
+    (0, IdentcheckError, "a list of environment indices"),
+])
+def test_malformed_node_wise_references_are_named(refs, error, match, data):
+    with pytest.raises(error, match=match):
+        LatentCausalVAE(3, reference_envs=refs, **TINY).fit(*data)
+
+
 def test_a_pinned_mechanism_is_constant_in_its_parents(data):
     """With λ(u_ref) = 0, ĝ_i(·, u_ref) = MLP_i(0) whatever ẑ_<i is: the mask realises (iv-N)."""
     import torch

@@ -144,7 +144,7 @@ def test_the_no_edge_stage_pins_every_coefficient_and_hands_over_an_unchanged_mo
         after = model.neg_log_likelihood(xt, et)
     assert np.all(learner.causal_weights() == 0.0)  # the coefficients restart from exactly 0 ...
     assert torch.equal(inside, after)  # ... so the full model starts where the no-edge stage ended
-    assert model.structure.free.tolist() == [0.0, 1.0, 1.0, 1.0]  # and the reference pin is back
+    assert model.structure.free.tolist() == [[0.0] * 3] + [[1.0] * 3] * 3  # and the reference pin is back
 
 
 def test_pretraining_joins_both_stages_in_the_history(data):

@@ -75,9 +75,14 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
     non-zero constant in every segment, so (iv) fails for those edges and, by Theorem 2.5(b), their
     children are unidentifiable; every other latent stays identifiable.
 
+    λ vanishes in `reference_segment` on every other edge, so that segment is the node-wise reference of
+    every identifiable non-root node; it is not a reference of the invariant edges' children, so
+    `reference_envs` is empty (no environment has every causal weight at 0). Pin a learner node by node
+    with the checker's references, `identcheck.verify.node_pins`.
+
     >>> data = partial(segments=7, samples_per_segment=5)
-    >>> ("z1", "z2") in data.edges, len(set(data.scm.parameters["lam_z1_z2"]))
-    (True, 1)
+    >>> ("z1", "z2") in data.edges, len(set(data.scm.parameters["lam_z1_z2"])), data.reference_envs
+    (True, 1, ())
     """
     ell, (count, ref) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
     names = _names(ell)
@@ -88,8 +93,7 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
     arrows = ", ".join(f"{names[j]}->{names[i]}" for j, i in sorted(invariant)) or "none"
     spec = _spec("partial", f"partial identifiability (Fig. 2): invariant edges {arrows}; lambda = 0 in "
                             f"reference segment {ref} on every other edge", model, ell)
-    data = simulate(from_dict(spec, source="<partial>"), samples_per_segment, seed)
-    return replace(data, reference_envs=(ref,))
+    return simulate(from_dict(spec, source="<partial>"), samples_per_segment, seed)
 
 
 # -- the shared model -----------------------------------------------------------------------------------

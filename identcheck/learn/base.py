@@ -19,7 +19,7 @@ learners without mechanisms) are accepted and ignored.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from os import PathLike
@@ -32,7 +32,7 @@ from identcheck.errors import DataError, IdentcheckError, NotFittedError, Traini
 
 from .flows import SmoothLeakyFlow
 from .inputs import as_env_index, as_features
-from .model import CausalStructure, LatentFlow, LatentVAE, Structure
+from .model import CausalStructure, LatentFlow, LatentVAE, References, Structure, node_references
 from .training import EVAL_BATCH, TrainSettings, train
 
 __all__ = ["LatentLearner", "CausalLearner"]
@@ -70,7 +70,11 @@ class LatentLearner:
         hidden, layers: width and number of linear maps of every MLP (encoder, decoder, u-nets, mechanisms).
         sparsity: γ, the weight of the L1 term mean_u Σ|λ(u)| on the causal coefficients.
         reference_envs: environment indices where the causal coefficients are pinned to exactly 0 (the shared
-            reference of (iv), SPEC §2 "quantifier order"); None pins nothing.
+            reference of (iv), SPEC §2 "quantifier order"), the same for every node; or a mapping from a
+            node's slot 0..ℓ-1 (the learner's causal order) to its own environments, the node-wise
+            references of (iv-N), leaving the slots it omits unpinned (a node that violates (iv) has no
+            environment where its true mechanism is constant, so pinning it would exclude the truth from
+            the model). None pins nothing.
         post_nonlinear: add a learned monotone map ḡ_i after each additive mechanism (SPEC Eq. 5).
         beta: weight of the KL term (1 = the ELBO).
         obs_var: the decoder variance σ_x² on standardised x (SuaVE's 0.01).
@@ -115,7 +119,7 @@ class LatentLearner:
     encoder_uses_u: ClassVar[bool] = True
 
     def __init__(self, latent_dim: int, *, hidden: int = 64, layers: int = 3, sparsity: float = 0.01,
-                 reference_envs: Sequence[int] | None = None, post_nonlinear: bool = False, beta: float = 1.0,
+                 reference_envs: References | None = None, post_nonlinear: bool = False, beta: float = 1.0,
                  obs_var: float = 0.01, obs_var_final: float | None = None, epochs: int = 200, lr: float = 1e-3,
                  batch_size: int = 512,
                  schedule: str = "cosine", clip_grad: float = 5.0, early_stopping: bool = True,
@@ -196,13 +200,28 @@ class LatentLearner:
                                   "raise validation_fraction or the sample size")
         if n_samples - n_val < 1:
             raise DataError(f"{n_samples} sample(s) leave nothing to train on after the validation split")
-        for env in self._reference_envs():
-            if isinstance(env, bool) or not isinstance(env, (int, np.integer)) or not 0 <= env < n_envs:
-                raise DataError(f"reference environment {env!r} is not an environment index of the data "
-                                f"(0..{n_envs - 1})")
+        references = () if self.reference_envs is None else self.reference_envs
+        sets = list(references.values()) if isinstance(references, Mapping) else [references]
+        if not all(isinstance(envs, Iterable) and not isinstance(envs, (str, bytes)) for envs in sets):
+            raise IdentcheckError(f"reference_envs must be a list of environment indices or a mapping from node "
+                                  f"slots to such lists, got {self.reference_envs!r}")
+        for slot in references if isinstance(references, Mapping) else ():
+            if isinstance(slot, bool) or not isinstance(slot, (int, np.integer)) or not 0 <= slot < self.latent_dim:
+                raise IdentcheckError(f"reference_envs maps node slot {slot!r}, but the slots are the "
+                                      f"integers 0..{self.latent_dim - 1}")
+        for envs in node_references(references, self.latent_dim):
+            for env in envs:
+                if isinstance(env, bool) or not isinstance(env, (int, np.integer)) or not 0 <= env < n_envs:
+                    raise DataError(f"reference environment {env!r} is not an environment index of the data "
+                                    f"(0..{n_envs - 1})")
 
-    def _reference_envs(self) -> tuple[int, ...]:
-        return () if self.reference_envs is None else tuple(self.reference_envs)
+    def _reference_envs(self) -> References:
+        """``reference_envs`` with plain ints (None: nothing pinned)."""
+        if self.reference_envs is None:
+            return ()
+        if isinstance(self.reference_envs, Mapping):
+            return {int(slot): [int(e) for e in envs] for slot, envs in self.reference_envs.items()}
+        return [int(e) for e in self.reference_envs]
 
     def _settings(self, seed: int) -> TrainSettings:
         return TrainSettings(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, schedule=self.schedule,
@@ -338,7 +357,7 @@ class LatentLearner:
         self._check_fitted()
         params = dict(self.get_params())
         if params["reference_envs"] is not None:
-            params["reference_envs"] = [int(e) for e in self._reference_envs()]
+            params["reference_envs"] = self._reference_envs()
         torch.save({"format": FILE_FORMAT, "learner": self.name, "params": params,
                     "fitted": self._fitted_state(),
                     "state_dict": {k: v.cpu() for k, v in self.module_.state_dict().items()}}, path)

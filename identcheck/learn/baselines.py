@@ -15,12 +15,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 
 from .base import CausalLearner, LatentLearner
-from .model import CausalStructure, ConditionalPrior, EdgeMaskedStructure, StandardPrior, Structure
+from .model import CausalStructure, ConditionalPrior, EdgeMaskedStructure, References, StandardPrior, Structure
 from .nets import edge_mask, mlp, pair_mask
 
 __all__ = ["VAE", "BetaVAE", "IVAE", "LatentLinearVAE", "LatentPolynomialVAE", "LinearMechanisms",
@@ -51,7 +49,7 @@ class BetaVAE(VAE):
     name = "beta_vae"
 
     def __init__(self, latent_dim: int, *, hidden: int = 64, layers: int = 3, sparsity: float = 0.01,
-                 reference_envs: Sequence[int] | None = None, post_nonlinear: bool = False, beta: float = 4.0,
+                 reference_envs: References | None = None, post_nonlinear: bool = False, beta: float = 4.0,
                  obs_var: float = 0.01, obs_var_final: float | None = None, epochs: int = 200, lr: float = 1e-3,
                  batch_size: int = 512,
                  schedule: str = "cosine", clip_grad: float = 5.0, early_stopping: bool = True,
@@ -92,8 +90,7 @@ class PolynomialMechanisms(CausalStructure):
     """ĝ_i = Σ_{j<i} a_ji(u) ẑ_j + Σ_{j≤k<i} b_jki(u) ẑ_j ẑ_k, coefficients from an MLP of u, pinned."""
 
     def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
-                 reference_envs: Sequence[int] = (),
-                 post_nonlinear: bool = False):
+                 reference_envs: References = (), post_nonlinear: bool = False):
         super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers, reference_envs=reference_envs,
                          post_nonlinear=post_nonlinear)
         self.lambda_net = mlp(n_envs, latent_dim ** 2 + latent_dim ** 3, hidden=hidden, layers=layers)

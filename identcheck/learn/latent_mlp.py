@@ -16,13 +16,11 @@ environment realises (iv-N).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
 from .base import CausalLearner
-from .model import EdgeMaskedStructure
+from .model import EdgeMaskedStructure, References
 from .nets import mlp
 
 __all__ = ["MLPMechanisms", "LatentCausalVAE"]
@@ -32,7 +30,7 @@ class MLPMechanisms(EdgeMaskedStructure):
     """ĝ_i = MLP_i(λ_i(u) ⊙ ẑ_<i), λ = MLP(u) restricted to the edges j < i and pinned at the references."""
 
     def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
-                 reference_envs: Sequence[int] = (), post_nonlinear: bool = False):
+                 reference_envs: References = (), post_nonlinear: bool = False):
         super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers, reference_envs=reference_envs,
                          post_nonlinear=post_nonlinear)
         self.mechs = nn.ModuleList(mlp(i, 1, hidden=hidden, layers=layers) for i in range(1, latent_dim))

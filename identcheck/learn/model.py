@@ -25,7 +25,7 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -34,9 +34,28 @@ from torch import nn
 from .nets import MonotoneMap, edge_mask, mlp
 
 __all__ = ["Structure", "StandardPrior", "ConditionalPrior", "CausalStructure", "EdgeMaskedStructure", "LatentVAE",
-           "LatentFlow"]
+           "LatentFlow", "References", "node_references"]
+
+#: Where the causal coefficients are pinned to 0: environment indices shared by every node (a global
+#: reference, (iv-G)), or a mapping from a node's slot 0..ℓ-1 in the learner's order to its own
+#: environments (node-wise references, (iv-N)); a slot the mapping leaves out is not pinned.
+References = Sequence[int] | Mapping[int, Sequence[int]]
 
 LOGVAR_BOUND = 12.0  # soft bound on every log-variance, to keep exp() finite early in training
+
+
+def node_references(references: References, latent_dim: int) -> tuple[tuple[int, ...], ...]:
+    """The pinned environments of each node slot 0..ℓ-1 (`References` read per node). Slot keys are not
+    checked here; `LatentLearner` validates them.
+
+    >>> node_references([0, 3], 3)
+    ((0, 3), (0, 3), (0, 3))
+    >>> node_references({2: [1]}, 3)
+    ((), (), (1,))
+    """
+    if isinstance(references, Mapping):
+        return tuple(tuple(references.get(i, ())) for i in range(latent_dim))
+    return (tuple(references),) * latent_dim
 
 
 def _bounded(logvar: torch.Tensor) -> torch.Tensor:
@@ -93,15 +112,18 @@ class CausalStructure(ConditionalPrior):
     `without_edges`) and define `coefficients()` (the u-dependent coefficients of every environment, leading dim E,
     already zero at the pinned reference environments), `node_mechanism(i, z_before, coeffs)` (ĝ_i for a
     batch, from ẑ_<i and the per-sample coefficients) and `edge_weights()` (one number per edge j → i).
-    Pinning multiplies every coefficient by a fixed 0/1 vector over environments, so the coefficients of a
-    reference environment are exactly 0 and ĝ_i is constant there: the shared reference of (iv-N), SPEC §2.
+    Pinning multiplies the coefficients of node i's mechanism by a fixed 0/1 vector over environments
+    (``free[:, i]``; every coefficient tensor keeps the child node on its last axis), so they are exactly 0
+    in node i's reference environments and ĝ_i is constant there: the shared reference of (iv), SPEC §2.
+    ``reference_envs`` is a `References`: one set for every node, or node-wise sets.
     """
 
     def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
-                 reference_envs: Sequence[int] = (), post_nonlinear: bool = False):
+                 reference_envs: References = (), post_nonlinear: bool = False):
         super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers)
-        free = torch.ones(n_envs)
-        free[list(reference_envs)] = 0.0
+        free = torch.ones(n_envs, latent_dim)
+        for i, envs in enumerate(node_references(reference_envs, latent_dim)):
+            free[list(envs), i] = 0.0
         self.register_buffer("free", free)
         self.post = MonotoneMap(latent_dim) if post_nonlinear else None
 
@@ -116,7 +138,7 @@ class CausalStructure(ConditionalPrior):
         raise NotImplementedError
 
     def _pinned(self, raw: torch.Tensor) -> torch.Tensor:
-        free = self.free.view(-1, *([1] * (raw.dim() - 1)))
+        free = self.free.view(self.n_envs, *([1] * (raw.dim() - 2)), self.latent_dim)
         return torch.where(free > 0, raw, torch.zeros_like(raw))
 
     def push(self, n: torch.Tensor, env: torch.Tensor, *,
@@ -170,7 +192,7 @@ class EdgeMaskedStructure(CausalStructure):
     at the reference environments; subclasses define how ĝ_i uses λ_i(u) and ẑ_<i (`node_mechanism`)."""
 
     def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
-                 reference_envs: Sequence[int] = (), post_nonlinear: bool = False):
+                 reference_envs: References = (), post_nonlinear: bool = False):
         super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers, reference_envs=reference_envs,
                          post_nonlinear=post_nonlinear)
         self.lambda_net = mlp(n_envs, latent_dim * latent_dim, hidden=hidden, layers=layers)
