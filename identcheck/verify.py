@@ -90,7 +90,8 @@ class Pins:
 def choose_pins(scm: SCM, report: Report) -> Pins:
     """Choose the learner's reference environments from the checker's node-wise references (iv-N).
 
-    The learner pins one set of environments for all its mechanisms (a global reference, (iv-G)). A node's
+    `verify` pins one set of environments for all the learner's mechanisms (a global reference, (iv-G);
+    `node_pins` gives the node-wise alternative the learner also accepts). A node's
     mechanism may only be pinned where the true one is constant in all its parents, so the pins are the
     environments shared by the node-wise references of every non-root node that has one. When no
     environment is shared, the environment serving the most such nodes is pinned (ties: the first); the
@@ -425,7 +426,7 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
     arguments of the learner, overriding the budget's (e.g. ``{"hidden": 32, "restarts": 1}``).
 
     Pinning (SPEC §2 quantifier order): see `choose_pins`. The learner fixes the causal order 1..ℓ; its
-    slot k stands for the k-th latent of ``scm.order`` (``learner_order`` in the report). The learner pins
+    slot k stands for the k-th latent of ``scm.order`` (``learner_order`` in the report). verify pins
     one set of environments for every slot, so this mapping does not change the fit; the learned graph is
     read back through the correlation matching, which also undoes the permutation of Theorem 2.1.
 
