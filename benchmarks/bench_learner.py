@@ -57,6 +57,8 @@ import torch  # noqa: E402
 from identcheck import check  # noqa: E402
 from identcheck.datasets import partial, synthetic  # noqa: E402
 from identcheck.learn import LEARNERS, CausalLearner, make_learner, mpc, parent_share, shd, shd_curve  # noqa: E402
+from identcheck.learn.model import References  # noqa: E402
+from identcheck.simulate import Dataset  # noqa: E402
 from identcheck.verify import choose_pins, node_pins  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "learner"
@@ -128,7 +130,8 @@ def budget(method: str, args: argparse.Namespace) -> dict[str, Any]:
     return {"restarts": args.restarts, **({} if args.epochs is None else {"epochs": args.epochs})}
 
 
-def fit(method: str, data, seed: int, args: argparse.Namespace, references: Any) -> tuple[Any, float]:
+def fit(method: str, data: Dataset, seed: int, args: argparse.Namespace,
+        references: References) -> tuple[Any, float]:
     learner = make_learner(method.split(":")[0], latent_dim=len(data.latents), reference_envs=references,
                            seed=seed, progress=False, **budget(method, args))
     start = time.perf_counter()
@@ -168,7 +171,7 @@ def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]
     return {"mpc": score.value, "nodes": nodes, "seconds": seconds}
 
 
-def partial_references(data: Any, pins: str) -> Any:
+def partial_references(data: Dataset, pins: str) -> References:
     """The learner's reference environments on `partial` data, from the checker: ``node``, each non-root
     node in its own node-wise references (`node_pins`; the violating node stays unpinned); ``global``, one
     set for every node (`choose_pins`, as `identcheck verify` does; the violating node is pinned where its

@@ -32,7 +32,7 @@ from identcheck.errors import DataError, IdentcheckError, NotFittedError, Traini
 
 from .flows import SmoothLeakyFlow
 from .inputs import as_env_index, as_features
-from .model import CausalStructure, LatentFlow, LatentVAE, References, Structure, node_references
+from .model import CausalStructure, LatentFlow, LatentVAE, References, Structure
 from .training import EVAL_BATCH, TrainSettings, train
 
 __all__ = ["LatentLearner", "CausalLearner"]
@@ -209,7 +209,7 @@ class LatentLearner:
             if isinstance(slot, bool) or not isinstance(slot, (int, np.integer)) or not 0 <= slot < self.latent_dim:
                 raise IdentcheckError(f"reference_envs maps node slot {slot!r}, but the slots are the "
                                       f"integers 0..{self.latent_dim - 1}")
-        for envs in node_references(references, self.latent_dim):
+        for envs in sets:
             for env in envs:
                 if isinstance(env, bool) or not isinstance(env, (int, np.integer)) or not 0 <= env < n_envs:
                     raise DataError(f"reference environment {env!r} is not an environment index of the data "
