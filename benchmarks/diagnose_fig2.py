@@ -5,10 +5,11 @@ For each seed, on `partial(3, 50, 1000, seed)` with node-wise pins (`node_pins`)
 
 - **slot orders.** The no-edge (iVAE) stage runs once. Its latents come in arbitrary slots, but the full
   model's slots are a causal order (slot 0 is a root). So the causal stage is trained from each of the ℓ!
-  orders of the no-edge solution (`permute_slots`, an exact relabelling that leaves −log p(x|u) unchanged),
+  orders of the no-edge solution (`LatentFlow.permute_slots`, an exact relabelling that leaves −log p(x|u) unchanged),
   and each order's held-out objective and recovery (correlation / parents' share per node) is reported.
   Order (0, 1, ..., ℓ-1) is the benchmark's own run; the kept order is the one with the best held-out
-  objective.
+  objective. The learner's ``order_search_epochs`` is the affordable version: it ranks the orders by short
+  runs and trains only the best in full (the benchmark's ``latent_mlp:ordered``).
 - **per-environment fit.** For the kept order: its −log p(x|u) minus the true model's (`truth_nll`), per
   environment, with the true noise standard deviation of every latent there.
 
@@ -33,7 +34,6 @@ import torch
 from identcheck import check
 from identcheck.datasets import partial
 from identcheck.learn import LatentCausalVAE, mpc, parent_share
-from identcheck.learn.model import LatentFlow
 from identcheck.learn.training import train
 from identcheck.simulate import Dataset
 from identcheck.verify import node_pins
@@ -43,26 +43,6 @@ from diagnose_learner import truth_nll
 
 OUT = Path(__file__).parent / "results" / "learner"
 WORST = 5  # environments listed per seed, largest gap first
-
-
-def permute_slots(module: LatentFlow, order: tuple[int, ...]) -> None:
-    """Relabel the latent slots of a no-edge model in place: new slot k is old slot ``order[k]``.
-
-    The flow's last linear map and the prior's outputs are permuted; the constant ĝ_k(0) of each slot's
-    mechanism (which the no-edge model adds to the prior mean) stays with its slot, so the prior mean is
-    shifted by the difference. With every causal coefficient at 0, −log p(x|u) is unchanged.
-    """
-    structure, flow, ell = module.structure, module.flow, module.structure.latent_dim
-    perm = torch.as_tensor(order)
-    with torch.no_grad():
-        constants = structure.mechanisms(torch.zeros(1, ell), torch.zeros(1, dtype=torch.long))[0]
-        flow.weights[-1].copy_(flow.weights[-1][perm])
-        flow.biases[-1].copy_(flow.biases[-1][perm])
-        last = structure.prior_net[-1]
-        rows = torch.cat([perm, perm + ell])  # mean outputs, then log-variance outputs
-        last.weight.copy_(last.weight[rows])
-        last.bias.copy_(last.bias[rows])
-        last.bias[:ell] += constants[perm] - constants
 
 
 def recovery(data: Dataset, z_hat: np.ndarray) -> dict[str, Any]:
@@ -90,7 +70,7 @@ class OrderSearch(LatentCausalVAE):
         start, kept, self.orders_ = copy.deepcopy(module.state_dict()), None, []
         for order in itertools.permutations(range(self.latent_dim)):
             module.load_state_dict(start)
-            permute_slots(module, order)
+            module.permute_slots(order)
             run: dict[str, list[float]] = {}
             best_epoch = train(module, x, env, settings, run)
             with torch.no_grad():

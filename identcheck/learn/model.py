@@ -273,6 +273,47 @@ class LatentFlow(nn.Module):
         """n = ψ̂_u⁻¹(F(x)), (B, ℓ): the posterior is a point mass."""
         return self.structure.noise_of(self.flow(x)[0], env)
 
+    def permute_slots(self, order: Sequence[int]) -> None:
+        """Relabel the latents in place, new slot k = old slot ``order[k]``, for a model with every causal
+        coefficient at 0 (after `CausalStructure.without_edges`) and a flow whose last map is
+        ``flow.weights[-1]``, ``flow.biases[-1]`` (`SmoothLeakyFlow`).
+
+        Such a model treats its slots alike, but the full model reads slot 0 as a root, slot 1 as a possible
+        child of slot 0, and so on; relabelling chooses which latent plays which part. The flow's last map and
+        the prior's outputs are permuted, and the prior mean absorbs the difference between the slots'
+        constant mechanisms ĝ_k(0), so −log p(x|u) is unchanged.
+
+        >>> import torch
+        >>> from identcheck.learn.flows import SmoothLeakyFlow
+        >>> from identcheck.learn.latent_mlp import MLPMechanisms
+        >>> structure = MLPMechanisms(2, 3, hidden=8, layers=2)
+        >>> with structure.without_edges():
+        ...     pass
+        >>> model = LatentFlow(structure, SmoothLeakyFlow(2, depth=1, generator=torch.Generator().manual_seed(0)))
+        >>> x, env = torch.randn(4, 2), torch.tensor([0, 1, 2, 0])
+        >>> with torch.no_grad():
+        ...     before = model.neg_log_likelihood(x, env)
+        ...     model.permute_slots([1, 0])
+        ...     bool(torch.allclose(model.neg_log_likelihood(x, env), before, atol=1e-5))
+        True
+        """
+        structure, ell = self.structure, self.structure.latent_dim
+        if not isinstance(structure, CausalStructure):
+            raise TypeError("permute_slots needs a structure with mechanisms (a CausalStructure)")
+        perm = torch.as_tensor(list(order), device=structure.free.device)
+        if sorted(perm.tolist()) != list(range(ell)):
+            raise ValueError(f"order must be a permutation of 0..{ell - 1}, got {list(order)}")
+        with torch.no_grad():
+            zero = torch.zeros(1, ell, device=perm.device)
+            constants = structure.mechanisms(zero, torch.zeros(1, dtype=torch.long, device=perm.device))[0]
+            self.flow.weights[-1].copy_(self.flow.weights[-1][perm])
+            self.flow.biases[-1].copy_(self.flow.biases[-1][perm])
+            last = structure.prior_net[-1]
+            rows = torch.cat([perm, perm + ell])  # the mean outputs, then the log-variance outputs
+            last.weight.copy_(last.weight[rows])
+            last.bias.copy_(last.bias[rows])
+            last.bias[:ell] += constants[perm] - constants
+
     def neg_log_likelihood(self, x: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
         """−log p(x|u) per row, (B,), on the standardised x the model sees."""
         z, log_det = self.flow(x)
