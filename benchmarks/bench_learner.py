@@ -57,7 +57,7 @@ import torch  # noqa: E402
 
 from identcheck import check  # noqa: E402
 from identcheck.datasets import partial, synthetic  # noqa: E402
-from identcheck.learn import LEARNERS, CausalLearner, make_learner, mpc, parent_share, shd, shd_curve  # noqa: E402
+from identcheck.learn import LEARNERS, MPC, CausalLearner, make_learner, mpc, parent_share, shd, shd_curve  # noqa: E402
 from identcheck.learn.model import References  # noqa: E402
 from identcheck.simulate import Dataset  # noqa: E402
 from identcheck.verify import choose_pins, node_pins  # noqa: E402
@@ -167,7 +167,13 @@ def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict
 def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     data = partial(args.partial_latents, args.segments, args.samples_per_segment, seed)
     learner, seconds = fit(method, data, seed, args, partial_references(data, args.pins))
-    z_hat = learner.transform(data.x, data.u)
+    score, nodes = node_recovery(data, learner.transform(data.x, data.u))
+    return {"mpc": score.value, "nodes": nodes, "seconds": seconds}
+
+
+def node_recovery(data: Dataset, z_hat: np.ndarray) -> tuple[MPC, dict[str, dict[str, Any]]]:
+    """The MPC matching of ``z_hat`` to the true latents, and per true node its matched correlation and the
+    parents' share of its matched latent (`parent_share`)."""
     score = mpc(data.z, z_hat)
     nodes = {}
     for i, name in enumerate(data.latents):
@@ -175,7 +181,7 @@ def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]
         share = parent_share(z_hat[:, score.assignment[i]], data.z[:, i], data.z[:, parents])
         nodes[name] = {"correlation": float(score.per_node[i]), "violating": name in VIOLATING,
                        "parents": [data.latents[j] for j in parents], **share.to_dict()}
-    return {"mpc": score.value, "nodes": nodes, "seconds": seconds}
+    return score, nodes
 
 
 def partial_references(data: Dataset, pins: str) -> References:

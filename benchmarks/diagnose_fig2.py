@@ -33,12 +33,12 @@ import torch
 
 from identcheck import check
 from identcheck.datasets import partial
-from identcheck.learn import LatentCausalVAE, mpc, parent_share
+from identcheck.learn import LatentCausalVAE
 from identcheck.learn.training import train
 from identcheck.simulate import Dataset
 from identcheck.verify import node_pins
 
-from bench_learner import PRETRAINED
+from bench_learner import PRETRAINED, node_recovery
 from diagnose_learner import truth_nll
 
 OUT = Path(__file__).parent / "results" / "learner"
@@ -47,13 +47,9 @@ WORST = 5  # environments listed per seed, largest gap first
 
 def recovery(data: Dataset, z_hat: np.ndarray) -> dict[str, Any]:
     """Matched correlation and parents' share per true node, and the matching (true node -> slot)."""
-    score = mpc(data.z, z_hat)
-    nodes = {}
-    for i, name in enumerate(data.latents):
-        parents = np.flatnonzero(data.adjacency[:, i])
-        share = parent_share(z_hat[:, score.assignment[i]], data.z[:, i], data.z[:, parents]).share
-        nodes[name] = [round(float(score.per_node[i]), 3), round(share, 3)]
-    return {"nodes": nodes, "slots": [int(a) for a in score.assignment]}
+    score, nodes = node_recovery(data, z_hat)
+    return {"nodes": {name: [round(r["correlation"], 3), round(r["share"], 3)] for name, r in nodes.items()},
+            "slots": [int(a) for a in score.assignment]}
 
 
 class OrderSearch(LatentCausalVAE):
