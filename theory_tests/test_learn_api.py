@@ -1,5 +1,7 @@
 """The learners' shared estimator interface (STYLE.md, scikit-learn conventions) on tiny random data."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,14 @@ def data():
 def test_the_registry_names_the_six_learners():
     assert sorted(LEARNERS) == ["beta_vae", "ivae", "latent_linear", "latent_mlp", "latent_polynomial", "vae"]
     assert sorted(CAUSAL) == ["latent_linear", "latent_mlp", "latent_polynomial"]
+
+
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_every_learner_takes_the_shared_constructor_arguments(name):
+    # One signature for all (base.py): a learner that re-declares it (β-VAE, for its beta = 4) must keep up.
+    shared = list(inspect.signature(LatentLearner.__init__).parameters)
+    assert list(inspect.signature(LEARNERS[name].__init__).parameters) == shared
+    assert list(make_learner(name, latent_dim=2).get_params()) == shared[1:]
 
 
 @pytest.mark.parametrize("name", sorted(LEARNERS))

@@ -96,6 +96,7 @@ def test_the_search_keeps_the_best_order_and_starts_the_full_stage_from_it(data,
     assert [c["epochs"] for c in calls[1:7]] == [2] * 6 and {c["schedule"] for c in calls[1:7]} == {"constant"}
     scores, orders = learner.history_["order_val_loss"], list(itertools.permutations(range(3)))
     assert len(scores) == 6 and learner.history_["slot_order"] == list(orders[int(np.argmin(scores))])
+    assert learner.history_["searched_orders"] == [list(o) for o in orders]
     no_edge = calls[1]["start"]  # the no-edge solution as handed over (orders[0] is the identity)
     model = learner._build(3, 4, torch.device("cpu"), 0)
     for call, order in [(calls[-1], learner.history_["slot_order"]), *zip(calls[1:7], orders)]:
@@ -103,6 +104,38 @@ def test_the_search_keeps_the_best_order_and_starts_the_full_stage_from_it(data,
         model.permute_slots(order)
         for key, value in model.state_dict().items():
             assert torch.equal(call["start"][key], value), (order, key)
+
+
+def test_the_greedy_search_fills_the_slots_from_the_root_down(monkeypatch):
+    """ℓ = 4: the greedy search screens 4 + 3·2/2 = 7 orders. Replaying its rule on the recorded objectives
+    must give the same screened orders, in the same sequence, and the kept order; and the full stage must
+    start from the no-edge solution relabelled into that order."""
+    import identcheck.learn.base as base
+
+    starts = []
+
+    def recording_train(module, x, env, settings, history, **kwargs):
+        starts.append({k: v.clone() for k, v in module.state_dict().items()})
+        return train(module, x, env, settings, history, **kwargs)
+
+    monkeypatch.setattr(base, "train", recording_train)
+    rng = np.random.default_rng(1)
+    x, u = rng.normal(size=(240, 4)), np.repeat(np.arange(4), 60)
+    learner = LatentCausalVAE(4, reference_envs=[0], **SEARCH, order_search="greedy").fit(x, u)
+    searched = [tuple(o) for o in learner.history_["searched_orders"]]
+    score = dict(zip(searched, learner.history_["order_val_loss"]))
+    assert len(searched) == len(set(searched)) == 7 and len(starts) == 1 + 7 + 1
+    replayed, best = [], (0, 1, 2, 3)
+    for k in range(3):
+        candidates = [best[:k] + (c,) + tuple(r for r in best[k:] if r != c) for c in best[k:]]
+        replayed += [c for c in candidates if c not in replayed]
+        best = min(candidates, key=score.__getitem__)
+    assert replayed == searched and learner.history_["slot_order"] == list(best)
+    model = learner._build(4, 4, torch.device("cpu"), 0)
+    model.load_state_dict(starts[1])  # the no-edge solution as handed over (the identity order runs first)
+    model.permute_slots(best)
+    for key, value in model.state_dict().items():
+        assert torch.equal(starts[-1][key], value), key
 
 
 def test_the_search_order_survives_save_and_load(data, tmp_path):
@@ -116,6 +149,7 @@ def test_the_search_order_survives_save_and_load(data, tmp_path):
 
 @pytest.mark.parametrize("params, match", [
     ({"order_search_epochs": -1}, "order_search_epochs must be an integer >= 0"),
+    ({"order_search": "random"}, "order_search must be 'exhaustive' or 'greedy'"),
     ({"pretrain_epochs": 0}, "needs likelihood='exact' and pretrain_epochs >= 1"),
     ({"likelihood": "elbo"}, "needs likelihood='exact' and pretrain_epochs >= 1"),
     ({"validation_fraction": 0.0, "early_stopping": False}, "need a validation split"),
