@@ -7,13 +7,12 @@ on the fitted data as in the paper), the SHD of the learned graph at τ = 0.1 af
 (learners with mechanisms), the wall time of the whole fit (all restarts) and the training throughput of
 the kept run (training samples × epochs / second).
 Every learner gets the data's reference environments (the learners without mechanisms ignore them).
-A method written ``<name>:exact`` is that learner with ``likelihood="exact"`` (an invertible flow x -> ẑ and
-the exact likelihood instead of the ELBO; d = ℓ), trained with its own budget: --exact-epochs,
---exact-lr and --exact-restarts. ``<name>:pretrained`` is the exact-likelihood learner started from its
-no-edge (iVAE) solution, with the fixed budget `PRETRAINED` (one restart); ``<name>:ordered`` adds the
-search over slot orders of that solution (`ORDERED`: ``order_search_epochs`` short runs per order, ℓ! orders);
-``<name>:greedy`` screens orders greedily from the root slot down instead (`GREEDY`: ℓ + (ℓ-1)(ℓ-2)/2 runs,
-11 at ℓ = 5). Runs of these two record the order chosen (``slot_order``).
+A method written ``<name>:<preset>`` is that learner with the arguments of `identcheck.learn.PRESETS`, all on
+the exact likelihood (an invertible flow x -> ẑ instead of the ELBO; d = ℓ): ``:exact`` from a random start,
+with its own budget (--exact-epochs, --exact-lr, --exact-restarts); ``:pretrained`` started from its no-edge
+(iVAE) solution, with a fixed budget (one restart); ``:ordered`` adds the search over slot orders of that
+solution (ℓ! short runs); ``:greedy`` screens the orders greedily from the root slot down instead
+(ℓ + (ℓ-1)(ℓ-2)/2 runs, 11 at ℓ = 5). Runs of the last two record the order chosen (``slot_order``).
 
 Fig. 2 (partial identifiability): `identcheck.datasets.partial(--partial-latents, ...)` keeps the edge
 z1 -> z2 invariant, so z2 violates (iv) and Theorem 2.5 makes it unidentifiable while the other nodes stay
@@ -59,25 +58,17 @@ import torch  # noqa: E402
 
 from identcheck import check  # noqa: E402
 from identcheck.datasets import partial, synthetic  # noqa: E402
-from identcheck.learn import LEARNERS, MPC, CausalLearner, make_learner, mpc, parent_share, shd, shd_curve  # noqa: E402
+from identcheck.learn import (LEARNERS, MPC, PRESETS, CausalLearner, make_learner, mpc,  # noqa: E402
+                              parent_share, shd, shd_curve)
 from identcheck.learn.model import References  # noqa: E402
 from identcheck.simulate import Dataset  # noqa: E402
 from identcheck.verify import choose_pins, node_pins  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "learner"
 THRESHOLDS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
-EXACT, PRETRAINED_SUFFIX, ORDERED_SUFFIX, GREEDY_SUFFIX = ":exact", ":pretrained", ":ordered", ":greedy"
-#: The budget of the ``:pretrained`` methods: up to 300 no-edge epochs at lr 3e-3, then up to 200 epochs of
-#: the full model at lr 1e-3 (both with early stopping), one restart: one ℓ = 5 fit stays under 10 minutes.
-PRETRAINED = {"likelihood": "exact", "pretrain_epochs": 300, "pretrain_lr": 3e-3, "epochs": 200, "lr": 1e-3,
-              "restarts": 1}
-#: The ``:ordered`` methods: `PRETRAINED`, with every slot order of the no-edge solution screened for 30 epochs
-#: (README, "Why seeds 0 and 1 miss": 30 epochs rank the orders as the full 200 do on seeds 0 and 1).
-ORDERED = {**PRETRAINED, "order_search_epochs": 30}
-#: The ``:greedy`` methods: `ORDERED` with the greedy search, which scales to ℓ = 5 within the 10 minutes.
-GREEDY = {**ORDERED, "order_search": "greedy"}
-METHODS = sorted(LEARNERS) + [name + suffix for suffix in (EXACT, PRETRAINED_SUFFIX, ORDERED_SUFFIX, GREEDY_SUFFIX)
-                              for name in sorted(LEARNERS)]
+#: ``<name>:<preset>`` trains that learner with the arguments of `identcheck.learn.PRESETS` (the ``exact``
+#: preset's epochs, lr and restarts come from --exact-epochs, --exact-lr and --exact-restarts).
+METHODS = sorted(LEARNERS) + [f"{name}:{preset}" for preset in PRESETS for name in sorted(LEARNERS)]
 VIOLATING = {"z2"}  # the child of the invariant edge z1 -> z2 in `partial`'s default
 
 
@@ -86,9 +77,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="tiny smoke run: l = 2, 3; 10 x 200 samples; 2 seeds")
     p.add_argument("--latents", type=int, nargs="+", default=[2, 3, 4, 5])
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (data and learner), 0..k-1 (default 3)")
-    p.add_argument("--methods", nargs="+", default=sorted(LEARNERS), choices=METHODS,
-                   help="learner names; <name>:exact, <name>:pretrained, <name>:ordered and <name>:greedy "
-                        "train that learner on the exact likelihood")
+    p.add_argument("--methods", nargs="+", default=sorted(LEARNERS), choices=METHODS, metavar="METHOD",
+                   help="learner names (default: the six learners); <name>:exact, <name>:pretrained, "
+                        "<name>:ordered and <name>:greedy train that learner with a preset of "
+                        "identcheck.learn.PRESETS, on the exact likelihood")
     p.add_argument("--segments", type=int, default=50)
     p.add_argument("--samples-per-segment", type=int, default=1000)
     p.add_argument("--epochs", type=int, default=None, help="epoch budget for every learner (default: theirs)")
@@ -98,7 +90,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--exact-restarts", type=int, default=2,
                    help="restarts of the :exact methods, kept by held-out likelihood (default 2)")
     p.add_argument("--partial-latents", type=int, default=3)
-    p.add_argument("--partial-methods", nargs="+", default=["latent_mlp", "ivae"], choices=METHODS)
+    p.add_argument("--partial-methods", nargs="+", default=["latent_mlp", "ivae"], choices=METHODS, metavar="METHOD",
+                   help="the Fig. 2 methods, written as for --methods (default latent_mlp ivae)")
     p.add_argument("--pins", choices=["global", "node"], default="global",
                    help="Fig. 2 pinning from the checker: one set for every node, as `identcheck verify` does "
                         "(global, the default), or each node in its own references, leaving the violating "
@@ -123,7 +116,7 @@ def reproduce(args: argparse.Namespace) -> str:
              f"--samples-per-segment {args.samples_per_segment}", f"--restarts {args.restarts}",
              f"--partial-methods {' '.join(args.partial_methods)}", f"--pins {args.pins}"]
     parts += [f"--epochs {args.epochs}"] if args.epochs is not None else []
-    if any(m.endswith(EXACT) for m in args.methods + args.partial_methods):
+    if any(m.endswith(":exact") for m in args.methods + args.partial_methods):
         parts += [f"--exact-epochs {args.exact_epochs} --exact-lr {args.exact_lr} "
                   f"--exact-restarts {args.exact_restarts}"]
     parts += [f"--out {args.out}"] if args.out != OUT else []
@@ -132,15 +125,11 @@ def reproduce(args: argparse.Namespace) -> str:
 
 def budget(method: str, args: argparse.Namespace) -> dict[str, Any]:
     """The learner arguments a method's runs are trained with (stored with its runs)."""
-    if method.endswith(PRETRAINED_SUFFIX):
-        return dict(PRETRAINED)
-    if method.endswith(ORDERED_SUFFIX):
-        return dict(ORDERED)
-    if method.endswith(GREEDY_SUFFIX):
-        return dict(GREEDY)
-    if method.endswith(EXACT):
-        return {"likelihood": "exact", "epochs": args.exact_epochs, "lr": args.exact_lr,
-                "restarts": args.exact_restarts}
+    preset = method.partition(":")[2]
+    if preset == "exact":
+        return {**PRESETS["exact"], "epochs": args.exact_epochs, "lr": args.exact_lr, "restarts": args.exact_restarts}
+    if preset:
+        return dict(PRESETS[preset])
     return {"restarts": args.restarts, **({} if args.epochs is None else {"epochs": args.epochs})}
 
 

@@ -33,12 +33,12 @@ import torch
 
 from identcheck import check
 from identcheck.datasets import partial
-from identcheck.learn import LatentCausalVAE
+from identcheck.learn import PRESETS, LatentCausalVAE
 from identcheck.learn.training import train
 from identcheck.simulate import Dataset
 from identcheck.verify import node_pins
 
-from bench_learner import PRETRAINED, node_recovery
+from bench_learner import node_recovery
 from diagnose_learner import truth_nll
 
 OUT = Path(__file__).parent / "results" / "learner"
@@ -100,11 +100,11 @@ def environment_gaps(data: Dataset, learner: LatentCausalVAE) -> list[dict[str, 
 def diagnose(seed: int) -> dict[str, Any]:
     data = partial(3, 50, 1000, seed)
     learner = OrderSearch(3, reference_envs=node_pins(data.scm, check(data.scm)), seed=seed, progress=False,
-                          **PRETRAINED)
+                          **PRESETS["pretrained"])
     learner.data = data
     learner.fit(data.x, data.u)
     gaps = environment_gaps(data, learner)
-    return {"seed": seed, "budget": PRETRAINED, "orders": learner.orders_,
+    return {"seed": seed, "budget": dict(PRESETS["pretrained"]), "orders": learner.orders_,
             "kept": min(learner.orders_, key=lambda r: r["held_out"]),
             "mean_gap": round(float(np.mean([g["gap"] for g in gaps])), 3),
             "worst_environments": sorted(gaps, key=lambda g: -g["gap"])[:WORST], "environments": gaps}

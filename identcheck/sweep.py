@@ -135,7 +135,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
 
     Every spec is loaded once here, so a broken spec is reported before any run starts.
     """
-    from .learn.registry import LEARNERS
+    from .learn.registry import resolve_method
     from .spec import from_text
 
     path = Path(path)
@@ -171,9 +171,10 @@ def load_sweep(path: str | Path) -> SweepPlan:
     if not isinstance(methods, list) or not methods:
         raise _fail(source, "sweep.methods", "expected a non-empty list of learner names")
     for k, name in enumerate(methods):
-        if name not in LEARNERS:
-            raise _fail(source, f"sweep.methods[{k}]",
-                        f"unknown learner {name!r} (known: {', '.join(sorted(LEARNERS))})")
+        try:
+            resolve_method(name)
+        except IdentcheckError as exc:
+            raise _fail(source, f"sweep.methods[{k}]", str(exc)) from None
     budget = body["budget"]
     if not isinstance(budget, dict) or set(budget) - set(_BUDGET_KEYS):
         raise _fail(source, "sweep.budget", f"expected a mapping with keys among {', '.join(_BUDGET_KEYS)}")

@@ -423,12 +423,15 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
     seeds: repeat the whole run (simulation and fit) with seeds seed, seed+1, ..., and report a 95% interval
     per node; threshold: the correlation an identifiable node must reach; share_margin: the parent share
     above which an unidentifiable node's recovery is distinguishable; learner_params: extra constructor
-    arguments of the learner, overriding the budget's (e.g. ``{"hidden": 32, "restarts": 1}``).
+    arguments of the learner, overriding the budget's (e.g. ``{"hidden": 32, "restarts": 1}``); method: a
+    learner name, or ``name:preset`` with a preset of `identcheck.learn.PRESETS` (e.g. ``latent_mlp:ordered``),
+    whose epochs and restarts the budget's override.
 
     Pinning (SPEC §2 quantifier order): see `choose_pins`. The learner fixes the causal order 1..ℓ; its
     slot k stands for the k-th latent of ``scm.order`` (``learner_order`` in the report). verify pins
-    one set of environments for every slot, so this mapping does not change the fit; the learned graph is
-    read back through the correlation matching, which also undoes the permutation of Theorem 2.1.
+    one set of environments for every slot, so this mapping (or the slot-order search of the ``ordered``
+    and ``greedy`` presets) does not change the pins; the learned graph is read back through the correlation
+    matching, which also undoes the permutation of Theorem 2.1.
 
     >>> import identcheck
     >>> r = verify(identcheck.load_example("C7"), samples_per_env=100, epochs=2)
@@ -440,6 +443,9 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
             raise IdentcheckError(f"{key} must be an integer >= {low}, got {value!r}")
     if not 0 < threshold <= 1:
         raise IdentcheckError(f"threshold must lie in (0, 1], got {threshold!r}")
+    from .learn.registry import resolve_method
+
+    resolve_method(method)  # an unknown learner or preset fails before any work
     default = BUDGETS[bool(quick)]
     budget = Budget(default.samples_per_env if samples_per_env is None else samples_per_env,
                     default.epochs if epochs is None else epochs, default.hidden, default.restarts)

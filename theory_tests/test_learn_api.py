@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from identcheck.errors import DataError, IdentcheckError, NotFittedError, TrainingError
-from identcheck.learn import LEARNERS, CausalLearner, LatentCausalVAE, LatentLearner, make_learner
+from identcheck.learn import LEARNERS, PRESETS, CausalLearner, LatentCausalVAE, LatentLearner, make_learner
 from identcheck.learn.model import LatentVAE
 
 CAUSAL = [name for name, cls in LEARNERS.items() if issubclass(cls, CausalLearner)]
@@ -30,6 +30,24 @@ def test_every_learner_takes_the_shared_constructor_arguments(name):
     shared = list(inspect.signature(LatentLearner.__init__).parameters)
     assert list(inspect.signature(LEARNERS[name].__init__).parameters) == shared
     assert list(make_learner(name, latent_dim=2).get_params()) == shared[1:]
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_a_preset_sets_its_arguments_and_explicit_ones_win(preset):
+    learner = make_learner(f"latent_mlp:{preset}", latent_dim=3, epochs=7)
+    assert learner.epochs == 7 and learner.likelihood == "exact"
+    assert all(getattr(learner, key) == value for key, value in PRESETS[preset].items() if key != "epochs")
+    assert type(make_learner(f"ivae:{preset}", latent_dim=2)) is type(make_learner("ivae", latent_dim=2))
+
+
+@pytest.mark.parametrize("method, match", [
+    ("latent_mlp:fast", "unknown preset 'fast' in 'latent_mlp:fast'; choose one of exact, pretrained"),
+    ("latent_mlp:", "unknown preset ''"),
+    ("no_such:exact", "unknown learner 'no_such'"),
+])
+def test_an_unknown_preset_or_learner_is_named(method, match):
+    with pytest.raises(IdentcheckError, match=match):
+        make_learner(method, latent_dim=2)
 
 
 @pytest.mark.parametrize("name", sorted(LEARNERS))

@@ -98,8 +98,16 @@ def test_bench_task_with_two_local_jobs(tmp_path):
     assert len(table) == 4 and all(r["status"] == "ok" and r["consistent"] == "" for r in table)
 
 
+def test_a_method_with_a_preset_is_planned_and_kept_in_its_rows(tmp_path):
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae:exact",))
+    assert load_sweep(path).methods == ("ivae:exact",)
+    assert identcheck("sweep", str(path), "--out", str(tmp_path / "out")).returncode == 0
+    assert [(r["method"], r["status"]) for r in rows(tmp_path / "out")] == [("ivae:exact", "ok")]
+
+
 @pytest.mark.parametrize("change, key", [
     ({"methods": ["no_such_learner"]}, "sweep.methods[0]"),
+    ({"methods": ["ivae", "latent_mlp:no_such_preset"]}, "sweep.methods[1]"),
     ({"specs": ["missing.yaml"]}, "sweep.specs[0]"),
     ({"task": "train"}, "sweep.task"),
     ({"budget": {"epochs": 0}}, "sweep.budget.epochs"),

@@ -51,6 +51,7 @@ def test_no_guarantee_spec_exits_zero():
     ["--example", "C1", "--seeds", "-1"],
     ["--example", "no_such_example"],
     ["--example", "C1", "--method", "no_such_learner"],
+    ["--example", "C1", "--method", "latent_mlp:no_such_preset"],
     [],
 ])
 def test_bad_input_is_one_line_on_stderr_and_exit_2(args, tmp_path):
@@ -68,3 +69,19 @@ def test_invalid_spec_names_the_file_and_key(tmp_path):
     spec.write_text(yaml.safe_dump(data))
     result = identcheck("verify", str(spec), *TINY)
     assert result.returncode == 2 and "bad.yaml" in result.stderr and "noise.params.z1" in result.stderr
+
+
+def test_a_preset_learner_runs_and_a_spec_it_cannot_fit_is_named(tmp_path):
+    """--method NAME:PRESET reaches the exact-likelihood learners (d = ℓ): C1 (d = ℓ = 2) runs with the
+    slot-order search and reports its recoveries; with observed_dim 3 the flow cannot be inverted, which is
+    one line on stderr and exit 2, and the --plot file is not written."""
+    result = identcheck("verify", "--example", "C1", *TINY, "--method", "latent_mlp:ordered", "--format", "json")
+    assert result.returncode in (0, 1), result.stderr
+    assert set(json.loads(result.stdout)["nodes"]) == {"z1", "z2"}
+    data = load_example("C1").spec
+    data["mixing"]["observed_dim"] = 3
+    spec, plot = tmp_path / "d3.yaml", tmp_path / "out.png"
+    spec.write_text(yaml.safe_dump(data))
+    result = identcheck("verify", str(spec), *TINY, "--method", "latent_mlp:exact", "--plot", str(plot))
+    assert result.returncode == 2 and result.stdout == "" and not plot.exists()
+    assert "as many observed features as latents" in result.stderr and len(result.stderr.strip().splitlines()) == 1
