@@ -41,8 +41,9 @@ from .simulate.dataset import write_atomically
 
 __all__ = ["COLUMNS", "Run", "SweepPlan", "SweepResult", "load_sweep", "plan_runs", "execute", "sweep"]
 
-#: Columns of results.csv, in order (CONTRACT §5 requires run, spec, seed, method, status, mpc, seconds, error).
-COLUMNS = ("run", "spec", "seed", "method", "task", "status", "mpc", "shd", "consistent", "epochs",
+#: Columns of results.csv, in order (CONTRACT §5 requires run, spec, seed, method, status, mpc, seconds, error);
+#: ``learner`` is the method verify fitted (``method`` resolved, e.g. ``auto`` -> ``latent_mlp:ordered``).
+COLUMNS = ("run", "spec", "seed", "method", "learner", "task", "status", "mpc", "shd", "consistent", "epochs",
            "samples_per_env", "seconds", "error", "nodes")
 _TASKS = ("verify", "bench")
 _BUDGET_KEYS = ("epochs", "samples_per_env")
@@ -169,10 +170,11 @@ def load_sweep(path: str | Path) -> SweepPlan:
         specs[entry] = text
     methods = body["methods"]
     if not isinstance(methods, list) or not methods:
-        raise _fail(source, "sweep.methods", "expected a non-empty list of learner names")
+        raise _fail(source, "sweep.methods", "expected a non-empty list of learner names (or auto)")
     for k, name in enumerate(methods):
         try:
-            resolve_method(name)
+            if name != "auto":  # verify's default: the learner is chosen per spec (`identcheck.verify.choose_method`)
+                resolve_method(name)
         except IdentcheckError as exc:
             raise _fail(source, f"sweep.methods[{k}]", str(exc)) from None
     budget = body["budget"]
@@ -210,10 +212,10 @@ def execute(run: Run) -> dict[str, str]:
         report = verify(scm, seed=run.seed, method=run.method, **run.budget)
     except Exception as exc:  # recorded in the row; the sweep goes on
         message = " ".join(str(exc).split())
-        return {**row, "status": "failed", "mpc": "", "shd": "", "consistent": "", "nodes": "",
+        return {**row, "status": "failed", "learner": "", "mpc": "", "shd": "", "consistent": "", "nodes": "",
                 "seconds": f"{time.perf_counter() - start:.2f}", "error": f"{type(exc).__name__}: {message}"}
     nodes = {name: round(node.correlation, 4) for name, node in report.nodes.items()}
-    return {**row, "status": "ok", "mpc": f"{report.mpc:.4f}", "shd": "" if report.shd is None else str(report.shd),
+    return {**row, "status": "ok", "learner": report.method, "mpc": f"{report.mpc:.4f}", "shd": "" if report.shd is None else str(report.shd),
             "consistent": str(report.consistent) if run.task == "verify" else "",
             "nodes": json.dumps(nodes) if run.task == "verify" else "",
             "seconds": f"{time.perf_counter() - start:.2f}", "error": ""}

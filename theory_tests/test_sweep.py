@@ -98,11 +98,15 @@ def test_bench_task_with_two_local_jobs(tmp_path):
     assert len(table) == 4 and all(r["status"] == "ok" and r["consistent"] == "" for r in table)
 
 
-def test_a_method_with_a_preset_is_planned_and_kept_in_its_rows(tmp_path):
-    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae:exact",))
-    assert load_sweep(path).methods == ("ivae:exact",)
+@pytest.mark.parametrize("method", ["ivae:exact", "auto"])
+def test_a_method_with_a_preset_or_auto_is_planned_and_kept_in_its_rows(tmp_path, method):
+    """A preset, or verify's "auto" (the learner chosen per spec), is a valid method and names its rows; the
+    learner column says what was fitted."""
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=(method,))
+    assert load_sweep(path).methods == (method,)
     assert identcheck("sweep", str(path), "--out", str(tmp_path / "out")).returncode == 0
-    assert [(r["method"], r["status"]) for r in rows(tmp_path / "out")] == [("ivae:exact", "ok")]
+    learner = "latent_mlp:ordered" if method == "auto" else method  # C1: d = ℓ = 2
+    assert [(r["method"], r["learner"], r["status"]) for r in rows(tmp_path / "out")] == [(method, learner, "ok")]
 
 
 @pytest.mark.parametrize("change, key", [

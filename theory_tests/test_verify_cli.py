@@ -20,13 +20,15 @@ def identcheck(*args, cwd=None, timeout=300):
 
 def test_json_output_follows_the_contract_and_the_exit_code_follows_consistency(tmp_path):
     """--format json prints one object with identcheck, check, mpc and per-node verdict/correlation/consistent;
-    the exit code is 0 when every node with a prediction is consistent, 1 otherwise."""
+    the exit code is 0 when every node with a prediction is consistent, 1 otherwise. The default method is
+    auto, which fits C7 (d = ℓ = 3) with the exact likelihood and says so."""
     spec = tmp_path / "c7.yaml"
     spec.write_text(yaml.safe_dump(load_example("C7").spec))
     result = identcheck("verify", str(spec), *TINY, "--format", "json")
     data = json.loads(result.stdout)
     assert {"identcheck", "check", "mpc", "nodes"} <= set(data) and data["identcheck"] == 1
     assert all({"verdict", "correlation", "consistent"} <= set(n) for n in data["nodes"].values())
+    assert data["method"] == "latent_mlp:ordered" and data["method_reason"].startswith("auto: d = ℓ = 3")
     assert result.returncode == (0 if data["consistent"] else 1)
     assert result.returncode == (0 if all(n["consistent"] is not False for n in data["nodes"].values()) else 1)
 
@@ -89,12 +91,14 @@ def test_a_preset_learner_runs_and_a_spec_it_cannot_fit_is_named(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_ordered_preset_confirms_the_documented_chain():
-    """README, Verify: `identcheck verify docs/specs/segments_chain.yaml --seed 0 --method latent_mlp:ordered`
-    (about 6 minutes on one core). When written: z1 0.997, z2 0.998, z3 0.999, exit 0, against 0.597, 0.710,
-    0.872 (exit 1) for the default ELBO learner. We require exit 0 and 0.95 per node, a margin of 0.047."""
+def test_the_default_learner_confirms_the_documented_chain():
+    """README, Verify: `identcheck verify docs/specs/segments_chain.yaml --seed 0` (about 6 minutes on one
+    core), whose default method auto fits latent_mlp:ordered here (d = ℓ = 3). When written: z1 0.997, z2
+    0.998, z3 0.999, exit 0, against 0.597, 0.710, 0.872 (exit 1) for the ELBO learner (--method latent_mlp).
+    We require exit 0 and 0.95 per node, a margin of 0.047."""
     spec = Path(__file__).resolve().parents[1] / "docs" / "specs" / "segments_chain.yaml"
-    result = identcheck("verify", str(spec), "--seed", "0", "--method", "latent_mlp:ordered", "--format", "json",
-                        timeout=1800)
+    result = identcheck("verify", str(spec), "--seed", "0", "--format", "json", timeout=1800)
     assert result.returncode == 0, result.stderr
-    assert all(node["correlation"] >= 0.95 for node in json.loads(result.stdout)["nodes"].values())
+    data = json.loads(result.stdout)
+    assert data["method"] == "latent_mlp:ordered"
+    assert all(node["correlation"] >= 0.95 for node in data["nodes"].values())

@@ -1,5 +1,5 @@
 """`identcheck verify SPEC [--example NAME] [--seed S] [--samples-per-env N] [--epochs K] [--seeds K] [--quick]
-[--method NAME[:PRESET]] [--threshold T] [--plot out.png] [--format text|json|markdown]` (CONTRACT §4).
+[--method auto|NAME[:PRESET]] [--threshold T] [--plot out.png] [--format text|json|markdown]` (CONTRACT §4).
 
 Exit 0 when every node with a prediction is consistent with it, 1 otherwise, 2 for bad input.
 """
@@ -30,10 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", type=at_least(1), default=1, metavar="K",
                         help="repeat with seeds S..S+K-1 and report a 95%% interval per node (default 1)")
     parser.add_argument("--quick", action="store_true", help="a fast, coarse run")
-    parser.add_argument("--method", default="latent_mlp", metavar="NAME",
-                        help="learner name (default latent_mlp), optionally with a preset: NAME:exact, "
-                             "NAME:pretrained, NAME:ordered or NAME:greedy train on the exact likelihood (d = l; "
-                             "README, learner benchmark); --epochs and the budget's restarts apply on top")
+    parser.add_argument("--method", default="auto", metavar="NAME",
+                        help="learner: auto (default: latent_mlp:ordered when d = l <= 3, latent_mlp:greedy when "
+                             "d = l > 3, the ELBO learner latent_mlp when d != l), a learner name, or NAME:PRESET "
+                             "with a preset exact, pretrained, ordered or greedy (the exact likelihood, d = l; "
+                             "README, learner benchmark); --epochs and the budget's restarts apply on top, and "
+                             "the preset's no-edge and order-search stages scale with --epochs")
     parser.add_argument("--threshold", type=float, default=0.9, metavar="T",
                         help="correlation an identifiable node must reach (default 0.9)")
     parser.add_argument("--plot", metavar="PNG", help="also draw verdicts vs recovery and the learned graph")
