@@ -82,7 +82,7 @@ def choose_method(scm: SCM, method: str = "auto") -> tuple[str, str]:
     likelihood started from the no-edge solution, with the slot-order search: every order up to ℓ = 3
     (``latent_mlp:ordered``, ℓ! short runs), the greedy search beyond (``latent_mlp:greedy``,
     ℓ + (ℓ-1)(ℓ-2)/2 short runs). Measured on docs/specs (README, Verify): it recovers every identifiable
-    node of the ℓ = 3 specs at 0.97-0.999, where the ELBO learner stays at 0.60-0.89. Post-nonlinear nodes
+    node of the ℓ = 3 specs at 0.996-0.999, where the ELBO learner stays at 0.60-0.89. Post-nonlinear nodes
     too: the flow absorbs the maps ḡ_i, which Corollary 3.1 leaves unidentified anyway. With d ≠ ℓ no flow
     can invert the mixing, and it is the paper's ELBO learner, ``latent_mlp``.
 

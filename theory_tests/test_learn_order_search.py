@@ -1,6 +1,6 @@
 """The search over slot orders (``order_search_epochs``): `LatentFlow.permute_slots` must leave a no-edge
 model's likelihood unchanged, or the orders it compares would not start from the same solution; the search
-keeps the order with the best short run and hands the full stage exactly that relabelled solution.
+keeps the order with the best short run and the full stage goes on from exactly that run's kept state.
 
 Deterministic (seeded nets, float32): the margin of the relabelling checks is float rounding, 1e-5 nats per row.
 """
@@ -74,57 +74,70 @@ def test_relabelling_refuses_a_non_permutation_and_a_model_without_mechanisms():
         LatentFlow(ConditionalPrior(3, 4, hidden=8, layers=2), flow).permute_slots(ORDER)
 
 
-def test_the_search_keeps_the_best_order_and_starts_the_full_stage_from_it(data, monkeypatch):
-    """Record every call of the training loop: the no-edge stage, ℓ! = 6 short runs, the full stage. The
-    full stage must start from the no-edge solution relabelled into the order with the lowest short-run
-    objective, and the history must report that order and the six objectives."""
+def _recording_train(calls):
+    """A stand-in for the training loop that records each call's starting state, settings, epochs run and
+    kept state."""
     import identcheck.learn.base as base
-
-    calls = []
 
     def recording_train(module, x, env, settings, history, **kwargs):
         calls.append({"start": {k: v.clone() for k, v in module.state_dict().items()}, "epochs": settings.epochs,
-                      "schedule": settings.schedule})
+                      "schedule": settings.schedule, "lr": settings.lr})
         kept = train(module, x, env, settings, history, **kwargs)
-        calls[-1]["end"] = {k: v.clone() for k, v in module.state_dict().items()}
+        calls[-1].update(end={k: v.clone() for k, v in module.state_dict().items()},
+                         ran=len(history["train_loss"]))
         return kept
 
+    return base, recording_train
+
+
+def _assert_same_state(actual, expected, label):
+    for key, value in expected.items():
+        assert torch.equal(actual[key], value), (label, key)
+
+
+def test_the_search_keeps_the_best_order_and_goes_on_from_its_short_run(data, monkeypatch):
+    """Record every call of the training loop: the no-edge stage, ℓ! = 6 short runs, the full stage. Each
+    short run must start from the no-edge solution relabelled into its order and run all its epochs at the
+    no-edge stage's lr (the coefficients leave 0 only after tens of epochs at a small lr, README); the full
+    stage must start from the kept state of the short run with the lowest objective, and the history must
+    report that order and the six objectives."""
+    calls = []
+    base, recording_train = _recording_train(calls)
     monkeypatch.setattr(base, "train", recording_train)
     x, u = data
-    learner = LatentCausalVAE(3, reference_envs=[0], **SEARCH).fit(x, u)
+    params = {**SEARCH, "order_search_epochs": 15, "patience": 1, "pretrain_lr": 2e-3}
+    learner = LatentCausalVAE(3, reference_envs=[0], **params).fit(x, u)
     assert len(calls) == 1 + 6 + 1
-    assert [c["epochs"] for c in calls[1:7]] == [2] * 6 and {c["schedule"] for c in calls[1:7]} == {"constant"}
+    short = calls[1:7]
+    assert [c["epochs"] for c in short] == [c["ran"] for c in short] == [15] * 6  # patience 1 does not stop them
+    assert {c["schedule"] for c in short} == {"constant"} and {c["lr"] for c in short} == {2e-3}
+    assert calls[-1]["lr"] == learner.lr == 1e-3
     scores, orders = learner.history_["order_val_loss"], list(itertools.permutations(range(3)))
-    assert len(scores) == 6 and learner.history_["slot_order"] == list(orders[int(np.argmin(scores))])
+    best = int(np.argmin(scores))
+    assert len(scores) == 6 and learner.history_["slot_order"] == list(orders[best])
     assert learner.history_["searched_orders"] == [list(o) for o in orders]
-    no_edge = calls[1]["start"]  # the no-edge solution as handed over (orders[0] is the identity)
+    no_edge = short[0]["start"]  # the no-edge solution as handed over (orders[0] is the identity)
     model = learner._build(3, 4, torch.device("cpu"), 0)
-    for call, order in [(calls[-1], learner.history_["slot_order"]), *zip(calls[1:7], orders)]:
+    for call, order in zip(short, orders):
         model.load_state_dict(no_edge)
         model.permute_slots(order)
-        for key, value in model.state_dict().items():
-            assert torch.equal(call["start"][key], value), (order, key)
+        _assert_same_state(call["start"], model.state_dict(), order)
+    _assert_same_state(calls[-1]["start"], short[best]["end"], "full stage")
 
 
 def test_the_greedy_search_fills_the_slots_from_the_root_down(monkeypatch):
     """ℓ = 4: the greedy search screens 4 + 3·2/2 = 7 orders. Replaying its rule on the recorded objectives
     must give the same screened orders, in the same sequence, and the kept order; and the full stage must
-    start from the no-edge solution relabelled into that order."""
-    import identcheck.learn.base as base
-
-    starts = []
-
-    def recording_train(module, x, env, settings, history, **kwargs):
-        starts.append({k: v.clone() for k, v in module.state_dict().items()})
-        return train(module, x, env, settings, history, **kwargs)
-
+    go on from that order's short run."""
+    calls = []
+    base, recording_train = _recording_train(calls)
     monkeypatch.setattr(base, "train", recording_train)
     rng = np.random.default_rng(1)
     x, u = rng.normal(size=(240, 4)), np.repeat(np.arange(4), 60)
     learner = LatentCausalVAE(4, reference_envs=[0], **SEARCH, order_search="greedy").fit(x, u)
     searched = [tuple(o) for o in learner.history_["searched_orders"]]
     score = dict(zip(searched, learner.history_["order_val_loss"]))
-    assert len(searched) == len(set(searched)) == 7 and len(starts) == 1 + 7 + 1
+    assert len(searched) == len(set(searched)) == 7 and len(calls) == 1 + 7 + 1
     replayed, best = [], (0, 1, 2, 3)
     for k in range(3):
         candidates = [best[:k] + (c,) + tuple(r for r in best[k:] if r != c) for c in best[k:]]
@@ -132,10 +145,10 @@ def test_the_greedy_search_fills_the_slots_from_the_root_down(monkeypatch):
         best = min(candidates, key=score.__getitem__)
     assert replayed == searched and learner.history_["slot_order"] == list(best)
     model = learner._build(4, 4, torch.device("cpu"), 0)
-    model.load_state_dict(starts[1])  # the no-edge solution as handed over (the identity order runs first)
-    model.permute_slots(best)
-    for key, value in model.state_dict().items():
-        assert torch.equal(starts[-1][key], value), key
+    model.load_state_dict(calls[1]["start"])  # the no-edge solution as handed over (the identity runs first)
+    model.permute_slots(searched[-1])
+    _assert_same_state(calls[-2]["start"], model.state_dict(), "last short run")
+    _assert_same_state(calls[-1]["start"], calls[1 + searched.index(best)]["end"], "full stage")
 
 
 def test_the_search_order_survives_save_and_load(data, tmp_path):

@@ -39,7 +39,7 @@ LEARNER_SHORTFALL = pytest.mark.xfail(
     strict=True, reason="issue #4: the learner does not yet reach the recovery Theorems 2.1/2.5 promise on every "
                         "generated model (measured numbers in the docstring)")
 C8_SHAPE = nx.DiGraph([("z1", "z2"), ("z2", "z3")])
-ELBO, ORDERED = "latent_mlp", "latent_mlp:ordered"  # verify's default learner, and the exact one with its search
+ELBO, ORDERED = "latent_mlp", "latent_mlp:ordered"  # the paper's ELBO learner; verify's default here (d = ℓ ≤ 3)
 
 
 def _pins(case) -> tuple[int, ...]:

@@ -40,8 +40,8 @@ def segment_spec(invariant: str | None = None, segments: int = 20, seed: int = 0
 def test_identifiable_latents_are_recovered_above_the_threshold(method, required):
     """Theorem 2.1: with (i)-(iv) and the reference segment pinned, both latents are recovered, by verify's
     default (auto: the exact likelihood with the slot-order search, d = ℓ) and by the paper's ELBO learner.
-    Measured at seed 0: auto 0.984 and 0.973 (about 60 s); ELBO 0.989 and 0.940 (seeds 1, 2: 0.957/0.985,
-    0.884/0.873; about 25 s). Required: auto 0.9, verify's own threshold (a margin of 0.073); ELBO 0.85
+    Measured at seed 0: auto 0.999 and 0.997 (about 55 s); ELBO 0.989 and 0.940 (seeds 1, 2: 0.957/0.985,
+    0.884/0.873; about 25 s). Required: auto 0.9, verify's own threshold (a margin of 0.097); ELBO 0.85
     (a margin of 0.09); both far above an unrelated representation (≈ 0)."""
     report = verify(from_dict(segment_spec()), seed=0, learner_params=ONE_RUN, method=method)
     assert report.pins.environments == (0,)

@@ -114,10 +114,11 @@ class LatentLearner:
         order_search_epochs: with ``likelihood="exact"`` and a no-edge stage, choose which no-edge latent goes
             into which slot of the causal order before the full model trains. The no-edge solution is
             relabelled into each of the ℓ! slot orders (`LatentFlow.permute_slots`, which leaves its
-            likelihood unchanged), the full model trains up to ``order_search_epochs`` epochs from each (at a
-            constant ``lr``), and the full ``epochs`` then run from the order with the best held-out objective.
-            0 (the default) keeps the order the no-edge stage returned. Pins in ``reference_envs`` stay with
-            their slots, not with the latents.
+            likelihood unchanged), the full model trains ``order_search_epochs`` epochs from each (at the
+            constant ``pretrain_lr``, default ``lr``, without early stopping, keeping each run's best state),
+            and the full ``epochs`` then go on from the short run with the best held-out objective. 0 (the
+            default) keeps the order the no-edge stage returned. Pins in ``reference_envs`` stay with their
+            slots, not with the latents.
         order_search: which orders ``order_search_epochs`` screens. "exhaustive" (the default) runs all ℓ!
             (6 at ℓ = 3, 24 at ℓ = 4, 120 at ℓ = 5). "greedy" fills the slots from the root down: for slot
             k, every latent not yet placed is tried there (the others keep their current order) and the best
@@ -339,15 +340,22 @@ class LatentLearner:
 
     def _search_order(self, module: LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
                       desc: str) -> dict[str, list]:
-        """Relabel the no-edge solution in ``module`` into its best slot order (see ``order_search_epochs`` and
-        ``order_search``); return the order and every screened order's held-out objective, for the history."""
+        """Screen slot orders of the no-edge solution in ``module`` (see ``order_search_epochs`` and
+        ``order_search``) and leave ``module`` in the best order's screened state; return the order and every
+        screened order's held-out objective, for the history.
+
+        The short runs use the no-edge stage's lr and never stop early: from the no-edge solution the
+        coefficients stay near 0 for tens of epochs at the full stage's lr 1e-3, a plateau on which early
+        stopping ended the runs and every order scored the no-edge objective (README, "The no-edge plateau").
+        """
         start = {k: v.clone() for k, v in module.state_dict().items()}
-        short = replace(settings, epochs=self.order_search_epochs, schedule="constant", early_stopping=True,
-                        progress=False)
+        short = replace(settings, epochs=self.order_search_epochs, lr=self.pretrain_lr or self.lr,
+                        schedule="constant", early_stopping=True, patience=self.order_search_epochs, progress=False)
         ell = self.latent_dim
         runs = factorial(ell) if self.order_search == "exhaustive" else ell + (ell - 1) * (ell - 2) // 2
         bar = tqdm(total=runs, desc=f"{desc} (slot orders)", unit="order", disable=not self.progress, leave=False)
         scores: dict[tuple[int, ...], float] = {}
+        screened: dict[tuple[int, ...], dict[str, torch.Tensor]] = {}
 
         def objective(order: tuple[int, ...]) -> float:
             if order not in scores:
@@ -356,6 +364,9 @@ class LatentLearner:
                 run: dict[str, list[float]] = {}
                 kept = train(module, x, env, short, run)
                 scores[order] = run["val_loss"][kept - 1]
+                screened[order] = {k: v.clone() for k, v in module.state_dict().items()}
+                for worse in [o for o in screened if scores[o] > min(scores.values())]:  # only a best can be kept
+                    del screened[worse]
                 bar.update()
             return scores[order]
 
@@ -367,8 +378,7 @@ class LatentLearner:
                 best = min((best[:k] + (c,) + tuple(r for r in best[k:] if r != c) for c in best[k:]),
                            key=objective)
         bar.close()
-        module.load_state_dict(start)
-        module.permute_slots(best)
+        module.load_state_dict(screened[best])  # the full stage goes on from the best short run
         return {"slot_order": list(best), "searched_orders": [list(o) for o in scores],
                 "order_val_loss": list(scores.values())}
 
