@@ -136,7 +136,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
 
     Every spec is loaded once here, so a broken spec is reported before any run starts.
     """
-    from .learn.registry import resolve_method
+    from .verify import check_method
     from .spec import from_text
 
     path = Path(path)
@@ -173,8 +173,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
         raise _fail(source, "sweep.methods", "expected a non-empty list of learner names (or auto)")
     for k, name in enumerate(methods):
         try:
-            if name != "auto":  # verify's default: the learner is chosen per spec (`identcheck.verify.choose_method`)
-                resolve_method(name)
+            check_method(name)
         except IdentcheckError as exc:
             raise _fail(source, f"sweep.methods[{k}]", str(exc)) from None
     budget = body["budget"]
@@ -215,7 +214,8 @@ def execute(run: Run) -> dict[str, str]:
         return {**row, "status": "failed", "learner": "", "mpc": "", "shd": "", "consistent": "", "nodes": "",
                 "seconds": f"{time.perf_counter() - start:.2f}", "error": f"{type(exc).__name__}: {message}"}
     nodes = {name: round(node.correlation, 4) for name, node in report.nodes.items()}
-    return {**row, "status": "ok", "learner": report.method, "mpc": f"{report.mpc:.4f}", "shd": "" if report.shd is None else str(report.shd),
+    return {**row, "status": "ok", "learner": report.method, "mpc": f"{report.mpc:.4f}",
+            "shd": "" if report.shd is None else str(report.shd),
             "consistent": str(report.consistent) if run.task == "verify" else "",
             "nodes": json.dumps(nodes) if run.task == "verify" else "",
             "seconds": f"{time.perf_counter() - start:.2f}", "error": ""}

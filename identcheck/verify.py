@@ -43,7 +43,7 @@ from .scm import SCM
 from .simulate import Dataset, simulate
 
 __all__ = ["verify", "VerifyReport", "NodeVerification", "Budget", "BUDGETS", "choose_pins", "node_pins", "Pins",
-           "choose_method"]
+           "choose_method", "check_method"]
 
 #: Fraction of the simulated rows held out for the comparison (never seen by the learner).
 HELD_OUT = 0.2
@@ -98,11 +98,25 @@ def choose_method(scm: SCM, method: str = "auto") -> tuple[str, str]:
     if d != ell:
         return "latent_mlp", (f"auto: d = {d} observed features for ℓ = {ell} latents, so the ELBO learner "
                               "(the exact likelihood needs d = ℓ)")
-    if ell <= 3:
-        return "latent_mlp:ordered", (f"auto: d = ℓ = {ell}, so the exact likelihood from the no-edge solution, "
-                                      f"every slot order screened ({math.factorial(ell)} short runs)")
-    return "latent_mlp:greedy", (f"auto: d = ℓ = {ell}, so the exact likelihood from the no-edge solution, slot "
-                                 f"orders screened greedily ({ell + (ell - 1) * (ell - 2) // 2} short runs)")
+    from .learn import PRESETS
+    from .learn.base import order_search_runs
+
+    preset = "ordered" if ell <= 3 else "greedy"
+    search = PRESETS[preset].get("order_search", "exhaustive")
+    return f"latent_mlp:{preset}", (f"auto: d = ℓ = {ell}, so the exact likelihood from the no-edge solution, "
+                                    f"slot orders screened: {search} ({order_search_runs(ell, search)} short runs)")
+
+
+def check_method(method: str) -> None:
+    """Raise `IdentcheckError` unless ``method`` is ``"auto"`` or a learner name with an optional preset
+    (`identcheck.learn.registry.resolve_method`), before any work is done.
+
+    >>> check_method("auto"); check_method("latent_mlp:ordered")
+    """
+    from .learn.registry import resolve_method
+
+    if method != "auto":
+        resolve_method(method)
 
 
 def _stage_epochs(preset: Mapping[str, Any], epochs: int) -> dict[str, int]:
@@ -503,10 +517,8 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
             raise IdentcheckError(f"{key} must be an integer >= {low}, got {value!r}")
     if not 0 < threshold <= 1:
         raise IdentcheckError(f"threshold must lie in (0, 1], got {threshold!r}")
-    from .learn.registry import resolve_method
-
+    check_method(method)  # an unknown learner or preset fails before any work
     method, reason = choose_method(scm, method)
-    resolve_method(method)  # an unknown learner or preset fails before any work
     default = BUDGETS[bool(quick)]
     budget = Budget(default.samples_per_env if samples_per_env is None else samples_per_env,
                     default.epochs if epochs is None else epochs, default.hidden, default.restarts)

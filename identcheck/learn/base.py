@@ -38,10 +38,22 @@ from .inputs import as_env_index, as_features
 from .model import CausalStructure, LatentFlow, LatentVAE, References, Structure
 from .training import EVAL_BATCH, TrainSettings, train
 
-__all__ = ["LatentLearner", "CausalLearner"]
+__all__ = ["LatentLearner", "CausalLearner", "order_search_runs"]
 
 FILE_FORMAT = "identcheck-learner"
 STRENGTH_SAMPLES = 5000
+
+
+def order_search_runs(latent_dim: int, order_search: str) -> int:
+    """How many short runs ``order_search`` screens at ℓ = ``latent_dim``: ℓ! for "exhaustive",
+    ℓ + (ℓ-1)(ℓ-2)/2 for "greedy" (each slot tries every latent not yet placed; the order kept so far is not
+    run again).
+
+    >>> order_search_runs(5, "exhaustive"), order_search_runs(5, "greedy")
+    (120, 11)
+    """
+    ell = latent_dim
+    return factorial(ell) if order_search == "exhaustive" else ell + (ell - 1) * (ell - 2) // 2
 
 
 def _resolve_device(device: str) -> torch.device:
@@ -352,8 +364,8 @@ class LatentLearner:
         short = replace(settings, epochs=self.order_search_epochs, lr=self.pretrain_lr or self.lr,
                         schedule="constant", early_stopping=True, patience=self.order_search_epochs, progress=False)
         ell = self.latent_dim
-        runs = factorial(ell) if self.order_search == "exhaustive" else ell + (ell - 1) * (ell - 2) // 2
-        bar = tqdm(total=runs, desc=f"{desc} (slot orders)", unit="order", disable=not self.progress, leave=False)
+        bar = tqdm(total=order_search_runs(ell, self.order_search), desc=f"{desc} (slot orders)", unit="order",
+                   disable=not self.progress, leave=False)
         scores: dict[tuple[int, ...], float] = {}
         screened: dict[tuple[int, ...], dict[str, torch.Tensor]] = {}
 
