@@ -44,15 +44,20 @@ FILE_FORMAT = "identcheck-learner"
 STRENGTH_SAMPLES = 5000
 
 
+ORDER_SEARCHES = ("exhaustive", "greedy", "fixed")
+
+
 def order_search_runs(latent_dim: int, order_search: str) -> int:
     """How many short runs ``order_search`` screens at ℓ = ``latent_dim``: ℓ! for "exhaustive",
     ℓ + (ℓ-1)(ℓ-2)/2 for "greedy" (each slot tries every latent not yet placed; the order kept so far is not
-    run again).
+    run again), 1 for "fixed" (the no-edge stage's own order).
 
-    >>> order_search_runs(5, "exhaustive"), order_search_runs(5, "greedy")
-    (120, 11)
+    >>> order_search_runs(5, "exhaustive"), order_search_runs(5, "greedy"), order_search_runs(5, "fixed")
+    (120, 11, 1)
     """
     ell = latent_dim
+    if order_search == "fixed":
+        return 1
     return factorial(ell) if order_search == "exhaustive" else ell + (ell - 1) * (ell - 2) // 2
 
 
@@ -129,13 +134,17 @@ class LatentLearner:
             likelihood unchanged), the full model trains ``order_search_epochs`` epochs from each (at the
             constant ``pretrain_lr``, default ``lr``, without early stopping, keeping each run's best state),
             and the full ``epochs`` then go on from the short run with the best held-out objective. 0 (the
-            default) keeps the order the no-edge stage returned. Pins in ``reference_envs`` stay with their
-            slots, not with the latents.
+            default) keeps the order the no-edge stage returned and starts the full stage from the no-edge
+            solution at ``lr``, where the coefficients can stay near 0 for tens of epochs (the no-edge
+            plateau; ``order_search="fixed"`` avoids it without a search). Pins in ``reference_envs`` stay
+            with their slots, not with the latents.
         order_search: which orders ``order_search_epochs`` screens. "exhaustive" (the default) runs all ℓ!
             (6 at ℓ = 3, 24 at ℓ = 4, 120 at ℓ = 5). "greedy" fills the slots from the root down: for slot
             k, every latent not yet placed is tried there (the others keep their current order) and the best
             short run decides; the order kept so far is not run again, so it costs ℓ + (ℓ-1)(ℓ-2)/2 short runs
-            (4 at ℓ = 3, 11 at ℓ = 5, 46 at ℓ = 10) and may miss the best order.
+            (4 at ℓ = 3, 11 at ℓ = 5, 46 at ℓ = 10) and may miss the best order. "fixed" runs only the
+            order the no-edge stage returned: no search, but its short run still lifts the coefficients off
+            the no-edge plateau before the full stage (README, "The no-edge plateau").
 
     Learned attributes: ``module_`` (the torch model), ``n_envs_``, ``n_features_in_``, ``x_mean_``,
     ``x_scale_`` (x is standardised per feature), ``history_`` (``train_loss``, ``val_loss``, ``seconds``
@@ -217,10 +226,11 @@ class LatentLearner:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise IdentcheckError(f"{key} must be an integer >= 0, got {value!r}")
-        if self.order_search not in ("exhaustive", "greedy"):
-            raise IdentcheckError(f"order_search must be 'exhaustive' or 'greedy', got {self.order_search!r}")
+        if self.order_search not in ORDER_SEARCHES:
+            raise IdentcheckError(f"order_search must be one of {', '.join(map(repr, ORDER_SEARCHES))}, "
+                                  f"got {self.order_search!r}")
         if self.order_search_epochs and not (self.likelihood == "exact" and self.pretrain_epochs):
-            raise IdentcheckError("order_search_epochs relabels the no-edge solution of the exact likelihood: "
+            raise IdentcheckError("order_search_epochs screens the no-edge solution of the exact likelihood: "
                                   "it needs likelihood='exact' and pretrain_epochs >= 1")
         if self.pretrain_lr is not None and not self.pretrain_lr > 0:
             raise IdentcheckError(f"pretrain_lr must be None or > 0, got {self.pretrain_lr!r}")
@@ -382,7 +392,10 @@ class LatentLearner:
                 bar.update()
             return scores[order]
 
-        if self.order_search == "exhaustive":
+        if self.order_search == "fixed":
+            best = tuple(range(ell))
+            objective(best)
+        elif self.order_search == "exhaustive":
             best = min(itertools.permutations(range(ell)), key=objective)
         else:
             best = tuple(range(ell))
