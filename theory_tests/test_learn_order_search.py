@@ -203,8 +203,8 @@ def test_the_search_recovers_the_identifiable_nodes_of_fig2_seed_1():
     minutes on one core). When written: z1 0.996 and z3 0.998 (the same with the search of 2026-12-01, whose
     short runs leave the no-edge plateau), against 0.967 and 0.790 without the search (the same budget
     otherwise, the full stage straight from the no-edge solution), whose no-edge stage leaves the sink z3 in
-    the root slot. We require 0.95 for both identifiable nodes, a margin of 0.046, which the run without the search
-    misses for z3 by 0.16."""
+    the root slot. We require 0.95 for both identifiable nodes, a margin of 0.046, which the run without the
+    search misses for z3 by 0.16."""
     from identcheck import check
     from identcheck.datasets import partial
     from identcheck.learn import mpc

@@ -42,9 +42,7 @@ __all__ = ["LatentLearner", "CausalLearner", "order_search_runs"]
 
 FILE_FORMAT = "identcheck-learner"
 STRENGTH_SAMPLES = 5000
-
-
-ORDER_SEARCHES = ("exhaustive", "greedy", "fixed")
+ORDER_SEARCHES = ("exhaustive", "greedy", "fixed")  # the values of ``order_search``
 
 
 def order_search_runs(latent_dim: int, order_search: str) -> int:
