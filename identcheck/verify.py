@@ -98,13 +98,13 @@ def choose_method(scm: SCM, method: str = "auto") -> tuple[str, str]:
     if d != ell:
         return "latent_mlp", (f"auto: d = {d} observed features for ℓ = {ell} latents, so the ELBO learner "
                               "(the exact likelihood needs d = ℓ)")
-    from .learn import PRESETS
+    from .learn import make_learner
     from .learn.base import order_search_runs
 
-    preset = "ordered" if ell <= 3 else "greedy"
-    search = PRESETS[preset].get("order_search", "exhaustive")
-    return f"latent_mlp:{preset}", (f"auto: d = ℓ = {ell}, so the exact likelihood from the no-edge solution, "
-                                    f"slot orders screened: {search} ({order_search_runs(ell, search)} short runs)")
+    method = "latent_mlp:ordered" if ell <= 3 else "latent_mlp:greedy"
+    search = make_learner(method, latent_dim=ell).order_search  # the preset's, or the learner's default
+    return method, (f"auto: d = ℓ = {ell}, so the exact likelihood from the no-edge solution, "
+                    f"slot orders screened: {search} ({order_search_runs(ell, search)} short runs)")
 
 
 def check_method(method: str) -> None:

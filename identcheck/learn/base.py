@@ -53,10 +53,11 @@ def order_search_runs(latent_dim: int, order_search: str) -> int:
     >>> order_search_runs(5, "exhaustive"), order_search_runs(5, "greedy"), order_search_runs(5, "fixed")
     (120, 11, 1)
     """
-    ell = latent_dim
     if order_search == "fixed":
         return 1
-    return factorial(ell) if order_search == "exhaustive" else ell + (ell - 1) * (ell - 2) // 2
+    if order_search == "exhaustive":
+        return factorial(latent_dim)
+    return latent_dim + (latent_dim - 1) * (latent_dim - 2) // 2
 
 
 def _resolve_device(device: str) -> torch.device:
