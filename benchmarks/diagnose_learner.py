@@ -1,4 +1,4 @@
-"""Does the ELBO of `latent_mlp` prefer the true latents? An oracle-start diagnostic (README, "Learner status").
+"""Does the ELBO of `latent_mlp` prefer the true latents? An oracle-start diagnostic (docs/learner_notes.md).
 
 For each seed and decoder variance σ_x², on `synthetic(ℓ, 50, 1000, seed)`:
 

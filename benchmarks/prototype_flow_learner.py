@@ -1,4 +1,4 @@
-"""A prototype with no variational gap, for #4: exact likelihood through a normalising flow (README, "Learner status").
+"""A prototype with no variational gap, for #4: exact likelihood through a normalising flow (docs/learner_notes.md).
 
 With d = ℓ (as in `synthetic`), a RealNVP flow F maps x to ẑ = F(x), and the latent MLP causal prior of
 `latent_mlp` (the same `MLPMechanisms`, reference environment pinned) gives the exact log-likelihood

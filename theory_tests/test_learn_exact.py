@@ -165,7 +165,7 @@ def test_pretrained_exact_latent_mlp_recovers_five_latents():
     benchmark's seed-1 run; about 2–4 minutes on one core): MPC 0.994 when written (0.812 / 0.944 on seeds
     0 / 2; 0.995 before the preset's run off the no-edge plateau). We require 0.9, the issue's target, a
     margin of 0.094. The VAE scores 0.63–0.74 at ℓ = 5 on seeds 0–2; the true noise n, read as z, scores
-    0.967 on this seed, so this guards the fit, not the causal model's edge over iVAE (README)."""
+    0.967 on this seed, so this guards the fit, not the causal model's edge over iVAE (docs/learner_notes.md)."""
     from identcheck.datasets import synthetic
 
     data = synthetic(5, 50, 1000, seed=1)

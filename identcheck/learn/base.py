@@ -143,7 +143,7 @@ class LatentLearner:
             short run decides; the order kept so far is not run again, so it costs ℓ + (ℓ-1)(ℓ-2)/2 short runs
             (4 at ℓ = 3, 11 at ℓ = 5, 46 at ℓ = 10) and may miss the best order. "fixed" runs only the
             order the no-edge stage returned: no search, but its short run still lifts the coefficients off
-            the no-edge plateau before the full stage (README, "The no-edge plateau").
+            the no-edge plateau before the full stage (docs/learner_notes.md, "The no-edge plateau").
 
     Learned attributes: ``module_`` (the torch model), ``n_envs_``, ``n_features_in_``, ``x_mean_``,
     ``x_scale_`` (x is standardised per feature), ``history_`` (``train_loss``, ``val_loss``, ``seconds``
@@ -367,7 +367,8 @@ class LatentLearner:
 
         The short runs use the no-edge stage's lr and never stop early: from the no-edge solution the
         coefficients stay near 0 for tens of epochs at the full stage's lr 1e-3, a plateau on which early
-        stopping ended the runs and every order scored the no-edge objective (README, "The no-edge plateau").
+        stopping ended the runs and every order scored the no-edge objective (docs/learner_notes.md, "The
+        no-edge plateau").
         """
         start = {k: v.clone() for k, v in module.state_dict().items()}
         short = replace(settings, epochs=self.order_search_epochs, lr=self.pretrain_lr or self.lr,
