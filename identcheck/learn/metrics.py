@@ -199,10 +199,15 @@ def _r2(target: np.ndarray, regressors: np.ndarray) -> float:
     return float(1.0 - (residual ** 2).sum() / total) if total > 0 else 0.0
 
 
-def parent_share(z_hat_i: np.ndarray, z_true_i: np.ndarray, z_true_parents: np.ndarray) -> ParentShare:
+def parent_share(z_hat_i: np.ndarray, z_true_i: np.ndarray, z_true_parents: np.ndarray,
+                 u: np.ndarray | None = None) -> ParentShare:
     """R² decomposition of a recovered latent on its true node and the node's true parents (SPEC §6).
 
-    ``z_hat_i``, ``z_true_i``: (N,); ``z_true_parents``: (N, p), p may be 0 (a root: share 0).
+    ``z_hat_i``, ``z_true_i``: (N,); ``z_true_parents``: (N, p), p may be 0 (a root: share 0). With ``u``
+    (N,) environment indices, both R² are computed within each environment and averaged, weighted by rows.
+    A mechanism whose weights change sign between environments averages out of the pooled regression: the
+    true noise of `identcheck.datasets.synthetic` (ℓ = 5, seeds 0-2), read as ẑ, has a pooled share of at
+    most 0.035 but 0.09-0.34 within segments.
 
     >>> rng = np.random.default_rng(0)
     >>> z1 = rng.normal(size=2000); z2 = 0.8 * z1 + rng.normal(size=2000)
@@ -210,12 +215,27 @@ def parent_share(z_hat_i: np.ndarray, z_true_i: np.ndarray, z_true_parents: np.n
     0.4
     >>> round(parent_share(3 * z2, z2, z1[:, None]).share, 6)
     0.0
+    >>> u = np.repeat([0, 1], 1000); w = np.where(u == 0, 0.8, -0.8)   # the weight flips sign with u
+    >>> z2 = w * z1 + rng.normal(size=2000); n2 = z2 - w * z1
+    >>> round(parent_share(n2, z2, z1[:, None]).share, 2), round(parent_share(n2, z2, z1[:, None], u=u).share, 2)
+    (0.0, 0.4)
     """
     target = _matrix(z_hat_i, "z_hat_i")[:, 0]
     node = _matrix(z_true_i, "z_true_i", n_rows=target.size)
     parents = np.asarray(z_true_parents, dtype=np.float64).reshape(target.size, -1)
     if not np.isfinite(parents).all():
         raise DataError("z_true_parents contains NaN/inf")
-    r2_node = _r2(target, node)
-    r2_full = _r2(target, np.column_stack([node, parents])) if parents.shape[1] else r2_node
+    groups = [np.arange(target.size)] if u is None else _environment_rows(u, target.size)
+    weights = np.array([len(rows) for rows in groups]) / target.size
+    r2_node = float(weights @ [_r2(target[rows], node[rows]) for rows in groups])
+    r2_full = (float(weights @ [_r2(target[rows], np.column_stack([node[rows], parents[rows]])) for rows in groups])
+               if parents.shape[1] else r2_node)
     return ParentShare(share=max(r2_full - r2_node, 0.0), r2_full=r2_full, r2_node=r2_node)
+
+
+def _environment_rows(u: np.ndarray, n_rows: int) -> list[np.ndarray]:
+    """The row indices of each environment in ``u`` (N,) integer indices."""
+    env = np.asarray(u)
+    if env.shape != (n_rows,) or not np.issubdtype(env.dtype, np.integer):
+        raise DataError(f"u must be ({n_rows},) integer environment indices, got shape {env.shape} ({env.dtype})")
+    return [np.flatnonzero(env == e) for e in np.unique(env)]
