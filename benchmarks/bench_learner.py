@@ -65,6 +65,7 @@ from identcheck.learn import (LEARNERS, MPC, PRESETS, CausalLearner, make_learne
                               parent_share, shd, shd_curve)
 from identcheck.learn.model import References  # noqa: E402
 from identcheck.simulate import Dataset  # noqa: E402
+from identcheck.verify import _split as held_out_rows  # noqa: E402  (verify's own train / held-out split)
 from identcheck.verify import choose_pins, node_pins  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "learner"
@@ -163,9 +164,7 @@ def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict
            "best_epoch": learner.best_epoch_, "restart_val_objectives": learner.restart_val_losses_,
            "samples_per_second": n_train * epochs / learner.history_["seconds"][-1],  # kept run's training
            "segment_parent_share": segment_shares(data, z_hat[:, z_score.assignment]),
-           "noise_segment_parent_share": segment_shares(data, data.n)}
-    if args.held_out:
-        row["mpc_fitted"] = mpc(fitted.z, learner.transform(fitted.x, fitted.u)).value
+           "noise_segment_parent_share": segment_shares(data, data.n), **fitted_rows_mpc(learner, fitted, args)}
     if isinstance(learner, CausalLearner):
         row["shd"] = shd(data.adjacency, learner.graph(0.1), z_score.assignment).to_dict()
         row["shd_curve"] = dict(zip(map(str, THRESHOLDS),
@@ -179,10 +178,8 @@ def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]
                          args.held_out, seed)
     learner, seconds = fit(method, fitted, seed, args, partial_references(data, args.pins))
     score, nodes = node_recovery(data, learner.transform(data.x, data.u))
-    row = {"mpc": score.value, "nodes": nodes, "seconds": seconds, **slot_order(learner)}
-    if args.held_out:
-        row["mpc_fitted"] = mpc(fitted.z, learner.transform(fitted.x, fitted.u)).value
-    return row
+    return {"mpc": score.value, "nodes": nodes, "seconds": seconds, **slot_order(learner),
+            **fitted_rows_mpc(learner, fitted, args)}
 
 
 def split(data: Dataset, held_out: float, seed: int) -> tuple[Dataset, Dataset]:
@@ -190,11 +187,18 @@ def split(data: Dataset, held_out: float, seed: int) -> tuple[Dataset, Dataset]:
     ``held_out`` of the rows (drawn with ``seed``) to score and the rest to fit."""
     if not held_out:
         return data, data
-    order = np.random.default_rng(seed).permutation(len(data.u))
-    cut = len(order) - round(held_out * len(order))
-    fit_rows, score_rows = np.sort(order[:cut]), np.sort(order[cut:])
-    return (replace(data, x=data.x[fit_rows], u=data.u[fit_rows], z=data.z[fit_rows], n=data.n[fit_rows]),
-            replace(data, x=data.x[score_rows], u=data.u[score_rows], z=data.z[score_rows], n=data.n[score_rows]))
+
+    def rows(r: np.ndarray) -> Dataset:
+        return replace(data, x=data.x[r], u=data.u[r], z=data.z[r], n=data.n[r])
+
+    fit_rows, score_rows = held_out_rows(len(data.u), seed, held_out)
+    return rows(fit_rows), rows(score_rows)
+
+
+def fitted_rows_mpc(learner: Any, fitted: Dataset, args: argparse.Namespace) -> dict[str, float]:
+    """With --held-out, the MPC of z on the rows the learner was fitted on (``mpc_fitted``), to set beside the
+    held-out one; nothing otherwise (the two would be the same rows)."""
+    return {"mpc_fitted": mpc(fitted.z, learner.transform(fitted.x, fitted.u)).value} if args.held_out else {}
 
 
 def segment_shares(data: Dataset, z_hat: np.ndarray) -> dict[str, float]:

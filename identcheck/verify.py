@@ -402,10 +402,10 @@ class VerifyReport:
 # The run
 
 
-def _split(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Train and held-out row indices (HELD_OUT of the rows, drawn with `seed`)."""
+def _split(count: int, seed: int, fraction: float = HELD_OUT) -> tuple[np.ndarray, np.ndarray]:
+    """Train and held-out row indices (``fraction`` of the rows, at least one, drawn with `seed`)."""
     order = np.random.default_rng(seed).permutation(count)
-    cut = count - max(1, int(round(HELD_OUT * count)))
+    cut = count - max(1, int(round(fraction * count)))
     return np.sort(order[:cut]), np.sort(order[cut:])
 
 

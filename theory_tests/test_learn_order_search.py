@@ -99,9 +99,8 @@ def test_the_search_keeps_the_best_order_and_goes_on_from_its_short_run(data, mo
     """Record every call of the training loop: the no-edge stage, ℓ! = 6 short runs, the full stage. Each
     short run must start from the no-edge solution relabelled into its order and run all its epochs at the
     no-edge stage's lr (the coefficients leave 0 only after tens of epochs at a small lr, docs/learner_notes.md,
-    "The no-edge plateau"); the full
-    stage must start from the kept state of the short run with the lowest objective, and the history must
-    report that order and the six objectives."""
+    "The no-edge plateau"); the full stage must start from the kept state of the short run with the lowest
+    objective, and the history must report that order and the six objectives."""
     calls = []
     base, recording_train = _recording_train(calls)
     monkeypatch.setattr(base, "train", recording_train)
