@@ -9,6 +9,8 @@ other F, the fitted rows' MPC of z stored beside it as ``mpc_fitted``), the SHD 
 and the training throughput of the kept run (training samples × epochs / second), and per non-root node the
 parents' share of the matched latent within each segment, beside the true noise n's (`segment_shares`).
 Every learner gets the data's reference environments (the learners without mechanisms ignore them).
+--strength S draws both figures' data with `strength=S` (the mechanisms' output weights times S; default 1,
+App. F's recipe), which pulls z away from n.
 A method written ``<name>:<preset>`` is that learner with the arguments of `identcheck.learn.PRESETS`, all on
 the exact likelihood (an invertible flow x -> ẑ instead of the ELBO; d = ℓ): ``:exact`` from a random start,
 with its own budget (--exact-epochs, --exact-lr, --exact-restarts); ``:pretrained`` started from its no-edge
@@ -19,9 +21,11 @@ solution (ℓ! short runs); ``:greedy`` screens the orders greedily from the roo
 Fig. 2 (partial identifiability): `identcheck.datasets.partial(--partial-latents, ...)` keeps the edge
 z1 -> z2 invariant, so z2 violates (iv) and Theorem 2.5 makes it unidentifiable while the other nodes stay
 identifiable. For --partial-methods we report each node's matched correlation and the parents' share
-(`identcheck.learn.parent_share`: R² of the matched ẑ_i on (z_i, z_pa(i)) minus R² on z_i alone). The
-learner's pins come from the checker: one set for every node as `identcheck verify` does (--pins global,
-the default), or node-wise references that leave the violating node unpinned (--pins node).
+(`identcheck.learn.parent_share`: R² of the matched ẑ_i on (z_i, z_pa(i)) minus R² on z_i alone), pooled and
+within segments, beside the true noise n_i's (what a learner that recovers n_i would show), and per seed
+whether each half of the target is met (`fig2_seed_table`). The learner's pins come from the checker: one
+set for every node as `identcheck verify` does (--pins global, the default), or node-wise references that
+leave the violating node unpinned (--pins node).
 
 Targets (2-core CPU): `latent_mlp` median MPC >= 0.9 at ℓ = 5 on 50 × 1000; >= 0.05 above iVAE and 0.15
 above VAE / β-VAE; one ℓ = 5 fit under 10 minutes; identifiable nodes >= 0.9 in Fig. 2 with a clearly larger
@@ -66,7 +70,7 @@ from identcheck.learn import (LEARNERS, MPC, PRESETS, CausalLearner, make_learne
 from identcheck.learn.model import References  # noqa: E402
 from identcheck.simulate import Dataset  # noqa: E402
 from identcheck.verify import _split as held_out_rows  # noqa: E402  (verify's own train / held-out split)
-from identcheck.verify import choose_pins, node_pins  # noqa: E402
+from identcheck.verify import SHARE_MARGIN, choose_pins, node_pins  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "learner"
 THRESHOLDS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
@@ -100,6 +104,9 @@ def parse_args() -> argparse.Namespace:
                    help="Fig. 2 pinning from the checker: one set for every node, as `identcheck verify` does "
                         "(global, the default), or each node in its own references, leaving the violating "
                         "node unpinned (node)")
+    p.add_argument("--strength", type=float, default=1.0,
+                   help="the data's mechanism strength (`synthetic` and `partial`; default 1, App. F's recipe): "
+                        "larger pulls z away from its noise n, so MPC of z tells recovering z from recovering n")
     p.add_argument("--held-out", type=float, default=0.0,
                    help="fraction of the rows held out of the fit and scored (default 0: score the fitted "
                         "rows, as the stored tables do)")
@@ -115,21 +122,26 @@ def parse_args() -> argparse.Namespace:
     args.seeds = args.seeds or 3
     if not 0 <= args.held_out < 1:
         p.error(f"--held-out must be in [0, 1), got {args.held_out}")
+    if not 0 < args.strength < float("inf"):
+        p.error(f"--strength must be a positive number, got {args.strength}")
     return args
 
 
-def reproduce(args: argparse.Namespace) -> str:
-    """The command line that computes every run of the tables (in one process)."""
+def reproduce(args: argparse.Namespace, results: dict[str, Any]) -> str:
+    """The command line that computes every run of the tables (in one process); a figure without runs is
+    skipped."""
     parts = ["python benchmarks/bench_learner.py", f"--latents {' '.join(map(str, args.latents))}",
              f"--seeds {args.seeds}", f"--methods {' '.join(args.methods)}", f"--segments {args.segments}",
              f"--samples-per-segment {args.samples_per_segment}", f"--restarts {args.restarts}",
              f"--partial-methods {' '.join(args.partial_methods)}", f"--pins {args.pins}"]
     parts += [f"--epochs {args.epochs}"] if args.epochs is not None else []
     parts += [f"--held-out {args.held_out}"] if args.held_out else []
+    parts += [f"--strength {args.strength:g}"] if args.strength != 1 else []
     if any(m.endswith(":exact") for m in args.methods + args.partial_methods):
         parts += [f"--exact-epochs {args.exact_epochs} --exact-lr {args.exact_lr} "
                   f"--exact-restarts {args.exact_restarts}"]
     parts += [f"--out {args.out}"] if args.out != OUT else []
+    parts += [f"--skip-{fig_name}" for fig_name in ("fig1", "fig2") if not results[fig_name]]
     return " ".join(parts)
 
 
@@ -153,7 +165,8 @@ def fit(method: str, data: Dataset, seed: int, args: argparse.Namespace,
 
 
 def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    fitted, data = split(synthetic(ell, args.segments, args.samples_per_segment, seed), args.held_out, seed)
+    fitted, data = split(synthetic(ell, args.segments, args.samples_per_segment, seed, strength=args.strength),
+                         args.held_out, seed)
     learner, seconds = fit(method, fitted, seed, args, list(data.reference_envs))
     z_hat = learner.transform(data.x, data.u)
     z_score = mpc(data.z, z_hat)
@@ -174,8 +187,8 @@ def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict
 
 
 def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    fitted, data = split(partial(args.partial_latents, args.segments, args.samples_per_segment, seed),
-                         args.held_out, seed)
+    fitted, data = split(partial(args.partial_latents, args.segments, args.samples_per_segment, seed,
+                                 strength=args.strength), args.held_out, seed)
     learner, seconds = fit(method, fitted, seed, args, partial_references(data, args.pins))
     score, nodes = node_recovery(data, learner.transform(data.x, data.u))
     return {"mpc": score.value, "nodes": nodes, "seconds": seconds, **slot_order(learner),
@@ -217,14 +230,20 @@ def slot_order(learner: Any) -> dict[str, list[int]]:
 
 def node_recovery(data: Dataset, z_hat: np.ndarray) -> tuple[MPC, dict[str, dict[str, Any]]]:
     """The MPC matching of ``z_hat`` to the true latents, and per true node its matched correlation and the
-    parents' share of its matched latent (`parent_share`)."""
+    parents' share of its matched latent (`parent_share`), pooled and within segments (``segment_share``),
+    beside the true noise n_i's, read as ẑ_i (``noise_share``, ``noise_segment_share``): what a learner that
+    recovers n_i would show, the scale against which the violating node's share is read."""
     score = mpc(data.z, z_hat)
     nodes = {}
     for i, name in enumerate(data.latents):
-        parents = np.flatnonzero(data.adjacency[:, i])
-        share = parent_share(z_hat[:, score.assignment[i]], data.z[:, i], data.z[:, parents])
+        columns = np.flatnonzero(data.adjacency[:, i])
+        parents, matched = data.z[:, columns], z_hat[:, score.assignment[i]]
         nodes[name] = {"correlation": float(score.per_node[i]), "violating": name in VIOLATING,
-                       "parents": [data.latents[j] for j in parents], **share.to_dict()}
+                       "parents": [data.latents[j] for j in columns],
+                       **parent_share(matched, data.z[:, i], parents).to_dict(),
+                       "segment_share": parent_share(matched, data.z[:, i], parents, u=data.u).share,
+                       "noise_share": parent_share(data.n[:, i], data.z[:, i], parents).share,
+                       "noise_segment_share": parent_share(data.n[:, i], data.z[:, i], parents, u=data.u).share}
     return score, nodes
 
 
@@ -326,18 +345,56 @@ def share_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
 
 
 def fig2_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """Fig. 2's medians over seeds per method and node; runs that record the shares within segments and the
+    true noise's (`node_recovery`) add those columns and a table per seed (`fig2_seed_table`)."""
+    stored = results["fig2"]
+    by_method = {m: runs for m in args.partial_methods
+                 if (runs := {s: stored[f"{m}/{s}"] for s in range(args.seeds) if f"{m}/{s}" in stored})}
+    noise = all("noise_share" in node for runs in by_method.values() for r in runs.values()
+                for node in r["nodes"].values())
+    keys = ("correlation", "share") + (("segment_share", "noise_share", "noise_segment_share") if noise else ())
+    extra = " within segments | true n (pooled / within) |" if noise else ""
     lines = [f"## Fig. 2: partial identifiability (z1 -> z2 invariant, so z2 violates (iv)); {args.pins} pins", "",
-             "| method | node | violating | correlation (median) | parents' share (median) |", "|---|---|---|---|---|"]
-    for method in args.partial_methods:
-        runs = [results["fig2"].get(f"{method}/{s}") for s in range(args.seeds)]
-        runs = [r for r in runs if r]
-        if not runs:
-            continue
-        for node in runs[0]["nodes"]:
-            corr = median(r["nodes"][node]["correlation"] for r in runs)
-            share = median(r["nodes"][node]["share"] for r in runs)
-            lines.append(f"| {method} | {node} | {'yes' if node in VIOLATING else 'no'} | {corr:.3f} | {share:.3f} |")
-    return lines
+             "| method | node | violating | correlation (median) | parents' share (median) |" + extra,
+             "|---|---|---|---|---|" + ("---|---|" if noise else "")]
+    for method, runs in by_method.items():
+        for node in next(iter(runs.values()))["nodes"]:
+            cells = [median(r["nodes"][node][key] for r in runs.values()) for key in keys]
+            row = f"| {method} | {node} | {'yes' if node in VIOLATING else 'no'} | {cells[0]:.3f} | {cells[1]:.3f} |"
+            lines.append(row + (f" {cells[2]:.3f} | {cells[3]:.3f} / {cells[4]:.3f} |" if noise else ""))
+    return lines + (fig2_seed_table(by_method) if noise else [])
+
+
+def fig2_seed_table(by_method: dict[str, dict[int, dict[str, Any]]]) -> list[str]:
+    """Per method and seed: the identifiable nodes' lowest correlation, and the parents' share of the violating
+    node against the largest of the identifiable nodes' and against the true noise's (pooled shares). The
+    split is clear when it is `identcheck verify`'s: the violating share above ``SHARE_MARGIN`` (told apart
+    from an identified recovery), every identifiable one at most that. The data allow it where the true
+    noise's share is above the margin. Then how many seeds meet each half of the target."""
+    lines = ["", f"Fig. 2 per seed (pooled parents' shares; identifiable = every node but the violating one; clear: "
+                 f"violating share > {SHARE_MARGIN:g} >= every identifiable share, as `identcheck verify` tells "
+                 f"them apart):", "",
+             "| method | seed | lowest identifiable correlation | violating share | largest identifiable share "
+             "| true n's share (violating) | clear |", "|---|---|---|---|---|---|---|"]
+    summary = []
+    for method, runs in by_method.items():
+        met_corr = clear = both = allowed = clear_allowed = 0
+        for seed, r in runs.items():
+            identifiable = [v for n, v in r["nodes"].items() if n not in VIOLATING]
+            violating = [v for n, v in r["nodes"].items() if n in VIOLATING]
+            low = min(v["correlation"] for v in identifiable)
+            top = max(v["share"] for v in identifiable)
+            share, ceiling = min(v["share"] for v in violating), min(v["noise_share"] for v in violating)
+            split = share > SHARE_MARGIN >= top
+            met_corr, clear, both = met_corr + (low >= 0.9), clear + split, both + (split and low >= 0.9)
+            allowed += ceiling > SHARE_MARGIN
+            clear_allowed += split and ceiling > SHARE_MARGIN
+            lines.append(f"| {method} | {seed} | {low:.3f} | {share:.3f} | {top:.3f} | {ceiling:.3f} | "
+                         f"{'yes' if split else 'no'} |")
+        summary.append(f"- {method}: every identifiable node >= 0.9 on {met_corr} of {len(runs)} seeds; a clear "
+                       f"split on {clear} of {len(runs)}, {clear_allowed} of the {allowed} where the true noise's "
+                       f"share is above {SHARE_MARGIN:g}; both halves on {both} of {len(runs)}.")
+    return lines + [""] + summary
 
 
 def plot(results: dict[str, Any], args: argparse.Namespace) -> None:
@@ -388,7 +445,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     settings = {"segments": args.segments, "samples_per_segment": args.samples_per_segment, "epochs": args.epochs,
                 "restarts": args.restarts, "partial_latents": args.partial_latents,
-                **({"held_out": args.held_out} if args.held_out else {})}  # absent at 0, as the stored runs
+                # held_out absent at 0 and strength at 1, as in the runs stored before they existed
+                **({"held_out": args.held_out} if args.held_out else {}),
+                **({"strength": args.strength} if args.strength != 1 else {})}
     results = load(args.out, settings, args)
     results["machine"] = {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                           "torch": torch.__version__, "cuda": torch.cuda.is_available()}
@@ -403,11 +462,12 @@ def main() -> None:
         results[fig_name][key] = row
         save(args.out, fig_name, method, ell, results, args)
         print(f"{fig_name} {key}: MPC {row['mpc']:.3f} in {row['seconds']:.0f} s", flush=True)
-    lines = [f"# Learner benchmark ({args.segments} segments x {args.samples_per_segment} samples, "
+    strength = f"strength {args.strength:g}, " if args.strength != 1 else ""
+    lines = [f"# Learner benchmark ({args.segments} segments x {args.samples_per_segment} samples, {strength}"
              f"epochs {args.epochs or 'default'}, restarts {args.restarts}, {args.seeds} seeds; "
              f"{results['machine']['platform']}, "
              f"{results['machine']['cpu_count']} CPUs, one torch thread per fit)", "",
-             f"Reproduce: `{reproduce(args)}`", ""]
+             f"Reproduce: `{reproduce(args, results)}`", ""]
     lines += fig1_table(results, args)
     lines += [""] + fig2_table(results, args) if results["fig2"] else []
     (args.out / ("results.md" if args.pins == "global" else f"results_{args.pins}-pins.md")).write_text(

@@ -62,7 +62,7 @@ def image(samples_per_segment: int = 200, segments: int = 10, size: int = 64, se
     side = require_integer(size, "size", 8)
     count, ref = _segments(segments, reference_segment)
     names = ["z1", "z2", "z3"]
-    model = _segment_model(_model_rng(seed), names, [(0, 1), (1, 2)], count, ref, set(), 2)
+    model = _segment_model(_model_rng(seed), names, [(0, 1), (1, 2)], count, ref, set(), 2, 1.0)
     spec = {"identcheck": 1, "name": "image",
             "description": f"three objects (diamond z1 -> triangle z2 -> square z3) coloured by their latents; "
                            f"mixing.x lists the 9 RGB values that the renderer paints on {side}x{side} masks; "
