@@ -109,6 +109,7 @@ def test_strength_scales_the_mechanisms_and_nothing_else():
     np.testing.assert_array_equal(one.n, two.n)
     np.testing.assert_allclose((two.z - two.n)[:, 1], 2 * (one.z - one.n)[:, 1], rtol=1e-12, atol=1e-12)
     assert np.abs((one.z - one.n)[:, 1]).max() > 0.1
+    assert "times 2" in two.scm.spec["description"] and "times" not in one.scm.spec["description"]
 
 
 def test_stronger_mechanisms_pull_z_away_from_the_noise():

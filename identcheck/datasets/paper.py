@@ -68,7 +68,8 @@ def synthetic(latents: int = 5, segments: int = 50, samples_per_segment: int = 1
                            require_integer(hidden, "hidden", 1), _strength(strength))
     mode = ("PAPER-LITERAL: lambda is drawn in every segment, so (iv) fails on the observed segments "
             "(SPEC §6)" if paper_literal else f"lambda = 0 in reference segment {ref}, so (iv-N) holds there")
-    spec = _spec("synthetic", f"App. F synthetic data with SuaVE defaults; {mode}", model, ell)
+    spec = _spec("synthetic", f"App. F synthetic data with SuaVE defaults; {mode}{_strength_note(strength)}",
+                 model, ell)
     data = simulate(from_dict(spec, source="<synthetic>"), samples_per_segment, seed)
     return replace(data, reference_envs=() if paper_literal else (ref,))
 
@@ -98,7 +99,7 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
                            _strength(strength))
     arrows = ", ".join(f"{names[j]}->{names[i]}" for j, i in sorted(invariant)) or "none"
     spec = _spec("partial", f"partial identifiability (Fig. 2): invariant edges {arrows}; lambda = 0 in "
-                            f"reference segment {ref} on every other edge", model, ell)
+                            f"reference segment {ref} on every other edge{_strength_note(strength)}", model, ell)
     return simulate(from_dict(spec, source="<partial>"), samples_per_segment, seed)
 
 
@@ -115,6 +116,11 @@ def _strength(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < np.inf:
         raise DataError(f"strength must be a positive number, got {value!r}")
     return float(value)
+
+
+def _strength_note(strength: float) -> str:
+    """The spec description's word on a strength other than App. F's 1."""
+    return "" if strength == 1 else f"; mechanisms' output weights times {strength:g}"
 
 
 def _probability(value: Any) -> float:
