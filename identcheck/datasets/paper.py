@@ -62,13 +62,14 @@ def synthetic(latents: int = 5, segments: int = 50, samples_per_segment: int = 1
     (('z1', 'z2', 'z3', 'z4'), (0,), 0.0)
     """
     ell, (count, ref) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
+    scale = _strength(strength)
     rng = _model_rng(seed)
     edges = _er_lower_triangular(rng, ell, _probability(edge_prob))
     model = _segment_model(rng, _names(ell), edges, count, None if paper_literal else ref, set(),
-                           require_integer(hidden, "hidden", 1), _strength(strength))
+                           require_integer(hidden, "hidden", 1), scale)
     mode = ("PAPER-LITERAL: lambda is drawn in every segment, so (iv) fails on the observed segments "
             "(SPEC §6)" if paper_literal else f"lambda = 0 in reference segment {ref}, so (iv-N) holds there")
-    spec = _spec("synthetic", f"App. F synthetic data with SuaVE defaults; {mode}{_strength_note(strength)}",
+    spec = _spec("synthetic", f"App. F synthetic data with SuaVE defaults; {mode}{_strength_note(scale)}",
                  model, ell)
     data = simulate(from_dict(spec, source="<synthetic>"), samples_per_segment, seed)
     return replace(data, reference_envs=() if paper_literal else (ref,))
@@ -91,15 +92,15 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
     (True, 1, ())
     """
     ell, (count, ref) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
+    scale = _strength(strength)
     names = _names(ell)
     invariant = {_forward_edge(edge, names) for edge in invariant_edges}
     rng = _model_rng(seed)
     edges = sorted(set(_er_lower_triangular(rng, ell, _probability(edge_prob))) | invariant)
-    model = _segment_model(rng, names, edges, count, ref, invariant, require_integer(hidden, "hidden", 1),
-                           _strength(strength))
+    model = _segment_model(rng, names, edges, count, ref, invariant, require_integer(hidden, "hidden", 1), scale)
     arrows = ", ".join(f"{names[j]}->{names[i]}" for j, i in sorted(invariant)) or "none"
     spec = _spec("partial", f"partial identifiability (Fig. 2): invariant edges {arrows}; lambda = 0 in "
-                            f"reference segment {ref} on every other edge{_strength_note(strength)}", model, ell)
+                            f"reference segment {ref} on every other edge{_strength_note(scale)}", model, ell)
     return simulate(from_dict(spec, source="<partial>"), samples_per_segment, seed)
 
 
