@@ -1,0 +1,126 @@
+"""Why a stored Fig. 2 run misses an identifiable node: its gap to the truth's likelihood and what its slots hold.
+
+For every seed of one stored Fig. 2 method file (the ``fig2_<method>[_node-pins].json`` that
+`bench_learner.py` wrote; its settings give the data's strength, the pins, the split and the learner's
+budget), the run is refitted: learner seed = data seed, deterministic on CPU. Its per-node correlations must
+equal the stored ones to 1e-6, or the script stops. A refit is the stored run, not a new draw. Per seed:
+
+- **gap**: the refit's held-out −log p(x|u) minus the true model's, in nats per sample. Both are taken in the
+  learner's standardised x. The truth's value is `diagnose_learner.truth_nll`. Our fits that recover every
+  node sit 0.2-0.3 nats above the truth. A much larger gap means the optimiser stopped short of a better
+  solution that the model class contains. A small gap with a missed node would mean the objective itself
+  prefers the miss.
+- **slots**: |corr| of each learned latent, in the learner's causal order (slot 0 is its root), with every
+  true z_i and n_i, read on the held-out rows. It shows which true node took the root slot and what the
+  others hold.
+
+    python benchmarks/diagnose_fig2_gaps.py benchmarks/results/learner/strength2_fig2/fig2_latent_mlp-greedy.json
+
+Writes ``diagnose_gaps_<method>[_node-pins].json`` beside the stored file, one object per seed, written after
+each seed so that an interrupted run keeps its work; prints a markdown table. An exact-likelihood method
+(d = ℓ) is required, since the ELBO learners have no −log p(x|u) to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from identcheck.datasets import partial
+from identcheck.learn import make_learner
+
+from bench_learner import node_recovery, partial_references, split
+from diagnose_learner import truth_nll
+
+#: Stored settings that are constructor arguments of the learner (the rest describe the data and the split).
+LEARNER_KEYS = ("likelihood", "epochs", "lr", "restarts", "pretrain_epochs", "pretrain_lr", "order_search_epochs",
+                "order_search")
+TOLERANCE = 1e-6  # how far a refit's per-node correlation may be from the stored one
+
+
+def refit(method: str, seed: int, settings: dict[str, Any]) -> tuple[Any, Any]:
+    """The stored run ``method/seed`` trained again: the fitted learner and the held-out rows it is scored on."""
+    data = partial(settings["partial_latents"], settings["segments"], settings["samples_per_segment"], seed,
+                   strength=settings.get("strength", 1.0))
+    fitted, scored = split(data, settings.get("held_out", 0.0), seed)
+    budget = {key: settings[key] for key in LEARNER_KEYS if key in settings}
+    learner = make_learner(method.split(":")[0], latent_dim=len(data.latents), seed=seed, progress=False,
+                           reference_envs=partial_references(scored, settings["pins"]), **budget)
+    return learner.fit(fitted.x, fitted.u), scored
+
+
+def slot_contents(z_hat: np.ndarray, z: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """|corr| of every learned slot (rows) with every true z_i, then every n_i (columns).
+
+    >>> z = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])  # uncorrelated columns
+    >>> slot_contents(z[:, ::-1], z, 2 * z).round(6).tolist()
+    [[0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 1.0, 0.0]]
+    """
+    ell = z_hat.shape[1]
+    return np.abs(np.corrcoef(np.c_[z_hat, z, n].T)[:ell, ell:])
+
+
+def diagnose(method: str, seed: int, stored: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """One stored run refitted and read: its gap to the truth, per-node recovery and slots (module docstring).
+    Stops (SystemExit) for a learner without a likelihood, before fitting, and for a refit that is not ``stored``."""
+    if settings.get("likelihood") != "exact":
+        raise SystemExit(f"{method} is not an exact-likelihood learner: it has no -log p(x|u) to compare")
+    learner, data = refit(method, seed, settings)
+    z_hat = learner.transform(data.x, data.u)
+    _, nodes = node_recovery(data, z_hat)
+    drift = max(abs(nodes[k]["correlation"] - stored["nodes"][k]["correlation"]) for k in nodes)
+    if drift > TOLERANCE:
+        raise SystemExit(f"{method}/{seed}: the refit is not the stored run (a correlation moved by {drift:.2g})")
+    x, env = learner._tensors(data.x, data.u)
+    with torch.no_grad():
+        nll = float(learner.module_.neg_log_likelihood(x, env).double().mean())
+    truth = truth_nll(data, learner.x_mean_, learner.x_scale_)
+    return {"seed": seed, "nll": nll, "truth_nll": truth, "gap": nll - truth,
+            "correlation": {k: nodes[k]["correlation"] for k in nodes},
+            "share": {k: nodes[k]["share"] for k in nodes},
+            "slots": slot_contents(z_hat, data.z, data.n).round(3).tolist(),
+            "slot_order": learner.history_.get("slot_order")}
+
+
+def table(rows: list[dict[str, Any]], latents: list[str]) -> list[str]:
+    """One markdown row per seed: the gap, each node's correlation, and the true node each slot holds most."""
+    lines = ["| seed | gap (nats) | " + " | ".join(latents) + " | slots (root first): best true z, |corr| |",
+             "|---|---|" + "---|" * len(latents) + "---|"]
+    for row in rows:
+        slots = ", ".join(f"{latents[int(np.argmax(s[:len(latents)]))]} {max(s[:len(latents)]):.2f}"
+                          for s in row["slots"])
+        lines.append(f"| {row['seed']} | {row['gap']:.3f} | "
+                     + " | ".join(f"{row['correlation'][k]:.3f}" for k in latents) + f" | {slots} |")
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("stored", type=Path, help="a fig2_<method>[_node-pins].json written by bench_learner.py")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds to refit (default: every stored one)")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    payload = json.loads(args.stored.read_text())
+    settings, runs = payload["settings"], payload["runs"]
+    method = next(iter(runs)).rpartition("/")[0]
+    seeds = args.seeds if args.seeds is not None else sorted(int(k.rpartition("/")[2]) for k in runs)
+    out = args.stored.with_name(args.stored.name.replace("fig2_", "diagnose_gaps_", 1))
+    kept = json.loads(out.read_text()) if out.exists() else {}
+    if kept.get("settings") != settings:
+        kept = {"settings": settings, "source": args.stored.name, "runs": {}}
+    for seed in seeds:
+        if str(seed) not in kept["runs"]:
+            kept["runs"][str(seed)] = diagnose(method, seed, runs[f"{method}/{seed}"], settings)
+            out.write_text(json.dumps(kept, indent=1))
+            print(f"{method}/{seed}: gap {kept['runs'][str(seed)]['gap']:.3f} nats", flush=True)
+    rows = [kept["runs"][str(seed)] for seed in seeds]
+    print("\n".join(table(rows, list(rows[0]["correlation"]))))
+
+
+if __name__ == "__main__":
+    main()
