@@ -219,7 +219,10 @@ class NodeVerification:
     parent_share > share_margin (the recovery carries a function of the parents); covered: the learner
     shared the node's reference; consistent: True/False where the theory's prediction was tested, None
     where it predicts nothing or the run is inconclusive (see the module docstring; ``note`` says which);
-    matched: the learned component matched to this node (first seed).
+    matched: the learned component matched to this node (first seed); best_correlation: the node's largest
+    correlation with any learned component, matched or not (mean over seeds). It exceeds ``correlation``
+    when the matching, which maximises the total over all nodes, gave the component closest to this node to
+    another one, typically an unidentifiable child that is largely a function of it.
     """
 
     latent: str
@@ -237,6 +240,7 @@ class NodeVerification:
     per_seed: tuple[float, ...]
     per_seed_share: tuple[float, ...] = ()
     ci: tuple[float, float] | None = None
+    best_correlation: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """CONTRACT §4 node object (verdict, correlation, consistent) plus the added evidence."""
@@ -244,7 +248,8 @@ class NodeVerification:
                          "correlation_method": self.correlation_method, "ci": self.ci,
                          "parent_share": self.parent_share, "r2_full": self.r2_full, "r2_node": self.r2_node,
                          "distinguishable": self.distinguishable, "covered": self.covered,
-                         "matched": self.matched, "per_seed": self.per_seed,
+                         "matched": self.matched, "best_correlation": self.best_correlation,
+                         "per_seed": self.per_seed,
                          "per_seed_share": self.per_seed_share, "note": self.note})
 
     def __str__(self) -> str:
@@ -409,8 +414,10 @@ def _split(count: int, seed: int, fraction: float = HELD_OUT) -> tuple[np.ndarra
     return np.sort(order[:cut]), np.sort(order[cut:])
 
 
-def _matched_correlations(scm: SCM, z_true: np.ndarray, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per true node, the best one-to-one matched |correlation| and the matched learned component.
+def _matched_correlations(scm: SCM, z_true: np.ndarray,
+                          z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per true node, the best one-to-one matched |correlation|, the matched learned component, and the
+    largest |correlation| with any component (matched or not).
 
     Rows of post-nonlinear nodes use Spearman (they are recovered up to a monotone map, Cor. 3.1), the others
     |Pearson|; the matching is the Hungarian method on the whole matrix, as in MPC (SPEC §6).
@@ -422,7 +429,7 @@ def _matched_correlations(scm: SCM, z_true: np.ndarray, z_hat: np.ndarray) -> tu
     if pnl:
         matrix[pnl] = mpc(z_true, z_hat, "spearman").matrix[pnl]
     rows, cols = linear_sum_assignment(-matrix)
-    return matrix[rows, cols], cols
+    return matrix[rows, cols], cols, matrix.max(axis=1)
 
 
 def _one_seed(scm: SCM, seed: int, budget: Budget, pins: Pins, method: str, params: Mapping[str, Any],
@@ -442,7 +449,7 @@ def _one_seed(scm: SCM, seed: int, budget: Budget, pins: Pins, method: str, para
     learner.fit(data.x[train], data.u[train])
     fitted = time.perf_counter()
     z_true, z_hat = data.z[test], learner.transform(data.x[test], data.u[test])
-    correlation, matched = _matched_correlations(scm, z_true, z_hat)
+    correlation, matched, best = _matched_correlations(scm, z_true, z_hat)
     index = {name: k for k, name in enumerate(scm.latents)}
     shares = [parent_share(z_hat[:, matched[k]], z_true[:, k], z_true[:, [index[p] for p in scm.parents(name)]])
               for k, name in enumerate(scm.latents)]
@@ -452,9 +459,9 @@ def _one_seed(scm: SCM, seed: int, budget: Budget, pins: Pins, method: str, para
         learned_edges = tuple((scm.latents[j], scm.latents[i]) for j, i in zip(*np.nonzero(learned)))
         distance = shd(scm.adjacency(), learner.graph(), matched).value
     fitted_settings = {k: v for k, v in learner.get_params().items() if k not in ("seed", "progress")}
-    return {"correlation": correlation, "matched": matched, "shares": shares, "learned_edges": learned_edges,
-            "settings": fitted_settings, "shd": distance, "simulate": simulated - start, "fit": fitted - simulated,
-            "compare": time.perf_counter() - fitted}
+    return {"correlation": correlation, "matched": matched, "best": best, "shares": shares,
+            "learned_edges": learned_edges, "settings": fitted_settings, "shd": distance,
+            "simulate": simulated - start, "fit": fitted - simulated, "compare": time.perf_counter() - fitted}
 
 
 def _interval(values: Sequence[float]) -> tuple[float, float] | None:
@@ -466,15 +473,25 @@ def _interval(values: Sequence[float]) -> tuple[float, float] | None:
     return max(0.0, mean - half), min(1.0, mean + half)
 
 
-def _judge(verdict: str, correlation: float, share: float, covered: bool, threshold: float,
-           margin: float) -> tuple[bool | None, str]:
-    """`consistent` and its explanation for one node (module docstring)."""
+def _judge(verdict: str, correlation: float, share: float, covered: bool, threshold: float, margin: float,
+           best: float | None = None) -> tuple[bool | None, str]:
+    """`consistent` and its explanation for one node (module docstring); ``best`` is the node's largest
+    correlation with any learned component, named when the matched one misses the threshold and it does not.
+
+    >>> _judge("identifiable", 0.38, 0.0, True, 0.9, 0.1, best=0.98)[1]  # doctest: +ELLIPSIS
+    'identifiable: correlation < threshold 0.9; ... (0.980) was matched to another node ...'
+    """
     if verdict == "identifiable" and not covered:
         return None, ("reference environment not shared with the learner (it pins one set for all nodes): "
                       "the theorem does not cover this estimator")
     if verdict == "identifiable":
         ok = correlation >= threshold
-        return ok, f"identifiable: correlation {'>=' if ok else '<'} threshold {threshold:g}"
+        note = f"identifiable: correlation {'>=' if ok else '<'} threshold {threshold:g}"
+        if not ok and best is not None and best >= threshold:
+            note += (f"; the learned component closest to it ({best:.3f}) was matched to another node (the "
+                     "matching maximises the total over all nodes; an unidentifiable child that is largely a "
+                     "function of this node can take it)")
+        return ok, note
     if verdict == "unidentifiable":
         if share > margin:
             return True, (f"unidentifiable: parent share {share:.3f} > {margin:g}, distinguishable from an "
@@ -536,7 +553,8 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
         corr = float(correlations[:, k].mean())
         share = float(np.mean([s[k].share for s in shares]))
         covered = name in pins.covered
-        consistent, note = _judge(verdict, corr, share, covered, threshold, share_margin)
+        best = float(np.mean([r["best"][k] for r in runs]))
+        consistent, note = _judge(verdict, corr, share, covered, threshold, share_margin, best)
         nodes[name] = NodeVerification(
             latent=name, verdict=verdict, correlation=corr, consistent=consistent,
             correlation_method="spearman" if name in scm.post_nonlinear else "pearson", parent_share=share,
@@ -544,7 +562,8 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
             r2_node=float(np.mean([s[k].r2_node for s in shares])), distinguishable=share > share_margin,
             covered=covered, matched=int(runs[0]["matched"][k]), note=note,
             per_seed=tuple(float(c) for c in correlations[:, k]),
-            per_seed_share=tuple(float(s[k].share) for s in shares), ci=_interval(correlations[:, k]))
+            per_seed_share=tuple(float(s[k].share) for s in shares), ci=_interval(correlations[:, k]),
+            best_correlation=best)
     timings = {"check": checked - start,
                **{key: float(sum(r[key] for r in runs)) for key in ("simulate", "fit", "compare")},
                "total": time.perf_counter() - start}
