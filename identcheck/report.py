@@ -202,7 +202,9 @@ class Report:
     """Everything `identcheck check` reports on one spec (CONTRACT §2).
 
     `nodes` maps each latent (spec order) to its NodeResult; `assumptions` maps "i", "ii", "iii" to
-    AssumptionResult and "iv" to ConditionIVResult.
+    AssumptionResult and "iv" to ConditionIVResult; `caveats` holds exact counterexamples to verdicts that
+    the paper's theorems give (`identcheck.check.linear_gaussian`), each with ``to_dict`` and a readable
+    ``str``; the verdicts themselves follow SPEC.
 
     >>> import identcheck
     >>> report = identcheck.check(identcheck.load_example("C2"))
@@ -216,6 +218,7 @@ class Report:
     assumptions: Mapping[str, "AssumptionResult | ConditionIVResult"]
     nodes: Mapping[str, NodeResult]
     environments: tuple[Any, ...] = ()
+    caveats: tuple[Any, ...] = ()
 
     @property
     def fully_identifiable(self) -> bool:
@@ -246,6 +249,7 @@ class Report:
             "assumptions": {key: self.assumptions[key].to_dict() for key in ("i", "ii", "iii", "iv")},
             "nodes": {name: self.nodes[name].to_dict() for name in self.latents},
             "fully_identifiable": self.fully_identifiable,
+            **({"caveats": [c.to_dict() for c in self.caveats]} if self.caveats else {}),
         })
 
     def _assumption_lines(self) -> list[str]:
@@ -270,6 +274,7 @@ class Report:
         lines.append(f"summary: {len(good)} of {len(self.latents)} latents identifiable"
                      + (f" ({', '.join(good)})" if good else "")
                      + (f"; the rest: {', '.join(rest)}" if rest else "") + " (Remark 2.8 partition)")
+        lines += [_wrap(f"caveat: {caveat}", 8) for caveat in self.caveats]
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
@@ -301,4 +306,6 @@ class Report:
         good, rest = self.partition
         lines += ["", f"Remark 2.8 partition: identifiable {', '.join(good) or '-'}; "
                       f"the rest {', '.join(rest) or '-'}."]
+        if self.caveats:
+            lines += ["", "## Caveats", "", *(f"- {cell(caveat)}" for caveat in self.caveats)]
         return "\n".join(lines) + "\n"

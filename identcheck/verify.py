@@ -15,6 +15,11 @@ The theory predicts, per node (Theorem 2.5 / Corollary 3.3, under (i)-(iii)):
   recovery (whose share is ≈ 0) and confirms the prediction (consistent True). A smaller share is
   inconclusive (consistent None): non-identifiability says that other solutions exist, not that a learner
   finds them, and a learner may fit z_i approximately (SPEC §7.10: assert only what the theory guarantees).
+  Also reported, not judged: the same share within each environment (``segment_parent_share``). The noise
+  n_i is in the learner's class as well (no mechanism at all); it carries the parents through g_i(pa_i, u),
+  which averages out of the pooled regression when the mechanism changes sign across environments, but
+  not out of each environment's. A learned latent's within-environment share also grows with its learning
+  error, and no margin has been calibrated for it, so the note names it without a verdict.
 - no_guarantee, contested, undecided: the theory predicts nothing, so ``consistent`` is None (null in JSON).
   A learner that succeeds anyway does not contradict it (SPEC §7.10).
 
@@ -222,7 +227,9 @@ class NodeVerification:
     matched: the learned component matched to this node (first seed); best_correlation: the node's largest
     correlation with any learned component, matched or not (mean over seeds). It exceeds ``correlation``
     when the matching, which maximises the total over all nodes, gave the component closest to this node to
-    another one, typically an unidentifiable child that is largely a function of it.
+    another one, typically an unidentifiable child that is largely a function of it; segment_parent_share:
+    the parents' share within each environment (``parent_share(..., u=u)``, mean over seeds), reported and
+    not judged (module docstring).
     """
 
     latent: str
@@ -241,6 +248,7 @@ class NodeVerification:
     per_seed_share: tuple[float, ...] = ()
     ci: tuple[float, float] | None = None
     best_correlation: float | None = None
+    segment_parent_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """CONTRACT §4 node object (verdict, correlation, consistent) plus the added evidence."""
@@ -249,6 +257,7 @@ class NodeVerification:
                          "parent_share": self.parent_share, "r2_full": self.r2_full, "r2_node": self.r2_node,
                          "distinguishable": self.distinguishable, "covered": self.covered,
                          "matched": self.matched, "best_correlation": self.best_correlation,
+                         "segment_parent_share": self.segment_parent_share,
                          "per_seed": self.per_seed,
                          "per_seed_share": self.per_seed_share, "note": self.note})
 
@@ -451,8 +460,10 @@ def _one_seed(scm: SCM, seed: int, budget: Budget, pins: Pins, method: str, para
     z_true, z_hat = data.z[test], learner.transform(data.x[test], data.u[test])
     correlation, matched, best = _matched_correlations(scm, z_true, z_hat)
     index = {name: k for k, name in enumerate(scm.latents)}
-    shares = [parent_share(z_hat[:, matched[k]], z_true[:, k], z_true[:, [index[p] for p in scm.parents(name)]])
-              for k, name in enumerate(scm.latents)]
+    parents = [z_true[:, [index[p] for p in scm.parents(name)]] for name in scm.latents]
+    shares = [parent_share(z_hat[:, matched[k]], z_true[:, k], parents[k]) for k in range(len(scm.latents))]
+    segment_shares = [parent_share(z_hat[:, matched[k]], z_true[:, k], parents[k], u=data.u[test]).share
+                      for k in range(len(scm.latents))]
     learned_edges, distance = None, None
     if hasattr(learner, "graph"):
         learned = np.asarray(learner.graph())[np.ix_(matched, matched)]  # relabelled to true nodes
@@ -460,6 +471,7 @@ def _one_seed(scm: SCM, seed: int, budget: Budget, pins: Pins, method: str, para
         distance = shd(scm.adjacency(), learner.graph(), matched).value
     fitted_settings = {k: v for k, v in learner.get_params().items() if k not in ("seed", "progress")}
     return {"correlation": correlation, "matched": matched, "best": best, "shares": shares,
+            "segment_shares": segment_shares,
             "learned_edges": learned_edges, "settings": fitted_settings, "shd": distance,
             "simulate": simulated - start, "fit": fitted - simulated, "compare": time.perf_counter() - fitted}
 
@@ -474,12 +486,16 @@ def _interval(values: Sequence[float]) -> tuple[float, float] | None:
 
 
 def _judge(verdict: str, correlation: float, share: float, covered: bool, threshold: float, margin: float,
-           best: float | None = None) -> tuple[bool | None, str]:
+           best: float | None = None, segment_share: float | None = None) -> tuple[bool | None, str]:
     """`consistent` and its explanation for one node (module docstring); ``best`` is the node's largest
-    correlation with any learned component, named when the matched one misses the threshold and it does not.
+    correlation with any learned component, named when the matched one misses the threshold and it does not;
+    ``segment_share``, the within-environment parents' share, is named when it exceeds ``margin`` while the
+    pooled ``share`` of an unidentifiable node does not. Neither changes `consistent`.
 
     >>> _judge("identifiable", 0.38, 0.0, True, 0.9, 0.1, best=0.98)[1]  # doctest: +ELLIPSIS
     'identifiable: correlation < threshold 0.9; ... (0.980) was matched to another node ...'
+    >>> _judge("unidentifiable", 0.95, 0.01, True, 0.9, 0.1, segment_share=0.4)  # doctest: +ELLIPSIS
+    (None, '...; within each environment the parents explain 0.400 of it, ...')
     """
     if verdict == "identifiable" and not covered:
         return None, ("reference environment not shared with the learner (it pins one set for all nodes): "
@@ -496,9 +512,14 @@ def _judge(verdict: str, correlation: float, share: float, covered: bool, thresh
         if share > margin:
             return True, (f"unidentifiable: parent share {share:.3f} > {margin:g}, distinguishable from an "
                           "identified recovery")
-        return None, (f"unidentifiable: parent share {share:.3f} <= {margin:g}, not distinguishable from an "
-                      "identified recovery in this run (inconclusive: other solutions exist, the learner need "
-                      "not find them)")
+        note = (f"unidentifiable: parent share {share:.3f} <= {margin:g}, not distinguishable from an "
+                "identified recovery in this run (inconclusive: other solutions exist, the learner need not "
+                "find them)")
+        if segment_share is not None and segment_share > margin:
+            note += (f"; within each environment the parents explain {segment_share:.3f} of it, as they do "
+                     "of the noise n_i when the mechanism changes with u (not judged: that share also grows "
+                     "with learning error)")
+        return None, note
     return None, f"{verdict}: the theory predicts nothing for this node"
 
 
@@ -554,7 +575,11 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
         share = float(np.mean([s[k].share for s in shares]))
         covered = name in pins.covered
         best = float(np.mean([r["best"][k] for r in runs]))
-        consistent, note = _judge(verdict, corr, share, covered, threshold, share_margin, best)
+        segment_share = float(np.mean([r["segment_shares"][k] for r in runs]))
+        consistent, note = _judge(verdict, corr, share, covered, threshold, share_margin, best, segment_share)
+        if consistent is False and report.caveats:
+            note += ("; the check's caveat gives an exact alternative model with the same p(x|u) for this linear "
+                     "Gaussian spec, so a learner can miss this node without a learning failure")
         nodes[name] = NodeVerification(
             latent=name, verdict=verdict, correlation=corr, consistent=consistent,
             correlation_method="spearman" if name in scm.post_nonlinear else "pearson", parent_share=share,
@@ -563,7 +588,7 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
             covered=covered, matched=int(runs[0]["matched"][k]), note=note,
             per_seed=tuple(float(c) for c in correlations[:, k]),
             per_seed_share=tuple(float(s[k].share) for s in shares), ci=_interval(correlations[:, k]),
-            best_correlation=best)
+            best_correlation=best, segment_parent_share=segment_share)
     timings = {"check": checked - start,
                **{key: float(sum(r[key] for r in runs)) for key in ("simulate", "fit", "compare")},
                "total": time.perf_counter() - start}

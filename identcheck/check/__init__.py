@@ -2,7 +2,8 @@
 
 Modules: `zeros` (zero-testing), `condition_iv` ((iv) per edge and its readings), `condition_iii`
 ((iii), noise variability), `noise_mixing` ((i) deconvolvability, (ii) injectivity), `verdicts`
-(SPEC §5 rule 6).
+(SPEC §5 rule 6), `linear_gaussian` (an exact counterexample to the verdicts of linear Gaussian models,
+reported as a caveat).
 
 >>> import identcheck
 >>> report = check(identcheck.load_example("C7"))
@@ -16,12 +17,13 @@ from ..report import Report
 from ..scm import SCM
 from .condition_iii import check_noise_variability
 from .condition_iv import DEFAULT_PROBES, DEFAULT_TOL, analyse_iv, check_condition_iv, check_edge
+from .linear_gaussian import RotationWitness, rotation_witness
 from .noise_mixing import check_deconvolvability, check_injectivity
 from .results import AssumptionResult
 from .verdicts import node_verdicts
 
 __all__ = ["check", "check_edge", "check_condition_iv", "check_noise_variability", "check_deconvolvability",
-           "check_injectivity", "node_verdicts", "AssumptionResult"]
+           "check_injectivity", "node_verdicts", "AssumptionResult", "rotation_witness", "RotationWitness"]
 
 
 def check(scm: SCM, *, tol: float = DEFAULT_TOL, seed: int = 0, probes: int = DEFAULT_PROBES) -> Report:
@@ -36,11 +38,15 @@ def check(scm: SCM, *, tol: float = DEFAULT_TOL, seed: int = 0, probes: int = DE
     """
     premises = {"i": check_deconvolvability(scm), "ii": check_injectivity(scm), "iii": check_noise_variability(scm)}
     analysis = analyse_iv(scm, tol=tol, seed=seed, probes=probes)
+    nodes = node_verdicts(scm, analysis, premises)
+    identified = any(node.verdict == "identifiable" for node in nodes.values())
+    witness = rotation_witness(scm, analysis.result.edges) if identified else None
     return Report(
         name=scm.name,
         latents=scm.latents,
         edges=scm.edges,
         assumptions={**premises, "iv": analysis.result},
-        nodes=node_verdicts(scm, analysis, premises),
+        nodes=nodes,
         environments=scm.environments.labels,
+        caveats=(witness,) if witness else (),
     )
