@@ -68,10 +68,11 @@ class RotationWitness:
     def __str__(self) -> str:
         a, b = self.pair
         return (f"Gaussian noise and mechanisms linear in their parents, all vanishing at u = {self.reference} "
-                f"only: the latents R·Σ(u*)^(-1/2)·z for any rotation R fit p(x|u) exactly and vanish at the "
-                f"same reference (SPEC §7.4: the paper's Step I fails here). At {self.angle:.2f} rad they "
-                f"correlate {self.correlations[0]:.3f} with {a} and {self.correlations[1]:.3f} with {b}, so the "
-                "identifiable verdicts rest on the paper's theorem, not on this model")
+                f"only: for any rotation R the latents R·Σ(u*)^(-1/2)·z are another model of the class with the "
+                f"same p(x|u) and the same reference, so {a} and {b} are not identified up to scale and offset, "
+                "whatever the verdicts above say (they are Theorem 2.5's, whose Step I fails here; SPEC §7.4). "
+                f"At {self.angle:.2f} rad the alternative's latents correlate {self.correlations[0]:.3f} with {a} "
+                f"and {self.correlations[1]:.3f} with {b}")
 
 
 def _affine_parts(scm: SCM) -> tuple[list[sp.Expr], list[sp.Expr]] | None:
@@ -147,6 +148,8 @@ def rotation_witness(scm: SCM, edges: Sequence[EdgeResult]) -> RotationWitness |
     pooled = cov.mean(axis=0) + centred.T @ centred / len(mean)
     cross, own = transform @ pooled, transform @ pooled @ transform.T
     correlations = tuple(float(abs(cross[k, k]) / np.sqrt(own[k, k] * pooled[k, k])) for k in (a, b))
+    coefficients = beta[:, b, a]
+    coefficients[reference] = 0.0  # checked above to be zero up to rounding
     return RotationWitness(pair=(scm.latents[a], scm.latents[b]),
                            reference=scm.environments.labels[reference], angle=float(ANGLE),
-                           coefficients=tuple(float(c) for c in beta[:, b, a]), correlations=correlations)
+                           coefficients=tuple(float(c) for c in coefficients), correlations=correlations)
