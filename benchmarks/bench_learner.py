@@ -10,7 +10,8 @@ and the training throughput of the kept run (training samples × epochs / second
 parents' share of the matched latent within each segment, beside the true noise n's (`segment_shares`).
 Every learner gets the data's reference environments (the learners without mechanisms ignore them).
 --strength S draws both figures' data with `strength=S` (the mechanisms' output weights times S; default 1,
-App. F's recipe), which pulls z away from n.
+App. F's recipe), which pulls z away from n; --gain G with `gain=G` (the tanh units' input weights times G,
+default 1), which makes each mechanism less linear within a segment.
 A method written ``<name>:<preset>`` is that learner with the arguments of `identcheck.learn.PRESETS`, all on
 the exact likelihood (an invertible flow x -> ẑ instead of the ELBO; d = ℓ): ``:exact`` from a random start,
 with its own budget (--exact-epochs, --exact-lr, --exact-restarts); ``:pretrained`` started from its no-edge
@@ -107,6 +108,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--strength", type=float, default=1.0,
                    help="the data's mechanism strength (`synthetic` and `partial`; default 1, App. F's recipe): "
                         "larger pulls z away from its noise n, so MPC of z tells recovering z from recovering n")
+    p.add_argument("--gain", type=float, default=1.0,
+                   help="the data's mechanism gain (`synthetic` and `partial`; default 1, App. F's recipe): "
+                        "larger makes the tanh units saturate, so each mechanism is less linear within a segment")
     p.add_argument("--held-out", type=float, default=0.0,
                    help="fraction of the rows held out of the fit and scored (default 0: score the fitted "
                         "rows, as the stored tables do)")
@@ -122,8 +126,9 @@ def parse_args() -> argparse.Namespace:
     args.seeds = args.seeds or 3
     if not 0 <= args.held_out < 1:
         p.error(f"--held-out must be in [0, 1), got {args.held_out}")
-    if not 0 < args.strength < float("inf"):
-        p.error(f"--strength must be a positive number, got {args.strength}")
+    for name in ("strength", "gain"):
+        if not 0 < getattr(args, name) < float("inf"):
+            p.error(f"--{name} must be a positive number, got {getattr(args, name)}")
     return args
 
 
@@ -137,6 +142,7 @@ def reproduce(args: argparse.Namespace, results: dict[str, Any]) -> str:
     parts += [f"--epochs {args.epochs}"] if args.epochs is not None else []
     parts += [f"--held-out {args.held_out}"] if args.held_out else []
     parts += [f"--strength {args.strength:g}"] if args.strength != 1 else []
+    parts += [f"--gain {args.gain:g}"] if args.gain != 1 else []
     if any(m.endswith(":exact") for m in args.methods + args.partial_methods):
         parts += [f"--exact-epochs {args.exact_epochs} --exact-lr {args.exact_lr} "
                   f"--exact-restarts {args.exact_restarts}"]
@@ -165,8 +171,8 @@ def fit(method: str, data: Dataset, seed: int, args: argparse.Namespace,
 
 
 def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    fitted, data = split(synthetic(ell, args.segments, args.samples_per_segment, seed, strength=args.strength),
-                         args.held_out, seed)
+    fitted, data = split(synthetic(ell, args.segments, args.samples_per_segment, seed, strength=args.strength,
+                                   gain=args.gain), args.held_out, seed)
     learner, seconds = fit(method, fitted, seed, args, list(data.reference_envs))
     z_hat = learner.transform(data.x, data.u)
     z_score = mpc(data.z, z_hat)
@@ -188,7 +194,7 @@ def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict
 
 def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     fitted, data = split(partial(args.partial_latents, args.segments, args.samples_per_segment, seed,
-                                 strength=args.strength), args.held_out, seed)
+                                 strength=args.strength, gain=args.gain), args.held_out, seed)
     learner, seconds = fit(method, fitted, seed, args, partial_references(data, args.pins))
     score, nodes = node_recovery(data, learner.transform(data.x, data.u))
     return {"mpc": score.value, "nodes": nodes, "seconds": seconds, **slot_order(learner),
@@ -445,9 +451,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     settings = {"segments": args.segments, "samples_per_segment": args.samples_per_segment, "epochs": args.epochs,
                 "restarts": args.restarts, "partial_latents": args.partial_latents,
-                # held_out absent at 0 and strength at 1, as in the runs stored before they existed
+                # held_out absent at 0, strength and gain at 1, as in the runs stored before they existed
                 **({"held_out": args.held_out} if args.held_out else {}),
-                **({"strength": args.strength} if args.strength != 1 else {})}
+                **({"strength": args.strength} if args.strength != 1 else {}),
+                **({"gain": args.gain} if args.gain != 1 else {})}
     results = load(args.out, settings, args)
     results["machine"] = {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                           "torch": torch.__version__, "cuda": torch.cuda.is_available()}
@@ -462,7 +469,8 @@ def main() -> None:
         results[fig_name][key] = row
         save(args.out, fig_name, method, ell, results, args)
         print(f"{fig_name} {key}: MPC {row['mpc']:.3f} in {row['seconds']:.0f} s", flush=True)
-    strength = f"strength {args.strength:g}, " if args.strength != 1 else ""
+    strength = (f"strength {args.strength:g}, " if args.strength != 1 else "") + (
+        f"gain {args.gain:g}, " if args.gain != 1 else "")
     lines = [f"# Learner benchmark ({args.segments} segments x {args.samples_per_segment} samples, {strength}"
              f"epochs {args.epochs or 'default'}, restarts {args.restarts}, {args.seeds} seeds; "
              f"{results['machine']['platform']}, "

@@ -46,7 +46,7 @@ TOLERANCE = 1e-6  # how far a refit's per-node correlation may be from the store
 def refit(method: str, seed: int, settings: dict[str, Any]) -> tuple[Any, Any]:
     """The stored run ``method/seed`` trained again: the fitted learner and the held-out rows it is scored on."""
     data = partial(settings["partial_latents"], settings["segments"], settings["samples_per_segment"], seed,
-                   strength=settings.get("strength", 1.0))
+                   strength=settings.get("strength", 1.0), gain=settings.get("gain", 1.0))
     fitted, scored = split(data, settings.get("held_out", 0.0), seed)
     budget = {key: settings[key] for key in LEARNER_KEYS if key in settings}
     learner = make_learner(method.split(":")[0], latent_dim=len(data.latents), seed=seed, progress=False,

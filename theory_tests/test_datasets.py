@@ -93,6 +93,7 @@ def test_synthetic_is_reproducible_and_seed_dependent():
     ({"edge_prob": 1.5}, "edge_prob"), ({"latents": 0}, "latents"), ({"hidden": 0}, "hidden"),
     ({"strength": 0}, "strength"), ({"strength": -1.0}, "strength"), ({"strength": float("nan")}, "strength"),
     ({"strength": float("inf")}, "strength"), ({"strength": True}, "strength"),
+    ({"gain": 0}, "gain"), ({"gain": -2.0}, "gain"), ({"gain": float("nan")}, "gain"), ({"gain": False}, "gain"),
 ])
 def test_synthetic_rejects_bad_arguments(kwargs, message):
     """Out-of-range arguments are DataErrors naming the argument."""
@@ -110,6 +111,19 @@ def test_strength_scales_the_mechanisms_and_nothing_else():
     np.testing.assert_allclose((two.z - two.n)[:, 1], 2 * (one.z - one.n)[:, 1], rtol=1e-12, atol=1e-12)
     assert np.abs((one.z - one.n)[:, 1]).max() > 0.1
     assert "times 2" in two.scm.spec["description"] and "times" not in one.scm.spec["description"]
+
+
+def test_gain_scales_the_tanh_inputs_and_nothing_else():
+    """gain multiplies the input weights inside the tanh units only: the same graph, λ and noise, and
+    g_2 at gain 2 evaluated at z1 / 2 is g_2 at gain 1, symbol for symbol; gain 1 is the default recipe."""
+    import sympy as sp
+    one, two = synthetic(4, 6, 40, seed=1), synthetic(4, 6, 40, seed=1, gain=2.0)
+    assert one.edges == two.edges and all((lambdas(one)[e] == lambdas(two)[e]).all() for e in lambdas(one))
+    np.testing.assert_array_equal(one.n, two.n)
+    z1 = one.scm.symbol("z1")
+    assert sp.simplify(two.scm.mechanism("z2").subs(z1, z1 / 2) - one.scm.mechanism("z2")) == 0
+    assert "input weights times 2" in two.scm.spec["description"]
+    np.testing.assert_array_equal(synthetic(4, 6, 40, seed=1, gain=1.0).x, one.x)
 
 
 def test_stronger_mechanisms_pull_z_away_from_the_noise():

@@ -9,7 +9,10 @@ weights λ ~ ±U(0.2, 1) with a random sign per segment; an ER lower-triangular 
 
     g_i(pa_i, u) = Σ_k a_k · tanh( Σ_j w_kj · λ_ji(u) · z_j + b_k ),
 
-with a_k ~ ±U(0.5, 1.5) times `strength` (1 by default), w_kj ~ ±U(0.5, 1) and b_k ~ U(−0.5, 0.5).
+with a_k ~ ±U(0.5, 1.5) times `strength` (1 by default), w_kj ~ ±U(0.5, 1) times `gain` (1 by default) and
+b_k ~ U(−0.5, 0.5). `strength` scales how far z_i lies from its noise; `gain` scales how far the tanh units
+saturate over the parents' range, that is how far g_i is from linear within a segment (with Gaussian noise and
+linear mechanisms the model is not identifiable, `identcheck.check.linear_gaussian`).
 
 By default every λ vanishes in a reference segment, so g_i is constant there: (iv-N) holds on an observed
 segment (SPEC §2). The literal recipe draws λ uniformly in every segment, so (iv) fails almost surely;
@@ -47,7 +50,7 @@ _MODEL_STREAM = 0x5EC
 
 def synthetic(latents: int = 5, segments: int = 50, samples_per_segment: int = 1000, seed: int = 0, *,
               edge_prob: float = 0.5, reference_segment: int = 0, paper_literal: bool = False,
-              hidden: int = 3, strength: float = 1.0) -> Dataset:
+              hidden: int = 3, strength: float = 1.0, gain: float = 1.0) -> Dataset:
     """App. F's synthetic data: `segments` one-hot segments × `samples_per_segment` rows, ℓ = `latents`.
 
     Every latent after z1 gets at least one parent (so the DAG is connected); edge j -> i (j < i) is
@@ -55,21 +58,23 @@ def synthetic(latents: int = 5, segments: int = 50, samples_per_segment: int = 1
     `reference_envs`) unless `paper_literal`, which draws λ in every segment and records none.
     `strength` multiplies every mechanism's output weights a_k (1: App. F's recipe as above): the same
     draws otherwise, so z_i leans further from its noise n_i as it grows (the true n scores MPC 0.82-0.97
-    against z at ℓ = 5, seeds 0-2, at strength 1 and 0.61-0.88 at strength 2).
+    against z at ℓ = 5, seeds 0-2, at strength 1 and 0.61-0.88 at strength 2). `gain` multiplies the input
+    weights w_kj inside the tanh units, again keeping every other draw: larger gains make each mechanism less
+    linear within a segment.
 
     >>> data = synthetic(latents=4, segments=9, samples_per_segment=5, seed=2)
     >>> data.latents, data.reference_envs, float(data.scm.parameters["lam_z1_z2"][0])
     (('z1', 'z2', 'z3', 'z4'), (0,), 0.0)
     """
     ell, (count, ref) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
-    scale = _strength(strength)
+    scale, inner = _positive(strength, "strength"), _positive(gain, "gain")
     rng = _model_rng(seed)
     edges = _er_lower_triangular(rng, ell, _probability(edge_prob))
     model = _segment_model(rng, _names(ell), edges, count, None if paper_literal else ref, set(),
-                           require_integer(hidden, "hidden", 1), scale)
+                           require_integer(hidden, "hidden", 1), scale, inner)
     mode = ("PAPER-LITERAL: lambda is drawn in every segment, so (iv) fails on the observed segments "
             "(SPEC §6)" if paper_literal else f"lambda = 0 in reference segment {ref}, so (iv-N) holds there")
-    spec = _spec("synthetic", f"App. F synthetic data with SuaVE defaults; {mode}{_strength_note(scale)}",
+    spec = _spec("synthetic", f"App. F synthetic data with SuaVE defaults; {mode}{_scale_note(scale, inner)}",
                  model, ell)
     data = simulate(from_dict(spec, source="<synthetic>"), samples_per_segment, seed)
     return replace(data, reference_envs=() if paper_literal else (ref,))
@@ -77,7 +82,7 @@ def synthetic(latents: int = 5, segments: int = 50, samples_per_segment: int = 1
 
 def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 1000, seed: int = 0, *,
             invariant_edges: Iterable[tuple[str, str]] = (("z1", "z2"),), edge_prob: float = 0.5,
-            reference_segment: int = 0, hidden: int = 3, strength: float = 1.0) -> Dataset:
+            reference_segment: int = 0, hidden: int = 3, strength: float = 1.0, gain: float = 1.0) -> Dataset:
     """The partial-identifiability recipe (Fig. 2): as `synthetic`, but λ on `invariant_edges` is one
     non-zero constant in every segment, so (iv) fails for those edges and, by Theorem 2.5(b), their
     children are unidentifiable; every other latent stays identifiable.
@@ -85,22 +90,23 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
     λ vanishes in `reference_segment` on every other edge, so that segment is the node-wise reference of
     every identifiable non-root node; it is not a reference of the invariant edges' children, so
     `reference_envs` is empty (no environment has every causal weight at 0). Pin a learner node by node
-    with the checker's references, `identcheck.verify.node_pins`. `strength` is `synthetic`'s.
+    with the checker's references, `identcheck.verify.node_pins`. `strength` and `gain` are `synthetic`'s.
 
     >>> data = partial(segments=7, samples_per_segment=5)
     >>> ("z1", "z2") in data.edges, len(set(data.scm.parameters["lam_z1_z2"])), data.reference_envs
     (True, 1, ())
     """
     ell, (count, ref) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
-    scale = _strength(strength)
+    scale, inner = _positive(strength, "strength"), _positive(gain, "gain")
     names = _names(ell)
     invariant = {_forward_edge(edge, names) for edge in invariant_edges}
     rng = _model_rng(seed)
     edges = sorted(set(_er_lower_triangular(rng, ell, _probability(edge_prob))) | invariant)
-    model = _segment_model(rng, names, edges, count, ref, invariant, require_integer(hidden, "hidden", 1), scale)
+    model = _segment_model(rng, names, edges, count, ref, invariant, require_integer(hidden, "hidden", 1), scale,
+                           inner)
     arrows = ", ".join(f"{names[j]}->{names[i]}" for j, i in sorted(invariant)) or "none"
     spec = _spec("partial", f"partial identifiability (Fig. 2): invariant edges {arrows}; lambda = 0 in "
-                            f"reference segment {ref} on every other edge{_strength_note(scale)}", model, ell)
+                            f"reference segment {ref} on every other edge{_scale_note(scale, inner)}", model, ell)
     return simulate(from_dict(spec, source="<partial>"), samples_per_segment, seed)
 
 
@@ -113,15 +119,16 @@ def _segments(segments: Any, reference_segment: Any) -> tuple[int, int]:
     return count, ref
 
 
-def _strength(value: Any) -> float:
+def _positive(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < np.inf:
-        raise DataError(f"strength must be a positive number, got {value!r}")
+        raise DataError(f"{name} must be a positive number, got {value!r}")
     return float(value)
 
 
-def _strength_note(strength: float) -> str:
-    """The spec description's word on a strength other than App. F's 1."""
-    return "" if strength == 1 else f"; mechanisms' output weights times {strength:g}"
+def _scale_note(strength: float, gain: float) -> str:
+    """The spec description's word on a strength or gain other than App. F's 1."""
+    return (("" if strength == 1 else f"; mechanisms' output weights times {strength:g}")
+            + ("" if gain == 1 else f"; mechanisms' input weights times {gain:g}"))
 
 
 def _probability(value: Any) -> float:
@@ -161,7 +168,7 @@ def _er_lower_triangular(rng: np.random.Generator, ell: int, edge_prob: float) -
 
 def _segment_model(rng: np.random.Generator, names: list[str], edges: list[tuple[int, int]], segments: int,
                    reference: int | None, invariant: set[tuple[int, int]], hidden: int,
-                   strength: float) -> dict[str, Any]:
+                   strength: float, gain: float = 1.0) -> dict[str, Any]:
     """The spec keys environments, parameters, noise and mechanisms of a λ-modulated tanh-MLP model over
     one-hot segments; λ is zero in `reference` (None: nowhere) except on `invariant` edges."""
     ell = len(names)
@@ -181,7 +188,8 @@ def _segment_model(rng: np.random.Generator, names: list[str], edges: list[tuple
         units = []
         for _ in range(hidden):
             a, b = round(strength * _signed(rng, 0.5, 1.5), 4), round(float(rng.uniform(-0.5, 0.5)), 4)
-            inner = " + ".join(f"{_signed(rng, 0.5, 1.0)}*lam_{names[j]}_{names[i]}*{names[j]}" for j in parents)
+            inner = " + ".join(f"{round(gain * _signed(rng, 0.5, 1.0), 4)}*lam_{names[j]}_{names[i]}*{names[j]}"
+                               for j in parents)
             units.append(f"{a}*tanh({inner} + {b})")
         mechanisms[names[i]] = " + ".join(units).replace("+ -", "- ")
     noise = {name: {"mean": _numbers(mean[k]), "std": _numbers(std[k])} for k, name in enumerate(names)}
