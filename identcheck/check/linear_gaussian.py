@@ -4,7 +4,7 @@ and mechanisms linear in the parents (SPEC §7.4).
 With Gaussian noise and every g_i affine in the parents (coefficients may depend on u), z given u is Gaussian,
 z | u ~ N(m(u), Σ(u)). Say every edge vanishes at one observed environment u* and nowhere else observed, so
 the estimator pins every mechanism there. Then Σ(u*) is diagonal, and for every rotation R the latents
-ẑ = R Σ(u*)^(-1/2) z (other nodes left alone) give another model in the same class:
+ẑ = A z with A = R Σ(u*)^(-1/2) (on two nodes, the others left alone) give another model in the same class:
 - each environment's Gaussian N(A m(u), A Σ(u) Aᵀ) factorises in the true causal order as Gaussian noise
   plus mechanisms linear in the earlier latents (regression coefficients β̂(u));
 - at u* the covariance is diagonal, so every β̂(u*) = 0, the reference the class shares;
