@@ -3,6 +3,7 @@
 import inspect
 
 import numpy as np
+import torch
 import pytest
 
 from identcheck.errors import DataError, IdentcheckError, NotFittedError, TrainingError
@@ -291,3 +292,36 @@ def test_nan_loss_raises_training_error_and_keeps_the_last_good_state(data, monk
     assert np.array_equal(learner.transform(x, u), after_one_epoch)
     assert len(learner.history_["train_loss"]) == 1
     assert learner.graph().shape == (2, 2)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"noise_floor": -0.1}, "noise_floor must"), ({"noise_floor": float("nan")}, "noise_floor must"),
+    ({"noise_floor": True}, "noise_floor must"), ({"noise_floor": 0.5}, "noise_floor_steps must"),
+    ({"noise_floor": 0.5, "noise_floor_steps": 2.5}, "noise_floor_steps must"),
+    ({"noise_floor_steps": -1}, "noise_floor_steps must"),
+])
+def test_a_bad_noise_floor_is_named_at_fit(kwargs, match, data):
+    with pytest.raises(IdentcheckError, match=match):
+        make_learner("ivae", latent_dim=2, **TINY, **kwargs).fit(*data)
+
+
+def test_the_noise_floor_acts_while_training_and_is_gone_from_the_fitted_model(data):
+    """With a floor that outlasts the fit (10^6 steps) the training differs from the plain fit's, and the
+    fitted model's prior is the learned one: its likelihood is computed without the floor."""
+    x, u = data
+    params = dict(**TINY, likelihood="exact", seed=1)
+    plain = make_learner("ivae", latent_dim=3, **params).fit(x, u)
+    floored = make_learner("ivae", latent_dim=3, noise_floor=1.0, noise_floor_steps=10 ** 6, **params).fit(x, u)
+    assert floored.history_["train_loss"] != plain.history_["train_loss"]
+    assert floored.module_.structure.floor == 0.0
+    xt, et = floored._tensors(x, u)
+    before = floored.module_.neg_log_likelihood(xt, et)
+    floored.module_.structure.anneal_floor(1.0, 10 ** 6)  # the same module with the floor back on
+    assert not torch.allclose(floored.module_.neg_log_likelihood(xt, et), before)
+
+
+def test_a_learner_without_a_conditional_prior_ignores_the_noise_floor(data):
+    """The VAE's prior is N(0, I), with no noise std to widen: the fit is the same, bit for bit."""
+    plain = make_learner("vae", latent_dim=2, **TINY).fit(*data)
+    floored = make_learner("vae", latent_dim=2, noise_floor=0.5, noise_floor_steps=100, **TINY).fit(*data)
+    np.testing.assert_array_equal(plain.transform(*data), floored.transform(*data))

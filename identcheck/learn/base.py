@@ -35,7 +35,7 @@ from identcheck.errors import DataError, IdentcheckError, NotFittedError, Traini
 
 from .flows import SmoothLeakyFlow
 from .inputs import as_env_index, as_features
-from .model import CausalStructure, LatentFlow, LatentVAE, References, Structure
+from .model import CausalStructure, ConditionalPrior, LatentFlow, LatentVAE, References, Structure
 from .training import EVAL_BATCH, TrainSettings, train
 
 __all__ = ["LatentLearner", "CausalLearner", "order_search_runs"]
@@ -144,6 +144,12 @@ class LatentLearner:
             (4 at ℓ = 3, 11 at ℓ = 5, 46 at ℓ = 10) and may miss the best order. "fixed" runs only the
             order the no-edge stage returned: no search, but its short run still lifts the coefficients off
             the no-edge plateau before the full stage (docs/learner_notes.md, "The no-edge plateau").
+        noise_floor, noise_floor_steps: during the first ``noise_floor_steps`` training steps of each restart
+            (counted over all its stages) the prior's noise std σ is widened to (σ² + f²)^(1/2), with f
+            falling linearly from ``noise_floor`` to 0; afterwards, and in the fitted model, the prior is as
+            learned. 0 (the default) turns it off; learners without a conditional prior (VAE, β-VAE) ignore
+            it. It smooths the likelihood early on, where a child that its parents nearly decide has a thin
+            noise layer (docs/learner_notes.md, "Fig. 2 misses: a child its parent nearly decides").
 
     Learned attributes: ``module_`` (the torch model), ``n_envs_``, ``n_features_in_``, ``x_mean_``,
     ``x_scale_`` (x is standardised per feature), ``history_`` (``train_loss``, ``val_loss``, ``seconds``
@@ -164,7 +170,7 @@ class LatentLearner:
                  patience: int = 20, validation_fraction: float = 0.1, restarts: int = 1, device: str = "auto",
                  seed: int = 0, progress: bool = True, threads: int | None = 1, likelihood: str = "elbo",
                  pretrain_epochs: int = 0, pretrain_lr: float | None = None, order_search_epochs: int = 0,
-                 order_search: str = "exhaustive"):
+                 order_search: str = "exhaustive", noise_floor: float = 0.0, noise_floor_steps: int = 0):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.layers = layers
@@ -192,6 +198,8 @@ class LatentLearner:
         self.pretrain_lr = pretrain_lr
         self.order_search_epochs = order_search_epochs
         self.order_search = order_search
+        self.noise_floor = noise_floor
+        self.noise_floor_steps = noise_floor_steps
 
     # ----------------------------------------------------------------- parameters
     def get_params(self) -> dict[str, Any]:
@@ -231,6 +239,13 @@ class LatentLearner:
         if self.order_search_epochs and not (self.likelihood == "exact" and self.pretrain_epochs):
             raise IdentcheckError("order_search_epochs screens the no-edge solution of the exact likelihood: "
                                   "it needs likelihood='exact' and pretrain_epochs >= 1")
+        if isinstance(self.noise_floor, bool) or not isinstance(self.noise_floor, (int, float)) \
+                or not 0 <= self.noise_floor < float("inf"):
+            raise IdentcheckError(f"noise_floor must be a number >= 0, got {self.noise_floor!r}")
+        steps = self.noise_floor_steps
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < (1 if self.noise_floor else 0):
+            raise IdentcheckError(f"noise_floor_steps must be an integer >= {1 if self.noise_floor else 0} "
+                                  f"(with noise_floor {self.noise_floor!r}), got {steps!r}")
         if self.pretrain_lr is not None and not self.pretrain_lr > 0:
             raise IdentcheckError(f"pretrain_lr must be None or > 0, got {self.pretrain_lr!r}")
         if self.likelihood not in ("elbo", "exact"):
@@ -322,6 +337,9 @@ class LatentLearner:
         for seed in range(self.seed, self.seed + self.restarts):
             module = self._build(self.n_features_in_, n_envs, self.device_, seed)
             history: dict[str, list[float]] = {}
+            floored = isinstance(module.structure, ConditionalPrior) and self.noise_floor > 0
+            if floored:
+                module.structure.anneal_floor(self.noise_floor, self.noise_floor_steps)
             try:
                 best_epoch = self._train(module, xt, et, seed, history)
             except TrainingError:
@@ -329,6 +347,9 @@ class LatentLearner:
                     self.module_, self.history_, self.best_epoch_ = module, history, len(history["train_loss"])
                     self._after_fit(xt, et)
                 raise
+            finally:
+                if floored:
+                    module.structure.anneal_floor(0.0, 0)  # the fitted model's prior is the learned one
             kept_val = history["val_loss"][best_epoch - 1] if history["val_loss"] else float("nan")
             self.restart_val_losses_.append(kept_val)
             if len(self.restart_val_losses_) == 1 or kept_val < min(self.restart_val_losses_[:-1]):

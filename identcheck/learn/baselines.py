@@ -56,7 +56,7 @@ class BetaVAE(VAE):
                  patience: int = 20, validation_fraction: float = 0.1, restarts: int = 1, device: str = "auto",
                  seed: int = 0, progress: bool = True, threads: int | None = 1, likelihood: str = "elbo",
                  pretrain_epochs: int = 0, pretrain_lr: float | None = None, order_search_epochs: int = 0,
-                 order_search: str = "exhaustive"):
+                 order_search: str = "exhaustive", noise_floor: float = 0.0, noise_floor_steps: int = 0):
         super().__init__(latent_dim, hidden=hidden, layers=layers, sparsity=sparsity, reference_envs=reference_envs,
                          post_nonlinear=post_nonlinear, beta=beta, obs_var=obs_var, obs_var_final=obs_var_final,
                          epochs=epochs, lr=lr,
@@ -65,7 +65,8 @@ class BetaVAE(VAE):
                          validation_fraction=validation_fraction, restarts=restarts, device=device, seed=seed,
                          progress=progress, threads=threads, likelihood=likelihood,
                          pretrain_epochs=pretrain_epochs, pretrain_lr=pretrain_lr,
-                         order_search_epochs=order_search_epochs, order_search=order_search)
+                         order_search_epochs=order_search_epochs, order_search=order_search,
+                         noise_floor=noise_floor, noise_floor_steps=noise_floor_steps)
 
 
 class IVAE(LatentLearner):

@@ -99,10 +99,33 @@ class ConditionalPrior(Structure):
     def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int):
         super().__init__(latent_dim, n_envs)
         self.prior_net = mlp(n_envs, 2 * latent_dim, hidden=hidden, layers=layers)
+        self.anneal_floor(0.0, 0)
+
+    def anneal_floor(self, floor: float, steps: int) -> None:
+        """From now on widen every noise std σ to (σ² + f²)^(1/2), f = floor · max(0, 1 − t / steps), with t the
+        prior's evaluations in training mode so far (one per training batch); floor 0 turns it off.
+
+        >>> prior = ConditionalPrior(1, 2, hidden=4, layers=2)
+        >>> env = torch.tensor([0])
+        >>> plain = prior.prior(env)[1]
+        >>> prior.anneal_floor(1.0, 2)
+        >>> widened = prior.prior(env)[1]                 # training mode: t = 1, f = 0.5
+        >>> bool(torch.allclose(widened, torch.log(plain.exp() + 0.25)))
+        True
+        >>> bool(torch.equal(prior.prior(env)[1], plain))  # t = 2: the floor is gone
+        True
+        """
+        self.floor, self.floor_steps, self.floor_taken = float(floor), int(steps), 0
 
     def prior(self, env: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean, logvar = self.prior_net(self.eye).chunk(2, dim=1)
-        return mean[env], _bounded(logvar)[env]
+        mean, logvar = mean[env], _bounded(logvar)[env]
+        if self.floor:
+            self.floor_taken += int(self.training)
+            floor = self.floor * max(0.0, 1.0 - self.floor_taken / self.floor_steps)
+            if floor > 0:
+                logvar = torch.log(logvar.exp() + floor ** 2)
+        return mean, logvar
 
 
 class CausalStructure(ConditionalPrior):
