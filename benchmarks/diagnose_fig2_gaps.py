@@ -33,6 +33,7 @@ import torch
 
 from identcheck.datasets import partial
 from identcheck.learn import make_learner
+from identcheck.simulate import Dataset
 
 from bench_learner import node_recovery, partial_references, split
 from diagnose_learner import truth_nll
@@ -43,10 +44,15 @@ LEARNER_KEYS = ("likelihood", "epochs", "lr", "restarts", "pretrain_epochs", "pr
 TOLERANCE = 1e-6  # how far a refit's per-node correlation may be from the stored one
 
 
+def stored_data(settings: dict[str, Any], seed: int) -> Dataset:
+    """The Fig. 2 data of seed ``seed`` as the stored ``settings`` drew them (strength and gain 1 when absent)."""
+    return partial(settings["partial_latents"], settings["segments"], settings["samples_per_segment"], seed,
+                   strength=settings.get("strength", 1.0), gain=settings.get("gain", 1.0))
+
+
 def refit(method: str, seed: int, settings: dict[str, Any]) -> tuple[Any, Any]:
     """The stored run ``method/seed`` trained again: the fitted learner and the held-out rows it is scored on."""
-    data = partial(settings["partial_latents"], settings["segments"], settings["samples_per_segment"], seed,
-                   strength=settings.get("strength", 1.0), gain=settings.get("gain", 1.0))
+    data = stored_data(settings, seed)
     fitted, scored = split(data, settings.get("held_out", 0.0), seed)
     budget = {key: settings[key] for key in LEARNER_KEYS if key in settings}
     learner = make_learner(method.split(":")[0], latent_dim=len(data.latents), seed=seed, progress=False,

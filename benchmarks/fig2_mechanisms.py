@@ -30,8 +30,9 @@ from typing import Any, Callable
 import numpy as np
 from scipy.stats import mannwhitneyu
 
-from identcheck.datasets import partial
 from identcheck.simulate import Dataset
+
+from diagnose_fig2_gaps import stored_data
 
 THRESHOLD = 0.9  # an identifiable node is recovered when its matched correlation reaches this
 QUANTITIES = ("mechanism_share", "linearity")
@@ -83,8 +84,7 @@ def mechanism_linearity(data: Dataset, node: int) -> float:
 
 def seed_row(seed: int, stored: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     """One stored run: both quantities per identifiable non-root node, their maxima, and whether it was a hit."""
-    data = partial(settings["partial_latents"], settings["segments"], settings["samples_per_segment"], seed,
-                   strength=settings.get("strength", 1.0), gain=settings.get("gain", 1.0))
+    data = stored_data(settings, seed)
     nodes = stored["nodes"]
     identifiable = [k for k, v in nodes.items() if not v["violating"]]
     children = [k for k in identifiable if nodes[k]["parents"]]
