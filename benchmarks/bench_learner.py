@@ -323,7 +323,8 @@ def fig1_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
     gaps = [r["mpc"] - r["mpc_fitted"] for r in results["fig1"].values() if "mpc_fitted" in r]
     if gaps:
         lines += ["", f"Scored on the held-out {args.held_out:g} of the rows; the same fits' MPC on their fitted "
-                      f"rows differs by {min(gaps):+.4f} to {max(gaps):+.4f} (held-out minus fitted, {len(gaps)} fits)."]
+                      f"rows differs by {min(gaps):+.4f} to {max(gaps):+.4f} (held-out minus fitted, "
+                      f"{len(gaps)} fits)."]
     if shd_rows:
         lines += ["", "SHD at τ = 0.1 after MPC relabelling (median over seeds):", "",
                   "| method | ℓ | SHD |", "|---|---|---|"]
@@ -337,7 +338,8 @@ def share_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
     rows = []
     for m in args.methods:
         for ell in args.latents:
-            runs = [r for k, r in results["fig1"].items() if k.startswith(f"{m}/{ell}/") and "segment_parent_share" in r]
+            runs = [r for k, r in results["fig1"].items()
+                    if k.startswith(f"{m}/{ell}/") and "segment_parent_share" in r]
             if runs:
                 learned, noise = ([float(np.mean(list(r[key].values()))) for r in runs]
                                   for key in ("segment_parent_share", "noise_segment_parent_share"))

@@ -135,7 +135,8 @@ def main() -> None:
             print(f"| {r['seed']} | {tuple(row['order'])}{mark} | {row['held_out']:.3f} | {z['z1'][0]:.3f} | "
                   f"{z['z2'][0]:.3f} / {z['z2'][1]:.3f} | {z['z3'][0]:.3f} / {z['z3'][1]:.3f} |")
     for r in results:
-        worst = ", ".join(f"env {g['env']}: {g['gap']:+.2f} (noise std {g['noise_std']})" for g in r["worst_environments"])
+        worst = ", ".join(f"env {g['env']}: {g['gap']:+.2f} (noise std {g['noise_std']})"
+                          for g in r["worst_environments"])
         print(f"\nseed {r['seed']}: mean gap to the truth {r['mean_gap']:+.3f} nats; largest: {worst}")
 
 

@@ -36,9 +36,10 @@ from diagnose_fig2_gaps import stored_data
 
 THRESHOLD = 0.9  # an identifiable node is recovered when its matched correlation reaches this
 QUANTITIES = ("mechanism_share", "linearity")
+Statistic = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
 
-def _within_segments(data: Dataset, node: int, statistic: Callable[[np.ndarray, np.ndarray, np.ndarray], float]) -> float:
+def _within_segments(data: Dataset, node: int, statistic: Statistic) -> float:
     """Row-weighted mean over segments of ``statistic(g, z_node, parents)``; segments where the mechanism
     output g is constant are left out; nan for a root."""
     parents = np.flatnonzero(data.adjacency[:, node])

@@ -18,8 +18,8 @@ The theory predicts, per node (Theorem 2.5 / Corollary 3.3, under (i)-(iii)):
   Also reported, not judged: the same share within each environment (``segment_parent_share``). The noise
   n_i can be in the learner's class as well (a node without mechanism); it carries the parents through
   g_i(pa_i, u), which averages out of the pooled regression when the mechanism changes sign across
-  environments, but not out of each environment's. A learned latent's within-environment share also grows with its learning
-  error, and no margin has been calibrated for it, so the note names it without a verdict.
+  environments, but not out of each environment's. A learned latent's within-environment share also grows
+  with its learning error, and no margin has been calibrated for it, so the note names it without a verdict.
 - no_guarantee, contested, undecided: the theory predicts nothing, so ``consistent`` is None (null in JSON).
   A learner that succeeds anyway does not contradict it (SPEC §7.10).
 

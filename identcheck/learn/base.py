@@ -243,8 +243,9 @@ class LatentLearner:
                 or not 0 <= self.noise_floor < float("inf"):
             raise IdentcheckError(f"noise_floor must be a number >= 0, got {self.noise_floor!r}")
         steps = self.noise_floor_steps
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < (1 if self.noise_floor else 0):
-            raise IdentcheckError(f"noise_floor_steps must be an integer >= {1 if self.noise_floor else 0} "
+        least = 1 if self.noise_floor else 0
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < least:
+            raise IdentcheckError(f"noise_floor_steps must be an integer >= {least} "
                                   f"(with noise_floor {self.noise_floor!r}), got {steps!r}")
         if self.pretrain_lr is not None and not self.pretrain_lr > 0:
             raise IdentcheckError(f"pretrain_lr must be None or > 0, got {self.pretrain_lr!r}")
