@@ -1,0 +1,130 @@
+"""Does a Fig. 2 result hold across learner seeds, and does a learner option change it? Refits of stored runs.
+
+A stored Fig. 2 run (``fig2_<method>[_node-pins].json`` from `bench_learner.py`) fixes the data, the split,
+the pins and the learner's budget; its learner seed is the data seed. This script trains the same method on
+the same data and split under other learner seeds (``--learner-seeds``), optionally with learner options
+set over the stored budget (``--set noise_floor=0.5``), and scores every fit as `bench_learner.py` does:
+each node's matched correlation and parents' share, a **hit** when every identifiable node reaches 0.9,
+a **clear split** when the violating node's share is above `identcheck.verify.SHARE_MARGIN` and every
+identifiable node's is at most that.
+
+    python benchmarks/refit_fig2.py benchmarks/results/learner/strength2_fig2/fig2_latent_mlp-greedy.json \\
+        --learner-seeds 1 2 --set noise_floor=0.5 --set noise_floor_steps=6000
+
+writes ``refit_<method>_<options>.json`` beside the stored file (``_base`` without options), one entry per
+data seed and learner seed, saved after every fit so that a stopped run resumes where it stopped. With
+``--against OTHER.json`` (an earlier output of this script) it prints the paired comparison over the
+(data seed, learner seed) pairs that both hold: hits, clear splits, median correlations, and how often
+the lowest identifiable correlation rose or fell by more than 0.01, with the two-sided Wilcoxon p.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import wilcoxon
+
+from identcheck.verify import SHARE_MARGIN
+
+from bench_learner import VIOLATING, node_recovery
+from diagnose_fig2_gaps import refit
+
+THRESHOLD = 0.9  # an identifiable node is recovered when its matched correlation reaches this
+TIE = 0.01  # lowest identifiable correlations closer than this count as unchanged in the paired comparison
+
+
+def option(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` read as a learner option, the value as JSON where it parses (numbers, true, null).
+
+    >>> option("noise_floor=0.5"), option("order_search=greedy")
+    (('noise_floor', 0.5), ('order_search', 'greedy'))
+    """
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with KEY a learner option, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def score(nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One fit's summary: per-node correlation and share, the lowest identifiable correlation, hit and split."""
+    identifiable = [v for k, v in nodes.items() if k not in VIOLATING]
+    violating = [v for k, v in nodes.items() if k in VIOLATING]
+    low = min(v["correlation"] for v in identifiable)
+    split = min(v["share"] for v in violating) > SHARE_MARGIN >= max(v["share"] for v in identifiable)
+    return {"correlation": {k: v["correlation"] for k, v in nodes.items()},
+            "share": {k: v["share"] for k, v in nodes.items()},
+            "lowest_identifiable": low, "hit": low >= THRESHOLD, "clear_split": bool(split)}
+
+
+def compare(base: dict[str, Any], other: dict[str, Any]) -> list[str]:
+    """Markdown lines: ``other`` against ``base`` over the runs both hold (module docstring)."""
+    keys = sorted(set(base["runs"]) & set(other["runs"]), key=lambda k: tuple(map(int, k.split("/"))))
+    if not keys:
+        raise SystemExit("the two files share no (data seed, learner seed) run")
+    a = [base["runs"][k] for k in keys]
+    b = [other["runs"][k] for k in keys]
+    names = list(a[0]["correlation"])
+    lines = [f"{len(keys)} paired runs (data seed/learner seed): {', '.join(keys)}", "",
+             "| | " + " | ".join(f"median {n}" for n in names) + " | hits | clear splits |",
+             "|---|" + "---|" * len(names) + "---|---|"]
+    for label, runs in ((base["label"], a), (other["label"], b)):
+        medians = " | ".join(f"{np.median([r['correlation'][n] for r in runs]):.3f}" for n in names)
+        lines.append(f"| {label} | {medians} | {sum(r['hit'] for r in runs)} | "
+                     f"{sum(r['clear_split'] for r in runs)} |")
+    diff = np.array([y["lowest_identifiable"] - x["lowest_identifiable"] for x, y in zip(a, b)])
+    p = wilcoxon(diff).pvalue if np.any(diff) else 1.0
+    lines += ["", f"lowest identifiable correlation, {other['label']} against {base['label']}: higher by more "
+                  f"than {TIE} on {int((diff > TIE).sum())}, lower on {int((diff < -TIE).sum())}, within on "
+                  f"{int((np.abs(diff) <= TIE).sum())}; median change {np.median(diff):+.3f}; two-sided "
+                  f"Wilcoxon p = {p:.3g}"]
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("stored", type=Path, help="a fig2_<method>[_node-pins].json written by bench_learner.py")
+    p.add_argument("--learner-seeds", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="data seeds (default: every stored one)")
+    p.add_argument("--set", type=option, action="append", default=[], metavar="KEY=VALUE",
+                   help="a learner option over the stored budget; repeat for several")
+    p.add_argument("--against", type=Path, default=None, help="an earlier output of this script to compare with")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    payload = json.loads(args.stored.read_text())
+    settings, runs = payload["settings"], payload["runs"]
+    method = next(iter(runs)).rpartition("/")[0]
+    options = dict(args.set)
+    label = "_".join(f"{k}-{v}" for k, v in options.items()) or "base"
+    out = args.stored.with_name(args.stored.name.replace("fig2_", "refit_", 1).replace(".json", f"_{label}.json"))
+    kept = json.loads(out.read_text()) if out.exists() else {}
+    if kept.get("settings") != settings or kept.get("options") != options:
+        kept = {"settings": settings, "options": options, "source": args.stored.name, "label": label, "runs": {}}
+    seeds = args.seeds if args.seeds is not None else sorted(int(k.rpartition("/")[2]) for k in runs)
+    for seed in seeds:
+        for learner_seed in args.learner_seeds:
+            key = f"{seed}/{learner_seed}"
+            if key in kept["runs"]:
+                continue
+            start = time.perf_counter()
+            learner, data = refit(method, seed, settings, learner_seed, **options)
+            _, nodes = node_recovery(data, learner.transform(data.x, data.u))
+            kept["runs"][key] = {**score(nodes), "seconds": time.perf_counter() - start}
+            out.write_text(json.dumps(kept, indent=1))
+            r = kept["runs"][key]
+            print(f"{method} {label} {key}: " + " ".join(f"{k} {v:.3f}" for k, v in r["correlation"].items())
+                  + f"  hit {r['hit']}  split {r['clear_split']}  {r['seconds']:.0f} s", flush=True)
+    if args.against is not None:
+        print("\n".join(compare(json.loads(args.against.read_text()), kept)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Refits of stored Fig. 2 runs under other learner seeds and options (benchmarks/refit_fig2.py): the
+options reach the learner, a refit under the stored seed is the stored run, the summary's hit and split
+follow the benchmark's rules, the paired comparison counts what it says, and the script resumes. Tiny fits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+METHOD = "latent_mlp:greedy"
+SETTINGS = {"segments": 4, "samples_per_segment": 50, "partial_latents": 2, "held_out": 0.2, "pins": "global",
+            "likelihood": "exact", "epochs": 3, "lr": 3e-3, "restarts": 1, "pretrain_epochs": 2,
+            "pretrain_lr": 3e-3, "order_search_epochs": 1, "order_search": "greedy"}
+
+
+@pytest.fixture
+def refit_fig2(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the script imports its neighbours by name
+    import refit_fig2
+    return refit_fig2
+
+
+def node(correlation: float, share: float) -> dict[str, float]:
+    return {"correlation": correlation, "share": share}
+
+
+def test_options_are_read_as_json_where_they_parse_and_a_malformed_one_is_named(refit_fig2):
+    assert refit_fig2.option("noise_floor=0.5") == ("noise_floor", 0.5)
+    assert refit_fig2.option("noise_floor_steps=6000") == ("noise_floor_steps", 6000)
+    assert refit_fig2.option("order_search=greedy") == ("order_search", "greedy")
+    for bad in ("noise_floor", "=0.5", "2x=1"):
+        with pytest.raises(argparse.ArgumentTypeError, match="KEY=VALUE"):
+            refit_fig2.option(bad)
+
+
+def test_a_hit_needs_every_identifiable_node_and_a_split_needs_the_margin_on_both_sides(refit_fig2):
+    margin = refit_fig2.SHARE_MARGIN
+    row = refit_fig2.score({"z1": node(0.95, 0.0), "z2": node(0.5, margin + 0.05), "z3": node(0.91, margin)})
+    assert row["hit"] and row["clear_split"] and row["lowest_identifiable"] == 0.91  # z2 is the violating one
+    row = refit_fig2.score({"z1": node(0.95, 0.0), "z2": node(0.99, margin + 0.05), "z3": node(0.89, margin + 0.01)})
+    assert not row["hit"] and not row["clear_split"] and row["lowest_identifiable"] == 0.89
+    assert not refit_fig2.score({"z1": node(0.95, 0.0), "z2": node(0.9, margin), "z3": node(0.95, 0.0)})["clear_split"]
+
+
+def test_the_paired_comparison_counts_rises_falls_and_ties_over_the_shared_runs(refit_fig2):
+    def run(low: float, split: bool = False) -> dict:
+        return {"correlation": {"z1": low, "z2": 0.5, "z3": 1.0}, "lowest_identifiable": low, "hit": low >= 0.9,
+                "clear_split": split}
+    base = {"label": "base", "runs": {"0/1": run(0.5), "1/1": run(0.95), "2/1": run(0.8), "3/1": run(0.7)}}
+    other = {"label": "floor", "runs": {"0/1": run(0.92, True), "1/1": run(0.955), "2/1": run(0.6), "9/9": run(1)}}
+    lines = refit_fig2.compare(base, other)
+    assert lines[0].startswith("3 paired runs (data seed/learner seed): 0/1, 1/1, 2/1")
+    assert "| base | 0.800 | 0.500 | 1.000 | 1 | 0 |" in lines
+    assert "| floor | 0.920 | 0.500 | 1.000 | 2 | 1 |" in lines
+    assert "higher by more than 0.01 on 1, lower on 1, within on 1; median change +0.005" in lines[-1]
+    with pytest.raises(SystemExit, match="share no"):
+        refit_fig2.compare(base, {"label": "x", "runs": {"9/9": run(1)}})
+
+
+def test_a_refit_under_the_stored_seed_is_the_stored_run_and_options_reach_the_learner(refit_fig2):
+    from diagnose_fig2_gaps import refit
+    stored, data = refit(METHOD, 3, SETTINGS)
+    same, _ = refit(METHOD, 3, SETTINGS, learner_seed=3)
+    other, _ = refit(METHOD, 3, SETTINGS, learner_seed=4, noise_floor=0.5, noise_floor_steps=2)
+    assert np.array_equal(stored.transform(data.x, data.u), same.transform(data.x, data.u))
+    assert not np.allclose(stored.transform(data.x, data.u), other.transform(data.x, data.u))
+    assert (other.seed, other.noise_floor, other.noise_floor_steps) == (4, 0.5, 2)
+    assert stored.noise_floor == 0.0 and stored.epochs == SETTINGS["epochs"]
+
+
+def test_the_script_writes_one_entry_per_seed_pair_and_resumes(tmp_path):
+    key = f"{METHOD}/3"
+    stored = tmp_path / "fig2_latent_mlp-greedy.json"
+    stored.write_text(json.dumps({"settings": SETTINGS, "runs": {key: {}}}))
+    command = [sys.executable, str(BENCHMARKS / "refit_fig2.py"), str(stored), "--learner-seeds", "0", "1",
+               "--set", "noise_floor=0.5", "--set", "noise_floor_steps=2"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "refit_latent_mlp-greedy_noise_floor-0.5_noise_floor_steps-2.json"
+    payload = json.loads(out.read_text())
+    assert payload["options"] == {"noise_floor": 0.5, "noise_floor_steps": 2} and set(payload["runs"]) == {"3/0", "3/1"}
+    assert first.stdout.count(f"{METHOD} noise_floor-0.5_noise_floor_steps-2 3/") == 2
+    again = subprocess.run(command + ["--against", str(out)], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "3/0:" not in again.stdout and "2 paired runs" in again.stdout  # nothing refitted; compared with itself
+    assert "higher by more than 0.01 on 0, lower on 0, within on 2; median change +0.000" in again.stdout
