@@ -13,6 +13,7 @@ under ci, scaled by the same factor under the other profiles.
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _COMMON = dict(deadline=None, print_blob=True,
@@ -22,3 +23,13 @@ settings.register_profile("ci", derandomize=True, database=None, max_examples=10
 settings.register_profile("dev", max_examples=20, **_COMMON)
 settings.register_profile("thorough", max_examples=1000, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def tiny_fig2_run() -> tuple[str, dict]:
+    """A stored Fig. 2 run's method and settings as `benchmarks/bench_learner.py` writes them, shrunk to a
+    fit of seconds (2 latents, 4 segments x 50 rows, a few epochs): for the scripts that refit stored runs."""
+    return "latent_mlp:greedy", {
+        "segments": 4, "samples_per_segment": 50, "partial_latents": 2, "held_out": 0.2, "pins": "global",
+        "likelihood": "exact", "epochs": 3, "lr": 3e-3, "restarts": 1, "pretrain_epochs": 2, "pretrain_lr": 3e-3,
+        "order_search_epochs": 1, "order_search": "greedy"}

@@ -9,10 +9,6 @@ import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-METHOD = "latent_mlp:greedy"
-SETTINGS = {"segments": 4, "samples_per_segment": 50, "partial_latents": 2, "held_out": 0.2, "pins": "global",
-            "likelihood": "exact", "epochs": 3, "lr": 3e-3, "restarts": 1, "pretrain_epochs": 2,
-            "pretrain_lr": 3e-3, "order_search_epochs": 1, "order_search": "greedy"}
 
 
 @pytest.fixture
@@ -23,15 +19,17 @@ def gaps(monkeypatch):
 
 
 @pytest.fixture
-def stored(gaps):
+def stored(gaps, tiny_fig2_run):
     """The run as bench_learner.py would store it: per node, the held-out matched correlation."""
-    learner, data = gaps.refit(METHOD, 3, SETTINGS)
+    method, settings = tiny_fig2_run
+    learner, data = gaps.refit(method, 3, settings)
     _, nodes = gaps.node_recovery(data, learner.transform(data.x, data.u))
     return {"nodes": nodes}
 
 
-def test_a_refit_reproduces_the_stored_run_and_is_scored_against_the_truth(gaps, stored):
-    row = gaps.diagnose(METHOD, 3, stored, SETTINGS)
+def test_a_refit_reproduces_the_stored_run_and_is_scored_against_the_truth(gaps, stored, tiny_fig2_run):
+    method, settings = tiny_fig2_run
+    row = gaps.diagnose(method, 3, stored, settings)
     assert row["correlation"] == {k: v["correlation"] for k, v in stored["nodes"].items()}  # the same bits
     assert np.isfinite([row["nll"], row["truth_nll"]]).all()
     assert row["gap"] == row["nll"] - row["truth_nll"]
@@ -41,15 +39,17 @@ def test_a_refit_reproduces_the_stored_run_and_is_scored_against_the_truth(gaps,
     assert np.allclose(slots[:, 0], slots[:, 2])
 
 
-def test_a_refit_that_is_not_the_stored_run_stops_the_script(gaps, stored):
+def test_a_refit_that_is_not_the_stored_run_stops_the_script(gaps, stored, tiny_fig2_run):
+    method, settings = tiny_fig2_run
     moved = {"nodes": {k: {**v, "correlation": v["correlation"] + 1e-4} for k, v in stored["nodes"].items()}}
     with pytest.raises(SystemExit, match="not the stored run"):
-        gaps.diagnose(METHOD, 3, moved, SETTINGS)
+        gaps.diagnose(method, 3, moved, settings)
 
 
-def test_a_learner_without_a_likelihood_is_refused_before_any_fit(gaps):
+def test_a_learner_without_a_likelihood_is_refused_before_any_fit(gaps, tiny_fig2_run):
+    _, settings = tiny_fig2_run
     with pytest.raises(SystemExit, match="not an exact-likelihood learner"):
-        gaps.diagnose("ivae", 0, {}, {**SETTINGS, "likelihood": "elbo"})
+        gaps.diagnose("ivae", 0, {}, {**settings, "likelihood": "elbo"})
 
 
 def test_the_table_names_the_true_node_each_slot_holds(gaps):

@@ -14,10 +14,6 @@ import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-METHOD = "latent_mlp:greedy"
-SETTINGS = {"segments": 4, "samples_per_segment": 50, "partial_latents": 2, "held_out": 0.2, "pins": "global",
-            "likelihood": "exact", "epochs": 3, "lr": 3e-3, "restarts": 1, "pretrain_epochs": 2,
-            "pretrain_lr": 3e-3, "order_search_epochs": 1, "order_search": "greedy"}
 
 
 @pytest.fixture
@@ -64,21 +60,23 @@ def test_the_paired_comparison_counts_rises_falls_and_ties_over_the_shared_runs(
         refit_fig2.compare(base, {"label": "x", "runs": {"9/9": run(1)}})
 
 
-def test_a_refit_under_the_stored_seed_is_the_stored_run_and_options_reach_the_learner(refit_fig2):
+def test_a_refit_under_the_stored_seed_is_the_stored_run_and_options_reach_the_learner(refit_fig2, tiny_fig2_run):
+    method, settings = tiny_fig2_run
     from diagnose_fig2_gaps import refit
-    stored, data = refit(METHOD, 3, SETTINGS)
-    same, _ = refit(METHOD, 3, SETTINGS, learner_seed=3)
-    other, _ = refit(METHOD, 3, SETTINGS, learner_seed=4, noise_floor=0.5, noise_floor_steps=2)
+    stored, data = refit(method, 3, settings)
+    same, _ = refit(method, 3, settings, learner_seed=3)
+    other, _ = refit(method, 3, settings, learner_seed=4, noise_floor=0.5, noise_floor_steps=2)
     assert np.array_equal(stored.transform(data.x, data.u), same.transform(data.x, data.u))
     assert not np.allclose(stored.transform(data.x, data.u), other.transform(data.x, data.u))
     assert (other.seed, other.noise_floor, other.noise_floor_steps) == (4, 0.5, 2)
-    assert stored.noise_floor == 0.0 and stored.epochs == SETTINGS["epochs"]
+    assert stored.noise_floor == 0.0 and stored.epochs == settings["epochs"]
 
 
-def test_the_script_writes_one_entry_per_seed_pair_and_resumes(tmp_path):
-    key = f"{METHOD}/3"
+def test_the_script_writes_one_entry_per_seed_pair_and_resumes(tmp_path, tiny_fig2_run):
+    method, settings = tiny_fig2_run
+    key = f"{method}/3"
     stored = tmp_path / "fig2_latent_mlp-greedy.json"
-    stored.write_text(json.dumps({"settings": SETTINGS, "runs": {key: {}}}))
+    stored.write_text(json.dumps({"settings": settings, "runs": {key: {}}}))
     command = [sys.executable, str(BENCHMARKS / "refit_fig2.py"), str(stored), "--learner-seeds", "0", "1",
                "--set", "noise_floor=0.5", "--set", "noise_floor_steps=2"]
     first = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -86,7 +84,7 @@ def test_the_script_writes_one_entry_per_seed_pair_and_resumes(tmp_path):
     out = tmp_path / "refit_latent_mlp-greedy_noise_floor-0.5_noise_floor_steps-2.json"
     payload = json.loads(out.read_text())
     assert payload["options"] == {"noise_floor": 0.5, "noise_floor_steps": 2} and set(payload["runs"]) == {"3/0", "3/1"}
-    assert first.stdout.count(f"{METHOD} noise_floor-0.5_noise_floor_steps-2 3/") == 2
+    assert first.stdout.count(f"{method} noise_floor-0.5_noise_floor_steps-2 3/") == 2
     again = subprocess.run(command + ["--against", str(out)], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert "3/0:" not in again.stdout and "2 paired runs" in again.stdout  # nothing refitted; compared with itself
