@@ -15,7 +15,8 @@ writes ``refit_<method>_<options>.json`` beside the stored file (``_base`` witho
 data seed and learner seed, saved after every fit so that a stopped run resumes where it stopped. With
 ``--against OTHER.json`` (an earlier output of this script) it prints the paired comparison over the
 (data seed, learner seed) pairs that both hold: hits, clear splits, median correlations, and how often
-the lowest identifiable correlation rose or fell by more than 0.01, with the two-sided Wilcoxon p.
+the lowest identifiable correlation rose or fell by more than 0.01, with the two-sided Wilcoxon p, and
+draws the pairs (``compare_<label>_vs_<label>.png`` beside the output).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from scipy.stats import wilcoxon
 
 from identcheck.verify import SHARE_MARGIN
 
-from bench_learner import VIOLATING, node_recovery
+from bench_learner import VIOLATING, node_recovery, plt
 from diagnose_fig2_gaps import refit
 
 THRESHOLD = 0.9  # an identifiable node is recovered when its matched correlation reaches this
@@ -89,6 +90,26 @@ def compare(base: dict[str, Any], other: dict[str, Any]) -> list[str]:
     return lines
 
 
+def plot_pairs(base: dict[str, Any], other: dict[str, Any], path: Path) -> None:
+    """The lowest identifiable correlation of each shared run, ``base`` across and ``other`` up, one marker per
+    learner seed, with the diagonal and the 0.9 lines."""
+    keys = sorted(set(base["runs"]) & set(other["runs"]))
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    for learner_seed in sorted({k.split("/")[1] for k in keys}, key=int):
+        mine = [k for k in keys if k.split("/")[1] == learner_seed]
+        ax.scatter([base["runs"][k]["lowest_identifiable"] for k in mine],
+                   [other["runs"][k]["lowest_identifiable"] for k in mine], label=f"learner seed {learner_seed}")
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.axhline(THRESHOLD, color="grey", lw=0.5)
+    ax.axvline(THRESHOLD, color="grey", lw=0.5)
+    ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel=f"{base['label']}: lowest identifiable correlation",
+           ylabel=f"{other['label']}: lowest identifiable correlation")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("stored", type=Path, help="a fig2_<method>[_node-pins].json written by bench_learner.py")
@@ -123,7 +144,9 @@ def main() -> None:
             print(f"{method} {label} {key}: " + " ".join(f"{k} {v:.3f}" for k, v in r["correlation"].items())
                   + f"  hit {r['hit']}  split {r['clear_split']}  {r['seconds']:.0f} s", flush=True)
     if args.against is not None:
-        print("\n".join(compare(json.loads(args.against.read_text()), kept)))
+        base = json.loads(args.against.read_text())
+        print("\n".join(compare(base, kept)))
+        plot_pairs(base, kept, out.with_name(f"compare_{base['label']}_vs_{label}.png"))
 
 
 if __name__ == "__main__":

@@ -89,3 +89,5 @@ def test_the_script_writes_one_entry_per_seed_pair_and_resumes(tmp_path, tiny_fi
     assert again.returncode == 0, again.stderr
     assert "3/0:" not in again.stdout and "2 paired runs" in again.stdout  # nothing refitted; compared with itself
     assert "higher by more than 0.01 on 0, lower on 0, within on 2; median change +0.000" in again.stdout
+    label = "noise_floor-0.5_noise_floor_steps-2"
+    assert (tmp_path / f"compare_{label}_vs_{label}.png").stat().st_size  # the pairs drawn
