@@ -2,8 +2,9 @@
 
 A stored Fig. 2 run (``fig2_<method>[_node-pins].json`` from `bench_learner.py`) fixes the data, the split,
 the pins and the learner's budget; its learner seed is the data seed. This script trains the same method on
-the same data and split under other learner seeds (``--learner-seeds``), optionally with learner options
-set over the stored budget (``--set noise_floor=0.5``), and scores every fit as `bench_learner.py` does:
+the same data and split under other learner seeds (``--learner-seeds``; ``data`` is the data seed, as
+stored), optionally with learner options set over the stored budget (``--set noise_floor=0.5``), and scores
+every fit as `bench_learner.py` does:
 each node's matched correlation and parents' share, a **hit** when every identifiable node reaches 0.9,
 a **clear split** when the violating node's share is above `identcheck.verify.SHARE_MARGIN` and every
 identifiable node's is at most that.
@@ -12,7 +13,10 @@ identifiable node's is at most that.
         --learner-seeds 1 2 --set noise_floor=0.5 --set noise_floor_steps=6000
 
 writes ``refit_<method>_<options>.json`` beside the stored file (``_base`` without options), one entry per
-data seed and learner seed, saved after every fit so that a stopped run resumes where it stopped. With
+data seed and learner seed, saved after every fit so that a stopped run resumes where it stopped, and
+processes given different ``--seeds`` can share the file. Without
+options, learner seed ``data`` is the stored run itself and is read from the stored file, not refitted
+(`diagnose_fig2_gaps.py` checks that a refit reproduces it). With
 ``--against OTHER.json`` (an earlier output of this script) it prints the paired comparison over the
 (data seed, learner seed) pairs that both hold: hits, clear splits, median correlations, and how often
 the lowest identifiable correlation rose or fell by more than 0.01, with the two-sided Wilcoxon p, and
@@ -22,6 +26,7 @@ draws the pairs (``compare_<label>_vs_<label>.png`` beside the output).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import time
 from pathlib import Path
@@ -53,6 +58,16 @@ def option(text: str) -> tuple[str, Any]:
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value
+
+
+def learner_seed(text: str) -> int | str:
+    """A learner seed: an integer, or ``data`` for the data seed (the stored runs' choice)."""
+    if text == "data":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a learner seed is an integer or 'data', got {text!r}") from None
 
 
 def score(nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -92,13 +107,16 @@ def compare(base: dict[str, Any], other: dict[str, Any]) -> list[str]:
 
 def plot_pairs(base: dict[str, Any], other: dict[str, Any], path: Path) -> None:
     """The lowest identifiable correlation of each shared run, ``base`` across and ``other`` up, one marker per
-    learner seed, with the diagonal and the 0.9 lines."""
+    learner seed (the data seed's runs together), with the diagonal and the 0.9 lines."""
     keys = sorted(set(base["runs"]) & set(other["runs"]))
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    for learner_seed in sorted({k.split("/")[1] for k in keys}, key=int):
-        mine = [k for k in keys if k.split("/")[1] == learner_seed]
+    groups: dict[str, list[str]] = {}
+    for k in keys:
+        data_seed, seed = k.split("/")
+        groups.setdefault("learner seed = data seed" if seed == data_seed else f"learner seed {seed}", []).append(k)
+    for name, mine in sorted(groups.items()):
         ax.scatter([base["runs"][k]["lowest_identifiable"] for k in mine],
-                   [other["runs"][k]["lowest_identifiable"] for k in mine], label=f"learner seed {learner_seed}")
+                   [other["runs"][k]["lowest_identifiable"] for k in mine], label=name)
     ax.plot([0, 1], [0, 1], "k:", lw=1)
     ax.axhline(THRESHOLD, color="grey", lw=0.5)
     ax.axvline(THRESHOLD, color="grey", lw=0.5)
@@ -110,10 +128,26 @@ def plot_pairs(base: dict[str, Any], other: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def save(out: Path, kept: dict[str, Any]) -> None:
+    """Write ``kept`` to ``out``, keeping the runs that other processes (other ``--seeds``) wrote there
+    meanwhile under the same settings and options; the file is locked while it is read and rewritten."""
+    with open(out, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        text = handle.read()
+        on_disk = json.loads(text) if text else {}
+        if (on_disk.get("settings"), on_disk.get("options")) == (kept["settings"], kept["options"]):
+            kept["runs"] = {**on_disk["runs"], **kept["runs"]}
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(kept, indent=1))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("stored", type=Path, help="a fig2_<method>[_node-pins].json written by bench_learner.py")
-    p.add_argument("--learner-seeds", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--learner-seeds", type=learner_seed, nargs="+", default=[1, 2],
+                   help="integers, or 'data' for the data seed (default: 1 2)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="data seeds (default: every stored one)")
     p.add_argument("--set", type=option, action="append", default=[], metavar="KEY=VALUE",
                    help="a learner option over the stored budget; repeat for several")
@@ -131,15 +165,20 @@ def main() -> None:
         kept = {"settings": settings, "options": options, "source": args.stored.name, "label": label, "runs": {}}
     seeds = args.seeds if args.seeds is not None else sorted(int(k.rpartition("/")[2]) for k in runs)
     for seed in seeds:
-        for learner_seed in args.learner_seeds:
-            key = f"{seed}/{learner_seed}"
+        for chosen in args.learner_seeds:
+            fit_seed = seed if chosen == "data" else chosen
+            key = f"{seed}/{fit_seed}"
             if key in kept["runs"]:
                 continue
-            start = time.perf_counter()
-            learner, data = refit(method, seed, settings, learner_seed, **options)
-            _, nodes = node_recovery(data, learner.transform(data.x, data.u))
-            kept["runs"][key] = {**score(nodes), "seconds": time.perf_counter() - start}
-            out.write_text(json.dumps(kept, indent=1))
+            stored = runs[f"{method}/{seed}"]
+            if not options and fit_seed == seed:  # the stored run itself
+                kept["runs"][key] = {**score(stored["nodes"]), "seconds": stored["seconds"], "stored": True}
+            else:
+                start = time.perf_counter()
+                learner, data = refit(method, seed, settings, fit_seed, **options)
+                _, nodes = node_recovery(data, learner.transform(data.x, data.u))
+                kept["runs"][key] = {**score(nodes), "seconds": time.perf_counter() - start}
+            save(out, kept)
             r = kept["runs"][key]
             print(f"{method} {label} {key}: " + " ".join(f"{k} {v:.3f}" for k, v in r["correlation"].items())
                   + f"  hit {r['hit']}  split {r['clear_split']}  {r['seconds']:.0f} s", flush=True)

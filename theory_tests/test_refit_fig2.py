@@ -27,6 +27,12 @@ def node(correlation: float, share: float) -> dict[str, float]:
     return {"correlation": correlation, "share": share}
 
 
+def test_learner_seeds_are_integers_or_the_data_seed(refit_fig2):
+    assert refit_fig2.learner_seed("3") == 3 and refit_fig2.learner_seed("data") == "data"
+    with pytest.raises(argparse.ArgumentTypeError, match="integer or 'data'"):
+        refit_fig2.learner_seed("one")
+
+
 def test_options_are_read_as_json_where_they_parse_and_a_malformed_one_is_named(refit_fig2):
     assert refit_fig2.option("noise_floor=0.5") == ("noise_floor", 0.5)
     assert refit_fig2.option("noise_floor_steps=6000") == ("noise_floor_steps", 6000)
@@ -91,3 +97,34 @@ def test_the_script_writes_one_entry_per_seed_pair_and_resumes(tmp_path, tiny_fi
     assert "higher by more than 0.01 on 0, lower on 0, within on 2; median change +0.000" in again.stdout
     label = "noise_floor-0.5_noise_floor_steps-2"
     assert (tmp_path / f"compare_{label}_vs_{label}.png").stat().st_size  # the pairs drawn
+
+
+def test_the_stored_run_is_read_not_refitted_and_earlier_runs_are_kept(tmp_path, refit_fig2, tiny_fig2_run):
+    """Without options, learner seed ``data`` is the stored run: its stored nodes are scored, no fit; the
+    runs already in the output file are kept."""
+    method, settings = tiny_fig2_run
+    nodes = {"z1": node(0.95, 0.0), "z2": node(0.5, 0.3)}
+    stored = tmp_path / "fig2_latent_mlp-greedy.json"
+    stored.write_text(json.dumps({"settings": settings, "runs": {f"{method}/{s}": {"nodes": nodes, "seconds": 7.0}
+                                                                 for s in (3, 4)}}))
+    out = tmp_path / "refit_latent_mlp-greedy_base.json"
+    other = {"settings": settings, "options": {}, "source": stored.name, "label": "base",
+             "runs": {"4/4": {**refit_fig2.score(nodes), "seconds": 1.0}}}
+    out.write_text(json.dumps(other))  # as if a second process had written seed 4 already
+    command = [sys.executable, str(BENCHMARKS / "refit_fig2.py"), str(stored), "--learner-seeds", "data",
+               "--seeds", "3"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    runs = json.loads(out.read_text())["runs"]
+    assert set(runs) == {"3/3", "4/4"} and runs["3/3"]["stored"] and runs["3/3"]["seconds"] == 7.0
+    assert runs["3/3"]["hit"] and runs["3/3"]["clear_split"]
+
+
+def test_saving_keeps_what_another_process_wrote_meanwhile_under_the_same_options(tmp_path, refit_fig2):
+    out = tmp_path / "refit.json"
+    mine = {"settings": {"a": 1}, "options": {}, "runs": {"0/1": {"hit": True}}}
+    out.write_text(json.dumps({**mine, "runs": {"5/1": {"hit": False}}}))  # written after this process read it
+    refit_fig2.save(out, mine)
+    assert set(json.loads(out.read_text())["runs"]) == {"0/1", "5/1"}
+    refit_fig2.save(out, {**mine, "options": {"noise_floor": 0.5}, "runs": {"0/1": {"hit": True}}})
+    assert set(json.loads(out.read_text())["runs"]) == {"0/1"}  # other options: the file is replaced
