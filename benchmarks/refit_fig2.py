@@ -4,23 +4,21 @@ A stored Fig. 2 run (``fig2_<method>[_node-pins].json`` from `bench_learner.py`)
 the pins and the learner's budget; its learner seed is the data seed. This script trains the same method on
 the same data and split under other learner seeds (``--learner-seeds``; ``data`` is the data seed, as
 stored), optionally with learner options set over the stored budget (``--set noise_floor=0.5``), and scores
-every fit as `bench_learner.py` does:
-each node's matched correlation and parents' share, a **hit** when every identifiable node reaches 0.9,
-a **clear split** when the violating node's share is above `identcheck.verify.SHARE_MARGIN` and every
-identifiable node's is at most that.
+every fit as `bench_learner.py` does: each node's matched correlation and parents' share, a **hit** when
+every identifiable node reaches 0.9, a **clear split** when the violating node's share is above
+`identcheck.verify.SHARE_MARGIN` and every identifiable node's is at most that.
 
     python benchmarks/refit_fig2.py benchmarks/results/learner/strength2_fig2/fig2_latent_mlp-greedy.json \\
         --learner-seeds 1 2 --set noise_floor=0.5 --set noise_floor_steps=6000
 
 writes ``refit_<method>_<options>.json`` beside the stored file (``_base`` without options), one entry per
-data seed and learner seed, saved after every fit so that a stopped run resumes where it stopped, and
-processes given different ``--seeds`` can share the file. Without
-options, learner seed ``data`` is the stored run itself and is read from the stored file, not refitted
-(`diagnose_fig2_gaps.py` checks that a refit reproduces it). With
-``--against OTHER.json`` (an earlier output of this script) it prints the paired comparison over the
-(data seed, learner seed) pairs that both hold: hits, clear splits, median correlations, and how often
-the lowest identifiable correlation rose or fell by more than 0.01, with the two-sided Wilcoxon p, and
-draws the pairs (``compare_<label>_vs_<label>.png`` beside the output).
+data seed and learner seed. It is saved after every fit, so a stopped run resumes where it stopped and
+processes given different ``--seeds`` can share the file. Without options, learner seed ``data`` is the
+stored run itself, read from the stored file rather than refitted (`diagnose_fig2_gaps.py` checks that a
+refit reproduces it). With ``--against OTHER.json`` (an earlier output of this script) it prints the paired
+comparison over the (data seed, learner seed) pairs that both hold: hits, clear splits, median
+correlations, and how often the lowest identifiable correlation rose or fell by more than 0.01, with the
+two-sided Wilcoxon p. It also draws the pairs (``compare_<label>_vs_<label>.png`` beside the output).
 """
 
 from __future__ import annotations
