@@ -18,7 +18,8 @@ stored run itself, read from the stored file rather than refitted (`diagnose_fig
 refit reproduces it). With ``--against OTHER.json`` (an earlier output of this script) it prints the paired
 comparison over the (data seed, learner seed) pairs that both hold: hits, clear splits, median
 correlations, and how often the lowest identifiable correlation rose or fell by more than 0.01, with the
-two-sided Wilcoxon p. It also draws the pairs (``compare_<label>_vs_<label>.png`` beside the output).
+two-sided Wilcoxon p, and writes it with a drawing of the pairs beside the output
+(``compare_<label>_vs_<label>.md`` and ``.png``).
 """
 
 from __future__ import annotations
@@ -118,8 +119,9 @@ def plot_pairs(base: dict[str, Any], other: dict[str, Any], path: Path) -> None:
     ax.plot([0, 1], [0, 1], "k:", lw=1)
     ax.axhline(THRESHOLD, color="grey", lw=0.5)
     ax.axvline(THRESHOLD, color="grey", lw=0.5)
-    ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel=f"{base['label']}: lowest identifiable correlation",
-           ylabel=f"{other['label']}: lowest identifiable correlation")
+    ax.set(xlim=(0, 1.02), ylim=(0, 1.02))
+    ax.set_xlabel(f"{base['label'].replace('_', ' ')}:\nlowest identifiable correlation", fontsize=8)
+    ax.set_ylabel(f"{other['label'].replace('_', ' ')}:\nlowest identifiable correlation", fontsize=8)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -182,8 +184,10 @@ def main() -> None:
                   + f"  hit {r['hit']}  split {r['clear_split']}  {r['seconds']:.0f} s", flush=True)
     if args.against is not None:
         base = json.loads(args.against.read_text())
-        print("\n".join(compare(base, kept)))
-        plot_pairs(base, kept, out.with_name(f"compare_{base['label']}_vs_{label}.png"))
+        lines, name = compare(base, kept), f"compare_{base['label']}_vs_{label}"
+        print("\n".join(lines))
+        out.with_name(f"{name}.md").write_text("\n".join(lines) + "\n")
+        plot_pairs(base, kept, out.with_name(f"{name}.png"))
 
 
 if __name__ == "__main__":

@@ -97,6 +97,7 @@ def test_the_script_writes_one_entry_per_seed_pair_and_resumes(tmp_path, tiny_fi
     assert "higher by more than 0.01 on 0, lower on 0, within on 2; median change +0.000" in again.stdout
     label = "noise_floor-0.5_noise_floor_steps-2"
     assert (tmp_path / f"compare_{label}_vs_{label}.png").stat().st_size  # the pairs drawn
+    assert (tmp_path / f"compare_{label}_vs_{label}.md").read_text().startswith("2 paired runs")
 
 
 def test_the_stored_run_is_read_not_refitted_and_earlier_runs_are_kept(tmp_path, refit_fig2, tiny_fig2_run):
