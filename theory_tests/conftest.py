@@ -9,6 +9,8 @@
 
 Properties that are costlier than a checker call ask for ``identcheck.testing.examples(n)``: n examples
 under ci, scaled by the same factor under the other profiles.
+
+One shared fixture, ``tiny_fig2_run``, serves the tests of the benchmark scripts that refit stored runs.
 """
 
 import os
