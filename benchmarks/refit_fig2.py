@@ -35,12 +35,9 @@ import numpy as np
 import torch
 from scipy.stats import wilcoxon
 
-from identcheck.verify import SHARE_MARGIN
-
-from bench_learner import VIOLATING, node_recovery, plt
+from bench_learner import RECOVERED, fig2_outcome, node_recovery, plt
 from diagnose_fig2_gaps import refit
 
-THRESHOLD = 0.9  # an identifiable node is recovered when its matched correlation reaches this
 TIE = 0.01  # lowest identifiable correlations closer than this count as unchanged in the paired comparison
 
 
@@ -70,21 +67,25 @@ def learner_seed(text: str) -> int | str:
 
 
 def score(nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """One fit's summary: per-node correlation and share, the lowest identifiable correlation, hit and split."""
-    identifiable = [v for k, v in nodes.items() if k not in VIOLATING]
-    violating = [v for k, v in nodes.items() if k in VIOLATING]
-    low = min(v["correlation"] for v in identifiable)
-    split = min(v["share"] for v in violating) > SHARE_MARGIN >= max(v["share"] for v in identifiable)
+    """One fit's summary: per-node correlation and share, the lowest identifiable correlation, hit and split
+    (`bench_learner.fig2_outcome`)."""
+    outcome = fig2_outcome(nodes)
     return {"correlation": {k: v["correlation"] for k, v in nodes.items()},
             "share": {k: v["share"] for k, v in nodes.items()},
-            "lowest_identifiable": low, "hit": low >= THRESHOLD, "clear_split": bool(split)}
+            **{k: outcome[k] for k in ("lowest_identifiable", "hit", "clear_split")}}
+
+
+def shared_runs(base: dict[str, Any], other: dict[str, Any]) -> list[str]:
+    """The ``data seed/learner seed`` keys both outputs hold, in seed order; stops when there are none."""
+    keys = sorted(set(base["runs"]) & set(other["runs"]), key=lambda k: tuple(map(int, k.split("/"))))
+    if not keys:
+        raise SystemExit("the two files share no (data seed, learner seed) run")
+    return keys
 
 
 def compare(base: dict[str, Any], other: dict[str, Any]) -> list[str]:
     """Markdown lines: ``other`` against ``base`` over the runs both hold (module docstring)."""
-    keys = sorted(set(base["runs"]) & set(other["runs"]), key=lambda k: tuple(map(int, k.split("/"))))
-    if not keys:
-        raise SystemExit("the two files share no (data seed, learner seed) run")
+    keys = shared_runs(base, other)
     a = [base["runs"][k] for k in keys]
     b = [other["runs"][k] for k in keys]
     names = list(a[0]["correlation"])
@@ -107,7 +108,7 @@ def compare(base: dict[str, Any], other: dict[str, Any]) -> list[str]:
 def plot_pairs(base: dict[str, Any], other: dict[str, Any], path: Path) -> None:
     """The lowest identifiable correlation of each shared run, ``base`` across and ``other`` up, one marker per
     learner seed (the data seed's runs together), with the diagonal and the 0.9 lines."""
-    keys = sorted(set(base["runs"]) & set(other["runs"]))
+    keys = shared_runs(base, other)
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     groups: dict[str, list[str]] = {}
     for k in keys:
@@ -117,8 +118,8 @@ def plot_pairs(base: dict[str, Any], other: dict[str, Any], path: Path) -> None:
         ax.scatter([base["runs"][k]["lowest_identifiable"] for k in mine],
                    [other["runs"][k]["lowest_identifiable"] for k in mine], label=name)
     ax.plot([0, 1], [0, 1], "k:", lw=1)
-    ax.axhline(THRESHOLD, color="grey", lw=0.5)
-    ax.axvline(THRESHOLD, color="grey", lw=0.5)
+    ax.axhline(RECOVERED, color="grey", lw=0.5)
+    ax.axvline(RECOVERED, color="grey", lw=0.5)
     ax.set(xlim=(0, 1.02), ylim=(0, 1.02))
     ax.set_xlabel(f"{base['label'].replace('_', ' ')}:\nlowest identifiable correlation", fontsize=8)
     ax.set_ylabel(f"{other['label'].replace('_', ' ')}:\nlowest identifiable correlation", fontsize=8)

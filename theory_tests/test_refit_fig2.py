@@ -43,7 +43,7 @@ def test_options_are_read_as_json_where_they_parse_and_a_malformed_one_is_named(
 
 
 def test_a_hit_needs_every_identifiable_node_and_a_split_needs_the_margin_on_both_sides(refit_fig2):
-    margin = refit_fig2.SHARE_MARGIN
+    from identcheck.verify import SHARE_MARGIN as margin
     row = refit_fig2.score({"z1": node(0.95, 0.0), "z2": node(0.5, margin + 0.05), "z3": node(0.91, margin)})
     assert row["hit"] and row["clear_split"] and row["lowest_identifiable"] == 0.91  # z2 is the violating one
     row = refit_fig2.score({"z1": node(0.95, 0.0), "z2": node(0.99, margin + 0.05), "z3": node(0.89, margin + 0.01)})
