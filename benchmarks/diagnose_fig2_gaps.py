@@ -64,6 +64,14 @@ def refit(method: str, seed: int, settings: dict[str, Any], learner_seed: int | 
     return learner.fit(fitted.x, fitted.u), scored
 
 
+def model_nll(learner: Any, data: Dataset) -> float:
+    """The fitted exact-likelihood ``learner``'s mean −log p(x|u) on ``data``, in nats per row of its
+    standardised x (the truth's counterpart is `diagnose_learner.truth_nll`)."""
+    x, env = learner._tensors(data.x, data.u)
+    with torch.no_grad():
+        return float(learner.module_.neg_log_likelihood(x, env).double().mean())
+
+
 def slot_contents(z_hat: np.ndarray, z: np.ndarray, n: np.ndarray) -> np.ndarray:
     """|corr| of every learned slot (rows) with every true z_i, then every n_i (columns).
 
@@ -86,9 +94,7 @@ def diagnose(method: str, seed: int, stored: dict[str, Any], settings: dict[str,
     drift = max(abs(nodes[k]["correlation"] - stored["nodes"][k]["correlation"]) for k in nodes)
     if drift > TOLERANCE:
         raise SystemExit(f"{method}/{seed}: the refit is not the stored run (a correlation moved by {drift:.2g})")
-    x, env = learner._tensors(data.x, data.u)
-    with torch.no_grad():
-        nll = float(learner.module_.neg_log_likelihood(x, env).double().mean())
+    nll = model_nll(learner, data)
     truth = truth_nll(data, learner.x_mean_, learner.x_scale_)
     return {"seed": seed, "nll": nll, "truth_nll": truth, "gap": nll - truth,
             "correlation": {k: nodes[k]["correlation"] for k in nodes},

@@ -36,9 +36,10 @@ import torch
 from scipy.stats import wilcoxon
 
 from bench_learner import RECOVERED, fig2_outcome, node_recovery, plt
-from diagnose_fig2_gaps import refit
+from diagnose_fig2_gaps import TOLERANCE, model_nll, refit
 
 TIE = 0.01  # lowest identifiable correlations closer than this count as unchanged in the paired comparison
+KEPT_ROWS = 2000  # held-out rows whose posterior means --keep-latents stores: enough to compare fits to 0.01
 
 
 def option(text: str) -> tuple[str, Any]:
@@ -57,13 +58,30 @@ def option(text: str) -> tuple[str, Any]:
 
 
 def learner_seed(text: str) -> int | str:
-    """A learner seed: an integer, or ``data`` for the data seed (the stored runs' choice)."""
-    if text == "data":
+    """A learner seed: an integer, ``data`` for the data seed (the stored runs' choice), or ``data+K`` for the
+    data seed plus K (distinct restarts on every data seed).
+
+    >>> learner_seed("3"), learner_seed("data"), learner_seed("data+10")
+    (3, 'data', 'data+10')
+    """
+    offset = text.removeprefix("data+")
+    if text == "data" or (offset != text and offset.isdigit()):
         return text
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a learner seed is an integer or 'data', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"a learner seed is an integer, 'data' or 'data+K', got {text!r}") from None
+
+
+def seed_for(chosen: int | str, data_seed: int) -> int:
+    """The learner seed that ``chosen`` (`learner_seed`) names on data seed ``data_seed``.
+
+    >>> seed_for(3, 7), seed_for("data", 7), seed_for("data+10", 7)
+    (3, 7, 17)
+    """
+    if isinstance(chosen, int):
+        return chosen
+    return data_seed + int(chosen.removeprefix("data").removeprefix("+") or 0)
 
 
 def score(nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -129,6 +147,14 @@ def plot_pairs(base: dict[str, Any], other: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def check_stored(run: dict[str, Any], stored: dict[str, Any], key: str, is_stored: bool) -> None:
+    """Stop when ``run``, a refit under the stored learner seed and no options (``is_stored``), is not the
+    stored run: every per-node correlation must match to `TOLERANCE`."""
+    drift = max(abs(run["correlation"][k] - stored["nodes"][k]["correlation"]) for k in run["correlation"])
+    if is_stored and drift > TOLERANCE:
+        raise SystemExit(f"{key}: the refit is not the stored run (a correlation moved by {drift:.2g})")
+
+
 def save(out: Path, kept: dict[str, Any]) -> None:
     """Write ``kept`` to ``out``, keeping the runs that other processes (other ``--seeds``) wrote there
     meanwhile under the same settings and options; the file is locked while it is read and rewritten."""
@@ -148,11 +174,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("stored", type=Path, help="a fig2_<method>[_node-pins].json written by bench_learner.py")
     p.add_argument("--learner-seeds", type=learner_seed, nargs="+", default=[1, 2],
-                   help="integers, or 'data' for the data seed (default: 1 2)")
+                   help="integers, 'data' for the data seed or 'data+K' for it plus K (default: 1 2)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="data seeds (default: every stored one)")
     p.add_argument("--set", type=option, action="append", default=[], metavar="KEY=VALUE",
                    help="a learner option over the stored budget; repeat for several")
     p.add_argument("--against", type=Path, default=None, help="an earlier output of this script to compare with")
+    p.add_argument("--keep-latents", action="store_true",
+                   help=f"refit the stored run too, and keep each fit's held-out -log p(x|u) and its posterior "
+                        f"means of the first {KEPT_ROWS} held-out rows (for select_restarts.py)")
     args = p.parse_args()
     torch.set_num_threads(1)
     payload = json.loads(args.stored.read_text())
@@ -160,25 +189,33 @@ def main() -> None:
     method = next(iter(runs)).rpartition("/")[0]
     options = dict(args.set)
     label = "_".join(f"{k}-{v}" for k, v in options.items()) or "base"
-    out = args.stored.with_name(args.stored.name.replace("fig2_", "refit_", 1).replace(".json", f"_{label}.json"))
+    suffix = f"_{label}_latents" if args.keep_latents else f"_{label}"
+    out = args.stored.with_name(args.stored.name.replace("fig2_", "refit_", 1).replace(".json", f"{suffix}.json"))
+    latents = out.with_suffix("")
     kept = json.loads(out.read_text()) if out.exists() else {}
     if kept.get("settings") != settings or kept.get("options") != options:
         kept = {"settings": settings, "options": options, "source": args.stored.name, "label": label, "runs": {}}
     seeds = args.seeds if args.seeds is not None else sorted(int(k.rpartition("/")[2]) for k in runs)
     for seed in seeds:
         for chosen in args.learner_seeds:
-            fit_seed = seed if chosen == "data" else chosen
+            fit_seed = seed_for(chosen, seed)
             key = f"{seed}/{fit_seed}"
             if key in kept["runs"]:
                 continue
             stored = runs[f"{method}/{seed}"]
-            if not options and fit_seed == seed:  # the stored run itself
+            if not options and fit_seed == seed and not args.keep_latents:  # the stored run itself
                 kept["runs"][key] = {**score(stored["nodes"]), "seconds": stored["seconds"], "stored": True}
             else:
                 start = time.perf_counter()
                 learner, data = refit(method, seed, settings, fit_seed, **options)
-                _, nodes = node_recovery(data, learner.transform(data.x, data.u))
+                z_hat = learner.transform(data.x, data.u)
+                _, nodes = node_recovery(data, z_hat)
                 kept["runs"][key] = {**score(nodes), "seconds": time.perf_counter() - start}
+                if args.keep_latents:
+                    check_stored(kept["runs"][key], stored, key, fit_seed == seed and not options)
+                    kept["runs"][key]["nll"] = model_nll(learner, data) if settings["likelihood"] == "exact" else None
+                    latents.mkdir(exist_ok=True)
+                    np.save(latents / f"{seed}_{fit_seed}.npy", z_hat[:KEPT_ROWS].astype(np.float32))
             save(out, kept)
             r = kept["runs"][key]
             print(f"{method} {label} {key}: " + " ".join(f"{k} {v:.3f}" for k, v in r["correlation"].items())

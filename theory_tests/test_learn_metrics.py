@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from identcheck.errors import DataError
-from identcheck.learn import mpc, parent_share, shd, shd_curve
+from identcheck.learn import agreement, mpc, parent_share, shd, shd_curve
 
 
 @pytest.fixture
@@ -143,3 +143,20 @@ def test_parent_share_rejects_bad_environment_indices(u):
     z1 = np.random.default_rng(0).normal(size=100)
     with pytest.raises(DataError, match="integer environment indices"):
         parent_share(z1, z1, z1[:, None], u=u)
+
+
+def test_agreement_is_symmetric_sees_through_order_and_scale_and_singles_out_the_odd_fit(z):
+    rng = np.random.default_rng(3)
+    fits = [z, -3 * z[:, ::-1] + 2, z + 0.05 * rng.normal(size=z.shape), rng.normal(size=z.shape)]
+    matrix = agreement(fits)
+    assert np.allclose(matrix, matrix.T) and np.allclose(np.diag(matrix), 1.0)
+    assert matrix[0, 1] == pytest.approx(1.0) and matrix[0, 2] > 0.99
+    assert matrix[3, :3].max() < 0.1  # the independent fit agrees with none (control)
+    assert np.argmin(matrix.sum(1)) == 3
+
+
+def test_agreement_needs_two_fits_on_the_same_rows(z):
+    with pytest.raises(DataError, match="at least 2 fits"):
+        agreement([z])
+    with pytest.raises(DataError, match="rows"):
+        agreement([z, z[:-1]])

@@ -27,10 +27,12 @@ def node(correlation: float, share: float) -> dict[str, float]:
     return {"correlation": correlation, "share": share}
 
 
-def test_learner_seeds_are_integers_or_the_data_seed(refit_fig2):
+def test_learner_seeds_are_integers_the_data_seed_or_an_offset_from_it(refit_fig2):
     assert refit_fig2.learner_seed("3") == 3 and refit_fig2.learner_seed("data") == "data"
-    with pytest.raises(argparse.ArgumentTypeError, match="integer or 'data'"):
-        refit_fig2.learner_seed("one")
+    assert [refit_fig2.seed_for(refit_fig2.learner_seed(t), 7) for t in ("3", "data", "data+10")] == [3, 7, 17]
+    for bad in ("one", "data+", "data+x", "data-1"):
+        with pytest.raises(argparse.ArgumentTypeError, match="integer, 'data' or 'data\\+K'"):
+            refit_fig2.learner_seed(bad)
 
 
 def test_options_are_read_as_json_where_they_parse_and_a_malformed_one_is_named(refit_fig2):
@@ -129,3 +131,31 @@ def test_saving_keeps_what_another_process_wrote_meanwhile_under_the_same_option
     assert set(json.loads(out.read_text())["runs"]) == {"0/1", "5/1"}
     refit_fig2.save(out, {**mine, "options": {"noise_floor": 0.5}, "runs": {"0/1": {"hit": True}}})
     assert set(json.loads(out.read_text())["runs"]) == {"0/1"}  # other options: the file is replaced
+
+
+def test_kept_latents_come_with_the_likelihood_and_the_stored_seed_must_reproduce_the_stored_run(
+        tmp_path, refit_fig2, tiny_fig2_run):
+    """``--keep-latents`` refits the stored run as well (and stops when it is not the stored run), keeps each
+    fit's held-out -log p(x|u) and its posterior means of the first held-out rows, in a file of its own."""
+    method, settings = tiny_fig2_run
+    from bench_learner import node_recovery
+    from diagnose_fig2_gaps import model_nll, refit
+    learner, data = refit(method, 3, settings)
+    _, nodes = node_recovery(data, learner.transform(data.x, data.u))
+    stored = tmp_path / "fig2_latent_mlp-greedy.json"
+    stored.write_text(json.dumps({"settings": settings, "runs": {f"{method}/3": {"nodes": nodes, "seconds": 1.0}}}))
+    command = [sys.executable, str(BENCHMARKS / "refit_fig2.py"), str(stored), "--learner-seeds", "data", "data+10",
+               "--keep-latents"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    runs = json.loads((tmp_path / "refit_latent_mlp-greedy_base_latents.json").read_text())["runs"]
+    assert set(runs) == {"3/3", "3/13"} and "stored" not in runs["3/3"]
+    assert runs["3/3"]["nll"] == pytest.approx(model_nll(learner, data), abs=1e-9)
+    kept = np.load(tmp_path / "refit_latent_mlp-greedy_base_latents" / "3_3.npy")
+    assert np.allclose(kept, learner.transform(data.x, data.u)[:len(kept)]) and len(kept) == len(data.x)
+    assert not (tmp_path / "refit_latent_mlp-greedy_base.json").exists()  # the plain refits stay apart
+    nodes["z1"]["correlation"] -= 0.01
+    stored.write_text(json.dumps({"settings": settings, "runs": {f"{method}/4": {"nodes": nodes, "seconds": 1.0}}}))
+    done = subprocess.run([*command[:3], "--learner-seeds", "data", "--keep-latents", "--seeds", "4"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "4/4: the refit is not the stored run" in done.stderr

@@ -10,11 +10,11 @@ LatentCausalVAE(latent_dim=3, reference_envs=[0])
 from .base import CausalLearner, LatentLearner
 from .baselines import IVAE, VAE, BetaVAE, LatentLinearVAE, LatentPolynomialVAE
 from .latent_mlp import LatentCausalVAE
-from .metrics import MPC, SHD, ParentShare, mpc, parent_share, shd, shd_curve
+from .metrics import MPC, SHD, ParentShare, agreement, mpc, parent_share, shd, shd_curve
 from .registry import LEARNERS, PRESETS, make_learner
 
 __all__ = [
     "LatentLearner", "CausalLearner", "LatentCausalVAE", "VAE", "BetaVAE", "IVAE", "LatentLinearVAE",
-    "LatentPolynomialVAE", "LEARNERS", "PRESETS", "make_learner", "MPC", "SHD", "ParentShare", "mpc", "shd",
-    "shd_curve", "parent_share",
+    "LatentPolynomialVAE", "LEARNERS", "PRESETS", "make_learner", "MPC", "SHD", "ParentShare", "mpc", "agreement",
+    "shd", "shd_curve", "parent_share",
 ]

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from scipy.stats import rankdata
 
 from identcheck.errors import DataError
 
-__all__ = ["MPC", "SHD", "ParentShare", "mpc", "shd", "shd_curve", "parent_share"]
+__all__ = ["MPC", "SHD", "ParentShare", "mpc", "agreement", "shd", "shd_curve", "parent_share"]
 
 
 def _matrix(a: object, name: str, n_rows: int | None = None) -> np.ndarray:
@@ -86,6 +87,34 @@ def mpc(z_true: np.ndarray, z_hat: np.ndarray, method: str = "pearson") -> MPC:
     per_node = corr[rows, cols]
     return MPC(value=float(per_node.mean()), per_node=per_node, assignment=cols.astype(np.int64), matrix=corr,
                method=method)
+
+
+def agreement(fits: Sequence[np.ndarray], method: str = "pearson") -> np.ndarray:
+    """How far fits agree with each other, without the truth: entry (a, b) is the MPC between fit a's and fit
+    b's latents on the same rows (`mpc` with fit a in the truth's place; 1 on the diagonal).
+
+    Identifiability says that every fit that reaches the model's likelihood holds each identifiable latent up
+    to scale and offset, so such fits agree on it. The converse fails: fits stuck in one local optimum agree
+    with each other too, so the medoid (the row with the highest mean off the diagonal) is not a way to pick
+    a restart. On the Fig. 2 data the misses share one optimum and the medoid is worse than the most likely
+    fit (README, "Choosing among restarts"). What the matrix does say is how reproducible a fit is.
+
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.normal(size=(1000, 2))
+    >>> fits = [z, 2 * z[:, ::-1] - 1, rng.normal(size=(1000, 2))]  # the first two agree, up to order and scale
+    >>> matrix = agreement(fits)
+    >>> matrix.round(2).tolist()
+    [[1.0, 1.0, 0.03], [1.0, 1.0, 0.03], [0.03, 0.03, 1.0]]
+    >>> int(np.argmax(matrix.sum(1)))  # the medoid
+    0
+    """
+    if len(fits) < 2:
+        raise DataError(f"agreement needs at least 2 fits, got {len(fits)}")
+    matrix = np.eye(len(fits))
+    for a in range(len(fits)):
+        for b in range(a + 1, len(fits)):
+            matrix[a, b] = matrix[b, a] = mpc(fits[a], fits[b], method).value
+    return matrix
 
 
 @dataclass(frozen=True)

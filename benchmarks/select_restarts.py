@@ -1,0 +1,175 @@
+"""Which of several fits of one Fig. 2 data seed to keep when the truth is unknown: selection rules compared.
+
+The input is an output of ``refit_fig2.py --keep-latents``: several learner seeds per data seed (say
+``--learner-seeds data data+10 data+20``), each with its held-out −log p(x|u) and its posterior means of the
+first held-out rows. Per data seed, each rule keeps one fit, and the kept fits are scored as
+`bench_learner.py` scores a Fig. 2 run (hits, clear splits, per-node medians):
+
+- **one seed**: the fits of one learner seed alone (``data``, ``data+10``, ...): what a single fit gives;
+- **likelihood**: the fit with the lowest held-out −log p(x|u), the learner's own ``restarts`` rule;
+- **agreement**: the fit whose latents agree most with the other fits' on the kept rows, the medoid of
+  `identcheck.learn.agreement` (mean MPC with the others). Identifiability makes every fit that reaches the
+  likelihood's maximum hold each identifiable latent up to scale and offset, so such fits agree with each other;
+- **oracle**: the fit with the highest lowest-identifiable correlation. It reads the truth, so it is the
+  ceiling that no rule can pass, not a rule.
+
+Neither rule reads the truth: both see only x, u and the fits.
+
+    python benchmarks/select_restarts.py \\
+        benchmarks/results/learner/fig2_seeds10/refit_latent_mlp-greedy_base_latents.json
+
+prints and writes ``select_<...>.md`` (the rules' table, then one row per data seed) and ``select_<...>.png``
+(every fit's lowest identifiable correlation and violating-node share, the kept ones marked) beside the input.
+Data seeds without every learner seed of the others are left out, and named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from identcheck.learn import agreement
+from identcheck.verify import SHARE_MARGIN
+
+from bench_learner import RECOVERED, VIOLATING, plt
+
+Rule = Callable[[list[dict[str, Any]]], int]
+
+
+def by_likelihood(fits: list[dict[str, Any]]) -> int:
+    """The fit with the lowest held-out −log p(x|u)."""
+    return int(np.argmin([f["nll"] for f in fits]))
+
+
+def by_agreement(fits: list[dict[str, Any]]) -> int:
+    """The medoid: the fit with the highest mean `agreement` with the others."""
+    return int(np.argmax(agreement([f["latents"] for f in fits]).sum(1)))
+
+
+def by_oracle(fits: list[dict[str, Any]]) -> int:
+    """The fit with the highest lowest-identifiable correlation (reads the truth: the ceiling)."""
+    return int(np.argmax([f["lowest_identifiable"] for f in fits]))
+
+
+def offset_name(offset: int) -> str:
+    """``data`` or ``data+K``, as `refit_fig2.learner_seed` reads a learner seed ``K`` above the data seed."""
+    return "data" if offset == 0 else f"data+{offset}"
+
+
+def grouped(payload: dict[str, Any], latents: Path) -> tuple[dict[int, list[dict[str, Any]]], list[int]]:
+    """The fits per data seed, ordered by learner seed, each with its latents and ``offset`` (learner seed minus
+    data seed); only data seeds holding every offset that any holds. Returns them and the left-out seeds."""
+    seeds: dict[int, list[dict[str, Any]]] = {}
+    for key, run in payload["runs"].items():
+        data_seed, fit_seed = map(int, key.split("/"))
+        seeds.setdefault(data_seed, []).append({**run, "offset": fit_seed - data_seed,
+                                                "latents": np.load(latents / f"{data_seed}_{fit_seed}.npy")})
+    offsets = sorted({f["offset"] for fits in seeds.values() for f in fits})
+    complete = {s: sorted(fits, key=lambda f: f["offset"]) for s, fits in sorted(seeds.items())
+                if sorted(f["offset"] for f in fits) == offsets}
+    return complete, sorted(set(seeds) - set(complete))
+
+
+def summary(kept: list[dict[str, Any]]) -> dict[str, Any]:
+    """Hits, clear splits, and the median correlation and share of every node over the ``kept`` fits."""
+    names = list(kept[0]["correlation"])
+    return {"hits": sum(f["hit"] for f in kept), "clear_splits": sum(f["clear_split"] for f in kept),
+            "correlation": {n: float(np.median([f["correlation"][n] for f in kept])) for n in names},
+            "share": {n: float(np.median([f["share"][n] for f in kept])) for n in names}}
+
+
+def choices(seeds: dict[int, list[dict[str, Any]]]) -> dict[str, list[int]]:
+    """Per rule (and per single learner seed), the index of the fit it keeps on each data seed."""
+    fits = list(seeds.values())
+    chosen = {f"one seed: {offset_name(f['offset'])}": [i] * len(fits) for i, f in enumerate(fits[0])}
+    rules: dict[str, Rule] = {"likelihood": by_likelihood, "agreement": by_agreement,
+                              "oracle (reads the truth)": by_oracle}
+    return {**chosen, **{name: [rule(f) for f in fits] for name, rule in rules.items()}}
+
+
+def report(seeds: dict[int, list[dict[str, Any]]], chosen: dict[str, list[int]]) -> list[str]:
+    """Markdown: the rules' table, then per data seed every fit's lowest identifiable correlation, violating
+    share, −log p(x|u) and mean agreement, with the rules' choices."""
+    fits = list(seeds.values())
+    names = list(fits[0][0]["correlation"])
+    lines = [f"{len(seeds)} data seeds, {len(fits[0])} fits each (learner seeds "
+             f"{', '.join(offset_name(f['offset']) for f in fits[0])}); a hit: every identifiable node ≥ "
+             f"{RECOVERED}; a clear split: the violating node's share > {SHARE_MARGIN}, every identifiable one's ≤",
+             "",
+             "| rule | hits | clear splits | " + " | ".join(f"median {n}" for n in names) + " | "
+             + " | ".join(f"median share {n}" for n in names) + " |",
+             "|---|---|---|" + "---|" * 2 * len(names)]
+    for rule, picks in chosen.items():
+        s = summary([f[i] for f, i in zip(fits, picks)])
+        lines.append(f"| {rule} | {s['hits']} | {s['clear_splits']} | "
+                     + " | ".join(f"{s['correlation'][n]:.3f}" for n in names) + " | "
+                     + " | ".join(f"{s['share'][n]:.3f}" for n in names) + " |")
+    violating = " + ".join(sorted(VIOLATING))
+    lines += ["", f"Per data seed, each fit (learner seed): lowest identifiable correlation / {violating}'s share / "
+                  "held-out −log p(x|u) (nats per row) / mean agreement with the other fits; L and A mark the "
+                  "likelihood's and the agreement's choice", "",
+              "| data seed | " + " | ".join(offset_name(f["offset"]) for f in fits[0]) + " |",
+              "|---|" + "---|" * len(fits[0])]
+    for (seed, mine), by_l, by_a in zip(seeds.items(), chosen["likelihood"], chosen["agreement"]):
+        mean_agreement = (agreement([f["latents"] for f in mine]).sum(1) - 1) / (len(mine) - 1)
+        cells = [f"{f['lowest_identifiable']:.3f} / {violating_share(f):.3f} / {f['nll']:.3f} / {m:.3f}"
+                 f"{' L' if i == by_l else ''}{' A' if i == by_a else ''}"
+                 for i, (f, m) in enumerate(zip(mine, mean_agreement))]
+        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def violating_share(fit: dict[str, Any]) -> float:
+    """The violating node's parents' share in a scored fit (the smallest, were there several)."""
+    return min(fit["share"][n] for n in VIOLATING)
+
+
+def plot(seeds: dict[int, list[dict[str, Any]]], chosen: dict[str, list[int]], path: Path) -> None:
+    """Per data seed, every fit's lowest identifiable correlation (left) and violating share (right) as grey
+    dots, the likelihood's and the agreement's choices marked, with the 0.9 and share-margin lines."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    x = np.arange(len(seeds))
+    for ax, read, line, title in ((axes[0], lambda f: f["lowest_identifiable"], RECOVERED,
+                                   "lowest identifiable correlation"),
+                                  (axes[1], violating_share, SHARE_MARGIN,
+                                   f"{' + '.join(sorted(VIOLATING))}'s parents' share (violates iv)")):
+        values = np.array([[read(f) for f in fits] for fits in seeds.values()])
+        ax.scatter(np.repeat(x, values.shape[1]), values.ravel(), color="lightgrey", label="every fit", zorder=1)
+        for rule, marker, shift in (("likelihood", "v", -0.12), ("agreement", "^", 0.12)):
+            ax.scatter(x + shift, values[x, chosen[rule]], marker=marker, label=f"{rule}'s choice", zorder=2)
+        ax.axhline(line, color="grey", lw=0.5)
+        ax.set_xticks(x, [str(s) for s in seeds], fontsize=8)
+        ax.set(xlabel="data seed", title=title)
+        ax.title.set_fontsize(9)
+    axes[0].set_ylim(0, 1.02)
+    axes[0].legend(loc="lower left", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("refits", type=Path, help="a refit_<method>_<label>_latents.json from refit_fig2.py --keep-latents")
+    args = p.parse_args()
+    payload = json.loads(args.refits.read_text())
+    seeds, left_out = grouped(payload, args.refits.with_suffix(""))
+    if len(seeds) == 0 or len(next(iter(seeds.values()))) < 3:
+        raise SystemExit(f"{args.refits.name}: no data seed holds 3 or more fits to choose among")
+    chosen = choices(seeds)
+    lines = report(seeds, chosen)
+    if left_out:
+        lines += ["", f"Left out (not every learner seed fitted yet): data seeds {', '.join(map(str, left_out))}"]
+    print("\n".join(lines))
+    name = args.refits.stem.replace("refit_", "select_", 1)
+    args.refits.with_name(f"{name}.md").write_text("\n".join(lines) + "\n")
+    plot(seeds, chosen, args.refits.with_name(f"{name}.png"))
+
+
+if __name__ == "__main__":
+    main()

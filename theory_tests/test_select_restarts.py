@@ -1,0 +1,86 @@
+"""Choosing among several fits of one Fig. 2 data seed (benchmarks/select_restarts.py): each rule keeps the
+fit it says, the table scores the kept fits as the benchmark does, and incomplete seeds are left out and
+named. Built from made-up fits, no training."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def select_restarts(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the script imports its neighbours by name
+    import select_restarts
+    return select_restarts
+
+
+def fit(low: float, z2_share: float, nll: float) -> dict:
+    """A scored fit as refit_fig2.py --keep-latents stores it (its latents apart)."""
+    correlation = {"z1": 0.99, "z2": 0.8, "z3": low}
+    share = {"z1": 0.0, "z2": z2_share, "z3": 0.0}
+    return {"correlation": correlation, "share": share, "lowest_identifiable": low, "hit": low >= 0.9,
+            "clear_split": z2_share > 0.1, "nll": nll, "seconds": 1.0}
+
+
+@pytest.fixture
+def refits(tmp_path: Path) -> Path:
+    """Data seeds 0 and 1 with three fits each (learner seeds data, data+10, data+20): on each, the first two
+    fits agree (the same latents up to order and scale), the third is apart, has the best likelihood and the
+    worst correlation. Data seed 2 has one fit only."""
+    rng = np.random.default_rng(0)
+    out = tmp_path / "refit_latent_mlp-greedy_base_latents.json"
+    folder = tmp_path / out.stem
+    folder.mkdir()
+    runs = {}
+    for seed in (0, 1):
+        z = rng.normal(size=(400, 3))
+        for offset, latents, scored in ((0, z, fit(0.95, 0.2, 1.0)), (10, -2 * z[:, ::-1], fit(0.92, 0.05, 1.1)),
+                                        (20, rng.normal(size=(400, 3)), fit(0.6, 0.0, 0.9))):
+            runs[f"{seed}/{seed + offset}"] = scored
+            np.save(folder / f"{seed}_{seed + offset}.npy", latents.astype(np.float32))
+    runs["2/2"] = fit(0.99, 0.3, 1.0)
+    np.save(folder / "2_2.npy", rng.normal(size=(400, 3)).astype(np.float32))
+    out.write_text(json.dumps({"runs": runs}))
+    return out
+
+
+def test_each_rule_keeps_its_fit(select_restarts, refits):
+    seeds, left_out = select_restarts.grouped(json.loads(refits.read_text()), refits.with_suffix(""))
+    assert list(seeds) == [0, 1] and left_out == [2] and [f["offset"] for f in seeds[0]] == [0, 10, 20]
+    chosen = select_restarts.choices(seeds)
+    assert chosen["likelihood"] == [2, 2]  # the lowest -log p(x|u), though apart from the others
+    assert chosen["agreement"] in ([0, 0], [1, 1], [0, 1], [1, 0])  # one of the two that agree
+    assert chosen["oracle (reads the truth)"] == [0, 0]
+    assert chosen["one seed: data+10"] == [1, 1]
+
+
+def test_the_script_scores_the_kept_fits_and_names_the_seeds_left_out(refits):
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "select_restarts.py"), str(refits)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    table = (refits.parent / "select_latent_mlp-greedy_base_latents.md").read_text()
+    assert table == done.stdout
+    assert "| likelihood | 0 | 0 | 0.990 | 0.800 | 0.600 | 0.000 | 0.000 | 0.000 |" in table
+    assert "| oracle (reads the truth) | 2 | 2 | 0.990 | 0.800 | 0.950 | 0.000 | 0.200 | 0.000 |" in table
+    assert "| one seed: data+20 | 0 | 0 |" in table
+    assert "Left out (not every learner seed fitted yet): data seeds 2" in table
+    assert "| 0 | 0.950 / 0.200 / 1.000 / " in table and "0.600 / 0.000 / 0.900 / " in table
+    assert (refits.parent / "select_latent_mlp-greedy_base_latents.png").stat().st_size
+
+
+def test_fewer_than_three_fits_per_seed_is_refused(tmp_path):
+    out = tmp_path / "refit_x_latents.json"
+    (tmp_path / out.stem).mkdir()
+    np.save(tmp_path / out.stem / "0_0.npy", np.zeros((10, 3), dtype=np.float32))
+    out.write_text(json.dumps({"runs": {"0/0": fit(0.9, 0.2, 1.0)}}))
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "select_restarts.py"), str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "no data seed holds 3 or more fits" in done.stderr
