@@ -20,6 +20,12 @@ comparison over the (data seed, learner seed) pairs that both hold: hits, clear 
 correlations, and how often the lowest identifiable correlation rose or fell by more than 0.01, with the
 two-sided Wilcoxon p, and writes it with a drawing of the pairs beside the output
 (``compare_<label>_vs_<label>.md`` and ``.png``).
+
+With ``--keep-latents`` the output is ``refit_<method>_<options>_latents.json``: every fit is refitted (the
+one under the stored seed and no options must reproduce the stored run, or the script stops), and each
+keeps its held-out −log p(x|u), its restarts' validation objectives (``restart_val_losses_``) and, in the
+folder of that name, its posterior means of the first `KEPT_ROWS` held-out rows. `select_restarts.py`
+reads them; learner seeds ``data data+10 data+20`` give every data seed three distinct fits.
 """
 
 from __future__ import annotations
@@ -147,11 +153,11 @@ def plot_pairs(base: dict[str, Any], other: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def check_stored(run: dict[str, Any], stored: dict[str, Any], key: str, is_stored: bool) -> None:
-    """Stop when ``run``, a refit under the stored learner seed and no options (``is_stored``), is not the
-    stored run: every per-node correlation must match to `TOLERANCE`."""
+def check_stored(run: dict[str, Any], stored: dict[str, Any], key: str) -> None:
+    """Stop when ``run``, a refit under the stored learner seed and no options, is not the ``stored`` run:
+    every per-node correlation must match to `TOLERANCE`."""
     drift = max(abs(run["correlation"][k] - stored["nodes"][k]["correlation"]) for k in run["correlation"])
-    if is_stored and drift > TOLERANCE:
+    if drift > TOLERANCE:
         raise SystemExit(f"{key}: the refit is not the stored run (a correlation moved by {drift:.2g})")
 
 
@@ -180,8 +186,9 @@ def main() -> None:
                    help="a learner option over the stored budget; repeat for several")
     p.add_argument("--against", type=Path, default=None, help="an earlier output of this script to compare with")
     p.add_argument("--keep-latents", action="store_true",
-                   help=f"refit the stored run too, and keep each fit's held-out -log p(x|u) and its posterior "
-                        f"means of the first {KEPT_ROWS} held-out rows (for select_restarts.py)")
+                   help=f"refit the stored run too, and keep each fit's held-out -log p(x|u), its restarts' "
+                        f"validation objectives and its posterior means of the first {KEPT_ROWS} held-out rows "
+                        f"(for select_restarts.py)")
     args = p.parse_args()
     torch.set_num_threads(1)
     payload = json.loads(args.stored.read_text())
@@ -212,8 +219,10 @@ def main() -> None:
                 _, nodes = node_recovery(data, z_hat)
                 kept["runs"][key] = {**score(nodes), "seconds": time.perf_counter() - start}
                 if args.keep_latents:
-                    check_stored(kept["runs"][key], stored, key, fit_seed == seed and not options)
+                    if fit_seed == seed and not options:
+                        check_stored(kept["runs"][key], stored, key)
                     kept["runs"][key]["nll"] = model_nll(learner, data) if settings["likelihood"] == "exact" else None
+                    kept["runs"][key]["val_losses"] = learner.restart_val_losses_  # each restart's, own rows
                     latents.mkdir(exist_ok=True)
                     np.save(latents / f"{seed}_{fit_seed}.npy", z_hat[:KEPT_ROWS].astype(np.float32))
             save(out, kept)

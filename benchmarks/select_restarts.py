@@ -161,6 +161,8 @@ def main() -> None:
     seeds, left_out = grouped(payload, args.refits.with_suffix(""))
     if len(seeds) == 0 or len(next(iter(seeds.values()))) < 3:
         raise SystemExit(f"{args.refits.name}: no data seed holds 3 or more fits to choose among")
+    if any(f["nll"] is None for fits in seeds.values() for f in fits):
+        raise SystemExit(f"{args.refits.name}: the fits have no -log p(x|u) (not an exact-likelihood learner)")
     chosen = choices(seeds)
     lines = report(seeds, chosen)
     if left_out:

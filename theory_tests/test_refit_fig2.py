@@ -151,6 +151,8 @@ def test_kept_latents_come_with_the_likelihood_and_the_stored_seed_must_reproduc
     runs = json.loads((tmp_path / "refit_latent_mlp-greedy_base_latents.json").read_text())["runs"]
     assert set(runs) == {"3/3", "3/13"} and "stored" not in runs["3/3"]
     assert runs["3/3"]["nll"] == pytest.approx(model_nll(learner, data), abs=1e-9)
+    assert len(learner.restart_val_losses_) == 1
+    assert runs["3/3"]["val_losses"] == pytest.approx(learner.restart_val_losses_)
     kept = np.load(tmp_path / "refit_latent_mlp-greedy_base_latents" / "3_3.npy")
     assert np.allclose(kept, learner.transform(data.x, data.u)[:len(kept)]) and len(kept) == len(data.x)
     assert not (tmp_path / "refit_latent_mlp-greedy_base.json").exists()  # the plain refits stay apart

@@ -76,11 +76,15 @@ def test_the_script_scores_the_kept_fits_and_names_the_seeds_left_out(refits):
     assert (refits.parent / "select_latent_mlp-greedy_base_latents.png").stat().st_size
 
 
-def test_fewer_than_three_fits_per_seed_is_refused(tmp_path):
+def test_fewer_than_three_fits_per_seed_or_fits_without_a_likelihood_are_refused(tmp_path):
     out = tmp_path / "refit_x_latents.json"
     (tmp_path / out.stem).mkdir()
-    np.save(tmp_path / out.stem / "0_0.npy", np.zeros((10, 3), dtype=np.float32))
+    for k in (0, 10, 20):
+        np.save(tmp_path / out.stem / f"0_{k}.npy", np.zeros((10, 3), dtype=np.float32))
+    command = [sys.executable, str(BENCHMARKS / "select_restarts.py"), str(out)]
     out.write_text(json.dumps({"runs": {"0/0": fit(0.9, 0.2, 1.0)}}))
-    done = subprocess.run([sys.executable, str(BENCHMARKS / "select_restarts.py"), str(out)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "no data seed holds 3 or more fits" in done.stderr
+    out.write_text(json.dumps({"runs": {f"0/{k}": {**fit(0.9, 0.2, 1.0), "nll": None} for k in (0, 10, 20)}}))
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "no -log p(x|u)" in done.stderr
