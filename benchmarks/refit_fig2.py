@@ -210,7 +210,8 @@ def main() -> None:
             if key in kept["runs"]:
                 continue
             stored = runs[f"{method}/{seed}"]
-            if not options and fit_seed == seed and not args.keep_latents:  # the stored run itself
+            is_stored = fit_seed == seed and not options  # the stored run's seed and budget
+            if is_stored and not args.keep_latents:  # the stored run itself
                 kept["runs"][key] = {**score(stored["nodes"]), "seconds": stored["seconds"], "stored": True}
             else:
                 start = time.perf_counter()
@@ -219,7 +220,7 @@ def main() -> None:
                 _, nodes = node_recovery(data, z_hat)
                 kept["runs"][key] = {**score(nodes), "seconds": time.perf_counter() - start}
                 if args.keep_latents:
-                    if fit_seed == seed and not options:
+                    if is_stored:
                         check_stored(kept["runs"][key], stored, key)
                     kept["runs"][key]["nll"] = model_nll(learner, data) if settings["likelihood"] == "exact" else None
                     kept["runs"][key]["val_losses"] = learner.restart_val_losses_  # each restart's, own rows

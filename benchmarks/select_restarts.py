@@ -46,9 +46,14 @@ def by_likelihood(fits: list[dict[str, Any]]) -> int:
     return int(np.argmin([f["nll"] for f in fits]))
 
 
+def mean_agreement(fits: list[dict[str, Any]]) -> np.ndarray:
+    """Each fit's mean `agreement` with the other fits."""
+    return (agreement([f["latents"] for f in fits]).sum(1) - 1) / (len(fits) - 1)
+
+
 def by_agreement(fits: list[dict[str, Any]]) -> int:
     """The medoid: the fit with the highest mean `agreement` with the others."""
-    return int(np.argmax(agreement([f["latents"] for f in fits]).sum(1)))
+    return int(np.argmax(mean_agreement(fits)))
 
 
 def by_oracle(fits: list[dict[str, Any]]) -> int:
@@ -116,10 +121,9 @@ def report(seeds: dict[int, list[dict[str, Any]]], chosen: dict[str, list[int]])
               "| data seed | " + " | ".join(offset_name(f["offset"]) for f in fits[0]) + " |",
               "|---|" + "---|" * len(fits[0])]
     for (seed, mine), by_l, by_a in zip(seeds.items(), chosen["likelihood"], chosen["agreement"]):
-        mean_agreement = (agreement([f["latents"] for f in mine]).sum(1) - 1) / (len(mine) - 1)
         cells = [f"{f['lowest_identifiable']:.3f} / {violating_share(f):.3f} / {f['nll']:.3f} / {m:.3f}"
                  f"{' L' if i == by_l else ''}{' A' if i == by_a else ''}"
-                 for i, (f, m) in enumerate(zip(mine, mean_agreement))]
+                 for i, (f, m) in enumerate(zip(mine, mean_agreement(mine)))]
         lines.append(f"| {seed} | " + " | ".join(cells) + " |")
     return lines
 
