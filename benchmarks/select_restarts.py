@@ -13,13 +13,15 @@ first held-out rows. Per data seed, each rule keeps one fit, and the kept fits a
 - **oracle**: the fit with the highest lowest-identifiable correlation. It reads the truth, so it is the
   ceiling that no rule can pass, not a rule.
 
-Neither rule reads the truth: both see only x, u and the fits.
+Neither rule reads the truth: both see only x, u and the fits. How much the likelihood's result hangs on which
+restarts came is measured by `draws`: for every k, the kept fit averaged over every draw of k of the fits.
 
     python benchmarks/select_restarts.py \\
         benchmarks/results/learner/fig2_seeds10/refit_latent_mlp-greedy_base_latents.json
 
-prints and writes ``select_<...>.md`` (the rules' table, then one row per data seed) and ``select_<...>.png``
-(every fit's lowest identifiable correlation and violating-node share, the kept ones marked) beside the input.
+prints and writes ``select_<...>.md`` (the rules' table, one row per data seed, then the draws' table) and
+``select_<...>.png`` (every fit's lowest identifiable correlation and violating-node share, the kept ones
+marked, and the expected hits against k) beside the input.
 Data seeds without every learner seed of the others are left out, and named.
 """
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,7 @@ from identcheck.verify import SHARE_MARGIN
 from bench_learner import RECOVERED, VIOLATING, plt
 
 Rule = Callable[[list[dict[str, Any]]], int]
+TIE = 0.01  # lowest identifiable correlations this close count as the same fit's
 
 
 def by_likelihood(fits: list[dict[str, Any]]) -> int:
@@ -97,6 +101,41 @@ def choices(seeds: dict[int, list[dict[str, Any]]]) -> dict[str, list[int]]:
     return {**chosen, **{name: [rule(f) for f in fits] for name, rule in rules.items()}}
 
 
+def draws(seeds: dict[int, list[dict[str, Any]]], rule: Rule, k: int) -> dict[str, float]:
+    """What ``rule`` gives when only ``k`` of each data seed's fits had been drawn, averaged over every draw of
+    ``k`` of them: the expected hits and clear splits over the data seeds, and the share of (data seed, draw)
+    pairs where the kept fit's lowest identifiable correlation is within `TIE` of the draw's best.
+
+    The fits are one sample of learner seeds, so this resamples them without replacement: it says how much the
+    rule's result hangs on which ``k`` restarts came, not what another sample of fits would give.
+    """
+    hits = splits = best = 0.0
+    for fits in seeds.values():
+        subsets = [[fits[i] for i in pick] for pick in combinations(range(len(fits)), k)]
+        kept = [subset[rule(subset)] for subset in subsets]
+        hits += np.mean([f["hit"] for f in kept])
+        splits += np.mean([f["clear_split"] for f in kept])
+        best += np.mean([f["lowest_identifiable"] >= max(g["lowest_identifiable"] for g in subset) - TIE
+                         for f, subset in zip(kept, subsets)])
+    return {"hits": float(hits), "clear_splits": float(splits), "keeps_best": float(best / len(seeds))}
+
+
+def draws_report(seeds: dict[int, list[dict[str, Any]]]) -> list[str]:
+    """Markdown: per number of restarts ``k``, `draws` for the likelihood and the oracle."""
+    n = len(next(iter(seeds.values())))
+    lines = [f"Had only k of the {n} fits been drawn: averaged over every draw of k fits per data seed, the "
+             f"expected hits and clear splits (of {len(seeds)}) when the likelihood keeps one, and when the oracle "
+             f"does; and how often the likelihood's fit is within {TIE} of the draw's best lowest identifiable "
+             "correlation", "",
+             "| k | likelihood: hits | clear splits | keeps the draw's best | oracle: hits | clear splits |",
+             "|---|---|---|---|---|---|"]
+    for k in range(1, n + 1):
+        mine, ceiling = draws(seeds, by_likelihood, k), draws(seeds, by_oracle, k)
+        lines.append(f"| {k} | {mine['hits']:.2f} | {mine['clear_splits']:.2f} | {mine['keeps_best']:.0%} | "
+                     f"{ceiling['hits']:.2f} | {ceiling['clear_splits']:.2f} |")
+    return lines
+
+
 def report(seeds: dict[int, list[dict[str, Any]]], chosen: dict[str, list[int]]) -> list[str]:
     """Markdown: the rules' table, then per data seed every fit's lowest identifiable correlation, violating
     share, −log p(x|u) and mean agreement, with the rules' choices."""
@@ -134,9 +173,10 @@ def violating_share(fit: dict[str, Any]) -> float:
 
 
 def plot(seeds: dict[int, list[dict[str, Any]]], chosen: dict[str, list[int]], path: Path) -> None:
-    """Per data seed, every fit's lowest identifiable correlation (left) and violating share (right) as grey
-    dots, the likelihood's and the agreement's choices marked, with the 0.9 and share-margin lines."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    """Per data seed, every fit's lowest identifiable correlation (left) and violating share (middle) as grey
+    dots, the likelihood's and the agreement's choices marked, with the 0.9 and share-margin lines; right, the
+    expected hits when only k fits had been drawn (`draws`), the likelihood's choice against the oracle's."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), gridspec_kw={"width_ratios": [3, 3, 2]})
     x = np.arange(len(seeds))
     for ax, read, line, title in ((axes[0], lambda f: f["lowest_identifiable"], RECOVERED,
                                    "lowest identifiable correlation"),
@@ -152,6 +192,17 @@ def plot(seeds: dict[int, list[dict[str, Any]]], chosen: dict[str, list[int]], p
         ax.title.set_fontsize(9)
     axes[0].set_ylim(0, 1.02)
     axes[0].legend(loc="lower left", fontsize=7)
+    ks = np.arange(1, len(next(iter(seeds.values()))) + 1)
+    for rule, style, name in ((by_likelihood, "o-", "likelihood's choice"),
+                              (by_oracle, "x--", "oracle's (reads the truth)")):
+        axes[2].plot(ks, [draws(seeds, rule, k)["hits"] for k in ks], style, label=name)
+    axes[2].axhline(len(seeds), color="grey", lw=0.5)
+    axes[2].set_xticks(ks)
+    axes[2].set_ylim(0, len(seeds) + 0.5)
+    axes[2].set(xlabel="fits drawn per data seed (k)", ylabel="expected hits",
+                title=f"hits of {len(seeds)}, averaged over draws of k fits")
+    axes[2].title.set_fontsize(9)
+    axes[2].legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -168,7 +219,7 @@ def main() -> None:
     if any(f["nll"] is None for fits in seeds.values() for f in fits):
         raise SystemExit(f"{args.refits.name}: the fits have no -log p(x|u) (not an exact-likelihood learner)")
     chosen = choices(seeds)
-    lines = report(seeds, chosen)
+    lines = report(seeds, chosen) + [""] + draws_report(seeds)
     if left_out:
         lines += ["", f"Left out (not every learner seed fitted yet): data seeds {', '.join(map(str, left_out))}"]
     print("\n".join(lines))

@@ -88,3 +88,19 @@ def test_fewer_than_three_fits_per_seed_or_fits_without_a_likelihood_are_refused
     out.write_text(json.dumps({"runs": {f"0/{k}": {**fit(0.9, 0.2, 1.0), "nll": None} for k in (0, 10, 20)}}))
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "no -log p(x|u)" in done.stderr
+
+
+def test_draws_average_the_kept_fit_over_every_draw_of_k_fits(select_restarts):
+    """Seed 0: the hit fits best, so the likelihood keeps it whenever it is drawn (1/3, 2/3, 1 of the draws
+    of 1, 2, 3 fits). Seed 1: the hit fits worst, so the likelihood keeps it only when it is drawn alone (1/3,
+    0, 0) while the oracle keeps it whenever drawn."""
+    seeds = {0: [fit(0.95, 0.2, 1.0), fit(0.7, 0.0, 2.0), fit(0.6, 0.0, 3.0)],
+             1: [fit(0.95, 0.0, 3.0), fit(0.7, 0.2, 2.0), fit(0.6, 0.2, 1.0)]}
+    likelihood = [select_restarts.draws(seeds, select_restarts.by_likelihood, k) for k in (1, 2, 3)]
+    oracle = [select_restarts.draws(seeds, select_restarts.by_oracle, k) for k in (1, 2, 3)]
+    assert [d["hits"] for d in likelihood] == pytest.approx([2 / 3, 2 / 3, 1])
+    assert [d["hits"] for d in oracle] == pytest.approx([2 / 3, 4 / 3, 2])
+    assert [d["clear_splits"] for d in likelihood] == pytest.approx([1 / 3 + 2 / 3, 2 / 3 + 1, 1 + 1])
+    # the draw's best is kept on every draw of one fit; of two or three, on seed 0's draws and none of seed 1's
+    assert [d["keeps_best"] for d in likelihood] == pytest.approx([1, 1 / 2, 1 / 2])
+    assert [d["keeps_best"] for d in oracle] == pytest.approx([1, 1, 1])
