@@ -133,9 +133,14 @@ def in_median(kept_per_seed: list[list[dict[str, Any]]], samples: int) -> float:
     names = list(kept_per_seed[0][0]["correlation"])
     violating = np.isin(names, sorted(VIOLATING))
     rng = np.random.default_rng(0)
-    corr, share = (np.stack([np.array([[f[key][n] for n in names] for f in kept])[rng.integers(len(kept), size=samples)]
-                             for kept in kept_per_seed], axis=1) for key in ("correlation", "share"))
-    corr, share = np.median(corr, axis=1), np.median(share, axis=1)  # (samples, nodes)
+    picks = [rng.integers(len(kept), size=samples) for kept in kept_per_seed]  # one joint draw per row
+
+    def medians(key: str) -> np.ndarray:  # (samples, nodes): the median over the data seeds of each draw
+        values = [np.array([[f[key][n] for n in names] for f in kept])[pick]
+                  for kept, pick in zip(kept_per_seed, picks)]
+        return np.median(np.stack(values, axis=1), axis=1)
+
+    corr, share = medians("correlation"), medians("share")
     holds = ((corr[:, ~violating] >= RECOVERED).all(1) & (share[:, violating] > SHARE_MARGIN).all(1)
              & (share[:, ~violating] <= SHARE_MARGIN).all(1))
     return float(holds.mean())
