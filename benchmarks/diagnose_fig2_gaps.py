@@ -72,6 +72,14 @@ def model_nll(learner: Any, data: Dataset) -> float:
         return float(learner.module_.neg_log_likelihood(x, env).double().mean())
 
 
+def check_stored(correlation: dict[str, float], stored: dict[str, Any], name: str) -> None:
+    """Stop when a refit's per-node ``correlation`` is not the ``stored`` run's (`bench_learner.py`'s run
+    record): every node must match to `TOLERANCE`."""
+    drift = max(abs(correlation[k] - stored["nodes"][k]["correlation"]) for k in correlation)
+    if drift > TOLERANCE:
+        raise SystemExit(f"{name}: the refit is not the stored run (a correlation moved by {drift:.2g})")
+
+
 def slot_contents(z_hat: np.ndarray, z: np.ndarray, n: np.ndarray) -> np.ndarray:
     """|corr| of every learned slot (rows) with every true z_i, then every n_i (columns).
 
@@ -91,9 +99,7 @@ def diagnose(method: str, seed: int, stored: dict[str, Any], settings: dict[str,
     learner, data = refit(method, seed, settings)
     z_hat = learner.transform(data.x, data.u)
     _, nodes = node_recovery(data, z_hat)
-    drift = max(abs(nodes[k]["correlation"] - stored["nodes"][k]["correlation"]) for k in nodes)
-    if drift > TOLERANCE:
-        raise SystemExit(f"{method}/{seed}: the refit is not the stored run (a correlation moved by {drift:.2g})")
+    check_stored({k: v["correlation"] for k, v in nodes.items()}, stored, f"{method}/{seed}")
     nll = model_nll(learner, data)
     truth = truth_nll(data, learner.x_mean_, learner.x_scale_)
     return {"seed": seed, "nll": nll, "truth_nll": truth, "gap": nll - truth,

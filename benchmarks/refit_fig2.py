@@ -42,7 +42,7 @@ import torch
 from scipy.stats import wilcoxon
 
 from bench_learner import RECOVERED, fig2_outcome, node_recovery, plt
-from diagnose_fig2_gaps import TOLERANCE, model_nll, refit
+from diagnose_fig2_gaps import check_stored, model_nll, refit
 
 TIE = 0.01  # lowest identifiable correlations closer than this count as unchanged in the paired comparison
 KEPT_ROWS = 2000  # held-out rows whose posterior means --keep-latents stores: enough to compare fits to 0.01
@@ -153,14 +153,6 @@ def plot_pairs(base: dict[str, Any], other: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def check_stored(run: dict[str, Any], stored: dict[str, Any], key: str) -> None:
-    """Stop when ``run``, a refit under the stored learner seed and no options, is not the ``stored`` run:
-    every per-node correlation must match to `TOLERANCE`."""
-    drift = max(abs(run["correlation"][k] - stored["nodes"][k]["correlation"]) for k in run["correlation"])
-    if drift > TOLERANCE:
-        raise SystemExit(f"{key}: the refit is not the stored run (a correlation moved by {drift:.2g})")
-
-
 def save(out: Path, kept: dict[str, Any]) -> None:
     """Write ``kept`` to ``out``, keeping the runs that other processes (other ``--seeds``) wrote there
     meanwhile under the same settings and options; the file is locked while it is read and rewritten."""
@@ -221,7 +213,7 @@ def main() -> None:
                 kept["runs"][key] = {**score(nodes), "seconds": time.perf_counter() - start}
                 if args.keep_latents:
                     if is_stored:
-                        check_stored(kept["runs"][key], stored, key)
+                        check_stored(kept["runs"][key]["correlation"], stored, key)
                     kept["runs"][key]["nll"] = model_nll(learner, data) if settings["likelihood"] == "exact" else None
                     kept["runs"][key]["val_losses"] = learner.restart_val_losses_  # each restart's, own rows
                     latents.mkdir(exist_ok=True)

@@ -146,8 +146,15 @@ def in_median(kept_per_seed: list[list[dict[str, Any]]], samples: int) -> float:
     return float(holds.mean())
 
 
-def draws_report(seeds: dict[int, list[dict[str, Any]]]) -> list[str]:
-    """Markdown: per number of restarts ``k``, `draws` for the likelihood and the oracle."""
+def draw_curves(seeds: dict[int, list[dict[str, Any]]]) -> dict[str, list[dict[str, float]]]:
+    """`draws` for k = 1 … the number of fits, for the likelihood and the oracle."""
+    ks = range(1, len(next(iter(seeds.values()))) + 1)
+    return {name: [draws(seeds, rule, k) for k in ks] for name, rule in (("likelihood", by_likelihood),
+                                                                          ("oracle", by_oracle))}
+
+
+def draws_report(seeds: dict[int, list[dict[str, Any]]], curves: dict[str, list[dict[str, float]]]) -> list[str]:
+    """Markdown: per number of restarts ``k``, the likelihood's and the oracle's `draw_curves`."""
     n = len(next(iter(seeds.values())))
     lines = [f"Had only k of the {n} fits been drawn: over every draw of k fits per data seed, the expected hits "
              f"and clear splits (of {len(seeds)}) when the likelihood keeps one, and when the oracle does; how "
@@ -157,8 +164,7 @@ def draws_report(seeds: dict[int, list[dict[str, Any]]]) -> list[str]:
              "| k | likelihood: hits | clear splits | keeps the draw's best | both halves in the median "
              "| oracle: hits | clear splits | both halves in the median |",
              "|---|---|---|---|---|---|---|---|"]
-    for k in range(1, n + 1):
-        mine, ceiling = draws(seeds, by_likelihood, k), draws(seeds, by_oracle, k)
+    for k, (mine, ceiling) in enumerate(zip(curves["likelihood"], curves["oracle"]), start=1):
         lines.append(f"| {k} | {mine['hits']:.2f} | {mine['clear_splits']:.2f} | {mine['keeps_best']:.0%} | "
                      f"{mine['in_median']:.0%} | {ceiling['hits']:.2f} | {ceiling['clear_splits']:.2f} | "
                      f"{ceiling['in_median']:.0%} |")
@@ -201,10 +207,11 @@ def violating_share(fit: dict[str, Any]) -> float:
     return min(fit["share"][n] for n in VIOLATING)
 
 
-def plot(seeds: dict[int, list[dict[str, Any]]], chosen: dict[str, list[int]], path: Path) -> None:
+def plot(seeds: dict[int, list[dict[str, Any]]], chosen: dict[str, list[int]],
+         curves: dict[str, list[dict[str, float]]], path: Path) -> None:
     """Per data seed, every fit's lowest identifiable correlation (left) and violating share (middle) as grey
     dots, the likelihood's and the agreement's choices marked, with the 0.9 and share-margin lines; right, the
-    expected hits when only k fits had been drawn (`draws`), the likelihood's choice against the oracle's."""
+    expected hits when only k fits had been drawn (`draw_curves`), the likelihood's choice against the oracle's."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), gridspec_kw={"width_ratios": [3, 3, 2]})
     x = np.arange(len(seeds))
     for ax, read, line, title in ((axes[0], lambda f: f["lowest_identifiable"], RECOVERED,
@@ -221,10 +228,10 @@ def plot(seeds: dict[int, list[dict[str, Any]]], chosen: dict[str, list[int]], p
         ax.title.set_fontsize(9)
     axes[0].set_ylim(0, 1.02)
     axes[0].legend(loc="lower left", fontsize=7)
-    ks = np.arange(1, len(next(iter(seeds.values()))) + 1)
-    for rule, style, name in ((by_likelihood, "o-", "likelihood's choice"),
-                              (by_oracle, "x--", "oracle's (reads the truth)")):
-        axes[2].plot(ks, [draws(seeds, rule, k)["hits"] for k in ks], style, label=name)
+    ks = np.arange(1, len(curves["likelihood"]) + 1)
+    for rule, style, name in (("likelihood", "o-", "likelihood's choice"),
+                              ("oracle", "x--", "oracle's (reads the truth)")):
+        axes[2].plot(ks, [d["hits"] for d in curves[rule]], style, label=name)
     axes[2].axhline(len(seeds), color="grey", lw=0.5)
     axes[2].set_xticks(ks)
     axes[2].set_ylim(0, len(seeds) + 0.5)
@@ -247,14 +254,14 @@ def main() -> None:
         raise SystemExit(f"{args.refits.name}: no data seed holds 3 or more fits to choose among")
     if any(f["nll"] is None for fits in seeds.values() for f in fits):
         raise SystemExit(f"{args.refits.name}: the fits have no -log p(x|u) (not an exact-likelihood learner)")
-    chosen = choices(seeds)
-    lines = report(seeds, chosen) + [""] + draws_report(seeds)
+    chosen, curves = choices(seeds), draw_curves(seeds)
+    lines = report(seeds, chosen) + [""] + draws_report(seeds, curves)
     if left_out:
         lines += ["", f"Left out (not every learner seed fitted yet): data seeds {', '.join(map(str, left_out))}"]
     print("\n".join(lines))
     name = args.refits.stem.replace("refit_", "select_", 1)
     args.refits.with_name(f"{name}.md").write_text("\n".join(lines) + "\n")
-    plot(seeds, chosen, args.refits.with_name(f"{name}.png"))
+    plot(seeds, chosen, curves, args.refits.with_name(f"{name}.png"))
 
 
 if __name__ == "__main__":
