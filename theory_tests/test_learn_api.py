@@ -1,6 +1,8 @@
 """The learners' shared estimator interface (STYLE.md, scikit-learn conventions) on tiny random data."""
 
 import inspect
+import subprocess
+import sys
 
 import numpy as np
 import torch
@@ -240,6 +242,47 @@ def test_restarts_keep_the_run_with_the_best_held_out_objective(data):
     single = LatentCausalVAE(2, seed=int(np.argmin(losses)), **TINY).fit(*data)
     assert np.array_equal(best_of_three.transform(*data), single.transform(*data))
     assert best_of_three.history_["val_loss"] == single.history_["val_loss"]
+
+
+def test_restarts_in_processes_give_the_fit_of_one_process(data):
+    """n_jobs=2 trains the three restarts in two spawned processes; every restart seeds itself, so the
+    objectives, the kept run and its losses are those of n_jobs=1, bit for bit (only the seconds differ)."""
+    one = LatentCausalVAE(2, restarts=3, **TINY).fit(*data)
+    two = LatentCausalVAE(2, restarts=3, n_jobs=2, **TINY).fit(*data)
+    assert two.restart_val_losses_ == one.restart_val_losses_
+    assert np.array_equal(two.transform(*data), one.transform(*data))
+    for key in ("train_loss", "val_loss"):
+        assert two.history_[key] == one.history_[key]
+    assert two.best_epoch_ == one.best_epoch_
+
+
+def test_a_training_error_in_a_process_is_raised_as_in_one_process(data):
+    """lr=1e3 without clipping makes the first restart's loss inf in epoch 1: both ways raise the same
+    TrainingError and keep the same state, the untrained model of restart 0."""
+    kept = []
+    for jobs in (1, 2):
+        learner = LatentCausalVAE(2, restarts=2, n_jobs=jobs, lr=1e3, clip_grad=1e9, **TINY)
+        with pytest.raises(TrainingError, match="epoch 1") as raised:
+            learner.fit(*data)
+        kept.append((str(raised.value), learner.transform(*data)))
+    assert kept[0][0] == kept[1][0] and np.array_equal(kept[0][1], kept[1][1])
+
+
+def test_a_script_without_the_main_guard_gets_a_clear_error_not_a_hang(tmp_path):
+    """Spawned processes import the main script again; without the guard each would fit again. The pool
+    breaks, and fit names the fix instead of hanging or respawning."""
+    script = tmp_path / "no_guard.py"
+    script.write_text("import numpy as np\nfrom identcheck.learn import LatentCausalVAE\n"
+                      "x, u = np.random.default_rng(0).normal(size=(240, 3)), np.repeat(np.arange(4), 60)\n"
+                      "LatentCausalVAE(2, restarts=2, n_jobs=2, epochs=2, progress=False).fit(x, u)\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "if __name__ == \"__main__\":" in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("n_jobs", [0, -2, 1.5, True])
+def test_a_bad_n_jobs_is_named_at_fit(n_jobs, data):
+    with pytest.raises(IdentcheckError, match="n_jobs must"):
+        LatentCausalVAE(2, n_jobs=n_jobs, **TINY).fit(*data)
 
 
 def test_early_stopping_keeps_the_best_epoch(data):

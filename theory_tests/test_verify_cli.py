@@ -43,6 +43,15 @@ def test_example_text_markdown_and_plot(tmp_path):
     assert markdown.stdout.startswith("# identcheck verify") and "| z2 |" in markdown.stdout
 
 
+def test_jobs_train_the_restarts_in_processes_with_the_same_report():
+    """--jobs 2 spreads each fit's restarts (two with --quick) over two processes: every restart seeds itself,
+    so the per-node correlations are those of one process."""
+    runs = [identcheck("verify", "--example", "C1", *TINY, "--quick", "--jobs", jobs, "--format", "json")
+            for jobs in ("1", "2")]
+    nodes = [{k: n["correlation"] for k, n in json.loads(r.stdout)["nodes"].items()} for r in runs]
+    assert nodes[0] == nodes[1] and runs[0].returncode == runs[1].returncode
+
+
 def test_no_guarantee_spec_exits_zero():
     """C15a fails (iii): no node has a prediction, so nothing can be inconsistent (exit 0)."""
     assert identcheck("verify", "--example", "C15a", *TINY).returncode == 0
@@ -52,6 +61,7 @@ def test_no_guarantee_spec_exits_zero():
     ["does_not_exist.yaml"],
     ["--example", "C1", "--epochs", "0"],
     ["--example", "C1", "--seeds", "-1"],
+    ["--example", "C1", "--jobs", "0"],
     ["--example", "no_such_example"],
     ["--example", "C1", "--method", "no_such_learner"],
     ["--example", "C1", "--method", "latent_mlp:no_such_preset"],

@@ -20,9 +20,14 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import multiprocessing
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import replace
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, replace
+from functools import partial
 from math import factorial
 from os import PathLike
 from typing import Any, ClassVar
@@ -69,6 +74,27 @@ def _resolve_device(device: str) -> torch.device:
         raise IdentcheckError(f"device must be 'auto', 'cpu' or 'cuda[:k]', got {device!r}") from None
 
 
+@dataclass
+class Restart:
+    """One restart's outcome: its model in the kept state, its history, the kept epoch and that epoch's held-out
+    objective, or the `TrainingError` that stopped it (the model then holds its last good state)."""
+
+    module: LatentVAE | LatentFlow
+    history: dict[str, list[float]]
+    best_epoch: int
+    val_loss: float
+    error: TrainingError | None = None
+
+
+def _restart_in_worker(learner: LatentLearner, x: torch.Tensor, env: torch.Tensor, n_envs: int,
+                       seed: int) -> Restart:
+    """`LatentLearner._restart` in a pool process, on ``threads`` torch threads (1 when None), without bars
+    (``learner`` is the process's own copy; bars from several processes would interleave)."""
+    learner.progress = False
+    with _torch_threads(learner.threads or 1):
+        return learner._restart(x, env, n_envs, seed)
+
+
 @contextmanager
 def _torch_threads(threads: int | None) -> Iterator[None]:
     """Run torch's CPU ops on ``threads`` threads inside the block and restore the previous setting after."""
@@ -106,6 +132,12 @@ class LatentLearner:
         restarts: train this many times (seeds ``seed``, ``seed + 1``, ...) and keep the run with the best
             held-out objective. A run can settle with the learned order 1..ℓ inconsistent with the true
             causal order (SPEC §3, subtle point 3); such runs fit worse, and restarts avoid them.
+        n_jobs: train the restarts in a pool of this many processes (-1: one per CPU core; at most one per
+            restart), each on ``threads`` torch threads (1 when None). Every restart seeds itself, so the fit
+            is the one ``n_jobs=1`` gives, in the time of about ⌈restarts / n_jobs⌉ restarts on as many free
+            cores (plus a few seconds to start the processes). The pool starts its processes with "spawn",
+            so a script that calls `fit` with ``n_jobs`` > 1 needs the usual ``if __name__ == "__main__":``
+            guard. On CUDA the restarts run one after another.
         device: "auto" (CUDA when available, else CPU), "cpu" or "cuda[:k]".
         seed: seeds initialisation, the split, shuffling and the reparametrisation noise (deterministic
             on CPU); the global torch RNG is left untouched.
@@ -167,8 +199,9 @@ class LatentLearner:
                  obs_var: float = 0.01, obs_var_final: float | None = None, epochs: int = 200, lr: float = 1e-3,
                  batch_size: int = 512,
                  schedule: str = "cosine", clip_grad: float = 5.0, early_stopping: bool = True,
-                 patience: int = 20, validation_fraction: float = 0.1, restarts: int = 1, device: str = "auto",
-                 seed: int = 0, progress: bool = True, threads: int | None = 1, likelihood: str = "elbo",
+                 patience: int = 20, validation_fraction: float = 0.1, restarts: int = 1, n_jobs: int = 1,
+                 device: str = "auto", seed: int = 0, progress: bool = True, threads: int | None = 1,
+                 likelihood: str = "elbo",
                  pretrain_epochs: int = 0, pretrain_lr: float | None = None, order_search_epochs: int = 0,
                  order_search: str = "exhaustive", noise_floor: float = 0.0, noise_floor_steps: int = 0):
         self.latent_dim = latent_dim
@@ -189,6 +222,7 @@ class LatentLearner:
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.restarts = restarts
+        self.n_jobs = n_jobs
         self.device = device
         self.seed = seed
         self.progress = progress
@@ -221,6 +255,9 @@ class LatentLearner:
         if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
                                          or self.threads < 1):
             raise IdentcheckError(f"threads must be None or an integer >= 1, got {self.threads!r}")
+        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, (int, np.integer)) \
+                or not (self.n_jobs >= 1 or self.n_jobs == -1):
+            raise IdentcheckError(f"n_jobs must be an integer >= 1, or -1 for every CPU core, got {self.n_jobs!r}")
         for key in ("lr", "obs_var", "clip_grad"):
             if not getattr(self, key) > 0:
                 raise IdentcheckError(f"{key} must be > 0, got {getattr(self, key)!r}")
@@ -335,27 +372,66 @@ class LatentLearner:
         self.x_scale_ = np.maximum(x_arr.std(0), 1e-8).astype(np.float32)
         xt, et = self._tensors(x_arr, env)
         self.restart_val_losses_: list[float] = []
-        for seed in range(self.seed, self.seed + self.restarts):
-            module = self._build(self.n_features_in_, n_envs, self.device_, seed)
-            history: dict[str, list[float]] = {}
-            floored = isinstance(module.structure, ConditionalPrior) and self.noise_floor > 0
-            if floored:
-                module.structure.anneal_floor(self.noise_floor, self.noise_floor_steps)
-            try:
-                best_epoch = self._train(module, xt, et, seed, history)
-            except TrainingError:
-                if not self.restart_val_losses_:  # nothing better to keep: keep this run's last good state
-                    self.module_, self.history_, self.best_epoch_ = module, history, len(history["train_loss"])
-                    self._after_fit(xt, et)
-                raise
-            finally:
-                if floored:
-                    module.structure.anneal_floor(0.0, 0)  # the fitted model's prior is the learned one
-            kept_val = history["val_loss"][best_epoch - 1] if history["val_loss"] else float("nan")
-            self.restart_val_losses_.append(kept_val)
-            if len(self.restart_val_losses_) == 1 or kept_val < min(self.restart_val_losses_[:-1]):
-                self.module_, self.history_, self.best_epoch_ = module, history, best_epoch
+        with closing(self._restarts(xt, et, n_envs)) as runs:  # an error shuts the pool down at once
+            for run in runs:
+                if run.error is not None:
+                    if not self.restart_val_losses_:  # nothing better to keep: keep this run's last good state
+                        self.module_, self.history_ = run.module, run.history
+                        self.best_epoch_ = len(run.history["train_loss"])
+                        self._after_fit(xt, et)
+                    raise run.error
+                self.restart_val_losses_.append(run.val_loss)
+                if len(self.restart_val_losses_) == 1 or run.val_loss < min(self.restart_val_losses_[:-1]):
+                    self.module_, self.history_, self.best_epoch_ = run.module, run.history, run.best_epoch
         self._after_fit(xt, et)
+
+    def _restarts(self, x: torch.Tensor, env: torch.Tensor, n_envs: int) -> Iterator[Restart]:
+        """Every restart's outcome in seed order: trained here one after another, or, with ``n_jobs`` > 1 on
+        the CPU, in a pool of that many processes (at most one per restart). Each restart seeds its own model,
+        split and shuffling, so both give the same fits; a restart's `TrainingError` comes back in its outcome.
+        """
+        seeds = range(self.seed, self.seed + self.restarts)
+        jobs = min(self.restarts, (os.cpu_count() or 1) if self.n_jobs == -1 else self.n_jobs)
+        if jobs == 1 or self.device_.type != "cpu":
+            for seed in seeds:
+                yield self._restart(x, env, n_envs, seed)
+            return
+        train_one = partial(_restart_in_worker, self, x, env, n_envs)
+        # spawn, not fork: a forked child can hang in an OpenMP pool the parent's torch already started
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            futures = [pool.submit(train_one, seed) for seed in seeds]
+            with tqdm(total=self.restarts, desc=f"{type(self).__name__} (restarts, {jobs} processes)",
+                      unit="restart", disable=not self.progress) as bar:
+                for future in futures:
+                    try:
+                        run = future.result()
+                    except BrokenProcessPool:
+                        raise IdentcheckError(
+                            "a restart's process stopped before it returned; with n_jobs > 1 the processes import "
+                            "the main script again, so call fit under 'if __name__ == \"__main__\":' there (or "
+                            "use n_jobs=1)") from None
+                    bar.update()
+                    yield run
+        finally:  # at the end, or when the caller stops early: restarts not yet started never start
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _restart(self, x: torch.Tensor, env: torch.Tensor, n_envs: int, seed: int) -> Restart:
+        """Build and train the model of one restart (seed ``seed``); a `TrainingError` is returned, not raised."""
+        module = self._build(self.n_features_in_, n_envs, self.device_, seed)
+        history: dict[str, list[float]] = {}
+        floored = isinstance(module.structure, ConditionalPrior) and self.noise_floor > 0
+        if floored:
+            module.structure.anneal_floor(self.noise_floor, self.noise_floor_steps)
+        try:
+            best_epoch = self._train(module, x, env, seed, history)
+        except TrainingError as error:
+            return Restart(module, history, 0, float("nan"), error)
+        finally:
+            if floored:
+                module.structure.anneal_floor(0.0, 0)  # the fitted model's prior is the learned one
+        val_loss = history["val_loss"][best_epoch - 1] if history["val_loss"] else float("nan")
+        return Restart(module, history, best_epoch, val_loss)
 
     def _train(self, module: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, seed: int,
                history: dict[str, list[float]]) -> int:

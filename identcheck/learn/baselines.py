@@ -53,8 +53,9 @@ class BetaVAE(VAE):
                  obs_var: float = 0.01, obs_var_final: float | None = None, epochs: int = 200, lr: float = 1e-3,
                  batch_size: int = 512,
                  schedule: str = "cosine", clip_grad: float = 5.0, early_stopping: bool = True,
-                 patience: int = 20, validation_fraction: float = 0.1, restarts: int = 1, device: str = "auto",
-                 seed: int = 0, progress: bool = True, threads: int | None = 1, likelihood: str = "elbo",
+                 patience: int = 20, validation_fraction: float = 0.1, restarts: int = 1, n_jobs: int = 1,
+                 device: str = "auto", seed: int = 0, progress: bool = True, threads: int | None = 1,
+                 likelihood: str = "elbo",
                  pretrain_epochs: int = 0, pretrain_lr: float | None = None, order_search_epochs: int = 0,
                  order_search: str = "exhaustive", noise_floor: float = 0.0, noise_floor_steps: int = 0):
         super().__init__(latent_dim, hidden=hidden, layers=layers, sparsity=sparsity, reference_envs=reference_envs,
@@ -62,8 +63,8 @@ class BetaVAE(VAE):
                          epochs=epochs, lr=lr,
                          batch_size=batch_size, schedule=schedule, clip_grad=clip_grad,
                          early_stopping=early_stopping, patience=patience,
-                         validation_fraction=validation_fraction, restarts=restarts, device=device, seed=seed,
-                         progress=progress, threads=threads, likelihood=likelihood,
+                         validation_fraction=validation_fraction, restarts=restarts, n_jobs=n_jobs, device=device,
+                         seed=seed, progress=progress, threads=threads, likelihood=likelihood,
                          pretrain_epochs=pretrain_epochs, pretrain_lr=pretrain_lr,
                          order_search_epochs=order_search_epochs, order_search=order_search,
                          noise_floor=noise_floor, noise_floor_steps=noise_floor_steps)
