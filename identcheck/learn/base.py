@@ -77,7 +77,8 @@ def _resolve_device(device: str) -> torch.device:
 @dataclass
 class Restart:
     """One restart's outcome: its model in the kept state, its history, the kept epoch and that epoch's held-out
-    objective, or the `TrainingError` that stopped it (the model then holds its last good state)."""
+    objective; or the `TrainingError` that stopped it, with the model in its last good state, that state's
+    epoch and no objective (NaN)."""
 
     module: LatentVAE | LatentFlow
     history: dict[str, list[float]]
@@ -376,8 +377,7 @@ class LatentLearner:
             for run in runs:
                 if run.error is not None:
                     if not self.restart_val_losses_:  # nothing better to keep: keep this run's last good state
-                        self.module_, self.history_ = run.module, run.history
-                        self.best_epoch_ = len(run.history["train_loss"])
+                        self.module_, self.history_, self.best_epoch_ = run.module, run.history, run.best_epoch
                         self._after_fit(xt, et)
                     raise run.error
                 self.restart_val_losses_.append(run.val_loss)
@@ -426,7 +426,7 @@ class LatentLearner:
         try:
             best_epoch = self._train(module, x, env, seed, history)
         except TrainingError as error:
-            return Restart(module, history, 0, float("nan"), error)
+            return Restart(module, history, len(history["train_loss"]), float("nan"), error)  # its last good epoch
         finally:
             if floored:
                 module.structure.anneal_floor(0.0, 0)  # the fitted model's prior is the learned one
