@@ -35,6 +35,7 @@ import torch
 from scipy.special import logsumexp
 from scipy.stats import norm
 
+from identcheck.check.condition_iii import _parameter_values
 from identcheck.datasets import synthetic
 from identcheck.learn import LatentCausalVAE, mpc
 from identcheck.learn.training import train
@@ -51,7 +52,7 @@ def truth_nll(data: Dataset, x_mean: np.ndarray, x_scale: np.ndarray, *, draws: 
               seed: int = 0) -> float:
     """Mean −log p(x|u) per sample of the true model (Gaussian noise n, mechanisms, mixing f and the
     observation noise ε), with x standardised as the learner does it (``x_mean``, ``x_scale``). For data
-    like `synthetic`'s: Gaussian n and ε, additive mechanisms, an MLP mixing with d = ℓ.
+    like `synthetic`'s or a spec's: Gaussian n and ε, additive mechanisms, an MLP mixing with d = ℓ.
 
     Importance sampling over n for every row: the proposal is the Gaussian posterior of the model linearised
     at the row's true n (Jacobian of n ↦ x by central differences), ``draws`` draws per row from ``seed``.
@@ -60,9 +61,9 @@ def truth_nll(data: Dataset, x_mean: np.ndarray, x_scale: np.ndarray, *, draws: 
     """
     scm, rng = data.scm, np.random.default_rng(seed)
     env, n0, x = np.asarray(data.u), data.n, (data.x - x_mean) / x_scale
-    table = scm.environment_table()
-    mean = np.stack([np.asarray(table[scm.noise_params[k]["mean"]])[env] for k in data.latents], 1)
-    std = np.stack([np.asarray(table[scm.noise_params[k]["std"]])[env] for k in data.latents], 1)
+    noise = _parameter_values(scm)  # per latent, the noise mean and std in every environment
+    mean = np.stack([noise[k]["mean"][env] for k in data.latents], 1)
+    std = np.stack([noise[k]["std"][env] for k in data.latents], 1)
     mixing = MLPMixing(tuple(data.mixing_params))
     eps_var = (scm.observation_noise.scale / x_scale) ** 2  # ε in standardised units, per feature
 

@@ -7,6 +7,9 @@ The theory predicts, per node (Theorem 2.5 / Corollary 3.3, under (i)-(iii)):
   to scale and offset (an invertible map for post-nonlinear nodes). Tested: the matched correlation
   (|Pearson|, Spearman for post-nonlinear nodes, on held-out samples, posterior means) reaches
   ``threshold``.
+  On a linear Gaussian spec the learner's class, pinned in at most one environment, holds a family of exact
+  fits, some of which match a node poorly (`learner_class_caveat`); a node they match below ``threshold``
+  can be missed without a learning failure, and its note says so. The verdict is still judged.
 - unidentifiable: some influence of a parent never vanishes, so the data also fit other models (Theorem
   2.5b); a learner whose mechanisms must vanish at the pinned environment cannot represent z_i exactly, and
   the model it can fit exactly is the witness z_i − g_i(pa_i, u*), which carries a function of the parents.
@@ -35,20 +38,24 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 from scipy import stats
 from scipy.optimize import linear_sum_assignment
 
 from .check import check
+from .check.linear_gaussian import PinnedClassWitness, pinned_class_witness
 from .errors import IdentcheckError
 from .report import Report, jsonable
 from .scm import SCM
 from .simulate import Dataset, simulate
 
+if TYPE_CHECKING:
+    from .learn.base import LatentLearner
+
 __all__ = ["verify", "VerifyReport", "NodeVerification", "Budget", "BUDGETS", "choose_pins", "node_pins", "Pins",
-           "choose_method", "check_method"]
+           "choose_method", "check_method", "learner_class_caveat"]
 
 #: Fraction of the simulated rows held out for the comparison (never seen by the learner).
 HELD_OUT = 0.2
@@ -208,6 +215,33 @@ def node_pins(scm: SCM, report: Report) -> dict[int, tuple[int, ...]]:
             if not scm.is_root(name)}
 
 
+def learner_class_caveat(scm: SCM, reference_envs: Sequence[int] | Mapping[int, Sequence[int]] | None,
+                         method: str) -> PinnedClassWitness | None:
+    """Exact fits of a linear Gaussian spec in the class of the learner ``method`` pinned at
+    ``reference_envs`` (as the learner takes them) that recover a node poorly
+    (`identcheck.check.linear_gaussian.pinned_class_witness`), or None.
+
+    They exist for a learner with mechanisms (latent_mlp, latent_linear, latent_polynomial) whose pins use at
+    most one environment, whether or not the true mechanisms vanish there: with nothing pinned, the fits
+    whitened at environment 0 are in the class too. Baselines without mechanisms, and pins in two or more
+    environments, are outside the construction (None).
+
+    >>> import identcheck
+    >>> scm = identcheck.load_example("C9")
+    >>> caveat = learner_class_caveat(scm, choose_pins(scm, identcheck.check(scm)).environments, "latent_mlp")
+    >>> caveat.reference, caveat.correlations["z1"] < 0.8   # z1: a root, and identifiable by Theorem 2.5
+    (0, True)
+    """
+    from .learn.base import CausalLearner
+    from .learn.registry import resolve_method
+
+    pinned = sorted({int(e) for envs in (reference_envs or {}).values() for e in envs}
+                    if isinstance(reference_envs, Mapping) else {int(e) for e in reference_envs or ()})
+    if not issubclass(resolve_method(method)[0], CausalLearner) or len(pinned) > 1:
+        return None
+    return pinned_class_witness(scm, pinned[0] if pinned else 0)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Results
 
@@ -273,7 +307,8 @@ class VerifyReport:
     """Everything `identcheck verify` reports (CONTRACT §4): the check report, the overall MPC and one
     `NodeVerification` per latent, with the settings that produced them: ``method`` is the learner fitted
     (``"auto"`` resolved by `choose_method`; ``method_reason`` says why), ``learner_settings`` its constructor
-    arguments (the first seed's, without ``seed`` and ``progress``)."""
+    arguments (the first seed's, without ``seed`` and ``progress``), ``class_caveat`` the exact fits of a
+    linear Gaussian spec in that learner's class (`learner_class_caveat`; None where it does not apply)."""
 
     check: Report
     nodes: Mapping[str, NodeVerification]
@@ -294,6 +329,7 @@ class VerifyReport:
     timings: Mapping[str, float] = field(default_factory=dict)
     method_reason: str = "chosen by the caller"
     learner_settings: Mapping[str, Any] = field(default_factory=dict)
+    class_caveat: PinnedClassWitness | None = None
 
     @property
     def consistent(self) -> bool:
@@ -312,6 +348,7 @@ class VerifyReport:
             "reference_envs": self.pins.environments, "pinning": self.pins.reason,
             "learner_order": self.learner_order, "true_edges": self.true_edges,
             "learned_edges": self.learned_edges, "shd": self.shd, "timings": dict(self.timings),
+            "learner_class_caveat": self.class_caveat.to_dict() if self.class_caveat else None,
         })
 
     def _header(self) -> list[str]:
@@ -328,7 +365,8 @@ class VerifyReport:
                 f"MPC = {self.mpc:.3f}; threshold {self.threshold:g} (identifiable), parent-share margin "
                 f"{self.share_margin:g} (unidentifiable)",
                 f"learned graph: {graph}; true graph: "
-                + (", ".join(f"{p}->{c}" for p, c in self.true_edges) or "no edges")]
+                + (", ".join(f"{p}->{c}" for p, c in self.true_edges) or "no edges"),
+                *([f"caveat: {self.class_caveat}"] if self.class_caveat else [])]
 
     def __str__(self) -> str:
         verdict = ("consistent with the theory" if self.consistent
@@ -441,21 +479,30 @@ def _matched_correlations(scm: SCM, z_true: np.ndarray,
     return matrix[rows, cols], cols, matrix.max(axis=1)
 
 
+def _fit(data: Dataset, train: np.ndarray, seed: int, budget: Budget, pins: Pins, method: str,
+         params: Mapping[str, Any], progress: bool) -> LatentLearner:
+    """``method`` fitted to the rows ``train`` of ``data`` as `verify` fits it: the budget's width, epochs and
+    restarts, the preset's stages scaled to the epochs, ``pins``, seeded with ``seed``; ``params`` win."""
+    from .learn import make_learner
+    from .learn.registry import resolve_method
+
+    settings = {"hidden": budget.hidden, "epochs": budget.epochs, "restarts": budget.restarts, "seed": seed,
+                "progress": progress, "reference_envs": list(pins.environments) or None,
+                **_stage_epochs(resolve_method(method)[1], budget.epochs), **params}
+    learner = make_learner(method, latent_dim=data.z.shape[1], **settings)
+    return learner.fit(data.x[train], data.u[train])
+
+
 def _one_seed(scm: SCM, seed: int, budget: Budget, pins: Pins, method: str, params: Mapping[str, Any],
               progress: bool) -> dict[str, Any]:
     """Simulate with `seed`, fit with `seed`, compare on the held-out rows."""
-    from .learn import make_learner, parent_share, shd
-    from .learn.registry import resolve_method
+    from .learn import parent_share, shd
 
     start = time.perf_counter()
     data: Dataset = simulate(scm, budget.samples_per_env, seed=seed)
     simulated = time.perf_counter()
     train, test = _split(len(data.u), seed)
-    settings = {"hidden": budget.hidden, "epochs": budget.epochs, "restarts": budget.restarts, "seed": seed,
-                "progress": progress, "reference_envs": list(pins.environments) or None,
-                **_stage_epochs(resolve_method(method)[1], budget.epochs), **params}
-    learner = make_learner(method, latent_dim=len(scm.latents), **settings)
-    learner.fit(data.x[train], data.u[train])
+    learner = _fit(data, train, seed, budget, pins, method, params, progress)
     fitted = time.perf_counter()
     z_true, z_hat = data.z[test], learner.transform(data.x[test], data.u[test])
     correlation, matched, best = _matched_correlations(scm, z_true, z_hat)
@@ -564,8 +611,9 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
     report = check(scm)
     checked = time.perf_counter()
     pins = choose_pins(scm, report)
-    runs = [_one_seed(scm, seed + k, budget, pins, method, dict(learner_params or {}), progress)
-            for k in range(seeds)]
+    params = dict(learner_params or {})
+    caveat = learner_class_caveat(scm, params.get("reference_envs", pins.environments), method)
+    runs = [_one_seed(scm, seed + k, budget, pins, method, params, progress) for k in range(seeds)]
     correlations = np.array([r["correlation"] for r in runs])  # (seeds, ℓ)
     shares = [r["shares"] for r in runs]  # per seed, one ParentShare per latent
     nodes = {}
@@ -577,7 +625,11 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
         best = float(np.mean([r["best"][k] for r in runs]))
         segment_share = float(np.mean([r["segment_shares"][k] for r in runs]))
         consistent, note = _judge(verdict, corr, share, covered, threshold, share_margin, best, segment_share)
-        if consistent is False and report.caveats:
+        if consistent is False and caveat and caveat.correlations[name] < threshold:
+            note += (f"; this linear Gaussian spec has exact fits in the learner's class in which no learned latent "
+                     f"correlates above {caveat.correlations[name]:.3f} with {name} (learner_class_caveat), so "
+                     "a learner can miss this node without a learning failure")
+        elif consistent is False and report.caveats:
             note += ("; the check's caveat gives an exact alternative model with the same p(x|u) for this linear "
                      "Gaussian spec, so a learner can miss this node without a learning failure")
         nodes[name] = NodeVerification(
@@ -598,4 +650,5 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
         share_margin=share_margin, seeds=tuple(seed + k for k in range(seeds)), method=method,
         samples_per_env=budget.samples_per_env, epochs=budget.epochs, quick=bool(quick), pins=pins,
         learner_order=scm.order, true_edges=scm.edges, learned_edges=runs[0]["learned_edges"],
-        shd=runs[0]["shd"], timings=timings, method_reason=reason, learner_settings=runs[0]["settings"])
+        shd=runs[0]["shd"], timings=timings, method_reason=reason, learner_settings=runs[0]["settings"],
+        class_caveat=caveat)

@@ -15,6 +15,14 @@ the theorem's Step I applies iVAE's argument to the u-dependent map n ↦ f(ψ_u
 component-wise function of n. Nonlinear mechanisms make z | u non-Gaussian, and this construction then fails.
 The checker keeps SPEC's verdicts and reports the witness beside them (`Report.caveats`).
 
+A learner sees the same family whether or not the true mechanisms vanish at u*. If its mechanisms can be
+linear with u-dependent coefficients (`LatentCausalVAE` and the latent linear and polynomial baselines) and
+are all pinned to vanish at one environment u_p, every ẑ = R Σ(u_p)^(-1/2) z is an exact fit: its covariance
+at u_p is the identity, so its regressions on earlier latents vanish there in any slot order, as pinned
+(`pinned_class_witness`). In catalogue C9 no edge vanishes at the pinned environment 0 and the true model is
+outside that class, but the class still holds exact fits, and `verify` reports those in which a node is
+matched worst. Fewer pins only enlarge the class.
+
 >>> from identcheck import load_example
 >>> from identcheck.check import check_condition_iv
 >>> witness = rotation_witness(load_example("C1"), check_condition_iv(load_example("C1")).edges)
@@ -34,7 +42,7 @@ from ..report import EdgeResult, jsonable
 from ..scm import SCM
 from .condition_iii import _arguments, _parameter_values
 
-__all__ = ["RotationWitness", "rotation_witness"]
+__all__ = ["RotationWitness", "rotation_witness", "PinnedClassWitness", "pinned_class_witness"]
 
 #: The rotation the witness uses, in the reference environment's whitened coordinates.
 ANGLE = np.pi / 4
@@ -109,6 +117,13 @@ def _gaussian_moments(scm: SCM, parts: tuple[list[sp.Expr], list[sp.Expr]]) -> t
             np.einsum("eij,ej,ekj->eik", inverse, var, inverse))
 
 
+def _pooled(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """The covariance of z pooled over equally weighted environments (the mixture of the per-environment
+    Gaussians), as `verify` compares on held-out rows with the same count in every environment."""
+    centred = mean - mean.mean(axis=0)
+    return cov.mean(axis=0) + centred.T @ centred / len(mean)
+
+
 def _regressions(cov: np.ndarray, order: Sequence[int]) -> np.ndarray:
     """(E, ℓ, ℓ) coefficients of each latent on the latents before it in ``order`` (the Gaussian's causal
     factorisation in that order)."""
@@ -144,8 +159,7 @@ def rotation_witness(scm: SCM, edges: Sequence[EdgeResult]) -> RotationWitness |
     beta = _regressions(rotated, [index[name] for name in scm.order])
     if np.abs(beta[reference]).max() > ZERO_TOL * max(1.0, float(np.abs(beta).max())):
         return None
-    centred = mean - mean.mean(axis=0)  # pooled over equally weighted environments
-    pooled = cov.mean(axis=0) + centred.T @ centred / len(mean)
+    pooled = _pooled(mean, cov)
     cross, own = transform @ pooled, transform @ pooled @ transform.T
     correlations = tuple(float(abs(cross[k, k]) / np.sqrt(own[k, k] * pooled[k, k])) for k in (a, b))
     coefficients = beta[:, b, a]
@@ -153,3 +167,102 @@ def rotation_witness(scm: SCM, edges: Sequence[EdgeResult]) -> RotationWitness |
     return RotationWitness(pair=(scm.latents[a], scm.latents[b]),
                            reference=scm.environments.labels[reference], angle=float(ANGLE),
                            coefficients=tuple(float(c) for c in coefficients), correlations=correlations)
+
+
+@dataclass(frozen=True)
+class PinnedClassWitness:
+    """Exact fits of a linear Gaussian spec in a learner whose mechanisms all vanish at one environment
+    (module docstring).
+
+    reference: the label of the pinned environment u_p; correlations: per latent z_i, the largest |corr|
+    that any latent of the fit chosen for z_i has with it (pooled over equally weighted environments, as
+    `verify` compares on held-out rows); transforms: that fit's matrix A per latent (ẑ = A z, A Σ(u_p) Aᵀ = I).
+    """
+
+    reference: Any
+    correlations: dict[str, float]
+    transforms: dict[str, np.ndarray]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``learner_class_caveat`` object of the `verify` JSON (an addition to CONTRACT §4)."""
+        return jsonable({"kind": "linear_gaussian_pinned_class", "reference": self.reference,
+                         "correlations": self.correlations, "reason": str(self)})
+
+    def __str__(self) -> str:
+        worst = ", ".join(f"{name} {value:.3f}" for name, value in self.correlations.items())
+        return (f"Gaussian noise and mechanisms linear in their parents: a learner whose mechanisms all vanish at "
+                f"u = {self.reference}, or that pins none, fits p(x|u) exactly with the latents R·Σ(u)^(-1/2)·z "
+                "for every rotation R (they are uncorrelated there, so every learned mechanism vanishes there as "
+                "pinned), whether or not the true mechanisms do. For each latent there are such fits in which no "
+                f"learned latent correlates with it above: {worst}")
+
+
+def pinned_class_witness(scm: SCM, reference: int, samples: int = 2000) -> PinnedClassWitness | None:
+    """For each latent z_i, an exact fit R·Σ(u_p)^(-1/2)·z (module docstring) in a learner pinned at the
+    environment index ``reference`` whose latents all correlate little with z_i; None when the construction
+    does not apply (non-Gaussian or post-nonlinear noise, or a mechanism not affine in the latents). A spec
+    without edges qualifies: its latents are Gaussian given u, and a learner with mechanisms fits them so.
+
+    The rotation is chosen to make the largest pooled |corr| of a learned latent with z_i small: the best of
+    ``samples`` seeded random rotations, refined by Nelder-Mead. Every rotation gives an exact fit, so the
+    numbers are attained by exact fits whether or not the minimum is reached.
+
+    >>> from identcheck import load_example
+    >>> witness = pinned_class_witness(load_example("C9"), 0)
+    >>> witness.reference, witness.correlations["z1"] < 0.9
+    (0, True)
+    """
+    if scm.noise_family.name != "gaussian" or scm.post_nonlinear:
+        return None
+    parts = _affine_parts(scm)
+    if parts is None:
+        return None
+    mean, cov = _gaussian_moments(scm, parts)
+    values, vectors = np.linalg.eigh(cov[reference])
+    whiten = vectors @ np.diag(values ** -0.5) @ vectors.T  # Σ(u_p)^(-1/2), symmetric
+    pooled = _pooled(mean, cov)
+    correlations, transforms = {}, {}
+    for k, name in enumerate(scm.latents):
+        rotation = _least_aligned_rotation(whiten @ pooled @ whiten.T, whiten @ pooled[:, k], pooled[k, k], samples)
+        transform = rotation @ whiten
+        beta = _regressions(transform @ cov @ transform.T, range(len(scm.latents)))
+        if np.abs(beta[reference]).max() > ZERO_TOL * max(1.0, float(np.abs(beta).max())):
+            return None  # not reached in exact arithmetic: R·Σ^(-1/2) whitens Σ(u_p)
+        correlations[name] = float(_largest_correlation(rotation, whiten @ pooled @ whiten.T,
+                                                        whiten @ pooled[:, k], pooled[k, k]))
+        transforms[name] = transform
+    return PinnedClassWitness(reference=scm.environments.labels[reference], correlations=correlations,
+                              transforms=transforms)
+
+
+def _largest_correlation(rotation: np.ndarray, own: np.ndarray, cross: np.ndarray, var: float) -> np.ndarray:
+    """max_k |corr(r_k·y, z_i)| for the rows r_k of ``rotation`` (one matrix, or a stack of them), with y the
+    whitened latents: ``own`` their pooled covariance, ``cross`` their covariance with z_i, ``var`` the
+    variance of z_i."""
+    spread = np.einsum("...kj,jl,...kl->...k", rotation, own, rotation)
+    return np.max(np.abs(rotation @ cross) / np.sqrt(spread * var), axis=-1)
+
+
+def _givens(angles: np.ndarray, size: int) -> np.ndarray:
+    """The product of plane rotations, one per pair of coordinates (every rotation is such a product)."""
+    out = np.eye(size)
+    for angle, (a, b) in zip(angles, zip(*np.triu_indices(size, 1))):
+        plane = np.eye(size)
+        plane[[a, a, b, b], [a, b, a, b]] = np.cos(angle), -np.sin(angle), np.sin(angle), np.cos(angle)
+        out = out @ plane
+    return out
+
+
+def _least_aligned_rotation(own: np.ndarray, cross: np.ndarray, var: float, samples: int) -> np.ndarray:
+    """A rotation whose rows give z_i a small largest correlation (`_largest_correlation`): the best of the
+    identity and ``samples`` seeded Haar-random rotations, refined by Nelder-Mead on the plane-rotation angles."""
+    from scipy.optimize import minimize
+    from scipy.stats import special_ortho_group
+
+    size = len(own)
+    candidates = np.concatenate([np.eye(size)[None], special_ortho_group.rvs(size, samples, random_state=0)])
+    start = candidates[np.argmin(_largest_correlation(candidates, own, cross, var))]
+    result = minimize(lambda angles: float(_largest_correlation(start @ _givens(angles, size), own, cross, var)),
+                      np.zeros(size * (size - 1) // 2), method="Nelder-Mead",
+                      options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 200 * size * size})
+    return start @ _givens(result.x, size)
