@@ -34,9 +34,10 @@ import numpy as np
 import identcheck
 from identcheck.errors import IdentcheckError
 from identcheck.learn.base import LatentLearner
+from identcheck.learn.metrics import _r2
 from identcheck.simulate import Dataset
-from identcheck.verify import (BUDGETS, Budget, _fit, _matched_correlations, _split, choose_method, choose_pins,
-                               learner_class_caveat)
+from identcheck.verify import (BUDGETS, Budget, Pins, _fit, _matched_correlations, _split, choose_method,
+                               choose_pins, learner_class_caveat)
 
 from diagnose_fig2_gaps import model_nll
 from diagnose_learner import truth_nll
@@ -57,10 +58,8 @@ def largest_offdiagonal(z: np.ndarray, u: np.ndarray) -> list[float]:
 
 
 def linear_r2(z_hat: np.ndarray, z: np.ndarray) -> list[float]:
-    """R² of each column of ``z_hat`` on ``z`` and a constant (least squares)."""
-    design = np.column_stack([z, np.ones(len(z))])
-    residual = z_hat - design @ np.linalg.lstsq(design, z_hat, rcond=None)[0]
-    return [float(v) for v in 1 - residual.var(axis=0) / z_hat.var(axis=0)]
+    """R² of each column of ``z_hat`` on ``z`` and a constant (least squares, as `parent_share` takes it)."""
+    return [_r2(column, z) for column in z_hat.T]
 
 
 def likelihood_gap(learner: LatentLearner, data: Dataset) -> float | None:
@@ -73,10 +72,8 @@ def likelihood_gap(learner: LatentLearner, data: Dataset) -> float | None:
     return model_nll(learner, data) - truth_nll(data, learner.x_mean_, learner.x_scale_)
 
 
-def one_seed(scm: identcheck.SCM, seed: int, budget: Budget, jobs: int) -> dict[str, Any]:
+def one_seed(scm: identcheck.SCM, seed: int, budget: Budget, pins: Pins, method: str, jobs: int) -> dict[str, Any]:
     """Simulate, fit and compare as `verify` does for ``seed``, and read the family's two marks."""
-    report = identcheck.check(scm)
-    pins, (method, _) = choose_pins(scm, report), choose_method(scm, "auto")
     data = identcheck.simulate(scm, budget.samples_per_env, seed=seed)
     train, test = _split(len(data.u), seed)
     learner = _fit(data, train, seed, budget, pins, method, {"n_jobs": jobs}, progress=False)
@@ -126,14 +123,14 @@ def main() -> None:
     args = p.parse_args()
     try:
         scm = identcheck.load_example(args.example) if args.example else identcheck.load_spec(args.spec)
-        pins = choose_pins(scm, identcheck.check(scm))
-        witness = learner_class_caveat(scm, pins.environments, choose_method(scm, "auto")[0])
+        pins, method = choose_pins(scm, identcheck.check(scm)), choose_method(scm, "auto")[0]
+        witness = learner_class_caveat(scm, pins.environments, method)
         if witness is None:
             raise IdentcheckError(f"{scm.name}: not a linear Gaussian spec with at most one pinned environment, "
                                   "so the learner's class has no family of exact fits to look for")
         default = BUDGETS[False]
         budget = Budget(args.samples_per_env, args.epochs, default.hidden, default.restarts)
-        rows = [one_seed(scm, seed, budget, args.jobs) for seed in args.seeds]
+        rows = [one_seed(scm, seed, budget, pins, method, args.jobs) for seed in args.seeds]
     except IdentcheckError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -174,6 +174,15 @@ def test_no_class_fits_outside_linear_gaussian(name):
     assert pinned_class_witness(load_example(name), 0) is None
 
 
+def test_a_single_latent_has_no_class_fits_to_report():
+    """With one latent the exact fits are rescalings of it (correlation 1): no witness, and no crash."""
+    spec = load_example("C1").spec
+    single = from_dict({key: value for key, value in spec.items() if key != "mechanisms"}
+                       | {"latents": ["z1"], "noise": {"family": "gaussian",
+                                                       "params": {"z1": spec["noise"]["params"]["z1"]}}})
+    assert pinned_class_witness(single, 0) is None
+
+
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2 ** 16), segments=st.integers(5, 8), pinned=st.integers(0, 4))
 def test_random_linear_gaussian_chains_have_exact_class_fits(seed, segments, pinned):

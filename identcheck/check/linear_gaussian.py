@@ -200,8 +200,9 @@ class PinnedClassWitness:
 def pinned_class_witness(scm: SCM, reference: int, samples: int = 2000) -> PinnedClassWitness | None:
     """For each latent z_i, an exact fit R·Σ(u_p)^(-1/2)·z (module docstring) in a learner pinned at the
     environment index ``reference`` whose latents all correlate little with z_i; None when the construction
-    does not apply (non-Gaussian or post-nonlinear noise, or a mechanism not affine in the latents). A spec
-    without edges qualifies: its latents are Gaussian given u, and a learner with mechanisms fits them so.
+    does not apply (non-Gaussian or post-nonlinear noise, a mechanism not affine in the latents, or a single
+    latent, which no rotation mixes). A spec without edges qualifies: its latents are Gaussian given u, and a
+    learner with mechanisms fits them so.
 
     The rotation is chosen to make the largest pooled |corr| of a learned latent with z_i small: the best of
     ``samples`` seeded random rotations, refined by Nelder-Mead. Every rotation gives an exact fit, so the
@@ -212,7 +213,7 @@ def pinned_class_witness(scm: SCM, reference: int, samples: int = 2000) -> Pinne
     >>> witness.reference, witness.correlations["z1"] < 0.9
     (0, True)
     """
-    if scm.noise_family.name != "gaussian" or scm.post_nonlinear:
+    if scm.noise_family.name != "gaussian" or scm.post_nonlinear or len(scm.latents) < 2:
         return None
     parts = _affine_parts(scm)
     if parts is None:
@@ -221,15 +222,16 @@ def pinned_class_witness(scm: SCM, reference: int, samples: int = 2000) -> Pinne
     values, vectors = np.linalg.eigh(cov[reference])
     whiten = vectors @ np.diag(values ** -0.5) @ vectors.T  # Σ(u_p)^(-1/2), symmetric
     pooled = _pooled(mean, cov)
+    own = whiten @ pooled @ whiten.T  # the whitened latents' pooled covariance
     correlations, transforms = {}, {}
     for k, name in enumerate(scm.latents):
-        rotation = _least_aligned_rotation(whiten @ pooled @ whiten.T, whiten @ pooled[:, k], pooled[k, k], samples)
+        cross = whiten @ pooled[:, k]
+        rotation = _least_aligned_rotation(own, cross, pooled[k, k], samples)
         transform = rotation @ whiten
         beta = _regressions(transform @ cov @ transform.T, range(len(scm.latents)))
         if np.abs(beta[reference]).max() > ZERO_TOL * max(1.0, float(np.abs(beta).max())):
             return None  # not reached in exact arithmetic: R·Σ^(-1/2) whitens Σ(u_p)
-        correlations[name] = float(_largest_correlation(rotation, whiten @ pooled @ whiten.T,
-                                                        whiten @ pooled[:, k], pooled[k, k]))
+        correlations[name] = float(_largest_correlation(rotation, own, cross, pooled[k, k]))
         transforms[name] = transform
     return PinnedClassWitness(reference=scm.environments.labels[reference], correlations=correlations,
                               transforms=transforms)
