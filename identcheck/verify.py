@@ -132,16 +132,16 @@ def check_method(method: str) -> None:
 
 
 def _stage_epochs(preset: Mapping[str, Any], epochs: int) -> dict[str, int]:
-    """A preset's no-edge and order-search stages scaled with the budget's ``epochs`` (which set the full
-    stage): unchanged at the default budget's 300 epochs (where the README measured them), in proportion
+    """A preset's no-edge, order-search and rotation-search stages scaled with the budget's ``epochs`` (which
+    set the full stage): unchanged at the default budget's 300 epochs (where the README measured them), in proportion
     otherwise, at least one epoch each, so ``--quick`` and ``--epochs`` shorten every stage.
 
-    >>> _stage_epochs({"pretrain_epochs": 300, "order_search_epochs": 30}, 100)
-    {'pretrain_epochs': 100, 'order_search_epochs': 10}
+    >>> _stage_epochs({"pretrain_epochs": 300, "order_search_epochs": 30, "rotation_search_epochs": 30}, 100)
+    {'pretrain_epochs': 100, 'order_search_epochs': 10, 'rotation_search_epochs': 10}
     """
     scale = epochs / BUDGETS[False].epochs
-    return {key: max(1, round(preset[key] * scale)) for key in ("pretrain_epochs", "order_search_epochs")
-            if preset.get(key)}
+    return {key: max(1, round(preset[key] * scale))
+            for key in ("pretrain_epochs", "order_search_epochs", "rotation_search_epochs") if preset.get(key)}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -583,8 +583,8 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
     arguments of the learner, overriding the budget's (e.g. ``{"hidden": 32, "restarts": 1}``); method:
     ``"auto"`` (the default: `choose_method` picks the learner from the model), a learner name, or
     ``name:preset`` with a preset of `identcheck.learn.PRESETS` (e.g. ``latent_mlp:ordered``). The budget's
-    epochs and restarts replace the preset's, and its no-edge and order-search stages scale with the epochs
-    (`_stage_epochs`: as measured at the default 300, shorter with ``quick`` or fewer epochs).
+    epochs and restarts replace the preset's, and its no-edge, order-search and rotation-search stages scale
+    with the epochs (`_stage_epochs`: as measured at the default 300, shorter with ``quick`` or fewer epochs).
 
     Pinning (SPEC §2 quantifier order): see `choose_pins`. The learner fixes the causal order 1..ℓ; its
     slot k stands for the k-th latent of ``scm.order`` (``learner_order`` in the report). verify pins

@@ -34,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--method", default="auto", metavar="NAME",
                         help="learner: auto (default: latent_mlp:ordered when d = l <= 3, latent_mlp:greedy when "
                              "d = l > 3, the ELBO learner latent_mlp when d != l), a learner name, or NAME:PRESET "
-                             "with a preset exact, pretrained, ordered or greedy (the exact likelihood, d = l; "
-                             "README, learner benchmark); --epochs and the budget's restarts apply on top, and "
-                             "the preset's no-edge and order-search stages scale with --epochs")
+                             "with a preset exact, pretrained, ordered, greedy or rotated (the exact likelihood, "
+                             "d = l; README, learner benchmark); --epochs and the budget's restarts apply on top, "
+                             "and the preset's no-edge and search stages scale with --epochs")
     parser.add_argument("--jobs", type=at_least(1), default=1, metavar="J",
                         help="train each fit's restarts in J processes (default 1); the results are the same, "
                              "sooner on free cores")

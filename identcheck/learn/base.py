@@ -48,6 +48,7 @@ __all__ = ["LatentLearner", "CausalLearner", "order_search_runs"]
 FILE_FORMAT = "identcheck-learner"
 STRENGTH_SAMPLES = 5000
 ORDER_SEARCHES = ("exhaustive", "greedy", "fixed")  # the values of ``order_search``
+ROTATION_ANGLES = (30.0, 60.0, 90.0, 120.0, 150.0)  # degrees screened by ``rotation_search_epochs``
 
 
 def order_search_runs(latent_dim: int, order_search: str) -> int:
@@ -183,12 +184,29 @@ class LatentLearner:
             learned. 0 (the default) turns it off; learners without a conditional prior (VAE, β-VAE) ignore
             it. It smooths the likelihood early on, where a child that its parents nearly decide has a thin
             noise layer (docs/learner_notes.md, "Fig. 2 misses: a child its parent nearly decides").
+        rotation_search_epochs, rotation_angles, rotation_margin: with ``likelihood="exact"``, after the full
+            stage screen rotations of pairs of latents and train the full stage once more. For every pair of
+            slots a < b and every angle in ``rotation_angles`` (degrees), the fitted model's latents a and b,
+            each scaled by its standard deviation, are rotated in their plane (`LatentFlow.rotate_slots`, a
+            map of determinant 1) and the model trains ``rotation_search_epochs`` epochs from there (at the
+            constant ``pretrain_lr``, default ``lr``, without early stopping, keeping each run's best state);
+            the unrotated model gets the same short run. The full ``epochs`` then go on from the short run
+            with the best held-out objective, if it is a rotation that beats the unrotated run by more than
+            ``rotation_margin`` (in the objective's units, nats per row for the exact likelihood), and from
+            the unrotated run otherwise. That is ℓ(ℓ-1)/2 · len(rotation_angles) + 1 short runs (16 at
+            ℓ = 3 with the five default angles, 51 at ℓ = 5). A fit can settle with two latents mixed across
+            two slots, a node and its parent or child, which gradient steps do not undo; on Fig. 2's misses
+            one rotation and a short run lead out (docs/learner_notes.md, "Rotations out of a mixed pair").
+            Without the margin, rotations that win by a hundredth of a nat also turned two hits into misses
+            there. 0 (the default) skips the screen.
 
     Learned attributes: ``module_`` (the torch model), ``n_envs_``, ``n_features_in_``, ``x_mean_``,
     ``x_scale_`` (x is standardised per feature), ``history_`` (``train_loss``, ``val_loss``, ``seconds``
     per epoch, of the kept run; with ``order_search_epochs`` also ``slot_order``, the order chosen,
     ``searched_orders``, the orders screened, in the order they ran (lexicographic for "exhaustive"), and
-    ``order_val_loss``, the best held-out objective of each one's short run), ``best_epoch_``,
+    ``order_val_loss``, the best held-out objective of each one's short run; with ``rotation_search_epochs``
+    also ``rotation``, the kept [a, b, degrees] (degrees 0: no rotation), ``searched_rotations``, every one
+    screened, and ``rotation_val_loss``, each one's best held-out objective), ``best_epoch_``,
     ``restart_val_losses_`` (held-out objective of each restart's kept state), ``device_``.
     """
 
@@ -204,7 +222,9 @@ class LatentLearner:
                  device: str = "auto", seed: int = 0, progress: bool = True, threads: int | None = 1,
                  likelihood: str = "elbo",
                  pretrain_epochs: int = 0, pretrain_lr: float | None = None, order_search_epochs: int = 0,
-                 order_search: str = "exhaustive", noise_floor: float = 0.0, noise_floor_steps: int = 0):
+                 order_search: str = "exhaustive", noise_floor: float = 0.0, noise_floor_steps: int = 0,
+                 rotation_search_epochs: int = 0, rotation_angles: Sequence[float] = ROTATION_ANGLES,
+                 rotation_margin: float = 0.05):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.layers = layers
@@ -235,6 +255,9 @@ class LatentLearner:
         self.order_search = order_search
         self.noise_floor = noise_floor
         self.noise_floor_steps = noise_floor_steps
+        self.rotation_search_epochs = rotation_search_epochs
+        self.rotation_angles = rotation_angles
+        self.rotation_margin = rotation_margin
 
     # ----------------------------------------------------------------- parameters
     def get_params(self) -> dict[str, Any]:
@@ -267,7 +290,7 @@ class LatentLearner:
         for key in ("beta", "sparsity"):
             if not getattr(self, key) >= 0:
                 raise IdentcheckError(f"{key} must be >= 0, got {getattr(self, key)!r}")
-        for key in ("pretrain_epochs", "order_search_epochs"):
+        for key in ("pretrain_epochs", "order_search_epochs", "rotation_search_epochs"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise IdentcheckError(f"{key} must be an integer >= 0, got {value!r}")
@@ -277,6 +300,17 @@ class LatentLearner:
         if self.order_search_epochs and not (self.likelihood == "exact" and self.pretrain_epochs):
             raise IdentcheckError("order_search_epochs screens the no-edge solution of the exact likelihood: "
                                   "it needs likelihood='exact' and pretrain_epochs >= 1")
+        if self.rotation_search_epochs and self.likelihood != "exact":
+            raise IdentcheckError("rotation_search_epochs rotates the latents of the exact likelihood's flow: it "
+                                  "needs likelihood='exact'")
+        angles = self.rotation_angles
+        if isinstance(angles, (str, bytes)) or not isinstance(angles, Sequence) or not angles or not all(
+                isinstance(a, (int, float)) and not isinstance(a, bool) and 0 < a < 180 for a in angles):
+            raise IdentcheckError(f"rotation_angles must be a non-empty list of degrees strictly between 0 and "
+                                  f"180, got {angles!r}")
+        if isinstance(self.rotation_margin, bool) or not isinstance(self.rotation_margin, (int, float)) \
+                or not 0 <= self.rotation_margin < float("inf"):
+            raise IdentcheckError(f"rotation_margin must be a number >= 0, got {self.rotation_margin!r}")
         if isinstance(self.noise_floor, bool) or not isinstance(self.noise_floor, (int, float)) \
                 or not 0 <= self.noise_floor < float("inf"):
             raise IdentcheckError(f"noise_floor must be a number >= 0, got {self.noise_floor!r}")
@@ -297,9 +331,10 @@ class LatentLearner:
         if not 0 <= self.validation_fraction < 1:
             raise IdentcheckError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
         n_val = int(round(self.validation_fraction * n_samples))
-        if (self.early_stopping or self.restarts > 1 or self.order_search_epochs) and n_val == 0:
-            raise IdentcheckError("early_stopping, restarts and order_search_epochs need a validation split: "
-                                  "raise validation_fraction or the sample size")
+        if (self.early_stopping or self.restarts > 1 or self.order_search_epochs or self.rotation_search_epochs) \
+                and n_val == 0:
+            raise IdentcheckError("early_stopping, restarts, order_search_epochs and rotation_search_epochs need a "
+                                  "validation split: raise validation_fraction or the sample size")
         if n_samples - n_val < 1:
             raise DataError(f"{n_samples} sample(s) leave nothing to train on after the validation split")
         references = () if self.reference_envs is None else self.reference_envs
@@ -435,27 +470,38 @@ class LatentLearner:
 
     def _train(self, module: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, seed: int,
                history: dict[str, list[float]]) -> int:
-        """Train one restart (with the no-edge stage first when asked); the histories of both stages are
-        joined in ``history`` and the returned epoch counts from the first stage's first epoch."""
+        """Train one restart: the no-edge stage and the slot-order screen when asked, the full stage, and the
+        rotation screen with a second full stage when asked. The stages' histories are joined in ``history``
+        (also when a stage fails) and the returned epoch counts from the first stage's first epoch."""
         settings, desc = self._settings(seed), type(self).__name__
-        if not (self.pretrain_epochs and isinstance(module.structure, CausalStructure)):
-            return train(module, x, env, settings, history, desc=desc)
-        first: dict[str, list[float]] = {}
-        try:
+        searched: dict[str, list] = {}
+
+        def stage(stage_settings: TrainSettings, stage_desc: str) -> int:
+            run: dict[str, list[float]] = {}
+            before = len(history.get("train_loss", []))
+            try:
+                return before + train(module, x, env, stage_settings, run, desc=stage_desc)
+            finally:
+                _append(history, run)
+
+        if self.pretrain_epochs and isinstance(module.structure, CausalStructure):
             with module.structure.without_edges():
-                train(module, x, env, replace(settings, epochs=self.pretrain_epochs,
-                                              lr=self.pretrain_lr or self.lr), first, desc=f"{desc} (no edges)")
-        except TrainingError:
-            history.update(first)
-            raise
-        search = self._search_order(module, x, env, settings, desc) if self.order_search_epochs else {}
-        best_epoch = train(module, x, env, settings, history, desc=desc)
-        history.update(search)
-        offset = len(first["train_loss"])
-        history["seconds"] = first["seconds"] + [first["seconds"][-1] + s for s in history["seconds"]]
-        for key in ("train_loss", "val_loss"):
-            history[key] = first[key] + history[key]
-        return offset + best_epoch
+                stage(replace(settings, epochs=self.pretrain_epochs, lr=self.pretrain_lr or self.lr),
+                      f"{desc} (no edges)")
+            if self.order_search_epochs:
+                searched.update(self._search_order(module, x, env, settings, desc))
+        best_epoch = stage(settings, desc)
+        if self.rotation_search_epochs:
+            searched.update(self._search_rotations(module, x, env, settings, desc))
+            best_epoch = stage(settings, f"{desc} (after rotations)")
+        history.update(searched)
+        return best_epoch
+
+    def _short_runs(self, epochs: int, settings: TrainSettings) -> TrainSettings:
+        """The screens' short runs: ``epochs`` at the no-edge stage's constant lr, never stopped early (the best
+        state is kept)."""
+        return replace(settings, epochs=epochs, lr=self.pretrain_lr or self.lr, schedule="constant",
+                       early_stopping=True, patience=epochs, progress=False)
 
     def _search_order(self, module: LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
                       desc: str) -> dict[str, list]:
@@ -469,8 +515,7 @@ class LatentLearner:
         no-edge plateau").
         """
         start = {k: v.clone() for k, v in module.state_dict().items()}
-        short = replace(settings, epochs=self.order_search_epochs, lr=self.pretrain_lr or self.lr,
-                        schedule="constant", early_stopping=True, patience=self.order_search_epochs, progress=False)
+        short = self._short_runs(self.order_search_epochs, settings)
         ell = self.latent_dim
         bar = tqdm(total=order_search_runs(ell, self.order_search), desc=f"{desc} (slot orders)", unit="order",
                    disable=not self.progress, leave=False)
@@ -504,6 +549,37 @@ class LatentLearner:
         module.load_state_dict(screened[best])  # the full stage goes on from the best short run
         return {"slot_order": list(best), "searched_orders": [list(o) for o in scores],
                 "order_val_loss": list(scores.values())}
+
+    def _search_rotations(self, module: LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
+                          desc: str) -> dict[str, list]:
+        """Screen rotations of pairs of the fitted latents (see ``rotation_search_epochs``) and leave ``module``
+        in the kept screened state: the best rotation's if it beats the unrotated run by more than
+        ``rotation_margin``, else the unrotated run's. Return the rotation kept and every screened one with its
+        held-out objective, for the history. Rotation [0, 1, 0] is the unrotated model's short run."""
+        start = {k: v.clone() for k, v in module.state_dict().items()}
+        short = self._short_runs(self.rotation_search_epochs, settings)
+        with torch.no_grad():
+            scale = module.flow(x)[0].std(0).clamp_min(1e-12)
+        pairs = itertools.combinations(range(self.latent_dim), 2)
+        candidates = [(0, 1, 0.0)] + [(a, b, float(deg)) for (a, b), deg in
+                                      itertools.product(pairs, self.rotation_angles)]
+        scores: list[float] = []
+        kept: dict[str, tuple[float, tuple[int, int, float], dict[str, torch.Tensor]]] = {}
+        for a, b, degrees in tqdm(candidates, desc=f"{desc} (rotations)", unit="rotation", disable=not self.progress,
+                                  leave=False):
+            module.load_state_dict(start)
+            module.rotate_slots(a, b, degrees, scale)
+            run: dict[str, list[float]] = {}
+            epoch = train(module, x, env, short, run)
+            scores.append(run["val_loss"][epoch - 1])
+            which = "rotated" if degrees else "unrotated"
+            if which not in kept or scores[-1] < kept[which][0]:  # the first of equal objectives is kept
+                kept[which] = (scores[-1], (a, b, degrees), {k: v.clone() for k, v in module.state_dict().items()})
+        wins = kept["rotated"][0] < kept["unrotated"][0] - self.rotation_margin
+        _, best, state = kept["rotated" if wins else "unrotated"]
+        module.load_state_dict(state)  # the second full stage goes on from the kept short run
+        return {"rotation": list(best), "searched_rotations": [list(c) for c in candidates],
+                "rotation_val_loss": scores}
 
     def _after_fit(self, x: torch.Tensor, env: torch.Tensor) -> None:
         """Hook run on the kept state at the end of `fit` (causal learners read off edge strengths)."""
@@ -588,6 +664,21 @@ class LatentLearner:
 
     def _restore_extra(self, fitted: dict[str, Any]) -> None:
         """Hook for subclasses with more fitted attributes."""
+
+
+def _append(history: dict[str, list[float]], run: dict[str, list[float]]) -> None:
+    """Append a stage's ``run`` history to ``history``, its seconds offset by the time already spent.
+
+    >>> history = {}
+    >>> _append(history, {"train_loss": [3.0], "val_loss": [2.0], "seconds": [1.5]})
+    >>> _append(history, {"train_loss": [1.0], "val_loss": [0.5], "seconds": [2.0]})
+    >>> history
+    {'seconds': [1.5, 3.5], 'train_loss': [3.0, 1.0], 'val_loss': [2.0, 0.5]}
+    """
+    spent = history["seconds"][-1] if history.get("seconds") else 0.0
+    history["seconds"] = history.get("seconds", []) + [spent + t for t in run.get("seconds", [])]
+    for key in ("train_loss", "val_loss"):
+        history[key] = history.get(key, []) + run.get(key, [])
 
 
 def _learner_class(name: str) -> type[LatentLearner]:

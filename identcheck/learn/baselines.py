@@ -15,9 +15,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
-from .base import CausalLearner, LatentLearner
+from .base import ROTATION_ANGLES, CausalLearner, LatentLearner
 from .model import CausalStructure, ConditionalPrior, EdgeMaskedStructure, References, StandardPrior, Structure
 from .nets import edge_mask, mlp, pair_mask
 
@@ -57,7 +59,9 @@ class BetaVAE(VAE):
                  device: str = "auto", seed: int = 0, progress: bool = True, threads: int | None = 1,
                  likelihood: str = "elbo",
                  pretrain_epochs: int = 0, pretrain_lr: float | None = None, order_search_epochs: int = 0,
-                 order_search: str = "exhaustive", noise_floor: float = 0.0, noise_floor_steps: int = 0):
+                 order_search: str = "exhaustive", noise_floor: float = 0.0, noise_floor_steps: int = 0,
+                 rotation_search_epochs: int = 0, rotation_angles: Sequence[float] = ROTATION_ANGLES,
+                 rotation_margin: float = 0.05):
         super().__init__(latent_dim, hidden=hidden, layers=layers, sparsity=sparsity, reference_envs=reference_envs,
                          post_nonlinear=post_nonlinear, beta=beta, obs_var=obs_var, obs_var_final=obs_var_final,
                          epochs=epochs, lr=lr,
@@ -67,7 +71,9 @@ class BetaVAE(VAE):
                          seed=seed, progress=progress, threads=threads, likelihood=likelihood,
                          pretrain_epochs=pretrain_epochs, pretrain_lr=pretrain_lr,
                          order_search_epochs=order_search_epochs, order_search=order_search,
-                         noise_floor=noise_floor, noise_floor_steps=noise_floor_steps)
+                         noise_floor=noise_floor, noise_floor_steps=noise_floor_steps,
+                         rotation_search_epochs=rotation_search_epochs, rotation_angles=rotation_angles,
+                         rotation_margin=rotation_margin)
 
 
 class IVAE(LatentLearner):

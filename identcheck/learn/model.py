@@ -337,6 +337,42 @@ class LatentFlow(nn.Module):
             last.bias.copy_(last.bias[rows])
             last.bias[:ell] += constants[perm] - constants
 
+    def rotate_slots(self, a: int, b: int, degrees: float, scale: torch.Tensor) -> None:
+        """Replace ẑ by A ẑ in place, A = S R S⁻¹: slots ``a`` and ``b``, each divided by its ``scale`` (S =
+        diag(scale), say the slots' standard deviations), are rotated by ``degrees`` in their plane, and
+        every other slot is kept. det A = 1, so log|det ∂F/∂x| is unchanged; the structure is not touched, so
+        −log p(x|u) changes, and training goes on from there. It needs a flow whose last map is
+        ``flow.weights[-1]``, ``flow.biases[-1]`` (`SmoothLeakyFlow`).
+
+        A fit can settle with two latents mixed across two slots (a node and its parent or child), a local
+        optimum that gradient steps do not leave; a rotation of the pair and a short run screen the way out
+        (``rotation_search_epochs`` of the learners, docs/learner_notes.md).
+
+        >>> import torch
+        >>> from identcheck.learn.flows import SmoothLeakyFlow
+        >>> model = LatentFlow(ConditionalPrior(3, 2, hidden=8, layers=2),
+        ...                    SmoothLeakyFlow(3, depth=1, generator=torch.Generator().manual_seed(0)))
+        >>> x = torch.randn(4, 3)
+        >>> with torch.no_grad():
+        ...     z, log_det = model.flow(x)
+        ...     model.rotate_slots(0, 2, 90.0, torch.tensor([1.0, 1.0, 2.0]))
+        ...     z2, log_det2 = model.flow(x)
+        >>> bool(torch.allclose(z2[:, 0], -z[:, 2] / 2, atol=1e-6))   # slot 0 gets slot 2, rescaled
+        True
+        >>> bool(torch.allclose(z2[:, 2], 2 * z[:, 0], atol=1e-6))
+        True
+        >>> bool(torch.equal(z2[:, 1], z[:, 1])), bool(torch.allclose(log_det2, log_det))
+        (True, True)
+        """
+        theta = math.radians(degrees)
+        rotation = torch.eye(self.structure.latent_dim, device=scale.device)
+        rotation[a, a] = rotation[b, b] = math.cos(theta)
+        rotation[a, b] = -math.sin(theta) * scale[a] / scale[b]
+        rotation[b, a] = math.sin(theta) * scale[b] / scale[a]
+        with torch.no_grad():
+            self.flow.weights[-1].copy_(rotation @ self.flow.weights[-1])
+            self.flow.biases[-1].copy_(rotation @ self.flow.biases[-1])
+
     def neg_log_likelihood(self, x: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
         """−log p(x|u) per row, (B,), on the standardised x the model sees."""
         z, log_det = self.flow(x)

@@ -36,12 +36,15 @@ _NO_EDGE_START = {"likelihood": "exact", "pretrain_epochs": 300, "pretrain_lr": 
 #: lr 3e-3, a 30-epoch run of the full model at that lr in the order the no-edge stage returned (off the
 #: no-edge plateau), then up to 200 epochs of the full model; ``ordered``, the same with every slot order of
 #: the no-edge solution screened by 30-epoch runs (ℓ! of them); ``greedy``, the same screen filled greedily
-#: from the root slot down (ℓ + (ℓ-1)(ℓ-2)/2 runs). Learners without mechanisms ignore the stages.
+#: from the root slot down (ℓ + (ℓ-1)(ℓ-2)/2 runs); ``rotated``, ``greedy`` and then the rotation screen
+#: (``rotation_search_epochs`` = 30, ℓ(ℓ-1)/2 · 5 + 1 short runs) and a second full stage. Learners without
+#: mechanisms ignore the no-edge stage and the order screen.
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "exact": MappingProxyType({"likelihood": "exact", "epochs": 300, "lr": 3e-3, "restarts": 2}),
     "pretrained": MappingProxyType({**_NO_EDGE_START, "order_search": "fixed"}),
     "ordered": MappingProxyType(_NO_EDGE_START),  # order_search: the default, "exhaustive"
     "greedy": MappingProxyType({**_NO_EDGE_START, "order_search": "greedy"}),
+    "rotated": MappingProxyType({**_NO_EDGE_START, "order_search": "greedy", "rotation_search_epochs": 30}),
 })
 
 

@@ -1,0 +1,149 @@
+"""The rotation screen (``rotation_search_epochs``): `LatentFlow.rotate_slots` must rotate exactly the two
+scaled slots and keep log|det|; the screen must start every short run from the fitted model rotated by its
+candidate, keep the best rotation's run only when it wins by more than ``rotation_margin`` (else the unrotated
+run's), and train the second full stage from exactly the kept run's state.
+
+Deterministic (seeded nets, float32): the margins are float rounding, 1e-6 on latents and 1e-5 on log|det|.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from identcheck.errors import IdentcheckError
+from identcheck.learn import LatentCausalVAE, make_learner
+from identcheck.learn.flows import SmoothLeakyFlow
+from identcheck.learn.latent_mlp import MLPMechanisms
+from identcheck.learn.model import LatentFlow
+
+SCREEN = dict(hidden=16, batch_size=64, progress=False, likelihood="exact", epochs=3, rotation_search_epochs=4,
+              rotation_angles=(45.0, 90.0))
+CANDIDATES = [[0, 1, 0.0], [0, 1, 45.0], [0, 1, 90.0], [0, 2, 45.0], [0, 2, 90.0], [1, 2, 45.0], [1, 2, 90.0]]
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(240, 3)), np.repeat(np.arange(4), 60)
+
+
+def _model() -> LatentFlow:
+    torch.manual_seed(0)
+    return LatentFlow(MLPMechanisms(3, 4, hidden=8, layers=2, reference_envs=[0]),
+                      SmoothLeakyFlow(3, depth=2, generator=torch.Generator().manual_seed(0)))
+
+
+@pytest.mark.parametrize("a, b, degrees", [(0, 1, 30.0), (1, 2, 120.0), (0, 2, 90.0)])
+def test_a_rotation_turns_the_two_scaled_slots_and_keeps_the_log_determinant(a, b, degrees):
+    model, x = _model(), torch.randn(50, 3, generator=torch.Generator().manual_seed(1))
+    scale = torch.tensor([0.5, 2.0, 3.0])
+    with torch.no_grad():
+        z, log_det = model.flow(x)
+        nll = model.neg_log_likelihood(x, torch.zeros(50, dtype=torch.long))
+        model.rotate_slots(a, b, degrees, scale)
+        rotated, rotated_log_det = model.flow(x)
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    wa, wb = z[:, a] / scale[a], z[:, b] / scale[b]  # the standardised pair turns by the angle
+    assert torch.allclose(rotated[:, a] / scale[a], c * wa - s * wb, atol=1e-6)
+    assert torch.allclose(rotated[:, b] / scale[b], s * wa + c * wb, atol=1e-6)
+    other = 3 - a - b
+    assert torch.equal(rotated[:, other], z[:, other])
+    assert torch.allclose(rotated_log_det, log_det, atol=1e-5)
+    # control: the prior is not rotated with the latents, so the likelihood moves
+    assert (model.neg_log_likelihood(x, torch.zeros(50, dtype=torch.long)) - nll).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("scripted, margin, kept", [
+    ([1.0, 0.99, 0.9, 1.1, 1.2, 0.97, 1.3], 0.05, 2),   # the best rotation wins by 0.1 > 0.05
+    ([1.0, 0.99, 0.9, 1.1, 1.2, 0.97, 1.3], 0.2, 0),    # ... but not by 0.2: the unrotated run is kept
+    ([1.0, 1.01, 1.2, 1.1, 1.2, 1.3, 1.3], 0.0, 0),     # no rotation is better
+    ([1.0, 1.1, 0.8, 1.1, 0.8, 1.3, 1.3], 0.0, 2),      # of equal objectives the first is kept
+])
+def test_the_screen_starts_each_short_run_from_its_rotation_and_goes_on_from_the_kept_one(scripted, margin, kept,
+                                                                                         data, monkeypatch):
+    """Record every call of the training loop: the full stage, 1 + 3 pairs · 2 angles = 7 short runs, the
+    second full stage; the short runs' objectives are replaced by scripted ones. Each short run must start
+    from the first full stage's end state rotated by its candidate (the pair scaled by its latents' standard
+    deviations on the fitted rows) and run all its epochs at a constant lr. The second full stage must start
+    from the kept state of the best rotation's short run if its objective beats the unrotated run's by more
+    than the margin, else from the unrotated run's, and the history must report the one kept."""
+    import identcheck.learn.base as base
+    from identcheck.learn.training import train
+
+    calls, script = [], iter(scripted)
+
+    def recording_train(module, x, env, settings, history, **kwargs):
+        calls.append({"start": {k: v.clone() for k, v in module.state_dict().items()}, "epochs": settings.epochs,
+                      "schedule": settings.schedule})
+        epoch = train(module, x, env, settings, history, **kwargs)
+        if settings.epochs == SCREEN["rotation_search_epochs"]:  # a short run: its kept objective, scripted
+            history["val_loss"][epoch - 1] = next(script)
+        calls[-1].update(end={k: v.clone() for k, v in module.state_dict().items()},
+                         ran=len(history["train_loss"]))
+        return epoch
+
+    monkeypatch.setattr(base, "train", recording_train)
+    x, u = data
+    learner = LatentCausalVAE(3, reference_envs=[0], patience=1, rotation_margin=margin, **SCREEN).fit(x, u)
+    assert len(calls) == 1 + 7 + 1
+    first, short, second = calls[0], calls[1:8], calls[8]
+    assert [c["ran"] for c in short] == [4] * 7 and {c["schedule"] for c in short} == {"constant"}
+    assert learner.history_["searched_rotations"] == CANDIDATES
+    assert learner.history_["rotation_val_loss"] == scripted
+    model = learner._build(3, 4, torch.device("cpu"), 0)
+    xt, _ = learner._tensors(x, u)
+    model.load_state_dict(first["end"])
+    with torch.no_grad():
+        scale = model.flow(xt)[0].std(0)
+    for call, (a, b, degrees) in zip(short, CANDIDATES):
+        model.load_state_dict(first["end"])
+        model.rotate_slots(a, b, degrees, scale)
+        for key, value in model.state_dict().items():
+            assert torch.allclose(call["start"][key], value, atol=1e-6), ((a, b, degrees), key)
+    assert learner.history_["rotation"] == CANDIDATES[kept]
+    for key, value in short[kept]["end"].items():
+        assert torch.equal(second["start"][key], value), key
+    history = learner.history_
+    assert len(history["train_loss"]) == len(history["val_loss"]) == first["ran"] + second["ran"]
+    assert np.all(np.diff(history["seconds"]) > 0)  # the stages' clocks are joined
+    assert history["val_loss"][learner.best_epoch_ - 1] == learner.restart_val_losses_[0]
+    assert learner.best_epoch_ > first["ran"]  # the kept epoch counts from the first stage's first epoch
+
+
+def test_the_screen_survives_save_and_load_and_the_preset_names_it(data, tmp_path):
+    x, u = data
+    learner = LatentCausalVAE(3, reference_envs=[0], **SCREEN).fit(x, u)
+    learner.save(tmp_path / "rotated.pt")
+    again = LatentCausalVAE.load(tmp_path / "rotated.pt")
+    assert again.rotation_angles == (45.0, 90.0) and again.history_["rotation"] == learner.history_["rotation"]
+    assert np.array_equal(again.transform(x, u), learner.transform(x, u))
+    preset = make_learner("latent_mlp:rotated", latent_dim=3)
+    assert (preset.order_search, preset.rotation_search_epochs, preset.rotation_angles, preset.rotation_margin) == \
+        ("greedy", 30, (30.0, 60.0, 90.0, 120.0, 150.0), 0.05)
+
+
+def test_a_learner_without_mechanisms_screens_rotations_too(data):
+    x, u = data
+    learner = make_learner("ivae:exact", latent_dim=3, **{**SCREEN, "restarts": 1}).fit(x, u)
+    assert learner.history_["searched_rotations"] == CANDIDATES
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"rotation_search_epochs": -1}, "rotation_search_epochs must be an integer >= 0"),
+    ({"likelihood": "elbo"}, "rotation_search_epochs rotates the latents of the exact likelihood"),
+    ({"rotation_angles": ()}, "rotation_angles must be a non-empty list of degrees"),
+    ({"rotation_angles": (0.0, 90.0)}, "strictly between 0 and 180"),
+    ({"rotation_angles": (180,)}, "strictly between 0 and 180"),
+    ({"rotation_angles": "90"}, "rotation_angles must be"),
+    ({"rotation_margin": -0.1}, "rotation_margin must be a number >= 0"),
+    ({"rotation_margin": "0.1"}, "rotation_margin must be a number >= 0"),
+    ({"validation_fraction": 0.0, "early_stopping": False}, "need a validation split"),
+])
+def test_bad_screen_settings_are_named(params, match, data):
+    x, u = data
+    with pytest.raises(IdentcheckError, match=match):
+        LatentCausalVAE(3, **{**SCREEN, **params}).fit(x, u)

@@ -1,0 +1,52 @@
+"""benchmarks/rotation_screen.py: the fit it scores before the screen must be the `latent_mlp:greedy` fit
+itself (the rotated preset passes through it), and its outputs must hold what it says. Tiny fits (seconds)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+SCRIPT = BENCHMARKS / "rotation_screen.py"
+SETTINGS = {"segments": 6, "samples_per_segment": 100, "epochs": 3, "restarts": 1, "partial_latents": 3,
+            "held_out": 0.2, "likelihood": "exact", "pretrain_epochs": 3, "pretrain_lr": 0.003, "lr": 0.001,
+            "order_search_epochs": 2, "order_search": "greedy", "pins": "global"}
+
+
+def _stored(folder: Path, settings: dict) -> Path:
+    path = folder / "fig2_latent_mlp-greedy.json"
+    path.write_text(json.dumps({"settings": settings, "runs": {"latent_mlp:greedy/0": {}, "latent_mlp:greedy/1": {}}}))
+    return path
+
+
+def test_the_fit_before_the_screen_is_the_greedy_fit_and_the_outputs_say_so(tmp_path, monkeypatch):
+    stored = _stored(tmp_path, SETTINGS)
+    result = subprocess.run([sys.executable, str(SCRIPT), str(stored), "--seeds", "0"], capture_output=True,
+                            text=True, timeout=600, cwd=BENCHMARKS)
+    assert result.returncode == 0, result.stderr
+    run = json.loads((tmp_path / "rotation_screen_latent_mlp-rotated.json").read_text())["runs"]["0/0"]
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from bench_learner import node_recovery
+    from diagnose_fig2_gaps import refit
+
+    learner, scored = refit("latent_mlp:greedy", 0, SETTINGS)
+    _, nodes = node_recovery(scored, learner.transform(scored.x, scored.u))
+    for name, values in nodes.items():
+        assert run["before"]["correlation"][name] == pytest.approx(values["correlation"], abs=1e-6), name
+    a, b, degrees = run["rotation"]
+    assert 0 <= a < b < 3 and degrees in (0.0, 30.0, 60.0, 90.0, 120.0, 150.0)
+    assert len(run["rotation_val_loss"]) == 16
+    table = (tmp_path / "rotation_screen_latent_mlp-rotated.md").read_text()
+    assert "| 0/0 |" in table and "- before: hits" in table and "- after: hits" in table
+
+
+def test_a_stored_run_of_another_search_is_refused(tmp_path):
+    stored = _stored(tmp_path, {**SETTINGS, "order_search": "exhaustive"})
+    result = subprocess.run([sys.executable, str(SCRIPT), str(stored)], capture_output=True, text=True,
+                            timeout=300, cwd=BENCHMARKS)
+    assert result.returncode == 1 and "is not a latent_mlp:greedy run" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig2_latent_mlp-greedy.json"]
