@@ -50,17 +50,25 @@ def stored_data(settings: dict[str, Any], seed: int) -> Dataset:
                    strength=settings.get("strength", 1.0), gain=settings.get("gain", 1.0))
 
 
-def refit(method: str, seed: int, settings: dict[str, Any], learner_seed: int | None = None,
-          **options: Any) -> tuple[Any, Any]:
-    """The stored run ``method/seed`` trained again: the fitted learner and the held-out rows it is scored on.
-    With the defaults it is the stored run; ``learner_seed`` (default: the data seed) and learner ``options``
-    (constructor arguments, over the stored budget) train another run on the same data and split."""
+def refit_learner(method: str, seed: int, settings: dict[str, Any], learner_seed: int | None = None,
+                  **options: Any) -> tuple[Any, Dataset, Dataset]:
+    """The learner of the stored run ``method/seed``, not yet fitted, with the rows it is fitted on and the
+    held-out rows it is scored on; ``learner_seed`` and ``options`` as for `refit`."""
     data = stored_data(settings, seed)
     fitted, scored = split(data, settings.get("held_out", 0.0), seed)
     budget = {key: settings[key] for key in LEARNER_KEYS if key in settings}
     learner = make_learner(method.split(":")[0], latent_dim=len(data.latents),
                            seed=seed if learner_seed is None else learner_seed, progress=False,
                            reference_envs=partial_references(scored, settings["pins"]), **{**budget, **options})
+    return learner, fitted, scored
+
+
+def refit(method: str, seed: int, settings: dict[str, Any], learner_seed: int | None = None,
+          **options: Any) -> tuple[Any, Any]:
+    """The stored run ``method/seed`` trained again: the fitted learner and the held-out rows it is scored on.
+    With the defaults it is the stored run; ``learner_seed`` (default: the data seed) and learner ``options``
+    (constructor arguments, over the stored budget) train another run on the same data and split."""
+    learner, fitted, scored = refit_learner(method, seed, settings, learner_seed, **options)
     return learner.fit(fitted.x, fitted.u), scored
 
 

@@ -30,24 +30,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench_learner import node_recovery, partial_references, split
-from diagnose_fig2_gaps import LEARNER_KEYS, model_nll, stored_data
+from bench_learner import node_recovery
+from diagnose_fig2_gaps import model_nll, refit_learner
 from diagnose_learner import truth_nll
-from identcheck.learn import make_learner
+from identcheck.learn import PRESETS
 from refit_fig2 import learner_seed, save, score, seed_for
-
-METHOD = "latent_mlp:rotated"
 
 
 def fit_twice(seed: int, fit_seed: int, settings: dict[str, Any], margin: float) -> dict[str, Any]:
-    """Fit `METHOD` (with ``rotation_margin`` = ``margin``) on data seed ``seed`` (learner seed ``fit_seed``)
-    and score the greedy fit it passes through (``before``) and the final fit (``after``) on the held-out rows."""
-    data = stored_data(settings, seed)
-    fitted, scored = split(data, settings.get("held_out", 0.0), seed)
-    budget = {key: settings[key] for key in LEARNER_KEYS if key in settings}
-    learner = make_learner(METHOD, latent_dim=len(data.latents), seed=fit_seed, progress=False,
-                           reference_envs=partial_references(scored, settings["pins"]), **budget,
-                           rotation_search_epochs=30, rotation_margin=margin)
+    """Fit ``latent_mlp:rotated`` (the stored greedy budget, plus the screen the ``rotated`` preset adds to
+    ``greedy``, with ``rotation_margin`` = ``margin``) on data seed ``seed`` (learner seed ``fit_seed``), and
+    score the greedy fit it passes through (``before``) and the final fit (``after``) on the held-out rows."""
+    screen_options = {k: v for k, v in PRESETS["rotated"].items() if k not in PRESETS["greedy"]}
+    learner, fitted, scored = refit_learner("latent_mlp:greedy", seed, settings, fit_seed, **screen_options,
+                                            rotation_margin=margin)
     before: dict[str, Any] = {}
     screen = learner._search_rotations
 

@@ -41,7 +41,7 @@ from identcheck.errors import DataError, IdentcheckError, NotFittedError, Traini
 from .flows import SmoothLeakyFlow
 from .inputs import as_env_index, as_features
 from .model import CausalStructure, ConditionalPrior, LatentFlow, LatentVAE, References, Structure
-from .training import EVAL_BATCH, TrainSettings, train
+from .training import EVAL_BATCH, TrainSettings, snapshot, train
 
 __all__ = ["LatentLearner", "CausalLearner", "order_search_runs"]
 
@@ -514,7 +514,7 @@ class LatentLearner:
         stopping ended the runs and every order scored the no-edge objective (docs/learner_notes.md, "The
         no-edge plateau").
         """
-        start = {k: v.clone() for k, v in module.state_dict().items()}
+        start = snapshot(module)
         short = self._short_runs(self.order_search_epochs, settings)
         ell = self.latent_dim
         bar = tqdm(total=order_search_runs(ell, self.order_search), desc=f"{desc} (slot orders)", unit="order",
@@ -529,7 +529,7 @@ class LatentLearner:
                 run: dict[str, list[float]] = {}
                 kept = train(module, x, env, short, run)
                 scores[order] = run["val_loss"][kept - 1]
-                screened[order] = {k: v.clone() for k, v in module.state_dict().items()}
+                screened[order] = snapshot(module)
                 for worse in [o for o in screened if scores[o] > min(scores.values())]:  # only a best can be kept
                     del screened[worse]
                 bar.update()
@@ -556,7 +556,7 @@ class LatentLearner:
         in the kept screened state: the best rotation's if it beats the unrotated run by more than
         ``rotation_margin``, else the unrotated run's. Return the rotation kept and every screened one with its
         held-out objective, for the history. Rotation [0, 1, 0] is the unrotated model's short run."""
-        start = {k: v.clone() for k, v in module.state_dict().items()}
+        start = snapshot(module)
         short = self._short_runs(self.rotation_search_epochs, settings)
         with torch.no_grad():
             scale = module.flow(x)[0].std(0).clamp_min(1e-12)
@@ -574,7 +574,7 @@ class LatentLearner:
             scores.append(run["val_loss"][epoch - 1])
             which = "rotated" if degrees else "unrotated"
             if which not in kept or scores[-1] < kept[which][0]:  # the first of equal objectives is kept
-                kept[which] = (scores[-1], (a, b, degrees), {k: v.clone() for k, v in module.state_dict().items()})
+                kept[which] = (scores[-1], (a, b, degrees), snapshot(module))
         wins = kept["rotated"][0] < kept["unrotated"][0] - self.rotation_margin
         _, best, state = kept["rotated" if wins else "unrotated"]
         module.load_state_dict(state)  # the second full stage goes on from the kept short run

@@ -25,7 +25,7 @@ from identcheck.errors import TrainingError
 
 from .model import LatentFlow, LatentVAE
 
-__all__ = ["TrainSettings", "train", "EVAL_BATCH"]
+__all__ = ["TrainSettings", "train", "snapshot", "EVAL_BATCH"]
 
 EVAL_BATCH = 8192
 
@@ -64,7 +64,8 @@ class TrainSettings:
         return self.obs_var * (self.obs_var_final / self.obs_var) ** progress
 
 
-def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of ``model``'s state that later training does not change (restore it with ``load_state_dict``)."""
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
@@ -105,7 +106,7 @@ def train(model: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, set
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings.epochs)
              if settings.schedule == "cosine" else None)
-    last_good = best_state = _snapshot(model)
+    last_good = best_state = snapshot(model)
     best, best_epoch, waited = float("inf"), 0, 0
     start_time = time.perf_counter()
     bar = tqdm(range(1, settings.epochs + 1), desc=desc, unit="epoch", disable=not settings.progress, leave=False)
@@ -138,7 +139,7 @@ def train(model: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, set
                                 f"state after epoch {epoch - 1}. Try a smaller lr.")
         history["val_loss"].append(val)
         history["seconds"].append(time.perf_counter() - start_time)
-        last_good = _snapshot(model)
+        last_good = snapshot(model)
         bar.set_postfix(train=f"{history['train_loss'][-1]:.3f}", val=f"{val:.3f}")
         if settings.early_stopping:
             # while the decoder variance anneals, objectives of different epochs are not comparable: keep the
