@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from identcheck.datasets import partial
+from identcheck.datasets import partial, synthetic
 from identcheck.learn import make_learner
 from identcheck.simulate import Dataset
 
@@ -44,22 +44,29 @@ LEARNER_KEYS = ("likelihood", "epochs", "lr", "restarts", "pretrain_epochs", "pr
 TOLERANCE = 1e-6  # how far a refit's per-node correlation may be from the stored one
 
 
-def stored_data(settings: dict[str, Any], seed: int) -> Dataset:
-    """The Fig. 2 data of seed ``seed`` as the stored ``settings`` drew them (strength and gain 1 when absent)."""
-    return partial(settings["partial_latents"], settings["segments"], settings["samples_per_segment"], seed,
-                   strength=settings.get("strength", 1.0), gain=settings.get("gain", 1.0))
+def stored_data(settings: dict[str, Any], seed: int, latents: int | None = None) -> Dataset:
+    """The Fig. 2 data of seed ``seed`` as the stored ``settings`` drew them (strength and gain 1 when absent);
+    with ``latents``, Fig. 1's (`synthetic` with ℓ = ``latents``) instead."""
+    sizes = (settings["segments"], settings["samples_per_segment"], seed)
+    recipe = {"strength": settings.get("strength", 1.0), "gain": settings.get("gain", 1.0)}
+    if latents is not None:
+        return synthetic(latents, *sizes, **recipe)
+    return partial(settings["partial_latents"], *sizes, **recipe)
 
 
-def refit_learner(method: str, seed: int, settings: dict[str, Any], learner_seed: int | None = None,
-                  **options: Any) -> tuple[Any, Dataset, Dataset]:
+def refit_learner(method: str, seed: int, settings: dict[str, Any], learner_seed: int | None = None, *,
+                  latents: int | None = None, **options: Any) -> tuple[Any, Dataset, Dataset]:
     """The learner of the stored run ``method/seed``, not yet fitted, with the rows it is fitted on and the
-    held-out rows it is scored on; ``learner_seed`` and ``options`` as for `refit`."""
-    data = stored_data(settings, seed)
+    held-out rows it is scored on; ``learner_seed`` and ``options`` as for `refit`. With ``latents``, the
+    Fig. 1 run ``method/latents/seed`` (`synthetic` data and their reference environments, as
+    `bench_learner.py` fits them) instead of a Fig. 2 one."""
+    data = stored_data(settings, seed, latents)
     fitted, scored = split(data, settings.get("held_out", 0.0), seed)
     budget = {key: settings[key] for key in LEARNER_KEYS if key in settings}
+    references = list(data.reference_envs) if latents is not None else partial_references(scored, settings["pins"])
     learner = make_learner(method.split(":")[0], latent_dim=len(data.latents),
                            seed=seed if learner_seed is None else learner_seed, progress=False,
-                           reference_envs=partial_references(scored, settings["pins"]), **{**budget, **options})
+                           reference_envs=references, **{**budget, **options})
     return learner, fitted, scored
 
 

@@ -1,22 +1,26 @@
-"""Does the rotation screen (``rotation_search_epochs``) turn Fig. 2 misses into hits? Each fit measured twice.
+"""Does the rotation screen (``rotation_search_epochs``) turn misses into hits? Each fit measured twice.
 
-For every data seed of a stored Fig. 2 run (``fig2_latent_mlp-greedy.json`` from `bench_learner.py`: the data,
-the split, the pins and the budget), ``latent_mlp:rotated`` is fitted on the same data and split. That
-preset is ``latent_mlp:greedy`` followed by the rotation screen and a second full stage, so the state just
-before the screen *is* the greedy fit, trained to the same bits. A hook records that state, and the
-script scores both on the held-out rows as `bench_learner.py` does: each node's matched correlation and
-parents' share, a **hit** when every identifiable node reaches 0.9, a **clear split** when the violating
-node's share is above `identcheck.verify.SHARE_MARGIN` and every identifiable node's is at most that, and
-the held-out −log p(x|u) above the true model's (the **gap**, nats per row). It also keeps the rotation
-the screen chose.
+For every data seed of a stored `bench_learner.py` run of ``latent_mlp:greedy`` (its data, split, pins and
+budget), ``latent_mlp:rotated`` is fitted on the same data and split. That preset is ``latent_mlp:greedy``
+followed by the rotation screen and a second full stage, so the state just before the screen *is* the
+greedy fit, trained to the same bits. A hook records that state, and the script scores both on the held-out
+rows as `bench_learner.py` does, with the held-out −log p(x|u) above the true model's (the **gap**, nats per
+row), the rotation the screen chose, and the best rotation's **gain**: how far its short run's held-out
+objective fell below the unrotated run's, in nats and, where recorded, in standard errors of the paired rows
+(``rotation_gain_z``).
+
+- A Fig. 2 run (``fig2_latent_mlp-greedy.json``): each node's matched correlation and parents' share, a
+  **hit** when every identifiable node reaches 0.9, a **clear split** when the violating node's share is
+  above `identcheck.verify.SHARE_MARGIN` and every identifiable node's is at most that.
+- A Fig. 1 run (``fig1_latent_mlp-greedy_l<ℓ>.json``): the MPC of z, per node, and the within-segment parents'
+  share averaged over the non-root nodes (`bench_learner.segment_shares`; 0 for ẑ = z).
 
     python benchmarks/rotation_screen.py benchmarks/results/learner/fig2_seeds10/fig2_latent_mlp-greedy.json \\
         --seeds 0 2 4 6 8
 
-writes ``rotation_screen_latent_mlp-rotated[_margin-M].json`` (``--margin M`` other than the learner's
-0.05; one entry per data seed/learner seed; saved after every fit, so a
-stopped run resumes and processes given different ``--seeds`` share the file) and the same name with ``.md``
-beside the stored file.
+writes ``rotation_screen_latent_mlp-rotated[_l<ℓ>][_margin-M].json`` (``--margin M`` other than the learner's
+0.05; one entry per data seed/learner seed; saved after every fit, so a stopped run resumes and processes
+given different ``--seeds`` share the file) and the same name with ``.md`` beside the stored file.
 """
 
 from __future__ import annotations
@@ -25,34 +29,51 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from bench_learner import node_recovery
+from bench_learner import node_recovery, segment_shares
 from diagnose_fig2_gaps import model_nll, refit_learner
 from diagnose_learner import truth_nll
-from identcheck.learn import PRESETS
+from identcheck.learn import PRESETS, mpc
+from identcheck.simulate import Dataset
 from refit_fig2 import learner_seed, save, score, seed_for
 
 
-def fit_twice(seed: int, fit_seed: int, settings: dict[str, Any], margin: float) -> dict[str, Any]:
+def fig2_reading(data: Dataset, z_hat: np.ndarray) -> dict[str, Any]:
+    """A Fig. 2 fit's held-out reading: per node, correlation and share; the lowest identifiable, hit, split."""
+    return score(node_recovery(data, z_hat)[1])
+
+
+def fig1_reading(data: Dataset, z_hat: np.ndarray) -> dict[str, Any]:
+    """A Fig. 1 fit's held-out reading: the MPC of z, per node, and the mean within-segment parents' share."""
+    matched = mpc(data.z, z_hat)
+    shares = segment_shares(data, z_hat[:, matched.assignment])
+    return {"mpc": matched.value, "mpc_per_node": matched.per_node.tolist(),
+            "segment_parent_share": float(np.mean(list(shares.values())))}
+
+
+def fit_twice(seed: int, fit_seed: int, settings: dict[str, Any], margin: float,
+              latents: int | None = None) -> dict[str, Any]:
     """Fit ``latent_mlp:rotated`` (the stored greedy budget, plus the screen the ``rotated`` preset adds to
-    ``greedy``, with ``rotation_margin`` = ``margin``) on data seed ``seed`` (learner seed ``fit_seed``), and
-    score the greedy fit it passes through (``before``) and the final fit (``after``) on the held-out rows."""
+    ``greedy``, with ``rotation_margin`` = ``margin``) on data seed ``seed`` (learner seed ``fit_seed``) of
+    Fig. 2, or of Fig. 1 at ℓ = ``latents``, and read the greedy fit it passes through (``before``) and the
+    final fit (``after``) on the held-out rows."""
     screen_options = {k: v for k, v in PRESETS["rotated"].items() if k not in PRESETS["greedy"]}
-    learner, fitted, scored = refit_learner("latent_mlp:greedy", seed, settings, fit_seed, **screen_options,
-                                            rotation_margin=margin)
+    learner, fitted, scored = refit_learner("latent_mlp:greedy", seed, settings, fit_seed, latents=latents,
+                                            **screen_options, rotation_margin=margin)
+    read = fig2_reading if latents is None else fig1_reading
     before: dict[str, Any] = {}
     screen = learner._search_rotations
 
-    def recording(module: Any, *args: Any) -> dict[str, list]:  # the greedy fit, scored before the screen
+    def recording(module: Any, *args: Any) -> dict[str, Any]:  # the greedy fit, read before the screen
         x, env = learner._tensors(scored.x, scored.u)
         with torch.no_grad():
             z_hat = module.structure.push(module.noise_mean(x, env), env).double().numpy()  # as transform
             before["nll"] = float(module.neg_log_likelihood(x, env).double().mean())
-        before["nodes"] = node_recovery(scored, z_hat)[1]
+        before["reading"] = read(scored, z_hat)
         return screen(module, *args)
 
     learner._search_rotations = recording
@@ -60,18 +81,38 @@ def fit_twice(seed: int, fit_seed: int, settings: dict[str, Any], margin: float)
     learner.fit(fitted.x, fitted.u)
     seconds = time.perf_counter() - start
     truth = truth_nll(scored, learner.x_mean_, learner.x_scale_)
-    after = node_recovery(scored, learner.transform(scored.x, scored.u))[1]
-    return {"before": {**score(before["nodes"]), "gap": before["nll"] - truth},
-            "after": {**score(after), "gap": model_nll(learner, scored) - truth},
+    after = read(scored, learner.transform(scored.x, scored.u))
+    return {"before": {**before["reading"], "gap": before["nll"] - truth},
+            "after": {**after, "gap": model_nll(learner, scored) - truth},
             "rotation": learner.history_["rotation"],
-            "rotation_val_loss": learner.history_["rotation_val_loss"], "seconds": seconds}
+            "rotation_val_loss": learner.history_["rotation_val_loss"],
+            "rotation_gain_z": learner.history_["rotation_gain_z"], "seconds": seconds}
 
 
-def table(runs: dict[str, dict[str, Any]]) -> list[str]:
-    """Markdown: one row per fit (correlations and shares before and after the screen, the rotation kept,
-    the gaps), then the counts and medians."""
-    lines = ["| data seed/learner seed | before: z1 / z2 / z3, share z2 / z3 | after | rotation kept (a, b, °) "
-             "| gap before → after | s |", "|---|---|---|---|---|---|"]
+def paired_table(runs: dict[str, dict[str, Any]], heading: str, cell: Callable[[dict[str, Any]], str],
+                 summary: Callable[[list[dict[str, Any]]], str]) -> list[str]:
+    """Markdown: one row per fit (``cell`` of its reading before and after the screen, the rotation kept, the
+    best rotation's gain, the gaps, the seconds), then a ``summary`` line of the readings before and one after."""
+    lines = [f"| data seed/learner seed | before: {heading} | after | rotation kept (a, b, °) | best rotation's gain "
+             "| gap before → after | s |", "|---|---|---|---|---|---|---|"]
+    keys = sorted(runs, key=lambda k: tuple(map(int, k.split("/"))))
+    for k in keys:
+        r = runs[k]
+        a, b, degrees = r["rotation"]
+        rotation = "none" if degrees == 0 else f"{a}, {b}, {degrees:g}"
+        scores = r["rotation_val_loss"]
+        gain = f"{scores[0] - min(scores[1:]):.3f}" + (f" (z {r['rotation_gain_z']:.1f})" if "rotation_gain_z" in r else "")
+        lines.append(f"| {k} | {cell(r['before'])} | {cell(r['after'])} | {rotation} | {gain} | "
+                     f"{r['before']['gap']:.3f} → {r['after']['gap']:.3f} | {r['seconds']:.0f} |")
+    lines.append("")
+    for when in ("before", "after"):
+        rs = [runs[k][when] for k in keys]
+        lines.append(f"- {when}: {summary(rs)}, median gap {np.median([r['gap'] for r in rs]):.3f}")
+    return lines
+
+
+def fig2_table(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """`paired_table` of Fig. 2 fits: per node correlation, the shares of z2 and z3; hits and splits."""
 
     def cell(r: dict[str, Any]) -> str:
         c, s = r["correlation"], r["share"]
@@ -79,56 +120,101 @@ def table(runs: dict[str, dict[str, Any]]) -> list[str]:
         return (f"{mark}{' / '.join(f'{v:.3f}' for v in c.values())}{mark}, {s['z2']:.3f} / {s['z3']:.3f}"
                 + (" (split)" if r["clear_split"] else ""))
 
-    keys = sorted(runs, key=lambda k: tuple(map(int, k.split("/"))))
-    for k in keys:
-        r = runs[k]
-        a, b, deg = r["rotation"]
-        rotation = "none" if deg == 0 else f"{a}, {b}, {deg:g}"
-        lines.append(f"| {k} | {cell(r['before'])} | {cell(r['after'])} | {rotation} | "
-                     f"{r['before']['gap']:.3f} → {r['after']['gap']:.3f} | {r['seconds']:.0f} |")
-    lines.append("")
-    for when in ("before", "after"):
-        rs = [runs[k][when] for k in keys]
+    def summary(rs: list[dict[str, Any]]) -> str:
         medians = " / ".join(f"{np.median([r['correlation'][n] for r in rs]):.3f}" for n in rs[0]["correlation"])
-        lines.append(f"- {when}: hits {sum(r['hit'] for r in rs)} of {len(rs)}, clear splits "
-                     f"{sum(r['clear_split'] for r in rs)}, median z1 / z2 / z3 {medians}, median share z2 / z3 "
-                     + " / ".join(f"{np.median([r['share'][n] for r in rs]):.3f}" for n in ("z2", "z3"))
-                     + f", median gap {np.median([r['gap'] for r in rs]):.3f}")
-    return lines
+        return (f"hits {sum(r['hit'] for r in rs)} of {len(rs)}, clear splits {sum(r['clear_split'] for r in rs)}, "
+                f"median z1 / z2 / z3 {medians}, median share z2 / z3 "
+                + " / ".join(f"{np.median([r['share'][n] for r in rs]):.3f}" for n in ("z2", "z3")))
+
+    return paired_table(runs, "z1 / z2 / z3, share z2 / z3", cell, summary)
+
+
+def fig1_table(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """`paired_table` of Fig. 1 fits: MPC, per node, and the mean within-segment parents' share."""
+
+    def cell(r: dict[str, Any]) -> str:
+        return (f"{r['mpc']:.3f} ({' / '.join(f'{v:.3f}' for v in r['mpc_per_node'])}), "
+                f"{r['segment_parent_share']:.3f}")
+
+    def summary(rs: list[dict[str, Any]]) -> str:
+        return (f"median MPC {np.median([r['mpc'] for r in rs]):.3f}, median lowest node "
+                f"{np.median([min(r['mpc_per_node']) for r in rs]):.3f}, median share "
+                f"{np.median([r['segment_parent_share'] for r in rs]):.3f}")
+
+    return paired_table(runs, "MPC (per node), share", cell, summary)
+
+
+def moved(old: dict[str, Any], new: dict[str, Any]) -> float:
+    """The largest change between two fits' readings (correlations, MPC, shares and gaps, before and after).
+
+    >>> old = {"before": {"gap": 0.5, "mpc_per_node": [0.9, 0.8]}, "after": {"gap": 0.4, "mpc_per_node": [0.9, 0.9]}}
+    >>> moved(old, {**old, "after": {"gap": 0.4, "mpc_per_node": [0.9, 0.7]}})
+    0.2...
+    """
+    def numbers(value: Any) -> list[float]:
+        if isinstance(value, dict):
+            return [v for k in sorted(value) for v in numbers(value[k])]
+        if isinstance(value, list):
+            return [v for item in value for v in numbers(item)]
+        return [float(value)] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
+
+    pairs = zip(numbers([old["before"], old["after"]]), numbers([new["before"], new["after"]]))
+    return max((abs(a - b) for a, b in pairs), default=0.0)
+
+
+def stored_latents(runs: dict[str, Any]) -> int | None:
+    """ℓ of a stored Fig. 1 file (run keys ``method/ℓ/seed``), None for Fig. 2 (``method/seed``).
+
+    >>> stored_latents({"latent_mlp:greedy/5/0": {}}), stored_latents({"latent_mlp:greedy/0": {}})
+    (5, None)
+    """
+    sizes = {int(k.split("/")[1]) for k in runs if k.count("/") == 2}
+    if len(sizes) > 1:
+        raise SystemExit(f"the stored runs mix ℓ = {sorted(sizes)}: one bench_learner.py file holds one ℓ")
+    return sizes.pop() if sizes else None
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("stored", type=Path, help="a fig2_latent_mlp-greedy.json written by bench_learner.py")
+    p.add_argument("stored", type=Path,
+                   help="a fig2_latent_mlp-greedy.json or fig1_latent_mlp-greedy_l<ℓ>.json written by bench_learner.py")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="data seeds (default: every stored one)")
     p.add_argument("--learner-seeds", type=learner_seed, nargs="+", default=["data"],
                    help="integers, 'data' for the data seed or 'data+K' for it plus K (default: data)")
     p.add_argument("--margin", type=float, default=0.05,
                    help="rotation_margin: what a rotation's short run must win by (default 0.05, the learner's)")
+    p.add_argument("--again", action="store_true",
+                   help="fit the runs the output already holds once more and replace them (to record what a run of "
+                        "an older version lacks); prints how far each reading moved")
     args = p.parse_args()
     torch.set_num_threads(1)
     payload = json.loads(args.stored.read_text())
     settings, runs = payload["settings"], payload["runs"]
     if settings.get("likelihood") != "exact" or settings.get("order_search") != "greedy":
         raise SystemExit(f"{args.stored} is not a latent_mlp:greedy run: the screen follows that preset's fit")
-    suffix = "" if args.margin == 0.05 else f"_margin-{args.margin:g}"
+    latents = stored_latents(runs)
+    suffix = ("" if latents is None else f"_l{latents}") + ("" if args.margin == 0.05 else f"_margin-{args.margin:g}")
     out = args.stored.with_name(f"rotation_screen_latent_mlp-rotated{suffix}.json")
     kept = json.loads(out.read_text()) if out.exists() else {}
     options = {"rotation_search_epochs": 30, "rotation_margin": args.margin}
     if kept.get("settings") != settings or kept.get("options") != options:
         kept = {"settings": settings, "options": options, "source": args.stored.name, "runs": {}}
     seeds = args.seeds if args.seeds is not None else sorted(int(k.rpartition("/")[2]) for k in runs)
+    reading = "lowest_identifiable" if latents is None else "mpc"
     for seed in seeds:
         for chosen in args.learner_seeds:
             key = f"{seed}/{seed_for(chosen, seed)}"
-            if key not in kept["runs"]:
-                kept["runs"][key] = fit_twice(seed, seed_for(chosen, seed), settings, args.margin)
-                save(out, kept)
+            if key not in kept["runs"] or args.again:
+                old = kept["runs"].get(key)
+                kept["runs"][key] = fit_twice(seed, seed_for(chosen, seed), settings, args.margin, latents)
+                save(out, {**kept, "runs": {key: kept["runs"][key]}})  # the others' runs on disk stay theirs
+                if old is not None:
+                    print(f"{key}: fitted again; the readings moved by at most {moved(old, kept['runs'][key]):.2g}")
             r = kept["runs"][key]
-            print(f"{key}: before {r['before']['lowest_identifiable']:.3f} (hit {r['before']['hit']}) after "
-                  f"{r['after']['lowest_identifiable']:.3f} (hit {r['after']['hit']}) rotation {r['rotation']} "
-                  f"{r['seconds']:.0f} s", flush=True)
+            print(f"{key}: {reading} before {r['before'][reading]:.3f} after {r['after'][reading]:.3f} "
+                  f"rotation {r['rotation']} {r['seconds']:.0f} s", flush=True)
     kept = json.loads(out.read_text())
+    table = fig2_table if latents is None else fig1_table
     out.with_suffix(".md").write_text("\n".join(table(kept["runs"])) + "\n")
     print(f"wrote {out} and {out.with_suffix('.md')}")
 

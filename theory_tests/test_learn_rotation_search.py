@@ -1,9 +1,11 @@
 """The rotation screen (``rotation_search_epochs``): `LatentFlow.rotate_slots` must rotate exactly the two
 scaled slots and keep log|det|; the screen must start every short run from the fitted model rotated by its
 candidate, keep the best rotation's run only when it wins by more than ``rotation_margin`` (else the unrotated
-run's), and train the second full stage from exactly the kept run's state.
+run's), train the second full stage from exactly the kept run's state, and report the paired evidence for
+the best rotation on the held-out rows.
 
-Deterministic (seeded nets, float32): the margins are float rounding, 1e-6 on latents and 1e-5 on log|det|.
+Deterministic (seeded nets, float32): the margins are float rounding, 1e-6 on latents, 1e-5 on log|det| and
+on mean objectives, 1e-6 nats on the paired gain's mean.
 """
 
 from __future__ import annotations
@@ -112,6 +114,44 @@ def test_the_screen_starts_each_short_run_from_its_rotation_and_goes_on_from_the
     assert np.all(np.diff(history["seconds"]) > 0)  # the stages' clocks are joined
     assert history["val_loss"][learner.best_epoch_ - 1] == learner.restart_val_losses_[0]
     assert learner.best_epoch_ > first["ran"]  # the kept epoch counts from the first stage's first epoch
+
+
+def test_the_gain_z_is_the_paired_difference_of_the_kept_short_runs_on_the_held_out_rows(data, monkeypatch):
+    """``rotation_gain_z`` must be read off the unrotated run's and the best rotation's kept states on the rows
+    the short runs held out: the mean of the rows' differences is then the screen's own gain (the two
+    objectives in ``rotation_val_loss``, to float rounding) and the z is that mean over its standard error."""
+    import identcheck.learn.base as base
+    from identcheck.learn.training import snapshot, split_rows, train
+
+    ends = []
+
+    def recording_train(module, x, env, settings, history, **kwargs):
+        epoch = train(module, x, env, settings, history, **kwargs)
+        if settings.epochs == SCREEN["rotation_search_epochs"]:  # a short run: its kept state
+            ends.append((snapshot(module), settings))
+        return epoch
+
+    monkeypatch.setattr(base, "train", recording_train)
+    x, u = data
+    learner = LatentCausalVAE(3, reference_envs=[0], **SCREEN).fit(x, u)
+    scores = learner.history_["rotation_val_loss"]
+    best = 1 + int(np.argmin(scores[1:]))
+    model = learner._build(3, 4, torch.device("cpu"), 0)
+    xt, et = learner._tensors(x, u)
+    _, rows, _ = split_rows(xt.shape[0], ends[0][1])
+    objective = []
+    for state, settings in (ends[0], ends[best]):
+        model.load_state_dict(state)
+        with torch.no_grad():
+            nll = model.neg_log_likelihood(xt[rows], et[rows]).double()
+            objective.append(nll + settings.sparsity * float(model.structure.penalty()))
+    diff = objective[0] - objective[1]
+    assert float(diff.mean()) == pytest.approx(scores[0] - scores[best], abs=1e-5)
+    se = float(diff.std()) / math.sqrt(diff.shape[0])
+    z = float(diff.mean()) / se
+    # float32 rows: the two evaluations' means may differ by rounding, about 1e-7 nats; 1e-6 nats in z units
+    assert learner.history_["rotation_gain_z"] == pytest.approx(z, abs=1e-6 / se)
+    assert z != 0.0  # control: the two kept runs differ, so the z is not trivially 0
 
 
 def test_the_screen_survives_save_and_load_and_the_preset_names_it(data, tmp_path):

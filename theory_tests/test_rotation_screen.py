@@ -1,9 +1,11 @@
 """benchmarks/rotation_screen.py: the fit it scores before the screen must be the `latent_mlp:greedy` fit
-itself (the rotated preset passes through it), and its outputs must hold what it says. Tiny fits (seconds)."""
+itself (the rotated preset passes through it), for Fig. 2 and Fig. 1 runs, and its outputs must hold what it
+says. Tiny fits (seconds)."""
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +19,12 @@ SETTINGS = {"segments": 6, "samples_per_segment": 100, "epochs": 3, "restarts": 
             "order_search_epochs": 2, "order_search": "greedy", "pins": "global"}
 
 
-def _stored(folder: Path, settings: dict) -> Path:
-    path = folder / "fig2_latent_mlp-greedy.json"
-    path.write_text(json.dumps({"settings": settings, "runs": {"latent_mlp:greedy/0": {}, "latent_mlp:greedy/1": {}}}))
+def _stored(folder: Path, settings: dict, latents: int | None = None) -> Path:
+    if latents is None:
+        path, runs = folder / "fig2_latent_mlp-greedy.json", ["latent_mlp:greedy/0", "latent_mlp:greedy/1"]
+    else:
+        path, runs = folder / f"fig1_latent_mlp-greedy_l{latents}.json", [f"latent_mlp:greedy/{latents}/0"]
+    path.write_text(json.dumps({"settings": settings, "runs": dict.fromkeys(runs, {})}))
     return path
 
 
@@ -42,6 +47,32 @@ def test_the_fit_before_the_screen_is_the_greedy_fit_and_the_outputs_say_so(tmp_
     assert len(run["rotation_val_loss"]) == 16
     table = (tmp_path / "rotation_screen_latent_mlp-rotated.md").read_text()
     assert "| 0/0 |" in table and "- before: hits" in table and "- after: hits" in table
+
+
+def test_a_fig1_run_is_read_by_mpc_and_its_before_is_the_greedy_fit(tmp_path, monkeypatch):
+    settings = {k: v for k, v in SETTINGS.items() if k != "pins"}  # Fig. 1 runs store no pins
+    stored = _stored(tmp_path, settings, latents=2)
+    result = subprocess.run([sys.executable, str(SCRIPT), str(stored)], capture_output=True, text=True,
+                            timeout=600, cwd=BENCHMARKS)
+    assert result.returncode == 0, result.stderr
+    run = json.loads((tmp_path / "rotation_screen_latent_mlp-rotated_l2.json").read_text())["runs"]["0/0"]
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from diagnose_fig2_gaps import refit_learner
+    from identcheck.learn import mpc
+
+    learner, fitted, scored = refit_learner("latent_mlp:greedy", 0, settings, latents=2)
+    greedy = mpc(scored.z, learner.fit(fitted.x, fitted.u).transform(scored.x, scored.u))
+    assert run["before"]["mpc"] == pytest.approx(greedy.value, abs=1e-6)
+    assert run["before"]["mpc_per_node"] == pytest.approx(greedy.per_node.tolist(), abs=1e-6)
+    assert len(run["rotation_val_loss"]) == 6  # one pair, five angles, and the unrotated run
+    assert 0 <= run["after"]["segment_parent_share"] <= 1
+    assert math.isfinite(run["before"]["gap"]) and math.isfinite(run["after"]["gap"])
+    table = (tmp_path / "rotation_screen_latent_mlp-rotated_l2.md").read_text()
+    assert "| 0/0 |" in table and "- before: median MPC" in table and "- after: median MPC" in table
+    assert f"(z {run['rotation_gain_z']:.1f})" in table
+    again = subprocess.run([sys.executable, str(SCRIPT), str(stored), "--again"], capture_output=True, text=True,
+                           timeout=600, cwd=BENCHMARKS)  # a second process, on the same machine: the same fit
+    assert again.returncode == 0 and "0/0: fitted again; the readings moved by at most 0\n" in again.stdout
 
 
 def test_a_stored_run_of_another_search_is_refused(tmp_path):

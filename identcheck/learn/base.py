@@ -28,7 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from math import factorial
+from math import copysign, factorial, inf, sqrt
 from os import PathLike
 from typing import Any, ClassVar
 
@@ -41,9 +41,9 @@ from identcheck.errors import DataError, IdentcheckError, NotFittedError, Traini
 from .flows import SmoothLeakyFlow
 from .inputs import as_env_index, as_features
 from .model import CausalStructure, ConditionalPrior, LatentFlow, LatentVAE, References, Structure
-from .training import EVAL_BATCH, TrainSettings, snapshot, train
+from .training import EVAL_BATCH, TrainSettings, snapshot, split_rows, train
 
-__all__ = ["LatentLearner", "CausalLearner", "order_search_runs"]
+__all__ = ["LatentLearner", "CausalLearner", "order_search_runs", "paired_gain_z"]
 
 FILE_FORMAT = "identcheck-learner"
 STRENGTH_SAMPLES = 5000
@@ -206,7 +206,9 @@ class LatentLearner:
     ``searched_orders``, the orders screened, in the order they ran (lexicographic for "exhaustive"), and
     ``order_val_loss``, the best held-out objective of each one's short run; with ``rotation_search_epochs``
     also ``rotation``, the kept [a, b, degrees] (degrees 0: no rotation), ``searched_rotations``, every one
-    screened, and ``rotation_val_loss``, each one's best held-out objective), ``best_epoch_``,
+    screened, ``rotation_val_loss``, each one's best held-out objective, and ``rotation_gain_z``, one
+    number: how many standard errors over the held-out rows the best rotation's objective lies below the
+    unrotated run's, `paired_gain_z`), ``best_epoch_``,
     ``restart_val_losses_`` (held-out objective of each restart's kept state), ``device_``.
     """
 
@@ -474,7 +476,7 @@ class LatentLearner:
         rotation screen with a second full stage when asked. The stages' histories are joined in ``history``
         (also when a stage fails) and the returned epoch counts from the first stage's first epoch."""
         settings, desc = self._settings(seed), type(self).__name__
-        searched: dict[str, list] = {}
+        searched: dict[str, Any] = {}
 
         def stage(stage_settings: TrainSettings, stage_desc: str) -> int:
             run: dict[str, list[float]] = {}
@@ -551,7 +553,7 @@ class LatentLearner:
                 "order_val_loss": list(scores.values())}
 
     def _search_rotations(self, module: LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
-                          desc: str) -> dict[str, list]:
+                          desc: str) -> dict[str, Any]:
         """Screen rotations of pairs of the fitted latents (see ``rotation_search_epochs``) and leave ``module``
         in the kept screened state: the best rotation's if it beats the unrotated run by more than
         ``rotation_margin``, else the unrotated run's. Return the rotation kept and every screened one with its
@@ -576,10 +578,14 @@ class LatentLearner:
             if which not in kept or scores[-1] < kept[which][0]:  # the first of equal objectives is kept
                 kept[which] = (scores[-1], (a, b, degrees), snapshot(module))
         wins = kept["rotated"][0] < kept["unrotated"][0] - self.rotation_margin
+        _, val_rows, _ = split_rows(x.shape[0], short)
+        val_rows = val_rows.to(x.device)
+        gain_z = paired_gain_z(module, kept["unrotated"][2], kept["rotated"][2], x[val_rows], env[val_rows],
+                               short.sparsity)
         _, best, state = kept["rotated" if wins else "unrotated"]
         module.load_state_dict(state)  # the second full stage goes on from the kept short run
         return {"rotation": list(best), "searched_rotations": [list(c) for c in candidates],
-                "rotation_val_loss": scores}
+                "rotation_val_loss": scores, "rotation_gain_z": gain_z}
 
     def _after_fit(self, x: torch.Tensor, env: torch.Tensor) -> None:
         """Hook run on the kept state at the end of `fit` (causal learners read off edge strengths)."""
@@ -664,6 +670,41 @@ class LatentLearner:
 
     def _restore_extra(self, fitted: dict[str, Any]) -> None:
         """Hook for subclasses with more fitted attributes."""
+
+
+def paired_gain_z(module: LatentFlow, baseline: Mapping[str, torch.Tensor], candidate: Mapping[str, torch.Tensor],
+                  x: torch.Tensor, env: torch.Tensor, sparsity: float) -> float:
+    """How far the ``candidate`` state's objective on the rows (x, env) lies below the ``baseline`` state's, in
+    standard errors of the rows' paired differences: each row's −log p(x|u) plus the sparsity penalty under
+    each state, the baseline's minus the candidate's, their mean over their standard error (0 where every
+    difference is 0). Leaves ``module`` in the ``candidate`` state.
+
+    >>> import torch
+    >>> from identcheck.learn.flows import SmoothLeakyFlow
+    >>> from identcheck.learn.model import ConditionalPrior
+    >>> model = LatentFlow(ConditionalPrior(2, 2, hidden=8, layers=2),
+    ...                    SmoothLeakyFlow(2, depth=1, generator=torch.Generator().manual_seed(0)))
+    >>> x, env = torch.randn(200, 2, generator=torch.Generator().manual_seed(1)), torch.arange(200) % 2
+    >>> fitted, blurred = snapshot(model), {k: v * 0.5 for k, v in snapshot(model).items()}
+    >>> paired_gain_z(model, fitted, fitted, x, env, 0.0)
+    0.0
+    >>> paired_gain_z(model, fitted, blurred, x, env, 0.0) == -paired_gain_z(model, blurred, fitted, x, env, 0.0)
+    True
+    """
+    rows = []
+    for state in (baseline, candidate):
+        module.load_state_dict(state)
+        module.eval()
+        with torch.no_grad():
+            nll = torch.cat([module.neg_log_likelihood(x[i:i + EVAL_BATCH], env[i:i + EVAL_BATCH])
+                             for i in range(0, x.shape[0], EVAL_BATCH)])
+            rows.append(nll.double() + sparsity * float(module.structure.penalty()))
+    diff = rows[0] - rows[1]
+    spread = float(diff.std()) if diff.shape[0] > 1 else 0.0
+    mean = float(diff.mean())
+    if spread == 0.0:
+        return 0.0 if mean == 0.0 else copysign(inf, mean)
+    return mean / (spread / sqrt(diff.shape[0]))
 
 
 def _append(history: dict[str, list[float]], run: dict[str, list[float]]) -> None:

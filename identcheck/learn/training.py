@@ -25,7 +25,7 @@ from identcheck.errors import TrainingError
 
 from .model import LatentFlow, LatentVAE
 
-__all__ = ["TrainSettings", "train", "snapshot", "EVAL_BATCH"]
+__all__ = ["TrainSettings", "train", "snapshot", "split_rows", "EVAL_BATCH"]
 
 EVAL_BATCH = 8192
 
@@ -69,6 +69,23 @@ def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+def split_rows(n_rows: int, settings: TrainSettings) -> tuple[torch.Tensor, torch.Tensor, torch.Generator]:
+    """The rows `train` trains on and the rows it holds out for validation (index tensors on the CPU), drawn
+    with ``settings.seed``, and the generator that goes on to shuffle the training rows every epoch.
+
+    >>> settings = TrainSettings(epochs=1, lr=1e-3, batch_size=8, schedule="constant", clip_grad=5.0,
+    ...     early_stopping=False, patience=1, validation_fraction=0.2, progress=False, seed=0,
+    ...     beta=1.0, obs_var=0.01, sparsity=0.0)
+    >>> fit_rows, val_rows, _ = split_rows(10, settings)
+    >>> len(fit_rows), len(val_rows), sorted(fit_rows.tolist() + val_rows.tolist()) == list(range(10))
+    (8, 2, True)
+    """
+    generator = torch.Generator().manual_seed(settings.seed)
+    order = torch.randperm(n_rows, generator=generator)
+    n_val = int(round(settings.validation_fraction * n_rows))
+    return order[n_val:], order[:n_val], generator
+
+
 def _evaluate(model: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
               obs_var: float) -> float:
     """Held-out objective with a fixed noise draw, so that epochs are compared on the same sample."""
@@ -95,11 +112,9 @@ def train(model: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, set
     training, restores the state after the last complete finite epoch and raises `TrainingError` naming the
     epoch.
     """
-    cpu_gen = torch.Generator().manual_seed(settings.seed)
+    train_idx, val_idx, cpu_gen = split_rows(x.shape[0], settings)
+    train_idx, val_idx, n_val = train_idx.to(x.device), val_idx.to(x.device), val_idx.shape[0]
     noise_gen = torch.Generator(device=x.device).manual_seed(settings.seed + 1)
-    order = torch.randperm(x.shape[0], generator=cpu_gen).to(x.device)
-    n_val = int(round(settings.validation_fraction * x.shape[0]))
-    val_idx, train_idx = order[:n_val], order[n_val:]
     x_val, env_val = x[val_idx], env[val_idx]
     history.update(train_loss=[], val_loss=[], seconds=[])
 
