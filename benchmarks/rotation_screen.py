@@ -2,7 +2,7 @@
 
 For every data seed of a stored `bench_learner.py` run of ``latent_mlp:greedy`` (its data, split, pins and
 budget), ``latent_mlp:rotated`` is fitted on the same data and split. That preset is ``latent_mlp:greedy``
-followed by the rotation screen and a second full stage, so the state just before the screen *is* the
+followed by the rotation screen and the second full stage, so the state just before the screen *is* the
 greedy fit, trained to the same bits. A hook records that state, and the script scores both on the held-out
 rows as `bench_learner.py` does, with the held-out −log p(x|u) above the true model's (the **gap**, nats per
 row), the rotation the screen chose, and the best rotation's **gain**: how far its short run's held-out
@@ -18,14 +18,22 @@ objective fell below the unrotated run's, in nats and, where recorded, in standa
     python benchmarks/rotation_screen.py benchmarks/results/learner/fig2_seeds10/fig2_latent_mlp-greedy.json \\
         --seeds 0 2 4 6 8
 
-writes ``rotation_screen_latent_mlp-rotated[_l<ℓ>][_margin-M].json`` (``--margin M`` other than the learner's
-0.05; one entry per data seed/learner seed; saved after every fit, so a stopped run resumes and processes
-given different ``--seeds`` share the file) and the same name with ``.md`` beside the stored file.
+writes ``rotation_screen_latent_mlp-rotated[_l<ℓ>][_full][_margin-M].json`` and the same name with ``.md``
+beside the stored file: ``_full`` for ``--decision full``, ``_margin-M`` for a margin other than 0.05, so the
+defaults (the learner's: full, 0.02) write ``_full_margin-0.02`` and stop 25's files, of the short rule at
+0.05, keep their names. One entry per data seed/learner seed, saved after every fit, so a stopped run resumes
+and processes given different ``--seeds`` share the file.
+
+With ``--decision full`` both candidates, the unrotated run and the best rotation's, go through the second
+full stage and the margin is applied there (``rotation_decision="full"``). Both are read, so the table also
+shows what the short rule (short runs, margin 0.05) keeps in the same fit: the two rules compared on the
+same data, the same short runs and the same second stages.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import time
 from pathlib import Path
@@ -37,9 +45,13 @@ import torch
 from bench_learner import node_recovery, segment_shares
 from diagnose_fig2_gaps import model_nll, refit_learner
 from diagnose_learner import truth_nll
-from identcheck.learn import PRESETS, mpc
+from identcheck.learn import PRESETS, LatentCausalVAE, mpc
+from identcheck.learn.base import ROTATION_DECISIONS
 from identcheck.simulate import Dataset
 from refit_fig2 import learner_seed, save, score, seed_for
+
+LEARNER_DEFAULTS = {k: p.default for k, p in inspect.signature(LatentCausalVAE).parameters.items()}
+SHORT_MARGIN = 0.05  # rotation_decision="short"'s margin (the learner's default rule until stop 27)
 
 
 def fig2_reading(data: Dataset, z_hat: np.ndarray) -> dict[str, Any]:
@@ -56,37 +68,51 @@ def fig1_reading(data: Dataset, z_hat: np.ndarray) -> dict[str, Any]:
 
 
 def fit_twice(seed: int, fit_seed: int, settings: dict[str, Any], margin: float,
-              latents: int | None = None) -> dict[str, Any]:
+              latents: int | None = None, decision: str = "full") -> dict[str, Any]:
     """Fit ``latent_mlp:rotated`` (the stored greedy budget, plus the screen the ``rotated`` preset adds to
-    ``greedy``, with ``rotation_margin`` = ``margin``) on data seed ``seed`` (learner seed ``fit_seed``) of
-    Fig. 2, or of Fig. 1 at ℓ = ``latents``, and read the greedy fit it passes through (``before``) and the
-    final fit (``after``) on the held-out rows."""
+    ``greedy``, with ``rotation_margin`` = ``margin`` and ``rotation_decision`` = ``decision``) on data seed
+    ``seed`` (learner seed ``fit_seed``) of Fig. 2, or of Fig. 1 at ℓ = ``latents``, and read the greedy fit
+    it passes through (``before``) and the final fit (``after``) on the held-out rows. With ``decision``
+    "full", also both candidates' second full stages (``candidates``: "unrotated" and "rotated")."""
     screen_options = {k: v for k, v in PRESETS["rotated"].items() if k not in PRESETS["greedy"]}
     learner, fitted, scored = refit_learner("latent_mlp:greedy", seed, settings, fit_seed, latents=latents,
-                                            **screen_options, rotation_margin=margin)
+                                            **screen_options, rotation_margin=margin, rotation_decision=decision)
     read = fig2_reading if latents is None else fig1_reading
-    before: dict[str, Any] = {}
-    screen = learner._search_rotations
+    truth: list[float] = []
 
-    def recording(module: Any, *args: Any) -> dict[str, Any]:  # the greedy fit, read before the screen
-        x, env = learner._tensors(scored.x, scored.u)
+    def reading(module: Any) -> dict[str, Any]:  # a state on the way, read as `transform` and `model_nll` would
+        xs, es = learner._tensors(scored.x, scored.u)
+        if not truth:
+            truth.append(truth_nll(scored, learner.x_mean_, learner.x_scale_))
         with torch.no_grad():
-            z_hat = module.structure.push(module.noise_mean(x, env), env).double().numpy()  # as transform
-            before["nll"] = float(module.neg_log_likelihood(x, env).double().mean())
-        before["reading"] = read(scored, z_hat)
+            z_hat = module.structure.push(module.noise_mean(xs, es), es).double().numpy()
+            nll = float(module.neg_log_likelihood(xs, es).double().mean())
+        return {**read(scored, z_hat), "gap": nll - truth[0]}
+
+    seen: dict[str, Any] = {}
+    screen, stage = learner._search_rotations, learner._second_stage
+
+    def recording_screen(module: Any, *args: Any) -> Any:  # the greedy fit, read before the screen
+        seen["before"] = reading(module)
         return screen(module, *args)
 
-    learner._search_rotations = recording
+    def recording_stage(module: Any, which: str, *args: Any) -> Any:  # each candidate's second stage
+        out = stage(module, which, *args)
+        seen.setdefault("candidates", {})[which] = reading(module)
+        return out
+
+    learner._search_rotations, learner._second_stage = recording_screen, recording_stage
     start = time.perf_counter()
     learner.fit(fitted.x, fitted.u)
     seconds = time.perf_counter() - start
-    truth = truth_nll(scored, learner.x_mean_, learner.x_scale_)
     after = read(scored, learner.transform(scored.x, scored.u))
-    return {"before": {**before["reading"], "gap": before["nll"] - truth},
-            "after": {**after, "gap": model_nll(learner, scored) - truth},
-            "rotation": learner.history_["rotation"],
-            "rotation_val_loss": learner.history_["rotation_val_loss"],
-            "rotation_gain_z": learner.history_["rotation_gain_z"], "seconds": seconds}
+    history = learner.history_
+    out = {"before": seen["before"], "after": {**after, "gap": model_nll(learner, scored) - truth[0]},
+           "rotation": history["rotation"], "rotation_val_loss": history["rotation_val_loss"],
+           "rotation_gain_z": history["rotation_gain_z"], "seconds": seconds}
+    if decision == "full":
+        out.update(candidates=seen["candidates"], rotation_full_val_loss=history["rotation_full_val_loss"])
+    return out
 
 
 def paired_table(runs: dict[str, dict[str, Any]], heading: str, cell: Callable[[dict[str, Any]], str],
@@ -108,6 +134,40 @@ def paired_table(runs: dict[str, dict[str, Any]], heading: str, cell: Callable[[
     for when in ("before", "after"):
         rs = [runs[k][when] for k in keys]
         lines.append(f"- {when}: {summary(rs)}, median gap {np.median([r['gap'] for r in rs]):.3f}")
+    if all("candidates" in runs[k] for k in keys):
+        lines += [""] + decision_table(runs, keys, cell, summary)
+    return lines
+
+
+def short_rule(run: dict[str, Any]) -> str:
+    """The candidate ``rotation_decision="short"`` keeps: the best rotation's if its short run beats the
+    unrotated one's by more than that rule's margin (`SHORT_MARGIN`), else the unrotated run.
+
+    >>> short_rule({"rotation_val_loss": [1.0, 0.99, 0.9]}), short_rule({"rotation_val_loss": [1.0, 0.97]})
+    ('rotated', 'unrotated')
+    """
+    scores = run["rotation_val_loss"]
+    return "rotated" if min(scores[1:]) < scores[0] - SHORT_MARGIN else "unrotated"
+
+
+def decision_table(runs: dict[str, dict[str, Any]], keys: list[str], cell: Callable[[dict[str, Any]], str],
+                   summary: Callable[[list[dict[str, Any]]], str]) -> list[str]:
+    """Markdown for fits with ``--decision full``: both candidates after the second full stage, the gains on
+    the short runs and after the stage, and the candidate each rule keeps; a ``summary`` line per rule."""
+    lines = ["| data seed/learner seed | short-run gain | gain after the stage | unrotated, after the stage "
+             "| rotated, after the stage | short rule keeps | full rule keeps |", "|---|---|---|---|---|---|---|"]
+    for k in keys:
+        r = runs[k]
+        scores, (unrotated, rotated) = r["rotation_val_loss"], r["rotation_full_val_loss"]
+        full = "unrotated" if r["rotation"][2] == 0 else "rotated"
+        lines.append(f"| {k} | {scores[0] - min(scores[1:]):.3f} | {unrotated - rotated:.3f} "
+                     f"| {cell(r['candidates']['unrotated'])} | {cell(r['candidates']['rotated'])} "
+                     f"| {short_rule(r)} | {full} |")
+    lines.append("")
+    short = [runs[k]["candidates"][short_rule(runs[k])] for k in keys]
+    lines.append(f"- short rule (margin {SHORT_MARGIN:g} on the short runs): {summary(short)}, "
+                 f"median gap {np.median([r['gap'] for r in short]):.3f}")
+    lines.append("- full rule: the line 'after' above")
     return lines
 
 
@@ -181,8 +241,12 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="data seeds (default: every stored one)")
     p.add_argument("--learner-seeds", type=learner_seed, nargs="+", default=["data"],
                    help="integers, 'data' for the data seed or 'data+K' for it plus K (default: data)")
-    p.add_argument("--margin", type=float, default=0.05,
-                   help="rotation_margin: what a rotation's short run must win by (default 0.05, the learner's)")
+    p.add_argument("--margin", type=float, default=LEARNER_DEFAULTS["rotation_margin"],
+                   help="rotation_margin: what a rotation must win by (default: the learner's, %(default)s)")
+    p.add_argument("--decision", choices=ROTATION_DECISIONS, default=LEARNER_DEFAULTS["rotation_decision"],
+                   help="rotation_decision: compare the candidates after both have gone through the second full "
+                        "stage ('full', the learner's default: the table then reads both, and what the short "
+                        "runs with margin 0.05 would have kept) or on their short runs ('short')")
     p.add_argument("--again", action="store_true",
                    help="fit the runs the output already holds once more and replace them (to record what a run of "
                         "an older version lacks); prints how far each reading moved")
@@ -193,10 +257,13 @@ def main() -> None:
     if settings.get("likelihood") != "exact" or settings.get("order_search") != "greedy":
         raise SystemExit(f"{args.stored} is not a latent_mlp:greedy run: the screen follows that preset's fit")
     latents = stored_latents(runs)
-    suffix = ("" if latents is None else f"_l{latents}") + ("" if args.margin == 0.05 else f"_margin-{args.margin:g}")
+    suffix = ("" if latents is None else f"_l{latents}") + ("" if args.decision == "short" else "_full") \
+        + ("" if args.margin == 0.05 else f"_margin-{args.margin:g}")
     out = args.stored.with_name(f"rotation_screen_latent_mlp-rotated{suffix}.json")
     kept = json.loads(out.read_text()) if out.exists() else {}
     options = {"rotation_search_epochs": 30, "rotation_margin": args.margin}
+    if args.decision != "short":  # files of the default decision keep their options
+        options["rotation_decision"] = args.decision
     if kept.get("settings") != settings or kept.get("options") != options:
         kept = {"settings": settings, "options": options, "source": args.stored.name, "runs": {}}
     seeds = args.seeds if args.seeds is not None else sorted(int(k.rpartition("/")[2]) for k in runs)
@@ -206,7 +273,8 @@ def main() -> None:
             key = f"{seed}/{seed_for(chosen, seed)}"
             if key not in kept["runs"] or args.again:
                 old = kept["runs"].get(key)
-                kept["runs"][key] = fit_twice(seed, seed_for(chosen, seed), settings, args.margin, latents)
+                kept["runs"][key] = fit_twice(seed, seed_for(chosen, seed), settings, args.margin, latents,
+                                              args.decision)
                 save(out, {**kept, "runs": {key: kept["runs"][key]}})  # the others' runs on disk stay theirs
                 if old is not None:
                     print(f"{key}: fitted again; the readings moved by at most {moved(old, kept['runs'][key]):.2g}")

@@ -1,8 +1,9 @@
 """The rotation screen (``rotation_search_epochs``): `LatentFlow.rotate_slots` must rotate exactly the two
 scaled slots and keep log|det|; the screen must start every short run from the fitted model rotated by its
-candidate, keep the best rotation's run only when it wins by more than ``rotation_margin`` (else the unrotated
-run's), train the second full stage from exactly the kept run's state, and report the paired evidence for
-the best rotation on the held-out rows.
+candidate. With ``rotation_decision="short"`` it must keep the best rotation's run only when it wins by more
+than ``rotation_margin`` (else the unrotated run's) and train the second full stage from exactly that state;
+with "full", the default, train that stage from both candidates' states and keep the one the margin picks.
+It must report the paired evidence for the best rotation on the held-out rows.
 
 Deterministic (seeded nets, float32): the margins are float rounding, 1e-6 on latents, 1e-5 on log|det| and
 on mean objectives, 1e-6 nats on the paired gain's mean.
@@ -90,7 +91,8 @@ def test_the_screen_starts_each_short_run_from_its_rotation_and_goes_on_from_the
 
     monkeypatch.setattr(base, "train", recording_train)
     x, u = data
-    learner = LatentCausalVAE(3, reference_envs=[0], patience=1, rotation_margin=margin, **SCREEN).fit(x, u)
+    learner = LatentCausalVAE(3, reference_envs=[0], patience=1, rotation_margin=margin, rotation_decision="short",
+                              **SCREEN).fit(x, u)
     assert len(calls) == 1 + 7 + 1
     first, short, second = calls[0], calls[1:8], calls[8]
     assert [c["ran"] for c in short] == [4] * 7 and {c["schedule"] for c in short} == {"constant"}
@@ -114,6 +116,54 @@ def test_the_screen_starts_each_short_run_from_its_rotation_and_goes_on_from_the
     assert np.all(np.diff(history["seconds"]) > 0)  # the stages' clocks are joined
     assert history["val_loss"][learner.best_epoch_ - 1] == learner.restart_val_losses_[0]
     assert learner.best_epoch_ > first["ran"]  # the kept epoch counts from the first stage's first epoch
+
+
+@pytest.mark.parametrize("scripted_full, margin, kept", [
+    ([1.0, 0.97], 0.02, "rotated"),     # the rotated candidate ends 0.03 lower: more than the margin
+    ([1.0, 0.99], 0.02, "unrotated"),   # ... 0.01 lower: not enough
+    ([1.0, 1.2], 0.0, "unrotated"),     # the rotation's short-run lead is lost in the full stage
+])
+def test_the_full_decision_trains_both_candidates_and_keeps_the_one_the_margin_picks(scripted_full, margin, kept,
+                                                                                    data, monkeypatch):
+    """With ``rotation_decision="full"`` the second full stage runs twice: from the unrotated short run's kept
+    state, then from the best rotation's (short-run objectives scripted so that rotation [0, 2, 45] is best,
+    by 0.3). The stages' kept objectives, scripted too, decide by the margin; the fitted model must be the kept
+    stage's end state, the history that stage's epochs after the first stage's, and both objectives recorded."""
+    import identcheck.learn.base as base
+    from identcheck.learn.training import train
+
+    short_script = iter([1.0, 0.99, 0.9, 0.7, 1.2, 0.97, 1.3])
+    full_script, calls = iter(scripted_full), []
+
+    def recording_train(module, x, env, settings, history, **kwargs):
+        calls.append({"start": {k: v.clone() for k, v in module.state_dict().items()}, "epochs": settings.epochs})
+        epoch = train(module, x, env, settings, history, **kwargs)
+        if len(calls) > 1:  # a short run or a second full stage: its kept objective, scripted
+            script = short_script if settings.epochs == SCREEN["rotation_search_epochs"] else full_script
+            history["val_loss"][epoch - 1] = next(script)
+        calls[-1].update(end={k: v.clone() for k, v in module.state_dict().items()},
+                         ran=len(history["train_loss"]), kept=epoch)
+        return epoch
+
+    monkeypatch.setattr(base, "train", recording_train)
+    x, u = data
+    learner = LatentCausalVAE(3, reference_envs=[0], patience=1, rotation_margin=margin, rotation_decision="full",
+                              **SCREEN).fit(x, u)
+    assert len(calls) == 1 + 7 + 2
+    first, short, second = calls[0], calls[1:8], dict(zip(("unrotated", "rotated"), calls[8:]))
+    assert [c["epochs"] for c in calls[8:]] == [SCREEN["epochs"]] * 2
+    for which, screened in (("unrotated", short[0]), ("rotated", short[3])):  # each stage from its candidate
+        for key, value in screened["end"].items():
+            assert torch.equal(second[which]["start"][key], value), (which, key)
+    history = learner.history_
+    assert history["rotation_full_val_loss"] == scripted_full
+    assert history["rotation"] == ([0, 2, 45.0] if kept == "rotated" else [0, 1, 0.0])
+    for key, value in learner.module_.state_dict().items():
+        assert torch.equal(second[kept]["end"][key], value), key
+    assert len(history["val_loss"]) == first["ran"] + second[kept]["ran"]
+    assert learner.best_epoch_ == first["ran"] + second[kept]["kept"]
+    assert history["val_loss"][learner.best_epoch_ - 1] == learner.restart_val_losses_[0] == scripted_full[
+        0 if kept == "unrotated" else 1]
 
 
 def test_the_gain_z_is_the_paired_difference_of_the_kept_short_runs_on_the_held_out_rows(data, monkeypatch):
@@ -162,8 +212,8 @@ def test_the_screen_survives_save_and_load_and_the_preset_names_it(data, tmp_pat
     assert again.rotation_angles == (45.0, 90.0) and again.history_["rotation"] == learner.history_["rotation"]
     assert np.array_equal(again.transform(x, u), learner.transform(x, u))
     preset = make_learner("latent_mlp:rotated", latent_dim=3)
-    assert (preset.order_search, preset.rotation_search_epochs, preset.rotation_angles, preset.rotation_margin) == \
-        ("greedy", 30, (30.0, 60.0, 90.0, 120.0, 150.0), 0.05)
+    assert (preset.order_search, preset.rotation_search_epochs, preset.rotation_angles, preset.rotation_margin,
+            preset.rotation_decision) == ("greedy", 30, (30.0, 60.0, 90.0, 120.0, 150.0), 0.02, "full")
 
 
 def test_a_learner_without_mechanisms_screens_rotations_too(data):
@@ -181,6 +231,7 @@ def test_a_learner_without_mechanisms_screens_rotations_too(data):
     ({"rotation_angles": "90"}, "rotation_angles must be"),
     ({"rotation_margin": -0.1}, "rotation_margin must be a number >= 0"),
     ({"rotation_margin": "0.1"}, "rotation_margin must be a number >= 0"),
+    ({"rotation_decision": "long"}, "rotation_decision must be one of 'short', 'full', got 'long'"),
     ({"validation_fraction": 0.0, "early_stopping": False}, "need a validation split"),
 ])
 def test_bad_screen_settings_are_named(params, match, data):

@@ -33,7 +33,7 @@ def test_the_fit_before_the_screen_is_the_greedy_fit_and_the_outputs_say_so(tmp_
     result = subprocess.run([sys.executable, str(SCRIPT), str(stored), "--seeds", "0"], capture_output=True,
                             text=True, timeout=600, cwd=BENCHMARKS)
     assert result.returncode == 0, result.stderr
-    run = json.loads((tmp_path / "rotation_screen_latent_mlp-rotated.json").read_text())["runs"]["0/0"]
+    run = json.loads((tmp_path / "rotation_screen_latent_mlp-rotated_full_margin-0.02.json").read_text())["runs"]["0/0"]
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     from bench_learner import node_recovery
     from diagnose_fig2_gaps import refit
@@ -45,7 +45,7 @@ def test_the_fit_before_the_screen_is_the_greedy_fit_and_the_outputs_say_so(tmp_
     a, b, degrees = run["rotation"]
     assert 0 <= a < b < 3 and degrees in (0.0, 30.0, 60.0, 90.0, 120.0, 150.0)
     assert len(run["rotation_val_loss"]) == 16
-    table = (tmp_path / "rotation_screen_latent_mlp-rotated.md").read_text()
+    table = (tmp_path / "rotation_screen_latent_mlp-rotated_full_margin-0.02.md").read_text()
     assert "| 0/0 |" in table and "- before: hits" in table and "- after: hits" in table
 
 
@@ -55,7 +55,8 @@ def test_a_fig1_run_is_read_by_mpc_and_its_before_is_the_greedy_fit(tmp_path, mo
     result = subprocess.run([sys.executable, str(SCRIPT), str(stored)], capture_output=True, text=True,
                             timeout=600, cwd=BENCHMARKS)
     assert result.returncode == 0, result.stderr
-    run = json.loads((tmp_path / "rotation_screen_latent_mlp-rotated_l2.json").read_text())["runs"]["0/0"]
+    out = tmp_path / "rotation_screen_latent_mlp-rotated_l2_full_margin-0.02.json"
+    run = json.loads(out.read_text())["runs"]["0/0"]
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     from diagnose_fig2_gaps import refit_learner
     from identcheck.learn import mpc
@@ -67,12 +68,41 @@ def test_a_fig1_run_is_read_by_mpc_and_its_before_is_the_greedy_fit(tmp_path, mo
     assert len(run["rotation_val_loss"]) == 6  # one pair, five angles, and the unrotated run
     assert 0 <= run["after"]["segment_parent_share"] <= 1
     assert math.isfinite(run["before"]["gap"]) and math.isfinite(run["after"]["gap"])
-    table = (tmp_path / "rotation_screen_latent_mlp-rotated_l2.md").read_text()
+    table = (tmp_path / "rotation_screen_latent_mlp-rotated_l2_full_margin-0.02.md").read_text()
     assert "| 0/0 |" in table and "- before: median MPC" in table and "- after: median MPC" in table
     assert f"(z {run['rotation_gain_z']:.1f})" in table
     again = subprocess.run([sys.executable, str(SCRIPT), str(stored), "--again"], capture_output=True, text=True,
                            timeout=600, cwd=BENCHMARKS)  # a second process, on the same machine: the same fit
     assert again.returncode == 0 and "0/0: fitted again; the readings moved by at most 0\n" in again.stdout
+
+
+def test_the_full_decision_reads_both_candidates_and_the_short_rule_is_its_own_fit(tmp_path):
+    """``--decision full`` (the default) trains both candidates through the second stage: its final fit must
+    be the candidate its margin picks from the stages' objectives, and the candidate the short rule picks from
+    the same short runs must read as a separate fit of that rule (``--decision short --margin 0.05``, stop
+    25's file name), so one fit compares the two rules."""
+    stored = _stored(tmp_path, SETTINGS)
+    for options in ([], ["--decision", "short", "--margin", "0.05"]):
+        result = subprocess.run([sys.executable, str(SCRIPT), str(stored), "--seeds", "0", *options],
+                                capture_output=True, text=True, timeout=600, cwd=BENCHMARKS)
+        assert result.returncode == 0, result.stderr
+    full = json.loads((tmp_path / "rotation_screen_latent_mlp-rotated_full_margin-0.02.json").read_text())
+    short = json.loads((tmp_path / "rotation_screen_latent_mlp-rotated.json").read_text())["runs"]["0/0"]
+    assert full["options"]["rotation_decision"] == "full"
+    run = full["runs"]["0/0"]
+    unrotated, rotated = run["rotation_full_val_loss"]
+    kept = "rotated" if rotated < unrotated - 0.02 else "unrotated"
+    assert (run["rotation"][2] != 0) == (kept == "rotated")
+    for name in ("correlation", "share"):
+        assert run["after"][name] == pytest.approx(run["candidates"][kept][name], abs=1e-6)
+    assert run["after"]["gap"] == pytest.approx(run["candidates"][kept]["gap"], abs=1e-6)
+    assert run["rotation_val_loss"] == short["rotation_val_loss"]  # the same short runs
+    scores = run["rotation_val_loss"]
+    by_short_rule = "rotated" if min(scores[1:]) < scores[0] - 0.05 else "unrotated"
+    for name in ("correlation", "share"):
+        assert run["candidates"][by_short_rule][name] == pytest.approx(short["after"][name], abs=1e-6)
+    table = (tmp_path / "rotation_screen_latent_mlp-rotated_full_margin-0.02.md").read_text()
+    assert f"| {by_short_rule} | {kept} |" in table and "- short rule (margin 0.05 on the short runs): hits" in table
 
 
 def test_a_stored_run_of_another_search_is_refused(tmp_path):

@@ -48,6 +48,7 @@ __all__ = ["LatentLearner", "CausalLearner", "order_search_runs", "paired_gain_z
 FILE_FORMAT = "identcheck-learner"
 STRENGTH_SAMPLES = 5000
 ORDER_SEARCHES = ("exhaustive", "greedy", "fixed")  # the values of ``order_search``
+ROTATION_DECISIONS = ("short", "full")  # the values of ``rotation_decision``
 ROTATION_ANGLES = (30.0, 60.0, 90.0, 120.0, 150.0)  # degrees screened by ``rotation_search_epochs``
 
 
@@ -184,21 +185,26 @@ class LatentLearner:
             learned. 0 (the default) turns it off; learners without a conditional prior (VAE, β-VAE) ignore
             it. It smooths the likelihood early on, where a child that its parents nearly decide has a thin
             noise layer (docs/learner_notes.md, "Fig. 2 misses: a child its parent nearly decides").
-        rotation_search_epochs, rotation_angles, rotation_margin: with ``likelihood="exact"``, after the full
-            stage screen rotations of pairs of latents and train the full stage once more. For every pair of
-            slots a < b and every angle in ``rotation_angles`` (degrees), the fitted model's latents a and b,
-            each scaled by its standard deviation, are rotated in their plane (`LatentFlow.rotate_slots`, a
-            map of determinant 1) and the model trains ``rotation_search_epochs`` epochs from there (at the
-            constant ``pretrain_lr``, default ``lr``, without early stopping, keeping each run's best state);
-            the unrotated model gets the same short run. The full ``epochs`` then go on from the short run
-            with the best held-out objective, if it is a rotation that beats the unrotated run by more than
-            ``rotation_margin`` (in the objective's units, nats per row for the exact likelihood), and from
-            the unrotated run otherwise. That is ℓ(ℓ-1)/2 · len(rotation_angles) + 1 short runs (16 at
-            ℓ = 3 with the five default angles, 51 at ℓ = 5). A fit can settle with two latents mixed across
-            two slots, a node and its parent or child, which gradient steps do not undo; on Fig. 2's misses
-            one rotation and a short run lead out (docs/learner_notes.md, "Rotations out of a mixed pair").
-            Without the margin, rotations that win by a hundredth of a nat also turned two hits into misses
-            there. 0 (the default) skips the screen.
+        rotation_search_epochs, rotation_angles, rotation_margin, rotation_decision: with
+            ``likelihood="exact"``, after the full stage screen rotations of pairs of latents and train the
+            full stage once more. For every pair of slots a < b and every angle in ``rotation_angles``
+            (degrees), the fitted model's latents a and b, each scaled by its standard deviation, are rotated
+            in their plane (`LatentFlow.rotate_slots`, a map of determinant 1) and the model trains
+            ``rotation_search_epochs`` epochs from there (at the constant ``pretrain_lr``, default ``lr``,
+            without early stopping, keeping each run's best state); the unrotated model gets the same short
+            run. That is ℓ(ℓ-1)/2 · len(rotation_angles) + 1 short runs (16 at ℓ = 3 with the five default
+            angles, 51 at ℓ = 5). Two candidates remain, the unrotated run and the best rotation's.
+            ``rotation_decision="full"`` (the default) trains the full ``epochs`` from each and keeps the
+            rotated one if its best held-out objective beats the unrotated one's by more than
+            ``rotation_margin`` (in the objective's units, nats per row for the exact likelihood; default
+            0.02). "short" compares the short runs instead and trains the full stage once, from the rotation
+            if it wins there by more than the margin (0.05 suits it), else from the unrotated run. A fit can
+            settle with two latents mixed across two slots, a node and its parent or child, which gradient
+            steps do not undo; on Fig. 2's misses one rotation leads out (docs/learner_notes.md, "Rotations
+            out of a mixed pair"). A rotation that wins by less than 0.01 nats can cost a hit, so the margin;
+            30-epoch runs undersell some rotations that lead out (0.02 after 30 epochs, 0.03–0.25 after the
+            full stage), so "full", at the price of one more full stage ("Comparing after the second stage",
+            stop 27). 0 (the default) skips the screen.
 
     Learned attributes: ``module_`` (the torch model), ``n_envs_``, ``n_features_in_``, ``x_mean_``,
     ``x_scale_`` (x is standardised per feature), ``history_`` (``train_loss``, ``val_loss``, ``seconds``
@@ -208,7 +214,9 @@ class LatentLearner:
     also ``rotation``, the kept [a, b, degrees] (degrees 0: no rotation), ``searched_rotations``, every one
     screened, ``rotation_val_loss``, each one's best held-out objective, and ``rotation_gain_z``, one
     number: how many standard errors over the held-out rows the best rotation's objective lies below the
-    unrotated run's, `paired_gain_z`), ``best_epoch_``,
+    unrotated run's, `paired_gain_z`; with ``rotation_decision="full"`` also ``rotation_full_val_loss``, the
+    unrotated and the best rotated candidate's best held-out objectives after their second full stages),
+    ``best_epoch_``,
     ``restart_val_losses_`` (held-out objective of each restart's kept state), ``device_``.
     """
 
@@ -226,7 +234,7 @@ class LatentLearner:
                  pretrain_epochs: int = 0, pretrain_lr: float | None = None, order_search_epochs: int = 0,
                  order_search: str = "exhaustive", noise_floor: float = 0.0, noise_floor_steps: int = 0,
                  rotation_search_epochs: int = 0, rotation_angles: Sequence[float] = ROTATION_ANGLES,
-                 rotation_margin: float = 0.05):
+                 rotation_margin: float = 0.02, rotation_decision: str = "full"):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.layers = layers
@@ -260,6 +268,7 @@ class LatentLearner:
         self.rotation_search_epochs = rotation_search_epochs
         self.rotation_angles = rotation_angles
         self.rotation_margin = rotation_margin
+        self.rotation_decision = rotation_decision
 
     # ----------------------------------------------------------------- parameters
     def get_params(self) -> dict[str, Any]:
@@ -313,6 +322,9 @@ class LatentLearner:
         if isinstance(self.rotation_margin, bool) or not isinstance(self.rotation_margin, (int, float)) \
                 or not 0 <= self.rotation_margin < float("inf"):
             raise IdentcheckError(f"rotation_margin must be a number >= 0, got {self.rotation_margin!r}")
+        if self.rotation_decision not in ROTATION_DECISIONS:
+            raise IdentcheckError(f"rotation_decision must be one of {', '.join(map(repr, ROTATION_DECISIONS))}, "
+                                  f"got {self.rotation_decision!r}")
         if isinstance(self.noise_floor, bool) or not isinstance(self.noise_floor, (int, float)) \
                 or not 0 <= self.noise_floor < float("inf"):
             raise IdentcheckError(f"noise_floor must be a number >= 0, got {self.noise_floor!r}")
@@ -494,10 +506,51 @@ class LatentLearner:
                 searched.update(self._search_order(module, x, env, settings, desc))
         best_epoch = stage(settings, desc)
         if self.rotation_search_epochs:
-            searched.update(self._search_rotations(module, x, env, settings, desc))
-            best_epoch = stage(settings, f"{desc} (after rotations)")
+            found, candidates = self._search_rotations(module, x, env, settings, desc)
+            epoch, run, decided = self._decide_rotation(module, x, env, settings, desc, candidates, history)
+            best_epoch = len(history["train_loss"]) + epoch
+            _append(history, run)
+            searched.update(found, **decided)
         history.update(searched)
         return best_epoch
+
+    def _decide_rotation(self, module: LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
+                         desc: str, candidates: dict[str, tuple[float, tuple[int, int, float], dict]],
+                         history: dict[str, list[float]]) -> tuple[int, dict[str, list[float]], dict[str, Any]]:
+        """Train the second full stage from the rotation screen's ``candidates`` (the unrotated and the best
+        rotated short run: objective, rotation, state) as ``rotation_decision`` says and leave ``module`` in
+        the kept one's state. Return its kept epoch (counted within the stage), its history, and for the
+        learner's history its ``rotation`` and, for "full", ``rotation_full_val_loss``. A failing stage's
+        epochs join ``history`` before the error goes on."""
+        (unrotated, *_), (rotated, *_) = candidates["unrotated"], candidates["rotated"]
+        if self.rotation_decision == "short":
+            kept = "rotated" if rotated < unrotated - self.rotation_margin else "unrotated"
+            epoch, run = self._second_stage(module, kept, candidates[kept][2], x, env, settings, desc, history)
+            return epoch, run, {"rotation": list(candidates[kept][1])}
+        ends = {}
+        for which in ("unrotated", "rotated"):
+            epoch, run = self._second_stage(module, which, candidates[which][2], x, env, settings, desc,
+                                            history)
+            ends[which] = (run["val_loss"][epoch - 1], epoch, run, snapshot(module))
+        full = [ends["unrotated"][0], ends["rotated"][0]]
+        kept = "rotated" if full[1] < full[0] - self.rotation_margin else "unrotated"
+        _, epoch, run, state = ends[kept]
+        module.load_state_dict(state)
+        return epoch, run, {"rotation": list(candidates[kept][1]), "rotation_full_val_loss": full}
+
+    def _second_stage(self, module: LatentFlow, which: str, state: dict[str, torch.Tensor], x: torch.Tensor,
+                      env: torch.Tensor, settings: TrainSettings, desc: str, history: dict[str, list[float]]
+                      ) -> tuple[int, dict[str, list[float]]]:
+        """The full stage once more, from the rotation screen's ``which`` candidate's ``state``: its kept epoch
+        and its history (joined to ``history`` here only if it fails)."""
+        module.load_state_dict(state)
+        run: dict[str, list[float]] = {}
+        suffix = "" if self.rotation_decision == "short" else f", {which}"
+        try:
+            return train(module, x, env, settings, run, desc=f"{desc} (after rotations{suffix})"), run
+        except TrainingError:
+            _append(history, run)
+            raise
 
     def _short_runs(self, epochs: int, settings: TrainSettings) -> TrainSettings:
         """The screens' short runs: ``epochs`` at the no-edge stage's constant lr, never stopped early (the best
@@ -553,11 +606,11 @@ class LatentLearner:
                 "order_val_loss": list(scores.values())}
 
     def _search_rotations(self, module: LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
-                          desc: str) -> dict[str, Any]:
-        """Screen rotations of pairs of the fitted latents (see ``rotation_search_epochs``) and leave ``module``
-        in the kept screened state: the best rotation's if it beats the unrotated run by more than
-        ``rotation_margin``, else the unrotated run's. Return the rotation kept and every screened one with its
-        held-out objective, for the history. Rotation [0, 1, 0] is the unrotated model's short run."""
+                          desc: str) -> tuple[dict[str, Any], dict[str, tuple[float, tuple[int, int, float], dict]]]:
+        """Screen rotations of pairs of the fitted latents (see ``rotation_search_epochs``). Return every
+        screened one with its held-out objective and the paired z, for the history, and the two candidates
+        `_decide_rotation` chooses from: "unrotated" and "rotated" (the best rotation), each with its short
+        run's objective, its rotation and its kept state. Rotation [0, 1, 0] is the unrotated model's run."""
         start = snapshot(module)
         short = self._short_runs(self.rotation_search_epochs, settings)
         with torch.no_grad():
@@ -577,15 +630,12 @@ class LatentLearner:
             which = "rotated" if degrees else "unrotated"
             if which not in kept or scores[-1] < kept[which][0]:  # the first of equal objectives is kept
                 kept[which] = (scores[-1], (a, b, degrees), snapshot(module))
-        wins = kept["rotated"][0] < kept["unrotated"][0] - self.rotation_margin
         _, val_rows, _ = split_rows(x.shape[0], short)
         val_rows = val_rows.to(x.device)
         gain_z = paired_gain_z(module, kept["unrotated"][2], kept["rotated"][2], x[val_rows], env[val_rows],
                                short.sparsity)
-        _, best, state = kept["rotated" if wins else "unrotated"]
-        module.load_state_dict(state)  # the second full stage goes on from the kept short run
-        return {"rotation": list(best), "searched_rotations": [list(c) for c in candidates],
-                "rotation_val_loss": scores, "rotation_gain_z": gain_z}
+        return {"searched_rotations": [list(c) for c in candidates], "rotation_val_loss": scores,
+                "rotation_gain_z": gain_z}, kept
 
     def _after_fit(self, x: torch.Tensor, env: torch.Tensor) -> None:
         """Hook run on the kept state at the end of `fit` (causal learners read off edge strengths)."""

@@ -61,7 +61,7 @@ class BetaVAE(VAE):
                  pretrain_epochs: int = 0, pretrain_lr: float | None = None, order_search_epochs: int = 0,
                  order_search: str = "exhaustive", noise_floor: float = 0.0, noise_floor_steps: int = 0,
                  rotation_search_epochs: int = 0, rotation_angles: Sequence[float] = ROTATION_ANGLES,
-                 rotation_margin: float = 0.05):
+                 rotation_margin: float = 0.02, rotation_decision: str = "full"):
         super().__init__(latent_dim, hidden=hidden, layers=layers, sparsity=sparsity, reference_envs=reference_envs,
                          post_nonlinear=post_nonlinear, beta=beta, obs_var=obs_var, obs_var_final=obs_var_final,
                          epochs=epochs, lr=lr,
@@ -73,7 +73,7 @@ class BetaVAE(VAE):
                          order_search_epochs=order_search_epochs, order_search=order_search,
                          noise_floor=noise_floor, noise_floor_steps=noise_floor_steps,
                          rotation_search_epochs=rotation_search_epochs, rotation_angles=rotation_angles,
-                         rotation_margin=rotation_margin)
+                         rotation_margin=rotation_margin, rotation_decision=rotation_decision)
 
 
 class IVAE(LatentLearner):

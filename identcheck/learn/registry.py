@@ -37,7 +37,8 @@ _NO_EDGE_START = {"likelihood": "exact", "pretrain_epochs": 300, "pretrain_lr": 
 #: no-edge plateau), then up to 200 epochs of the full model; ``ordered``, the same with every slot order of
 #: the no-edge solution screened by 30-epoch runs (ℓ! of them); ``greedy``, the same screen filled greedily
 #: from the root slot down (ℓ + (ℓ-1)(ℓ-2)/2 runs); ``rotated``, ``greedy`` and then the rotation screen
-#: (``rotation_search_epochs`` = 30, ℓ(ℓ-1)/2 · 5 + 1 short runs) and a second full stage. Learners without
+#: (``rotation_search_epochs`` = 30, ℓ(ℓ-1)/2 · 5 + 1 short runs) and a second full stage from the unrotated
+#: run and from the best rotation's, keeping the rotation if it ends 0.02 nats ahead. Learners without
 #: mechanisms ignore the no-edge stage and the order screen.
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "exact": MappingProxyType({"likelihood": "exact", "epochs": 300, "lr": 3e-3, "restarts": 2}),
