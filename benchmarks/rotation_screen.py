@@ -80,7 +80,7 @@ def fit_twice(seed: int, fit_seed: int, settings: dict[str, Any], margin: float,
     read = fig2_reading if latents is None else fig1_reading
     truth: list[float] = []
 
-    def reading(module: Any) -> dict[str, Any]:  # a state on the way, read as `transform` and `model_nll` would
+    def reading(module: Any) -> dict[str, Any]:  # a state on the way, as `transform` and `model_nll` read it
         xs, es = learner._tensors(scored.x, scored.u)
         if not truth:
             truth.append(truth_nll(scored, learner.x_mean_, learner.x_scale_))
@@ -258,11 +258,11 @@ def main() -> None:
         raise SystemExit(f"{args.stored} is not a latent_mlp:greedy run: the screen follows that preset's fit")
     latents = stored_latents(runs)
     suffix = ("" if latents is None else f"_l{latents}") + ("" if args.decision == "short" else "_full") \
-        + ("" if args.margin == 0.05 else f"_margin-{args.margin:g}")
+        + ("" if args.margin == SHORT_MARGIN else f"_margin-{args.margin:g}")
     out = args.stored.with_name(f"rotation_screen_latent_mlp-rotated{suffix}.json")
     kept = json.loads(out.read_text()) if out.exists() else {}
     options = {"rotation_search_epochs": 30, "rotation_margin": args.margin}
-    if args.decision != "short":  # files of the default decision keep their options
+    if args.decision != "short":  # stop 25's files, of the short rule, keep their options
         options["rotation_decision"] = args.decision
     if kept.get("settings") != settings or kept.get("options") != options:
         kept = {"settings": settings, "options": options, "source": args.stored.name, "runs": {}}
