@@ -201,10 +201,10 @@ class LatentLearner:
             if it wins there by more than the margin (0.05 suits it), else from the unrotated run. A fit can
             settle with two latents mixed across two slots, a node and its parent or child, which gradient
             steps do not undo; on Fig. 2's misses one rotation leads out (docs/learner_notes.md, "Rotations
-            out of a mixed pair"). A rotation that wins by less than 0.01 nats can cost a hit, so the margin;
-            30-epoch runs undersell some rotations that lead out (0.02 after 30 epochs, 0.03–0.25 after the
-            full stage), so "full", at the price of one more full stage ("Comparing after the second stage",
-            stop 27). 0 (the default) skips the screen.
+            out of a mixed pair"). A rotation that ends 0.015 nats ahead or less can cost a hit, so the
+            margin; 30-epoch runs undersell some rotations that lead out (0.018–0.045 after 30 epochs,
+            0.023–0.053 after the full stage), so "full", at the price of one more full stage ("Comparing
+            after the second stage", stop 27). 0 (the default) skips the screen.
 
     Learned attributes: ``module_`` (the torch model), ``n_envs_``, ``n_features_in_``, ``x_mean_``,
     ``x_scale_`` (x is standardised per feature), ``history_`` (``train_loss``, ``val_loss``, ``seconds``
