@@ -12,6 +12,9 @@ objective fell below the unrotated run's, in nats and, where recorded, in standa
 - A Fig. 2 run (``fig2_latent_mlp-greedy.json``): each node's matched correlation and parents' share, a
   **hit** when every identifiable node reaches 0.9, a **clear split** when the violating node's share is
   above `identcheck.verify.SHARE_MARGIN` and every identifiable node's is at most that.
+  Each seed's **true n2's share** (`noise_share`, the violating node's true noise read as its latent: the
+  theory's witness) says whether the data allow a clear split at all, and the table counts the splits on
+  the seeds that allow one and on the others.
 - A Fig. 1 run (``fig1_latent_mlp-greedy_l<ℓ>.json``): the MPC of z, per node, and the within-segment parents'
   share averaged over the non-root nodes (`bench_learner.segment_shares`; 0 for ẑ = z).
 
@@ -42,8 +45,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from bench_learner import node_recovery, segment_shares
-from diagnose_fig2_gaps import model_nll, refit_learner
+from bench_learner import SHARE_MARGIN, VIOLATING, node_recovery, segment_shares, split
+from diagnose_fig2_gaps import model_nll, refit_learner, stored_data
 from diagnose_learner import truth_nll
 from identcheck.learn import PRESETS, LatentCausalVAE, mpc
 from identcheck.learn.base import ROTATION_DECISIONS
@@ -115,12 +118,25 @@ def fit_twice(seed: int, fit_seed: int, settings: dict[str, Any], margin: float,
     return out
 
 
+def noise_share(settings: dict[str, Any], seed: int) -> float:
+    """The parents' share of the violating node's true noise n on the held-out rows of Fig. 2's data seed
+    ``seed`` (`bench_learner.node_recovery`'s ``noise_share``). That is what a fit recovering Theorem 2.5(b)'s
+    witness ẑ = n would show, so the data allow a clear split only where it is above ``SHARE_MARGIN``. It is a
+    property of the data, read without a fit."""
+    data = stored_data(settings, seed)
+    _, scored = split(data, settings.get("held_out", 0.0), seed)
+    return min(v["noise_share"] for name, v in node_recovery(scored, scored.z)[1].items() if name in VIOLATING)
+
+
 def paired_table(runs: dict[str, dict[str, Any]], heading: str, cell: Callable[[dict[str, Any]], str],
-                 summary: Callable[[list[dict[str, Any]]], str]) -> list[str]:
+                 summary: Callable[[list[dict[str, Any]]], str],
+                 data: tuple[str, Callable[[dict[str, Any]], str]] | None = None) -> list[str]:
     """Markdown: one row per fit (``cell`` of its reading before and after the screen, the rotation kept, the
-    best rotation's gain, the gaps, the seconds), then a ``summary`` line of the readings before and one after."""
-    lines = [f"| data seed/learner seed | before: {heading} | after | rotation kept (a, b, °) | best rotation's gain "
-             "| gap before → after | s |", "|---|---|---|---|---|---|---|"]
+    best rotation's gain, the gaps, the seconds; with ``data``, a column of that heading and cell of the run
+    first), then a ``summary`` line of the readings before and one after."""
+    column = ("", "") if data is None else (f" {data[0]} |", "---|")
+    lines = [f"| data seed/learner seed |{column[0]} before: {heading} | after | rotation kept (a, b, °) "
+             "| best rotation's gain | gap before → after | s |", f"|---|{column[1]}---|---|---|---|---|---|"]
     keys = sorted(runs, key=lambda k: tuple(map(int, k.split("/"))))
     for k in keys:
         r = runs[k]
@@ -128,7 +144,8 @@ def paired_table(runs: dict[str, dict[str, Any]], heading: str, cell: Callable[[
         rotation = "none" if degrees == 0 else f"{a}, {b}, {degrees:g}"
         scores = r["rotation_val_loss"]
         gain = f"{scores[0] - min(scores[1:]):.3f}" + (f" (z {r['rotation_gain_z']:.1f})" if "rotation_gain_z" in r else "")
-        lines.append(f"| {k} | {cell(r['before'])} | {cell(r['after'])} | {rotation} | {gain} | "
+        first = "" if data is None else f" {data[1](r)} |"
+        lines.append(f"| {k} |{first} {cell(r['before'])} | {cell(r['after'])} | {rotation} | {gain} | "
                      f"{r['before']['gap']:.3f} → {r['after']['gap']:.3f} | {r['seconds']:.0f} |")
     lines.append("")
     for when in ("before", "after"):
@@ -172,7 +189,8 @@ def decision_table(runs: dict[str, dict[str, Any]], keys: list[str], cell: Calla
 
 
 def fig2_table(runs: dict[str, dict[str, Any]]) -> list[str]:
-    """`paired_table` of Fig. 2 fits: per node correlation, the shares of z2 and z3; hits and splits."""
+    """`paired_table` of Fig. 2 fits: per node correlation, the shares of z2 and z3; hits and splits; the true
+    n2's share per seed (`noise_share`) and the splits where it allows one (`allowance`)."""
 
     def cell(r: dict[str, Any]) -> str:
         c, s = r["correlation"], r["share"]
@@ -186,7 +204,33 @@ def fig2_table(runs: dict[str, dict[str, Any]]) -> list[str]:
                 f"median z1 / z2 / z3 {medians}, median share z2 / z3 "
                 + " / ".join(f"{np.median([r['share'][n] for r in rs]):.3f}" for n in ("z2", "z3")))
 
-    return paired_table(runs, "z1 / z2 / z3, share z2 / z3", cell, summary)
+    lines = paired_table(runs, "z1 / z2 / z3, share z2 / z3", cell, summary,
+                         ("true n2's share", lambda r: f"{r['noise_share']:.3f}"))
+    return lines + allowance(runs)
+
+
+def allowance(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """Markdown: on how many seeds the data allow a clear split (`noise_share` above ``SHARE_MARGIN``), and the
+    clear splits on those seeds and on the others: before the screen, after it and, for ``--decision full``
+    fits, under the short rule.
+
+    >>> run = {"before": {"clear_split": False}, "after": {"clear_split": True}}
+    >>> allowance({"0/0": {**run, "noise_share": 0.3}, "1/1": {**run, "noise_share": 0.05}})[0]
+    "- the data allow a clear split (true n2's share > 0.1) on 1 of 2 seeds (median share 0.175); ..."
+    """
+    readings = {"before": lambda r: r["before"], "after": lambda r: r["after"]}
+    if all("candidates" in r for r in runs.values()):
+        readings["short rule"] = lambda r: r["candidates"][short_rule(r)]
+    allowed = [r for r in runs.values() if r["noise_share"] > SHARE_MARGIN]
+    others = [r for r in runs.values() if r["noise_share"] <= SHARE_MARGIN]
+
+    def splits(rs: list[dict[str, Any]]) -> str:
+        return ", ".join(f"{when} {sum(read(r)['clear_split'] for r in rs)}" for when, read in readings.items())
+
+    median = np.median([r["noise_share"] for r in runs.values()])
+    return [f"- the data allow a clear split (true n2's share > {SHARE_MARGIN:g}) on {len(allowed)} of {len(runs)} "
+            f"seeds (median share {median:.3f}); clear splits there: {splits(allowed)}; on the other "
+            f"{len(others)}: {splits(others)}"]
 
 
 def fig1_table(runs: dict[str, dict[str, Any]]) -> list[str]:
@@ -282,6 +326,12 @@ def main() -> None:
             print(f"{key}: {reading} before {r['before'][reading]:.3f} after {r['after'][reading]:.3f} "
                   f"rotation {r['rotation']} {r['seconds']:.0f} s", flush=True)
     kept = json.loads(out.read_text())
+    if latents is None:  # the data's allowance, for runs that lack it (of older versions): no fit
+        missing = {k: {**r, "noise_share": noise_share(settings, int(k.partition("/")[0]))}
+                   for k, r in kept["runs"].items() if "noise_share" not in r}
+        if missing:
+            save(out, {**kept, "runs": missing})
+            kept = json.loads(out.read_text())
     table = fig2_table if latents is None else fig1_table
     out.with_suffix(".md").write_text("\n".join(table(kept["runs"])) + "\n")
     print(f"wrote {out} and {out.with_suffix('.md')}")
