@@ -45,10 +45,13 @@ TOLERANCE = 1e-6  # how far a refit's per-node correlation may be from the store
 
 
 def stored_data(settings: dict[str, Any], seed: int, latents: int | None = None) -> Dataset:
-    """The Fig. 2 data of seed ``seed`` as the stored ``settings`` drew them (strength and gain 1 when absent);
-    with ``latents``, Fig. 1's (`synthetic` with ℓ = ``latents``) instead."""
+    """The Fig. 2 data of seed ``seed`` as the stored ``settings`` drew them (strength and gain 1 when absent;
+    λ = 0 in the first ``reference_segments`` segments, 1 when absent); with ``latents``, Fig. 1's
+    (`synthetic` with ℓ = ``latents``) instead."""
     sizes = (settings["segments"], settings["samples_per_segment"], seed)
-    recipe = {"strength": settings.get("strength", 1.0), "gain": settings.get("gain", 1.0)}
+    references = settings.get("reference_segments", 1)
+    recipe = {"strength": settings.get("strength", 1.0), "gain": settings.get("gain", 1.0),
+              **({"reference_segment": tuple(range(references))} if references != 1 else {})}
     if latents is not None:
         return synthetic(latents, *sizes, **recipe)
     return partial(settings["partial_latents"], *sizes, **recipe)

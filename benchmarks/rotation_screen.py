@@ -14,14 +14,17 @@ objective fell below the unrotated run's, in nats and, where recorded, in standa
   above `identcheck.verify.SHARE_MARGIN` and every identifiable node's is at most that.
   Each seed's **true n2's share** (`noise_share`, the violating node's true noise read as its latent: the
   theory's witness) says whether the data allow a clear split at all, and the table counts the splits on
-  the seeds that allow one and on the others.
+  the seeds that allow one and on the others. **z2's price** (`recovery_price`) says how much the likelihood
+  prefers that witness to the true z2 under the pins, in nats per row. ``--reference-segments K`` draws the
+  data with λ = 0 in the first K segments instead of one (the pins follow), which raises the price and
+  leaves z1, z2 and the witness's share as they were.
 - A Fig. 1 run (``fig1_latent_mlp-greedy_l<ℓ>.json``): the MPC of z, per node, and the within-segment parents'
   share averaged over the non-root nodes (`bench_learner.segment_shares`; 0 for ẑ = z).
 
     python benchmarks/rotation_screen.py benchmarks/results/learner/fig2_seeds10/fig2_latent_mlp-greedy.json \\
         --seeds 0 2 4 6 8
 
-writes ``rotation_screen_latent_mlp-rotated[_l<ℓ>][_full][_margin-M].json`` and the same name with ``.md``
+writes ``rotation_screen_latent_mlp-rotated[_l<ℓ>][_full][_margin-M][_refs-K].json`` and the same name with ``.md``
 beside the stored file: ``_full`` for ``--decision full``, ``_margin-M`` for a margin other than 0.05, so the
 defaults (the learner's: full, 0.02) write ``_full_margin-0.02`` and stop 25's files, of the short rule at
 0.05, keep their names. One entry per data seed/learner seed, saved after every fit, so a stopped run resumes
@@ -40,12 +43,12 @@ import inspect
 import json
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
-from bench_learner import SHARE_MARGIN, VIOLATING, node_recovery, segment_shares, split
+from bench_learner import SHARE_MARGIN, VIOLATING, node_recovery, partial_references, segment_shares, split
 from diagnose_fig2_gaps import model_nll, refit_learner, stored_data
 from diagnose_learner import truth_nll
 from identcheck.learn import PRESETS, LatentCausalVAE, mpc
@@ -118,23 +121,50 @@ def fit_twice(seed: int, fit_seed: int, settings: dict[str, Any], margin: float,
     return out
 
 
-def noise_share(settings: dict[str, Any], seed: int) -> float:
-    """The parents' share of the violating node's true noise n on the held-out rows of Fig. 2's data seed
-    ``seed`` (`bench_learner.node_recovery`'s ``noise_share``). That is what a fit recovering Theorem 2.5(b)'s
-    witness ẑ = n would show, so the data allow a clear split only where it is above ``SHARE_MARGIN``. It is a
-    property of the data, read without a fit."""
+def data_readings(settings: dict[str, Any], seed: int) -> dict[str, float]:
+    """What the data of Fig. 2's seed ``seed`` allow, read on its held-out rows without a fit:
+    - ``noise_share``: the parents' share of the violating node's true noise n (`bench_learner.node_recovery`'s).
+      That is what a fit recovering Theorem 2.5(b)'s witness ẑ = n would show, so the data allow a clear split
+      only where it is above ``SHARE_MARGIN``;
+    - ``recovery_price``: how much more likely that witness is than the true z under the run's pins
+      (`recovery_price`), that is how much the likelihood prefers the split."""
     data = stored_data(settings, seed)
     _, scored = split(data, settings.get("held_out", 0.0), seed)
-    return min(v["noise_share"] for name, v in node_recovery(scored, scored.z)[1].items() if name in VIOLATING)
+    (node,) = VIOLATING
+    pins = partial_references(data, settings.get("pins", "global"))
+    pinned = pins.get(data.latents.index(node), ()) if isinstance(pins, dict) else pins
+    return {"noise_share": node_recovery(scored, scored.z)[1][node]["noise_share"],
+            "recovery_price": recovery_price(scored, pinned, node)}
+
+
+def recovery_price(data: Dataset, pinned: Sequence[int], node: str) -> float:
+    """How many nats per row of ``data`` a model whose latents are the true z falls short of Theorem 2.5(b)'s
+    witness ẑ_i = n_i (as likely as the truth) when ``node``'s mechanism is pinned to a constant in the
+    environments ``pinned``. There ẑ_i = z_i must be Gaussian and independent of its parents: the best such
+    density, N(mean, Var(z_i | u)), falls short of the truth's N(g_i(pa_i) + mean of n_i, Var(n_i | u)) by
+    ½ log(Var(z_i | u) / Var(n_i | u)) nats per row of u (Gaussian noise; sample moments, so the identity is
+    exact on the rows). Averaged over all rows: 0 without pins, and small where the pinned segments are few
+    or the parents weigh little there.
+
+    >>> from types import SimpleNamespace  # any Dataset: its latents, u, z and n
+    >>> rng = np.random.default_rng(0); u = np.repeat([0, 1], 50_000); z1 = rng.normal(size=100_000)
+    >>> n2 = rng.normal(size=100_000); z = np.column_stack([z1, z1 + n2])  # Var(z2 | u) = 2 Var(n2 | u)
+    >>> data = SimpleNamespace(u=u, z=z, n=np.column_stack([z1, n2]), latents=("z1", "z2"))
+    >>> round(recovery_price(data, [0], "z2"), 2), recovery_price(data, [], "z2")  # ½ · ½ log 2
+    (0.17, 0.0)
+    """
+    i = data.latents.index(node)
+    return float(sum(0.5 * np.log(np.var(data.z[data.u == e, i]) / np.var(data.n[data.u == e, i]))
+                     * np.mean(data.u == e) for e in pinned))
 
 
 def paired_table(runs: dict[str, dict[str, Any]], heading: str, cell: Callable[[dict[str, Any]], str],
                  summary: Callable[[list[dict[str, Any]]], str],
-                 data: tuple[str, Callable[[dict[str, Any]], str]] | None = None) -> list[str]:
+                 data: Sequence[tuple[str, Callable[[dict[str, Any]], str]]] = ()) -> list[str]:
     """Markdown: one row per fit (``cell`` of its reading before and after the screen, the rotation kept, the
-    best rotation's gain, the gaps, the seconds; with ``data``, a column of that heading and cell of the run
-    first), then a ``summary`` line of the readings before and one after."""
-    column = ("", "") if data is None else (f" {data[0]} |", "---|")
+    best rotation's gain, the gaps, the seconds; first a column per (heading, cell of the run) in ``data``),
+    then a ``summary`` line of the readings before and one after."""
+    column = ("".join(f" {heading} |" for heading, _ in data), "---|" * len(data))
     lines = [f"| data seed/learner seed |{column[0]} before: {heading} | after | rotation kept (a, b, °) "
              "| best rotation's gain | gap before → after | s |", f"|---|{column[1]}---|---|---|---|---|---|"]
     keys = sorted(runs, key=lambda k: tuple(map(int, k.split("/"))))
@@ -144,7 +174,7 @@ def paired_table(runs: dict[str, dict[str, Any]], heading: str, cell: Callable[[
         rotation = "none" if degrees == 0 else f"{a}, {b}, {degrees:g}"
         scores = r["rotation_val_loss"]
         gain = f"{scores[0] - min(scores[1:]):.3f}" + (f" (z {r['rotation_gain_z']:.1f})" if "rotation_gain_z" in r else "")
-        first = "" if data is None else f" {data[1](r)} |"
+        first = "".join(f" {read(r)} |" for _, read in data)
         lines.append(f"| {k} |{first} {cell(r['before'])} | {cell(r['after'])} | {rotation} | {gain} | "
                      f"{r['before']['gap']:.3f} → {r['after']['gap']:.3f} | {r['seconds']:.0f} |")
     lines.append("")
@@ -205,7 +235,8 @@ def fig2_table(runs: dict[str, dict[str, Any]]) -> list[str]:
                 + " / ".join(f"{np.median([r['share'][n] for r in rs]):.3f}" for n in ("z2", "z3")))
 
     lines = paired_table(runs, "z1 / z2 / z3, share z2 / z3", cell, summary,
-                         ("true n2's share", lambda r: f"{r['noise_share']:.3f}"))
+                         [("true n2's share", lambda r: f"{r['noise_share']:.3f}"),
+                          ("z2's price", lambda r: f"{r['recovery_price']:.4f}")])
     return lines + allowance(runs)
 
 
@@ -291,6 +322,10 @@ def main() -> None:
                    help="rotation_decision: compare the candidates after both have gone through the second full "
                         "stage ('full', the learner's default: the table then reads both, and what the short "
                         "runs with margin 0.05 would have kept) or on their short runs ('short')")
+    p.add_argument("--reference-segments", type=int, default=None, metavar="K",
+                   help="Fig. 2 only: draw the data with λ = 0 in the first K segments on every edge but the "
+                        "invariant one, instead of the stored recipe's first segment (recorded in the settings "
+                        "and the file name, _refs-K); the global pins then hold in all K")
     p.add_argument("--again", action="store_true",
                    help="fit the runs the output already holds once more and replace them (to record what a run of "
                         "an older version lacks); prints how far each reading moved")
@@ -301,8 +336,14 @@ def main() -> None:
     if settings.get("likelihood") != "exact" or settings.get("order_search") != "greedy":
         raise SystemExit(f"{args.stored} is not a latent_mlp:greedy run: the screen follows that preset's fit")
     latents = stored_latents(runs)
+    references = args.reference_segments
+    if references is not None:
+        if latents is not None or not 1 <= references <= settings["segments"]:
+            p.error(f"--reference-segments needs a Fig. 2 run and 1 <= K <= {settings['segments']} segments")
+        settings = {**settings, "reference_segments": references}
     suffix = ("" if latents is None else f"_l{latents}") + ("" if args.decision == "short" else "_full") \
-        + ("" if args.margin == SHORT_MARGIN else f"_margin-{args.margin:g}")
+        + ("" if args.margin == SHORT_MARGIN else f"_margin-{args.margin:g}") \
+        + ("" if references is None else f"_refs-{references}")
     out = args.stored.with_name(f"rotation_screen_latent_mlp-rotated{suffix}.json")
     kept = json.loads(out.read_text()) if out.exists() else {}
     options = {"rotation_search_epochs": 30, "rotation_margin": args.margin}
@@ -327,8 +368,8 @@ def main() -> None:
                   f"rotation {r['rotation']} {r['seconds']:.0f} s", flush=True)
     kept = json.loads(out.read_text())
     if latents is None:  # the data's allowance, for runs that lack it (of older versions): no fit
-        missing = {k: {**r, "noise_share": noise_share(settings, int(k.partition("/")[0]))}
-                   for k, r in kept["runs"].items() if "noise_share" not in r}
+        missing = {k: {**r, **data_readings(settings, int(k.partition("/")[0]))}
+                   for k, r in kept["runs"].items() if not {"noise_share", "recovery_price"} <= r.keys()}
         if missing:
             save(out, {**kept, "runs": missing})
             kept = json.loads(out.read_text())

@@ -90,6 +90,9 @@ def test_synthetic_is_reproducible_and_seed_dependent():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"segments": 0}, "segments"), ({"reference_segment": 5, "segments": 5}, "reference_segment"),
+    ({"reference_segment": []}, "reference_segment"), ({"reference_segment": [1, 1]}, "reference_segment"),
+    ({"reference_segment": [0, 5], "segments": 5}, "reference_segment"),
+    ({"reference_segment": [0, 1.5]}, "reference_segment"),
     ({"edge_prob": 1.5}, "edge_prob"), ({"latents": 0}, "latents"), ({"hidden": 0}, "hidden"),
     ({"strength": 0}, "strength"), ({"strength": -1.0}, "strength"), ({"strength": float("nan")}, "strength"),
     ({"strength": float("inf")}, "strength"), ({"strength": True}, "strength"),
@@ -324,3 +327,25 @@ def test_partial_pins_node_by_node_because_no_segment_zeroes_every_weight():
     data = partial(latents=3, segments=7, samples_per_segment=2, seed=0, reference_segment=4)
     assert data.reference_envs == ()
     assert node_pins(data.scm, check(data.scm)) == {1: (), 2: (4,)}
+
+
+def test_several_reference_segments_zero_every_weight_there_and_keep_the_other_draws():
+    """A list of reference segments: λ vanishes in each on every edge but the invariant one, and every other
+    draw is the single reference's, so z1 and the violating z2 (its only parent is z1) are the same rows; the
+    checker's node-wise references of z3 are exactly those segments (`synthetic` records them all)."""
+    check = pytest.importorskip("identcheck.check").check
+    from identcheck.verify import node_pins
+
+    one, three = (partial(latents=3, segments=7, samples_per_segment=20, seed=2, reference_segment=r)
+                  for r in (0, [0, 1, 2]))
+    for name, lam in lambdas(three).items():
+        if name == ("z1", "z2"):
+            np.testing.assert_array_equal(lam, lambdas(one)[name])
+        else:
+            assert (lam[:3] == 0).all() and (lam[3:] != 0).all()
+            np.testing.assert_array_equal(lam[3:], lambdas(one)[name][3:])
+    np.testing.assert_array_equal(three.z[:, :2], one.z[:, :2])
+    assert "reference segments 0, 1, 2 on every other edge" in three.scm.spec["description"]
+    assert node_pins(three.scm, check(three.scm))[2] == (0, 1, 2)
+    assert synthetic(latents=3, segments=7, samples_per_segment=2, seed=2, reference_segment=(4, 6)).reference_envs \
+        == (4, 6)

@@ -69,15 +69,59 @@ def test_the_true_noise_share_is_the_witness_share_and_older_runs_get_it_without
     parents = scored.z[:, scored.adjacency[:, z2].astype(bool)]
     expected = parent_share(scored.n[:, z2], scored.z[:, z2], parents).share
     assert run["noise_share"] == pytest.approx(expected, abs=1e-12) and expected > 0
-    del payload["runs"]["0/0"]["noise_share"]
+    assert run["recovery_price"] == pytest.approx(_price(scored, [0]), abs=1e-12)  # global pins: segment 0
+    del payload["runs"]["0/0"]["noise_share"], payload["runs"]["0/0"]["recovery_price"]
     out.write_text(json.dumps(payload))
     again = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=BENCHMARKS)
     assert again.returncode == 0, again.stderr
     assert json.loads(out.read_text())["runs"]["0/0"] == run  # restored, and nothing refitted
     allowed = int(expected > 0.1)
     table = out.with_suffix(".md").read_text()
-    assert f"| 0/0 | {expected:.3f} |" in table
+    assert f"| 0/0 | {expected:.3f} | {run['recovery_price']:.4f} |" in table
     assert f"on {allowed} of 1 seeds (median share {expected:.3f})" in table
+
+
+def _price(scored, pinned: list[int]) -> float:
+    """The held-out log-likelihood per row by which the witness ẑ2 = n2 beats the true z2 when z2's mechanism
+    is constant in ``pinned``: each fitted by its best Gaussian there (mean and std of its rows), else equal."""
+    from scipy.stats import norm
+
+    z2, total = scored.latents.index("z2"), 0.0
+    for e in pinned:
+        rows = scored.u == e
+        n, z = scored.n[rows, z2], scored.z[rows, z2]
+        gap = norm.logpdf(n, n.mean(), n.std()).mean() - norm.logpdf(z, z.mean(), z.std()).mean()
+        total += gap * rows.mean()
+    return total
+
+
+def test_more_reference_segments_raise_the_price_of_recovering_the_violating_node(tmp_path, monkeypatch):
+    """``--reference-segments K`` draws the data with λ = 0 in the first K segments (every edge but the
+    invariant one), pins the learner there and says so in the settings and the file name. z1 and z2 are the
+    rows of the stored recipe, so the witness n2's share stays; the price of recovering z2 is the likelihood
+    the pins cost a model with the true z2 in every pinned segment."""
+    stored = _stored(tmp_path, SETTINGS)
+    result = subprocess.run([sys.executable, str(SCRIPT), str(stored), "--seeds", "0", "--reference-segments", "3"],
+                            capture_output=True, text=True, timeout=600, cwd=BENCHMARKS)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads((tmp_path / "rotation_screen_latent_mlp-rotated_full_margin-0.02_refs-3.json").read_text())
+    assert payload["settings"] == {**SETTINGS, "reference_segments": 3}
+    run = payload["runs"]["0/0"]
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from bench_learner import split
+    from diagnose_fig2_gaps import stored_data
+    from rotation_screen import data_readings
+
+    data = stored_data(payload["settings"], 0)
+    assert data.scm.parameters["lam_z2_z3"][:3].tolist() == [0, 0, 0]
+    _, scored = split(data, SETTINGS["held_out"], 0)
+    assert run["recovery_price"] == pytest.approx(_price(scored, [0, 1, 2]), abs=1e-12)
+    single = data_readings(SETTINGS, 0)
+    assert run["noise_share"] == pytest.approx(single["noise_share"], abs=1e-12)
+    assert run["recovery_price"] > single["recovery_price"]
+    bad = subprocess.run([sys.executable, str(SCRIPT), str(stored), "--reference-segments", "7"],
+                         capture_output=True, text=True, timeout=300, cwd=BENCHMARKS)
+    assert bad.returncode == 2 and "--reference-segments needs a Fig. 2 run and 1 <= K <= 6" in bad.stderr
 
 
 def test_a_fig1_run_is_read_by_mpc_and_its_before_is_the_greedy_fit(tmp_path, monkeypatch):

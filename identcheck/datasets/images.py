@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -31,7 +32,7 @@ from ..simulate import Dataset, simulate
 from ..simulate.dataset import write_atomically
 from ..simulate.sampler import require_integer
 from ..spec import from_dict
-from .paper import _model_rng, _segment_model, _segments
+from .paper import _model_rng, _reference_words, _segment_model, _segments
 
 __all__ = ["image", "object_masks", "render", "save_grid"]
 
@@ -51,7 +52,7 @@ def _colour_expressions(latent: str) -> list[str]:
 
 
 def image(samples_per_segment: int = 200, segments: int = 10, size: int = 64, seed: int = 0, *,
-          reference_segment: int = 0) -> Dataset:
+          reference_segment: int | Sequence[int] = 0) -> Dataset:
     """Images (N·E, 3, size, size), float32 in [0, 1]; `Dataset.z` holds the latents, `mixing_params`
     the (3, size, size) object masks, `scm.mixing` the colour expressions.
 
@@ -60,19 +61,19 @@ def image(samples_per_segment: int = 200, segments: int = 10, size: int = 64, se
     (True, (0,), (('z1', 'z2'), ('z2', 'z3')))
     """
     side = require_integer(size, "size", 8)
-    count, ref = _segments(segments, reference_segment)
+    count, refs = _segments(segments, reference_segment)
     names = ["z1", "z2", "z3"]
-    model = _segment_model(_model_rng(seed), names, [(0, 1), (1, 2)], count, ref, set(), 2, 1.0)
+    model = _segment_model(_model_rng(seed), names, [(0, 1), (1, 2)], count, refs, set(), 2, 1.0)
     spec = {"identcheck": 1, "name": "image",
             "description": f"three objects (diamond z1 -> triangle z2 -> square z3) coloured by their latents; "
                            f"mixing.x lists the 9 RGB values that the renderer paints on {side}x{side} masks; "
-                           f"lambda = 0 in reference segment {ref}",
+                           f"lambda = 0 in {_reference_words(refs)}",
             "latents": names, **model,
             "mixing": {"kind": "expression", "x": [e for name in names for e in _colour_expressions(name)]},
             "observation_noise": {"family": "none"}}
     colours = simulate(from_dict(spec, source="<image>"), samples_per_segment, seed)
     masks = object_masks(side)
-    return replace(colours, x=render(colours.x, masks), reference_envs=(ref,), mixing_params=(masks,))
+    return replace(colours, x=render(colours.x, masks), reference_envs=refs, mixing_params=(masks,))
 
 
 def object_masks(size: int) -> np.ndarray:

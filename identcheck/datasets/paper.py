@@ -30,7 +30,7 @@ import io
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -49,13 +49,13 @@ _MODEL_STREAM = 0x5EC
 
 
 def synthetic(latents: int = 5, segments: int = 50, samples_per_segment: int = 1000, seed: int = 0, *,
-              edge_prob: float = 0.5, reference_segment: int = 0, paper_literal: bool = False,
+              edge_prob: float = 0.5, reference_segment: int | Sequence[int] = 0, paper_literal: bool = False,
               hidden: int = 3, strength: float = 1.0, gain: float = 1.0) -> Dataset:
     """App. F's synthetic data: `segments` one-hot segments × `samples_per_segment` rows, ℓ = `latents`.
 
     Every latent after z1 gets at least one parent (so the DAG is connected); edge j -> i (j < i) is
-    drawn with probability `edge_prob`. λ vanishes in `reference_segment` (recorded in
-    `reference_envs`) unless `paper_literal`, which draws λ in every segment and records none.
+    drawn with probability `edge_prob`. λ vanishes in `reference_segment`, one segment or a list of them
+    (recorded in `reference_envs`), unless `paper_literal`, which draws λ in every segment and records none.
     `strength` multiplies every mechanism's output weights a_k (1: App. F's recipe as above): the same
     draws otherwise, so z_i leans further from its noise n_i as it grows (the true n scores MPC 0.82-0.97
     against z at ℓ = 5, seeds 0-2, at strength 1 and 0.61-0.88 at strength 2). `gain` multiplies the input
@@ -66,29 +66,31 @@ def synthetic(latents: int = 5, segments: int = 50, samples_per_segment: int = 1
     >>> data.latents, data.reference_envs, float(data.scm.parameters["lam_z1_z2"][0])
     (('z1', 'z2', 'z3', 'z4'), (0,), 0.0)
     """
-    ell, (count, ref) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
+    ell, (count, refs) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
     scale, inner = _positive(strength, "strength"), _positive(gain, "gain")
     rng = _model_rng(seed)
     edges = _er_lower_triangular(rng, ell, _probability(edge_prob))
-    model = _segment_model(rng, _names(ell), edges, count, None if paper_literal else ref, set(),
+    model = _segment_model(rng, _names(ell), edges, count, () if paper_literal else refs, set(),
                            require_integer(hidden, "hidden", 1), scale, inner)
     mode = ("PAPER-LITERAL: lambda is drawn in every segment, so (iv) fails on the observed segments "
-            "(SPEC §6)" if paper_literal else f"lambda = 0 in reference segment {ref}, so (iv-N) holds there")
+            "(SPEC §6)" if paper_literal else f"lambda = 0 in {_reference_words(refs)}, so (iv-N) holds there")
     spec = _spec("synthetic", f"App. F synthetic data with SuaVE defaults; {mode}{_scale_note(scale, inner)}",
                  model, ell)
     data = simulate(from_dict(spec, source="<synthetic>"), samples_per_segment, seed)
-    return replace(data, reference_envs=() if paper_literal else (ref,))
+    return replace(data, reference_envs=() if paper_literal else refs)
 
 
 def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 1000, seed: int = 0, *,
             invariant_edges: Iterable[tuple[str, str]] = (("z1", "z2"),), edge_prob: float = 0.5,
-            reference_segment: int = 0, hidden: int = 3, strength: float = 1.0, gain: float = 1.0) -> Dataset:
+            reference_segment: int | Sequence[int] = 0, hidden: int = 3, strength: float = 1.0,
+            gain: float = 1.0) -> Dataset:
     """The partial-identifiability recipe (Fig. 2): as `synthetic`, but λ on `invariant_edges` is one
     non-zero constant in every segment, so (iv) fails for those edges and, by Theorem 2.5(b), their
     children are unidentifiable; every other latent stays identifiable.
 
-    λ vanishes in `reference_segment` on every other edge, so that segment is the node-wise reference of
-    every identifiable non-root node; it is not a reference of the invariant edges' children, so
+    λ vanishes in `reference_segment` (one segment or a list) on every other edge, so those segments are the
+    node-wise references of every identifiable non-root node; they are not references of the invariant edges'
+    children, so
     `reference_envs` is empty (no environment has every causal weight at 0). Pin a learner node by node
     with the checker's references, `identcheck.verify.node_pins`. `strength` and `gain` are `synthetic`'s.
 
@@ -96,27 +98,37 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
     >>> ("z1", "z2") in data.edges, len(set(data.scm.parameters["lam_z1_z2"])), data.reference_envs
     (True, 1, ())
     """
-    ell, (count, ref) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
+    ell, (count, refs) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
     scale, inner = _positive(strength, "strength"), _positive(gain, "gain")
     names = _names(ell)
     invariant = {_forward_edge(edge, names) for edge in invariant_edges}
     rng = _model_rng(seed)
     edges = sorted(set(_er_lower_triangular(rng, ell, _probability(edge_prob))) | invariant)
-    model = _segment_model(rng, names, edges, count, ref, invariant, require_integer(hidden, "hidden", 1), scale,
+    model = _segment_model(rng, names, edges, count, refs, invariant, require_integer(hidden, "hidden", 1), scale,
                            inner)
     arrows = ", ".join(f"{names[j]}->{names[i]}" for j, i in sorted(invariant)) or "none"
     spec = _spec("partial", f"partial identifiability (Fig. 2): invariant edges {arrows}; lambda = 0 in "
-                            f"reference segment {ref} on every other edge{_scale_note(scale, inner)}", model, ell)
+                            f"{_reference_words(refs)} on every other edge{_scale_note(scale, inner)}", model, ell)
     return simulate(from_dict(spec, source="<partial>"), samples_per_segment, seed)
 
 
 # -- the shared model -----------------------------------------------------------------------------------
-def _segments(segments: Any, reference_segment: Any) -> tuple[int, int]:
+def _segments(segments: Any, reference_segment: Any) -> tuple[int, tuple[int, ...]]:
+    """The number of segments and the reference segments: `reference_segment` is one index or a non-empty
+    sequence of distinct ones."""
     count = require_integer(segments, "segments", 1)
-    ref = require_integer(reference_segment, "reference_segment", 0)
-    if ref >= count:
-        raise DataError(f"reference_segment must be one of the {count} segments 0..{count - 1}, got {ref}")
-    return count, ref
+    given = reference_segment if isinstance(reference_segment, (list, tuple, range, np.ndarray)) \
+        else [reference_segment]
+    refs = tuple(require_integer(r, "reference_segment", 0) for r in given)
+    if not refs or len(set(refs)) < len(refs) or max(refs) >= count:
+        raise DataError(f"reference_segment must be one of the {count} segments 0..{count - 1} or a non-empty "
+                        f"list of distinct ones, got {reference_segment!r}")
+    return count, refs
+
+
+def _reference_words(refs: tuple[int, ...]) -> str:
+    """'reference segment 0', or 'reference segments 0, 1, 2' for several."""
+    return f"reference segment {refs[0]}" if len(refs) == 1 else f"reference segments {', '.join(map(str, refs))}"
 
 
 def _positive(value: Any, name: str) -> float:
@@ -167,10 +179,10 @@ def _er_lower_triangular(rng: np.random.Generator, ell: int, edge_prob: float) -
 
 
 def _segment_model(rng: np.random.Generator, names: list[str], edges: list[tuple[int, int]], segments: int,
-                   reference: int | None, invariant: set[tuple[int, int]], hidden: int,
+                   references: tuple[int, ...], invariant: set[tuple[int, int]], hidden: int,
                    strength: float, gain: float = 1.0) -> dict[str, Any]:
     """The spec keys environments, parameters, noise and mechanisms of a λ-modulated tanh-MLP model over
-    one-hot segments; λ is zero in `reference` (None: nowhere) except on `invariant` edges."""
+    one-hot segments; λ is zero in `references` (empty: nowhere) except on `invariant` edges."""
     ell = len(names)
     mean, std = rng.uniform(-2, 2, (ell, segments)), rng.uniform(0.1, 2, (ell, segments))
     parameters = {}
@@ -179,8 +191,7 @@ def _segment_model(rng: np.random.Generator, names: list[str], edges: list[tuple
             lam = np.full(segments, rng.choice([-1.0, 1.0]) * rng.uniform(0.2, 1))
         else:
             lam = rng.choice([-1.0, 1.0], segments) * rng.uniform(0.2, 1, segments)
-            if reference is not None:
-                lam[reference] = 0.0
+            lam[list(references)] = 0.0
         parameters[f"lam_{names[j]}_{names[i]}"] = _numbers(lam)
     mechanisms = {}
     for i in sorted({i for _, i in edges}):
