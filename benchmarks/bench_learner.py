@@ -11,7 +11,8 @@ parents' share of the matched latent within each segment, beside the true noise 
 Every learner gets the data's reference environments (the learners without mechanisms ignore them).
 --strength S draws both figures' data with `strength=S` (the mechanisms' output weights times S; default 1,
 App. F's recipe), which pulls z away from n; --gain G with `gain=G` (the tanh units' input weights times G,
-default 1), which makes each mechanism less linear within a segment.
+default 1), which makes each mechanism less linear within a segment; --reference-segments K with λ = 0 in the
+first K segments instead of the first one (every edge but Fig. 2's invariant one; the pins follow).
 A method written ``<name>:<preset>`` is that learner with the arguments of `identcheck.learn.PRESETS`, all on
 the exact likelihood (an invertible flow x -> ẑ instead of the ELBO; d = ℓ): ``:exact`` from a random start,
 with its own budget (--exact-epochs, --exact-lr, --exact-restarts); ``:pretrained`` started from its no-edge
@@ -112,6 +113,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--gain", type=float, default=1.0,
                    help="the data's mechanism gain (`synthetic` and `partial`; default 1, App. F's recipe): "
                         "larger makes the tanh units saturate, so each mechanism is less linear within a segment")
+    p.add_argument("--reference-segments", type=int, default=1, metavar="K",
+                   help="λ = 0 in the first K segments (`synthetic` and `partial`; default 1, App. F's recipe): "
+                        "more pinned segments make the likelihood prefer Fig. 2's witness to the true z2 more")
     p.add_argument("--held-out", type=float, default=0.0,
                    help="fraction of the rows held out of the fit and scored (default 0: score the fitted "
                         "rows, as the stored tables do)")
@@ -130,6 +134,8 @@ def parse_args() -> argparse.Namespace:
     for name in ("strength", "gain"):
         if not 0 < getattr(args, name) < float("inf"):
             p.error(f"--{name} must be a positive number, got {getattr(args, name)}")
+    if not 1 <= args.reference_segments <= args.segments:
+        p.error(f"--reference-segments must be in 1..{args.segments} (the segments), got {args.reference_segments}")
     return args
 
 
@@ -144,6 +150,7 @@ def reproduce(args: argparse.Namespace, results: dict[str, Any]) -> str:
     parts += [f"--held-out {args.held_out}"] if args.held_out else []
     parts += [f"--strength {args.strength:g}"] if args.strength != 1 else []
     parts += [f"--gain {args.gain:g}"] if args.gain != 1 else []
+    parts += [f"--reference-segments {args.reference_segments}"] if args.reference_segments != 1 else []
     if any(m.endswith(":exact") for m in args.methods + args.partial_methods):
         parts += [f"--exact-epochs {args.exact_epochs} --exact-lr {args.exact_lr} "
                   f"--exact-restarts {args.exact_restarts}"]
@@ -171,9 +178,15 @@ def fit(method: str, data: Dataset, seed: int, args: argparse.Namespace,
     return learner, time.perf_counter() - start
 
 
+def recipe(args: argparse.Namespace) -> dict[str, Any]:
+    """The data options both figures share: strength, gain and, when not App. F's one, the reference segments."""
+    references = {} if args.reference_segments == 1 else {"reference_segment": tuple(range(args.reference_segments))}
+    return {"strength": args.strength, "gain": args.gain, **references}
+
+
 def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    fitted, data = split(synthetic(ell, args.segments, args.samples_per_segment, seed, strength=args.strength,
-                                   gain=args.gain), args.held_out, seed)
+    fitted, data = split(synthetic(ell, args.segments, args.samples_per_segment, seed, **recipe(args)),
+                         args.held_out, seed)
     learner, seconds = fit(method, fitted, seed, args, list(data.reference_envs))
     z_hat = learner.transform(data.x, data.u)
     z_score = mpc(data.z, z_hat)
@@ -194,8 +207,8 @@ def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict
 
 
 def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    fitted, data = split(partial(args.partial_latents, args.segments, args.samples_per_segment, seed,
-                                 strength=args.strength, gain=args.gain), args.held_out, seed)
+    fitted, data = split(partial(args.partial_latents, args.segments, args.samples_per_segment, seed, **recipe(args)),
+                         args.held_out, seed)
     learner, seconds = fit(method, fitted, seed, args, partial_references(data, args.pins))
     score, nodes = node_recovery(data, learner.transform(data.x, data.u))
     return {"mpc": score.value, "nodes": nodes, "seconds": seconds, **slot_order(learner),
@@ -470,10 +483,12 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     settings = {"segments": args.segments, "samples_per_segment": args.samples_per_segment, "epochs": args.epochs,
                 "restarts": args.restarts, "partial_latents": args.partial_latents,
-                # held_out absent at 0, strength and gain at 1, as in the runs stored before they existed
+                # held_out absent at 0, strength, gain and reference_segments at 1, as in the runs stored before
+                # they existed
                 **({"held_out": args.held_out} if args.held_out else {}),
                 **({"strength": args.strength} if args.strength != 1 else {}),
-                **({"gain": args.gain} if args.gain != 1 else {})}
+                **({"gain": args.gain} if args.gain != 1 else {}),
+                **({"reference_segments": args.reference_segments} if args.reference_segments != 1 else {})}
     results = load(args.out, settings, args)
     results["machine"] = {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                           "torch": torch.__version__, "cuda": torch.cuda.is_available()}
@@ -489,7 +504,8 @@ def main() -> None:
         save(args.out, fig_name, method, ell, results, args)
         print(f"{fig_name} {key}: MPC {row['mpc']:.3f} in {row['seconds']:.0f} s", flush=True)
     strength = (f"strength {args.strength:g}, " if args.strength != 1 else "") + (
-        f"gain {args.gain:g}, " if args.gain != 1 else "")
+        f"gain {args.gain:g}, " if args.gain != 1 else "") + (
+        f"{args.reference_segments} reference segments, " if args.reference_segments != 1 else "")
     lines = [f"# Learner benchmark ({args.segments} segments x {args.samples_per_segment} samples, {strength}"
              f"epochs {args.epochs or 'default'}, restarts {args.restarts}, {args.seeds} seeds; "
              f"{results['machine']['platform']}, "
