@@ -56,7 +56,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import Any, Mapping
 
 import matplotlib
 
@@ -178,14 +178,20 @@ def fit(method: str, data: Dataset, seed: int, args: argparse.Namespace,
     return learner, time.perf_counter() - start
 
 
-def recipe(args: argparse.Namespace) -> dict[str, Any]:
-    """The data options both figures share: strength, gain and, when not App. F's one, the reference segments."""
-    references = {} if args.reference_segments == 1 else {"reference_segment": tuple(range(args.reference_segments))}
-    return {"strength": args.strength, "gain": args.gain, **references}
+def data_recipe(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The data arguments both figures share, from the command's options or a stored run's settings (which omit
+    App. F's values): strength, gain and, when not App. F's one, the first ``reference_segments`` segments.
+
+    >>> data_recipe({"gain": 2.0, "reference_segments": 3})
+    {'strength': 1.0, 'gain': 2.0, 'reference_segment': (0, 1, 2)}
+    """
+    references = options.get("reference_segments", 1)
+    return {"strength": options.get("strength", 1.0), "gain": options.get("gain", 1.0),
+            **({"reference_segment": tuple(range(references))} if references != 1 else {})}
 
 
 def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    fitted, data = split(synthetic(ell, args.segments, args.samples_per_segment, seed, **recipe(args)),
+    fitted, data = split(synthetic(ell, args.segments, args.samples_per_segment, seed, **data_recipe(vars(args))),
                          args.held_out, seed)
     learner, seconds = fit(method, fitted, seed, args, list(data.reference_envs))
     z_hat = learner.transform(data.x, data.u)
@@ -207,7 +213,7 @@ def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict
 
 
 def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    fitted, data = split(partial(args.partial_latents, args.segments, args.samples_per_segment, seed, **recipe(args)),
+    fitted, data = split(partial(args.partial_latents, args.segments, args.samples_per_segment, seed, **data_recipe(vars(args))),
                          args.held_out, seed)
     learner, seconds = fit(method, fitted, seed, args, partial_references(data, args.pins))
     score, nodes = node_recovery(data, learner.transform(data.x, data.u))

@@ -35,7 +35,7 @@ from identcheck.datasets import partial, synthetic
 from identcheck.learn import make_learner
 from identcheck.simulate import Dataset
 
-from bench_learner import node_recovery, partial_references, split
+from bench_learner import data_recipe, node_recovery, partial_references, split
 from diagnose_learner import truth_nll
 
 #: Stored settings that are constructor arguments of the learner (the rest describe the data and the split).
@@ -49,12 +49,9 @@ def stored_data(settings: dict[str, Any], seed: int, latents: int | None = None)
     λ = 0 in the first ``reference_segments`` segments, 1 when absent); with ``latents``, Fig. 1's
     (`synthetic` with ℓ = ``latents``) instead."""
     sizes = (settings["segments"], settings["samples_per_segment"], seed)
-    references = settings.get("reference_segments", 1)
-    recipe = {"strength": settings.get("strength", 1.0), "gain": settings.get("gain", 1.0),
-              **({"reference_segment": tuple(range(references))} if references != 1 else {})}
     if latents is not None:
-        return synthetic(latents, *sizes, **recipe)
-    return partial(settings["partial_latents"], *sizes, **recipe)
+        return synthetic(latents, *sizes, **data_recipe(settings))
+    return partial(settings["partial_latents"], *sizes, **data_recipe(settings))
 
 
 def refit_learner(method: str, seed: int, settings: dict[str, Any], learner_seed: int | None = None, *,
