@@ -41,8 +41,9 @@ parents' share for the violating node.
 Writes benchmarks/results/learner/{fig1_<method>_l<ℓ>.json, fig2_<method>.json, results.md, fig1_mpc.png,
 fig2_partial.png} (or under --out; with --pins node: fig2_<method>_node-pins.json, results_node-pins.md,
 fig2_partial_node-pins.png). Runs already stored with the same settings are reused, so an
-interrupted run resumes. Each figure, method and ℓ has its own JSON, so processes may split the work by
---latents, --methods or --skip-fig1 / --skip-fig2; rerun with --skip-fig1 --skip-fig2 to rebuild the
+interrupted run resumes. --jobs N runs N fits side by side (one torch thread each; the same fits as one after
+another). Each figure, method and ℓ has its own JSON, so processes may also split the work by --latents,
+--methods or --skip-fig1 / --skip-fig2; rerun with --skip-fig1 --skip-fig2 to rebuild the
 tables and plots from everything stored.
 """
 
@@ -50,13 +51,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from statistics import median
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import matplotlib
 
@@ -119,6 +122,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--held-out", type=float, default=0.0,
                    help="fraction of the rows held out of the fit and scored (default 0: score the fitted "
                         "rows, as the stored tables do)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="fits run side by side in this many processes, one torch thread each (default 1); each "
+                        "run is stored as it ends, and the fits are the same as in one process")
     p.add_argument("--skip-fig1", action="store_true")
     p.add_argument("--skip-fig2", action="store_true")
     p.add_argument("--out", type=Path, default=OUT)
@@ -134,6 +140,8 @@ def parse_args() -> argparse.Namespace:
     for name in ("strength", "gain"):
         if not 0 < getattr(args, name) < float("inf"):
             p.error(f"--{name} must be a positive number, got {getattr(args, name)}")
+    if args.jobs < 1:
+        p.error(f"--jobs must be a positive integer, got {args.jobs}")
     if not 1 <= args.reference_segments <= args.segments:
         p.error(f"--reference-segments must be in 1..{args.segments} (the segments), got {args.reference_segments}")
     return args
@@ -219,6 +227,36 @@ def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]
     score, nodes = node_recovery(data, learner.transform(data.x, data.u))
     return {"mpc": score.value, "nodes": nodes, "seconds": seconds, **slot_order(learner),
             **fitted_rows_mpc(learner, fitted, args)}
+
+
+Job = tuple[str, str, int | None, int]  # figure, method, ℓ (Fig. 1 only), seed
+
+
+def run_key(fig_name: str, method: str, ell: int | None, seed: int) -> str:
+    """A run's key in its figure's stored runs."""
+    return f"{method}/{ell}/{seed}" if fig_name == "fig1" else f"{method}/{seed}"
+
+
+def run_job(job: Job, args: argparse.Namespace) -> dict[str, Any]:
+    """One fit of a figure and its readings."""
+    fig_name, method, ell, seed = job
+    return fig1_run(method, ell, seed, args) if fig_name == "fig1" else fig2_run(method, seed, args)
+
+
+def run_all(jobs: list[Job], args: argparse.Namespace) -> Iterator[tuple[Job, dict[str, Any]]]:
+    """Every job with its run, in order with ``--jobs 1``, else as each of ``--jobs`` processes ends one. Each fit
+    seeds itself and uses one torch thread, so a process gives the fit the main process would."""
+    if args.jobs == 1 or len(jobs) < 2:
+        yield from ((job, run_job(job, args)) for job in jobs)
+        return
+    # spawn, not fork: a forked child can hang in an OpenMP pool the parent's torch already started
+    pool = ProcessPoolExecutor(min(args.jobs, len(jobs)), mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {pool.submit(run_job, job, args): job for job in jobs}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:  # on an error or an interrupt, fits not yet started never start
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def split(data: Dataset, held_out: float, seed: int) -> tuple[Dataset, Dataset]:
@@ -501,14 +539,12 @@ def main() -> None:
     jobs = [] if args.skip_fig1 else [("fig1", m, ell, s) for ell in args.latents for s in range(args.seeds)
                                       for m in args.methods]
     jobs += [] if args.skip_fig2 else [("fig2", m, None, s) for s in range(args.seeds) for m in args.partial_methods]
-    for fig_name, method, ell, seed in jobs:
-        key = f"{method}/{ell}/{seed}" if fig_name == "fig1" else f"{method}/{seed}"
-        if key in results[fig_name]:
-            continue
-        row = fig1_run(method, ell, seed, args) if fig_name == "fig1" else fig2_run(method, seed, args)
-        results[fig_name][key] = row
+    pending = [job for job in jobs if run_key(*job) not in results[job[0]]]
+    for (fig_name, method, ell, seed), row in run_all(pending, args):
+        results[fig_name][run_key(fig_name, method, ell, seed)] = row
         save(args.out, fig_name, method, ell, results, args)
-        print(f"{fig_name} {key}: MPC {row['mpc']:.3f} in {row['seconds']:.0f} s", flush=True)
+        print(f"{fig_name} {run_key(fig_name, method, ell, seed)}: MPC {row['mpc']:.3f} in {row['seconds']:.0f} s",
+              flush=True)
     strength = (f"strength {args.strength:g}, " if args.strength != 1 else "") + (
         f"gain {args.gain:g}, " if args.gain != 1 else "") + (
         f"{args.reference_segments} reference segments, " if args.reference_segments != 1 else "")

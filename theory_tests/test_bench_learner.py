@@ -1,5 +1,6 @@
 """benchmarks/bench_learner.py: the data options it records must redraw the data it fitted, so that the
-scripts that refit its stored runs (`diagnose_fig2_gaps.stored_data`) see the same rows. A smoke-size run."""
+scripts that refit its stored runs (`diagnose_fig2_gaps.stored_data`) see the same rows, and fits run side by
+side (--jobs) must be the fits of one process. Smoke-size runs."""
 
 from __future__ import annotations
 
@@ -41,4 +42,25 @@ def test_more_reference_segments_than_segments_is_a_usage_error(tmp_path):
     result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--reference-segments", "11", "--out",
                              str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=BENCHMARKS)
     assert result.returncode == 2 and "--reference-segments must be in 1..10" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_fits_side_by_side_are_the_fits_of_one_process(tmp_path):
+    """``--jobs 2`` stores, for every run, the readings ``--jobs 1`` stores (all but the wall time)."""
+    stored = {}
+    for jobs in (1, 2):
+        command = [sys.executable, str(SCRIPT), "--quick", "--skip-fig1", "--partial-methods", "ivae", "--seeds", "2",
+                   "--epochs", "2", "--jobs", str(jobs), "--out", str(tmp_path / str(jobs))]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=BENCHMARKS)
+        assert result.returncode == 0, result.stderr
+        runs = json.loads((tmp_path / str(jobs) / "quick" / "fig2_ivae.json").read_text())["runs"]
+        stored[jobs] = {key: {k: v for k, v in run.items() if k != "seconds"} for key, run in runs.items()}
+    assert sorted(stored[1]) == ["ivae/0", "ivae/1"]
+    assert stored[2] == stored[1]
+
+
+def test_no_processes_is_a_usage_error(tmp_path):
+    result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--jobs", "0", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300, cwd=BENCHMARKS)
+    assert result.returncode == 2 and "--jobs must be a positive integer, got 0" in result.stderr
     assert not any(tmp_path.iterdir())
