@@ -221,8 +221,8 @@ def fig1_run(method: str, ell: int, seed: int, args: argparse.Namespace) -> dict
 
 
 def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    fitted, data = split(partial(args.partial_latents, args.segments, args.samples_per_segment, seed, **data_recipe(vars(args))),
-                         args.held_out, seed)
+    fitted, data = split(partial(args.partial_latents, args.segments, args.samples_per_segment, seed,
+                                 **data_recipe(vars(args))), args.held_out, seed)
     learner, seconds = fit(method, fitted, seed, args, partial_references(data, args.pins))
     score, nodes = node_recovery(data, learner.transform(data.x, data.u))
     return {"mpc": score.value, "nodes": nodes, "seconds": seconds, **slot_order(learner),
