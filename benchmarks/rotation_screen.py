@@ -52,7 +52,7 @@ from bench_learner import SHARE_MARGIN, VIOLATING, node_recovery, partial_refere
 from diagnose_fig2_gaps import model_nll, refit_learner, stored_data
 from diagnose_learner import truth_nll
 from identcheck.learn import PRESETS, LatentCausalVAE, mpc
-from identcheck.learn.base import ROTATION_DECISIONS
+from identcheck.learn.screens import ROTATION_DECISIONS
 from identcheck.simulate import Dataset
 from refit_fig2 import learner_seed, save, score, seed_for
 

@@ -111,7 +111,7 @@ def choose_method(scm: SCM, method: str = "auto") -> tuple[str, str]:
         return "latent_mlp", (f"auto: d = {d} observed features for ℓ = {ell} latents, so the ELBO learner "
                               "(the exact likelihood needs d = ℓ)")
     from .learn import make_learner
-    from .learn.base import order_search_runs
+    from .learn.screens import order_search_runs
 
     method = "latent_mlp:ordered" if ell <= 3 else "latent_mlp:greedy"
     search = make_learner(method, latent_dim=ell).order_search  # the preset's, or the learner's default
@@ -232,7 +232,7 @@ def learner_class_caveat(scm: SCM, reference_envs: Sequence[int] | Mapping[int, 
     >>> caveat.reference, caveat.correlations["z1"] < 0.8   # z1: a root, and identifiable by Theorem 2.5
     (0, True)
     """
-    from .learn.base import CausalLearner
+    from .learn.causal import CausalLearner
     from .learn.registry import resolve_method
 
     pinned = sorted({int(e) for envs in (reference_envs or {}).values() for e in envs}

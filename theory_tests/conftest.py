@@ -10,7 +10,8 @@
 Properties that are costlier than a checker call ask for ``identcheck.testing.examples(n)``: n examples
 under ci, scaled by the same factor under the other profiles.
 
-One shared fixture, ``tiny_fig2_run``, serves the tests of the benchmark scripts that refit stored runs.
+Shared fixtures: ``tiny_fig2_run`` serves the tests of the benchmark scripts that refit stored runs, and
+``route_training`` the tests that watch a learner's training calls.
 """
 
 import os
@@ -35,3 +36,17 @@ def tiny_fig2_run() -> tuple[str, dict]:
         "segments": 4, "samples_per_segment": 50, "partial_latents": 2, "held_out": 0.2, "pins": "global",
         "likelihood": "exact", "epochs": 3, "lr": 3e-3, "restarts": 1, "pretrain_epochs": 2, "pretrain_lr": 3e-3,
         "order_search_epochs": 1, "order_search": "greedy"}
+
+
+@pytest.fixture
+def route_training(monkeypatch):
+    """``route_training(stand_in)`` sends every call of the training loop in a fit through ``stand_in``: the
+    stages' calls (in `identcheck.learn.base`) and the screens' short runs (in `identcheck.learn.screens`)."""
+    import identcheck.learn.base as base
+    import identcheck.learn.screens as screens
+
+    def route(stand_in):
+        for module in (base, screens):
+            monkeypatch.setattr(module, "train", stand_in)
+
+    return route

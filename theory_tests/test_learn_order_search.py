@@ -77,7 +77,6 @@ def test_relabelling_refuses_a_non_permutation_and_a_model_without_mechanisms():
 def _recording_train(calls):
     """A stand-in for the training loop that records each call's starting state, settings, epochs run and
     kept state."""
-    import identcheck.learn.base as base
 
     def recording_train(module, x, env, settings, history, **kwargs):
         calls.append({"start": {k: v.clone() for k, v in module.state_dict().items()}, "epochs": settings.epochs,
@@ -87,7 +86,7 @@ def _recording_train(calls):
                          ran=len(history["train_loss"]))
         return kept
 
-    return base, recording_train
+    return recording_train
 
 
 def _assert_same_state(actual, expected, label):
@@ -95,15 +94,15 @@ def _assert_same_state(actual, expected, label):
         assert torch.equal(actual[key], value), (label, key)
 
 
-def test_the_search_keeps_the_best_order_and_goes_on_from_its_short_run(data, monkeypatch):
+def test_the_search_keeps_the_best_order_and_goes_on_from_its_short_run(data, route_training):
     """Record every call of the training loop: the no-edge stage, ℓ! = 6 short runs, the full stage. Each
     short run must start from the no-edge solution relabelled into its order and run all its epochs at the
     no-edge stage's lr (the coefficients leave 0 only after tens of epochs at a small lr, docs/learner_notes.md,
     "The no-edge plateau"); the full stage must start from the kept state of the short run with the lowest
     objective, and the history must report that order and the six objectives."""
     calls = []
-    base, recording_train = _recording_train(calls)
-    monkeypatch.setattr(base, "train", recording_train)
+    recording_train = _recording_train(calls)
+    route_training(recording_train)
     x, u = data
     params = {**SEARCH, "order_search_epochs": 15, "patience": 1, "pretrain_lr": 2e-3}
     learner = LatentCausalVAE(3, reference_envs=[0], **params).fit(x, u)
@@ -125,13 +124,13 @@ def test_the_search_keeps_the_best_order_and_goes_on_from_its_short_run(data, mo
     _assert_same_state(calls[-1]["start"], short[best]["end"], "full stage")
 
 
-def test_the_greedy_search_fills_the_slots_from_the_root_down(monkeypatch):
+def test_the_greedy_search_fills_the_slots_from_the_root_down(route_training):
     """ℓ = 4: the greedy search screens 4 + 3·2/2 = 7 orders. Replaying its rule on the recorded objectives
     must give the same screened orders, in the same sequence, and the kept order; and the full stage must
     go on from that order's short run."""
     calls = []
-    base, recording_train = _recording_train(calls)
-    monkeypatch.setattr(base, "train", recording_train)
+    recording_train = _recording_train(calls)
+    route_training(recording_train)
     rng = np.random.default_rng(1)
     x, u = rng.normal(size=(240, 4)), np.repeat(np.arange(4), 60)
     learner = LatentCausalVAE(4, reference_envs=[0], **SEARCH, order_search="greedy").fit(x, u)
@@ -151,13 +150,13 @@ def test_the_greedy_search_fills_the_slots_from_the_root_down(monkeypatch):
     _assert_same_state(calls[-1]["start"], calls[1 + searched.index(best)]["end"], "full stage")
 
 
-def test_the_fixed_order_runs_once_off_the_plateau_and_goes_on_from_that_run(data, monkeypatch):
+def test_the_fixed_order_runs_once_off_the_plateau_and_goes_on_from_that_run(data, route_training):
     """``order_search="fixed"`` (the `:pretrained` preset): one short run, in the no-edge stage's own order,
     from exactly the no-edge solution, all its epochs at the no-edge lr; the full stage goes on from its kept
     state, not from the no-edge solution (whose coefficients sit on the plateau)."""
     calls = []
-    base, recording_train = _recording_train(calls)
-    monkeypatch.setattr(base, "train", recording_train)
+    recording_train = _recording_train(calls)
+    route_training(recording_train)
     x, u = data
     params = {**SEARCH, "order_search_epochs": 6, "patience": 1, "pretrain_lr": 2e-3, "order_search": "fixed"}
     learner = LatentCausalVAE(3, reference_envs=[0], **params).fit(x, u)

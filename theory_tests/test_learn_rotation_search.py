@@ -67,14 +67,13 @@ def test_a_rotation_turns_the_two_scaled_slots_and_keeps_the_log_determinant(a, 
     ([1.0, 1.1, 0.8, 1.1, 0.8, 1.3, 1.3], 0.0, 2),      # of equal objectives the first is kept
 ])
 def test_the_screen_starts_each_short_run_from_its_rotation_and_goes_on_from_the_kept_one(scripted, margin, kept,
-                                                                                         data, monkeypatch):
+                                                                                         data, route_training):
     """Record every call of the training loop: the full stage, 1 + 3 pairs · 2 angles = 7 short runs, the
     second full stage; the short runs' objectives are replaced by scripted ones. Each short run must start
     from the first full stage's end state rotated by its candidate (the pair scaled by its latents' standard
     deviations on the fitted rows) and run all its epochs at a constant lr. The second full stage must start
     from the kept state of the best rotation's short run if its objective beats the unrotated run's by more
     than the margin, else from the unrotated run's, and the history must report the one kept."""
-    import identcheck.learn.base as base
     from identcheck.learn.training import train
 
     calls, script = [], iter(scripted)
@@ -89,7 +88,7 @@ def test_the_screen_starts_each_short_run_from_its_rotation_and_goes_on_from_the
                          ran=len(history["train_loss"]))
         return epoch
 
-    monkeypatch.setattr(base, "train", recording_train)
+    route_training(recording_train)
     x, u = data
     learner = LatentCausalVAE(3, reference_envs=[0], patience=1, rotation_margin=margin, rotation_decision="short",
                               **SCREEN).fit(x, u)
@@ -124,12 +123,11 @@ def test_the_screen_starts_each_short_run_from_its_rotation_and_goes_on_from_the
     ([1.0, 1.2], 0.0, "unrotated"),     # the rotation's short-run lead is lost in the full stage
 ])
 def test_the_full_decision_trains_both_candidates_and_keeps_the_one_the_margin_picks(scripted_full, margin, kept,
-                                                                                    data, monkeypatch):
+                                                                                    data, route_training):
     """With ``rotation_decision="full"`` the second full stage runs twice: from the unrotated short run's kept
     state, then from the best rotation's (short-run objectives scripted so that rotation [0, 2, 45] is best,
     by 0.3). The stages' kept objectives, scripted too, decide by the margin; the fitted model must be the kept
     stage's end state, the history that stage's epochs after the first stage's, and both objectives recorded."""
-    import identcheck.learn.base as base
     from identcheck.learn.training import train
 
     short_script = iter([1.0, 0.99, 0.9, 0.7, 1.2, 0.97, 1.3])
@@ -145,7 +143,7 @@ def test_the_full_decision_trains_both_candidates_and_keeps_the_one_the_margin_p
                          ran=len(history["train_loss"]), kept=epoch)
         return epoch
 
-    monkeypatch.setattr(base, "train", recording_train)
+    route_training(recording_train)
     x, u = data
     learner = LatentCausalVAE(3, reference_envs=[0], patience=1, rotation_margin=margin, rotation_decision="full",
                               **SCREEN).fit(x, u)
@@ -166,11 +164,10 @@ def test_the_full_decision_trains_both_candidates_and_keeps_the_one_the_margin_p
         0 if kept == "unrotated" else 1]
 
 
-def test_the_gain_z_is_the_paired_difference_of_the_kept_short_runs_on_the_held_out_rows(data, monkeypatch):
+def test_the_gain_z_is_the_paired_difference_of_the_kept_short_runs_on_the_held_out_rows(data, route_training):
     """``rotation_gain_z`` must be read off the unrotated run's and the best rotation's kept states on the rows
     the short runs held out: the mean of the rows' differences is then the screen's own gain (the two
     objectives in ``rotation_val_loss``, to float rounding) and the z is that mean over its standard error."""
-    import identcheck.learn.base as base
     from identcheck.learn.training import snapshot, split_rows, train
 
     ends = []
@@ -181,7 +178,7 @@ def test_the_gain_z_is_the_paired_difference_of_the_kept_short_runs_on_the_held_
             ends.append((snapshot(module), settings))
         return epoch
 
-    monkeypatch.setattr(base, "train", recording_train)
+    route_training(recording_train)
     x, u = data
     learner = LatentCausalVAE(3, reference_envs=[0], **SCREEN).fit(x, u)
     scores = learner.history_["rotation_val_loss"]

@@ -7,7 +7,8 @@ Torch only; nothing here imports sympy, YAML or the other identcheck layers (onl
 LatentCausalVAE(latent_dim=3, reference_envs=[0])
 """
 
-from .base import CausalLearner, LatentLearner
+from .base import LatentLearner
+from .causal import CausalLearner
 from .baselines import IVAE, VAE, BetaVAE, LatentLinearVAE, LatentPolynomialVAE
 from .latent_mlp import LatentCausalVAE
 from .metrics import MPC, SHD, ParentShare, agreement, mpc, parent_share, shd, shd_curve

@@ -1,11 +1,12 @@
-"""The estimator shared by every learner (scikit-learn style, STYLE.md) and its causal extension.
+"""The estimator shared by every learner (scikit-learn style, STYLE.md).
 
 A learner's constructor only stores its arguments; `fit(x, u)` validates, builds the torch model, trains
 it with the one loop of `training.py` and returns ``self``; learned attributes end in ``_``. Learners
 differ only in `_make_structure` (the prior and the mechanisms, `model.py`), so all of them share one
 constructor signature and one interface: a benchmark loops over names, never over special cases.
 Arguments that a learner has no use for (``reference_envs``, ``sparsity`` and ``post_nonlinear`` on the
-learners without mechanisms) are accepted and ignored.
+learners without mechanisms) are accepted and ignored. Beside it: `params` checks the arguments, `screens`
+holds the exact likelihood's slot-order and rotation screens, and `causal` adds the learned graph.
 
 >>> import numpy as np
 >>> from identcheck.learn import IVAE
@@ -19,16 +20,14 @@ learners without mechanisms) are accepted and ignored.
 from __future__ import annotations
 
 import inspect
-import itertools
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from math import copysign, factorial, inf, sqrt
 from os import PathLike
 from typing import Any, ClassVar
 
@@ -41,30 +40,13 @@ from identcheck.errors import DataError, IdentcheckError, NotFittedError, Traini
 from .flows import SmoothLeakyFlow
 from .inputs import as_env_index, as_features
 from .model import CausalStructure, ConditionalPrior, LatentFlow, LatentVAE, References, Structure
-from .training import EVAL_BATCH, TrainSettings, snapshot, split_rows, train
+from .params import check_params
+from .screens import ROTATION_ANGLES, Candidate, search_orders, search_rotations, short_runs
+from .training import EVAL_BATCH, TrainSettings, snapshot, train
 
-__all__ = ["LatentLearner", "CausalLearner", "order_search_runs", "paired_gain_z"]
+__all__ = ["LatentLearner", "torch_threads"]
 
 FILE_FORMAT = "identcheck-learner"
-STRENGTH_SAMPLES = 5000
-ORDER_SEARCHES = ("exhaustive", "greedy", "fixed")  # the values of ``order_search``
-ROTATION_DECISIONS = ("short", "full")  # the values of ``rotation_decision``
-ROTATION_ANGLES = (30.0, 60.0, 90.0, 120.0, 150.0)  # degrees screened by ``rotation_search_epochs``
-
-
-def order_search_runs(latent_dim: int, order_search: str) -> int:
-    """How many short runs ``order_search`` screens at ℓ = ``latent_dim``: ℓ! for "exhaustive",
-    ℓ + (ℓ-1)(ℓ-2)/2 for "greedy" (each slot tries every latent not yet placed; the order kept so far is not
-    run again), 1 for "fixed" (the no-edge stage's own order).
-
-    >>> order_search_runs(5, "exhaustive"), order_search_runs(5, "greedy"), order_search_runs(5, "fixed")
-    (120, 11, 1)
-    """
-    if order_search == "fixed":
-        return 1
-    if order_search == "exhaustive":
-        return factorial(latent_dim)
-    return latent_dim + (latent_dim - 1) * (latent_dim - 2) // 2
 
 
 def _resolve_device(device: str) -> torch.device:
@@ -94,12 +76,12 @@ def _restart_in_worker(learner: LatentLearner, x: torch.Tensor, env: torch.Tenso
     """`LatentLearner._restart` in a pool process, on ``threads`` torch threads (1 when None), without bars
     (``learner`` is the process's own copy; bars from several processes would interleave)."""
     learner.progress = False
-    with _torch_threads(learner.threads or 1):
+    with torch_threads(learner.threads or 1):
         return learner._restart(x, env, n_envs, seed)
 
 
 @contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
+def torch_threads(threads: int | None) -> Iterator[None]:
     """Run torch's CPU ops on ``threads`` threads inside the block and restore the previous setting after."""
     previous = torch.get_num_threads()
     if threads is not None:
@@ -214,7 +196,7 @@ class LatentLearner:
     also ``rotation``, the kept [a, b, degrees] (degrees 0: no rotation), ``searched_rotations``, every one
     screened, ``rotation_val_loss``, each one's best held-out objective, and ``rotation_gain_z``, one
     number: how many standard errors over the held-out rows the best rotation's objective lies below the
-    unrotated run's, `paired_gain_z`; with ``rotation_decision="full"`` also ``rotation_full_val_loss``, the
+    unrotated run's, `screens.paired_gain_z`; with ``rotation_decision="full"`` also ``rotation_full_val_loss``, the
     unrotated and the best rotated candidate's best held-out objectives after their second full stages),
     ``best_epoch_``,
     ``restart_val_losses_`` (held-out objective of each restart's kept state), ``device_``.
@@ -281,91 +263,6 @@ class LatentLearner:
         shown = [f"{k}={v!r}" for k, v in self.get_params().items() if k == "latent_dim" or v != defaults[k]]
         return f"{type(self).__name__}({', '.join(shown)})"
 
-    def _check_params(self, n_envs: int, n_samples: int) -> None:
-        positive_ints = ("latent_dim", "hidden", "layers", "epochs", "batch_size", "patience", "restarts")
-        for key in positive_ints:
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise IdentcheckError(f"{key} must be an integer >= 1, got {value!r}")
-        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
-                                         or self.threads < 1):
-            raise IdentcheckError(f"threads must be None or an integer >= 1, got {self.threads!r}")
-        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, (int, np.integer)) \
-                or not (self.n_jobs >= 1 or self.n_jobs == -1):
-            raise IdentcheckError(f"n_jobs must be an integer >= 1, or -1 for every CPU core, got {self.n_jobs!r}")
-        for key in ("lr", "obs_var", "clip_grad"):
-            if not getattr(self, key) > 0:
-                raise IdentcheckError(f"{key} must be > 0, got {getattr(self, key)!r}")
-        if self.obs_var_final is not None and not self.obs_var_final > 0:
-            raise IdentcheckError(f"obs_var_final must be None or > 0, got {self.obs_var_final!r}")
-        for key in ("beta", "sparsity"):
-            if not getattr(self, key) >= 0:
-                raise IdentcheckError(f"{key} must be >= 0, got {getattr(self, key)!r}")
-        for key in ("pretrain_epochs", "order_search_epochs", "rotation_search_epochs"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise IdentcheckError(f"{key} must be an integer >= 0, got {value!r}")
-        if self.order_search not in ORDER_SEARCHES:
-            raise IdentcheckError(f"order_search must be one of {', '.join(map(repr, ORDER_SEARCHES))}, "
-                                  f"got {self.order_search!r}")
-        if self.order_search_epochs and not (self.likelihood == "exact" and self.pretrain_epochs):
-            raise IdentcheckError("order_search_epochs screens the no-edge solution of the exact likelihood: "
-                                  "it needs likelihood='exact' and pretrain_epochs >= 1")
-        if self.rotation_search_epochs and self.likelihood != "exact":
-            raise IdentcheckError("rotation_search_epochs rotates the latents of the exact likelihood's flow: it "
-                                  "needs likelihood='exact'")
-        angles = self.rotation_angles
-        if isinstance(angles, (str, bytes)) or not isinstance(angles, Sequence) or not angles or not all(
-                isinstance(a, (int, float)) and not isinstance(a, bool) and 0 < a < 180 for a in angles):
-            raise IdentcheckError(f"rotation_angles must be a non-empty list of degrees strictly between 0 and "
-                                  f"180, got {angles!r}")
-        if isinstance(self.rotation_margin, bool) or not isinstance(self.rotation_margin, (int, float)) \
-                or not 0 <= self.rotation_margin < float("inf"):
-            raise IdentcheckError(f"rotation_margin must be a number >= 0, got {self.rotation_margin!r}")
-        if self.rotation_decision not in ROTATION_DECISIONS:
-            raise IdentcheckError(f"rotation_decision must be one of {', '.join(map(repr, ROTATION_DECISIONS))}, "
-                                  f"got {self.rotation_decision!r}")
-        if isinstance(self.noise_floor, bool) or not isinstance(self.noise_floor, (int, float)) \
-                or not 0 <= self.noise_floor < float("inf"):
-            raise IdentcheckError(f"noise_floor must be a number >= 0, got {self.noise_floor!r}")
-        steps = self.noise_floor_steps
-        least = 1 if self.noise_floor else 0
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < least:
-            raise IdentcheckError(f"noise_floor_steps must be an integer >= {least} "
-                                  f"(with noise_floor {self.noise_floor!r}), got {steps!r}")
-        if self.pretrain_lr is not None and not self.pretrain_lr > 0:
-            raise IdentcheckError(f"pretrain_lr must be None or > 0, got {self.pretrain_lr!r}")
-        if self.likelihood not in ("elbo", "exact"):
-            raise IdentcheckError(f"likelihood must be 'elbo' or 'exact', got {self.likelihood!r}")
-        if self.likelihood == "exact" and self.post_nonlinear:
-            raise IdentcheckError("likelihood='exact' does not support post_nonlinear=True (the maps ḡ_i would "
-                                  "need an inverse): use likelihood='elbo'")
-        if self.schedule not in ("cosine", "constant"):
-            raise IdentcheckError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
-        if not 0 <= self.validation_fraction < 1:
-            raise IdentcheckError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
-        n_val = int(round(self.validation_fraction * n_samples))
-        if (self.early_stopping or self.restarts > 1 or self.order_search_epochs or self.rotation_search_epochs) \
-                and n_val == 0:
-            raise IdentcheckError("early_stopping, restarts, order_search_epochs and rotation_search_epochs need a "
-                                  "validation split: raise validation_fraction or the sample size")
-        if n_samples - n_val < 1:
-            raise DataError(f"{n_samples} sample(s) leave nothing to train on after the validation split")
-        references = () if self.reference_envs is None else self.reference_envs
-        sets = list(references.values()) if isinstance(references, Mapping) else [references]
-        if not all(isinstance(envs, Iterable) and not isinstance(envs, (str, bytes)) for envs in sets):
-            raise IdentcheckError(f"reference_envs must be a list of environment indices or a mapping from node "
-                                  f"slots to such lists, got {self.reference_envs!r}")
-        for slot in references if isinstance(references, Mapping) else ():
-            if isinstance(slot, bool) or not isinstance(slot, (int, np.integer)) or not 0 <= slot < self.latent_dim:
-                raise IdentcheckError(f"reference_envs maps node slot {slot!r}, but the slots are the "
-                                      f"integers 0..{self.latent_dim - 1}")
-        for envs in sets:
-            for env in envs:
-                if isinstance(env, bool) or not isinstance(env, (int, np.integer)) or not 0 <= env < n_envs:
-                    raise DataError(f"reference environment {env!r} is not an environment index of the data "
-                                    f"(0..{n_envs - 1})")
-
     def _reference_envs(self) -> References:
         """``reference_envs`` with plain ints (None: nothing pinned)."""
         if self.reference_envs is None:
@@ -405,12 +302,12 @@ class LatentLearner:
         """
         x_arr = as_features(x)
         env, n_envs = as_env_index(u, n_samples=x_arr.shape[0])
-        self._check_params(n_envs, x_arr.shape[0])
+        check_params(self.get_params(), n_envs, x_arr.shape[0])
         if self.likelihood == "exact" and x_arr.shape[1] != self.latent_dim:
             raise DataError(f"likelihood='exact' needs as many observed features as latents (an invertible "
                             f"map x -> ẑ), got {x_arr.shape[1]} features for latent_dim={self.latent_dim}; "
                             f"use likelihood='elbo'")
-        with _torch_threads(self.threads):
+        with torch_threads(self.threads):
             self._fit(x_arr, env, n_envs)
         return self
 
@@ -515,7 +412,7 @@ class LatentLearner:
         return best_epoch
 
     def _decide_rotation(self, module: LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
-                         desc: str, candidates: dict[str, tuple[float, tuple[int, int, float], dict]],
+                         desc: str, candidates: dict[str, Candidate],
                          history: dict[str, list[float]]) -> tuple[int, dict[str, list[float]], dict[str, Any]]:
         """Train the second full stage from the rotation screen's ``candidates`` (the unrotated and the best
         rotated short run: objective, rotation, state) as ``rotation_decision`` says and leave ``module`` in
@@ -552,90 +449,17 @@ class LatentLearner:
             _append(history, run)
             raise
 
-    def _short_runs(self, epochs: int, settings: TrainSettings) -> TrainSettings:
-        """The screens' short runs: ``epochs`` at the no-edge stage's constant lr, never stopped early (the best
-        state is kept)."""
-        return replace(settings, epochs=epochs, lr=self.pretrain_lr or self.lr, schedule="constant",
-                       early_stopping=True, patience=epochs, progress=False)
-
     def _search_order(self, module: LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
                       desc: str) -> dict[str, list]:
-        """Screen slot orders of the no-edge solution in ``module`` (see ``order_search_epochs`` and
-        ``order_search``) and leave ``module`` in the best order's screened state; return the order and every
-        screened order's held-out objective, for the history.
-
-        The short runs use the no-edge stage's lr and never stop early: from the no-edge solution the
-        coefficients stay near 0 for tens of epochs at the full stage's lr 1e-3, a plateau on which early
-        stopping ended the runs and every order scored the no-edge objective (docs/learner_notes.md, "The
-        no-edge plateau").
-        """
-        start = snapshot(module)
-        short = self._short_runs(self.order_search_epochs, settings)
-        ell = self.latent_dim
-        bar = tqdm(total=order_search_runs(ell, self.order_search), desc=f"{desc} (slot orders)", unit="order",
-                   disable=not self.progress, leave=False)
-        scores: dict[tuple[int, ...], float] = {}
-        screened: dict[tuple[int, ...], dict[str, torch.Tensor]] = {}
-
-        def objective(order: tuple[int, ...]) -> float:
-            if order not in scores:
-                module.load_state_dict(start)
-                module.permute_slots(order)
-                run: dict[str, list[float]] = {}
-                kept = train(module, x, env, short, run)
-                scores[order] = run["val_loss"][kept - 1]
-                screened[order] = snapshot(module)
-                for worse in [o for o in screened if scores[o] > min(scores.values())]:  # only a best can be kept
-                    del screened[worse]
-                bar.update()
-            return scores[order]
-
-        if self.order_search == "fixed":
-            best = tuple(range(ell))
-            objective(best)
-        elif self.order_search == "exhaustive":
-            best = min(itertools.permutations(range(ell)), key=objective)
-        else:
-            best = tuple(range(ell))
-            for k in range(ell - 1):  # slot k gets the latent whose short run is best there
-                best = min((best[:k] + (c,) + tuple(r for r in best[k:] if r != c) for c in best[k:]),
-                           key=objective)
-        bar.close()
-        module.load_state_dict(screened[best])  # the full stage goes on from the best short run
-        return {"slot_order": list(best), "searched_orders": [list(o) for o in scores],
-                "order_val_loss": list(scores.values())}
+        """`screens.search_orders` with this learner's ``order_search_epochs`` and ``order_search``."""
+        short = short_runs(settings, self.order_search_epochs, lr=self.pretrain_lr or self.lr)
+        return search_orders(module, x, env, short, self.order_search, progress=self.progress, desc=desc)
 
     def _search_rotations(self, module: LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
-                          desc: str) -> tuple[dict[str, Any], dict[str, tuple[float, tuple[int, int, float], dict]]]:
-        """Screen rotations of pairs of the fitted latents (see ``rotation_search_epochs``). Return every
-        screened one with its held-out objective and the paired z, for the history, and the two candidates
-        `_decide_rotation` chooses from: "unrotated" and "rotated" (the best rotation), each with its short
-        run's objective, its rotation and its kept state. Rotation [0, 1, 0] is the unrotated model's run."""
-        start = snapshot(module)
-        short = self._short_runs(self.rotation_search_epochs, settings)
-        with torch.no_grad():
-            scale = module.flow(x)[0].std(0).clamp_min(1e-12)
-        pairs = itertools.combinations(range(self.latent_dim), 2)
-        candidates = [(0, 1, 0.0)] + [(a, b, float(deg)) for (a, b), deg in
-                                      itertools.product(pairs, self.rotation_angles)]
-        scores: list[float] = []
-        kept: dict[str, tuple[float, tuple[int, int, float], dict[str, torch.Tensor]]] = {}
-        for a, b, degrees in tqdm(candidates, desc=f"{desc} (rotations)", unit="rotation", disable=not self.progress,
-                                  leave=False):
-            module.load_state_dict(start)
-            module.rotate_slots(a, b, degrees, scale)
-            run: dict[str, list[float]] = {}
-            epoch = train(module, x, env, short, run)
-            scores.append(run["val_loss"][epoch - 1])
-            which = "rotated" if degrees else "unrotated"
-            if which not in kept or scores[-1] < kept[which][0]:  # the first of equal objectives is kept
-                kept[which] = (scores[-1], (a, b, degrees), snapshot(module))
-        _, val_rows, _ = split_rows(x.shape[0], short)
-        val_rows = val_rows.to(x.device)
-        gain_z = paired_gain_z(module, kept["unrotated"][2], kept["rotated"][2], x[val_rows], env[val_rows],
-                               short.sparsity)
-        return {"searched_rotations": [list(c) for c in candidates], "rotation_val_loss": scores,
-                "rotation_gain_z": gain_z}, kept
+                          desc: str) -> tuple[dict[str, Any], dict[str, Candidate]]:
+        """`screens.search_rotations` with this learner's ``rotation_search_epochs`` and ``rotation_angles``."""
+        short = short_runs(settings, self.rotation_search_epochs, lr=self.pretrain_lr or self.lr)
+        return search_rotations(module, x, env, short, self.rotation_angles, progress=self.progress, desc=desc)
 
     def _after_fit(self, x: torch.Tensor, env: torch.Tensor) -> None:
         """Hook run on the kept state at the end of `fit` (causal learners read off edge strengths)."""
@@ -658,7 +482,7 @@ class LatentLearner:
     def _posterior_mean(self, x: torch.Tensor, env: torch.Tensor, *, push: bool) -> np.ndarray:
         self.module_.eval()
         out = []
-        with torch.no_grad(), _torch_threads(self.threads):
+        with torch.no_grad(), torch_threads(self.threads):
             for start in range(0, x.shape[0], EVAL_BATCH):
                 xb, eb = x[start:start + EVAL_BATCH], env[start:start + EVAL_BATCH]
                 mean = self.module_.noise_mean(xb, eb)
@@ -722,41 +546,6 @@ class LatentLearner:
         """Hook for subclasses with more fitted attributes."""
 
 
-def paired_gain_z(module: LatentFlow, baseline: Mapping[str, torch.Tensor], candidate: Mapping[str, torch.Tensor],
-                  x: torch.Tensor, env: torch.Tensor, sparsity: float) -> float:
-    """How far the ``candidate`` state's objective on the rows (x, env) lies below the ``baseline`` state's, in
-    standard errors of the rows' paired differences: each row's −log p(x|u) plus the sparsity penalty under
-    each state, the baseline's minus the candidate's, their mean over their standard error (0 where every
-    difference is 0). Leaves ``module`` in the ``candidate`` state.
-
-    >>> import torch
-    >>> from identcheck.learn.flows import SmoothLeakyFlow
-    >>> from identcheck.learn.model import ConditionalPrior
-    >>> model = LatentFlow(ConditionalPrior(2, 2, hidden=8, layers=2),
-    ...                    SmoothLeakyFlow(2, depth=1, generator=torch.Generator().manual_seed(0)))
-    >>> x, env = torch.randn(200, 2, generator=torch.Generator().manual_seed(1)), torch.arange(200) % 2
-    >>> fitted, blurred = snapshot(model), {k: v * 0.5 for k, v in snapshot(model).items()}
-    >>> paired_gain_z(model, fitted, fitted, x, env, 0.0)
-    0.0
-    >>> paired_gain_z(model, fitted, blurred, x, env, 0.0) == -paired_gain_z(model, blurred, fitted, x, env, 0.0)
-    True
-    """
-    rows = []
-    for state in (baseline, candidate):
-        module.load_state_dict(state)
-        module.eval()
-        with torch.no_grad():
-            nll = torch.cat([module.neg_log_likelihood(x[i:i + EVAL_BATCH], env[i:i + EVAL_BATCH])
-                             for i in range(0, x.shape[0], EVAL_BATCH)])
-            rows.append(nll.double() + sparsity * float(module.structure.penalty()))
-    diff = rows[0] - rows[1]
-    spread = float(diff.std()) if diff.shape[0] > 1 else 0.0
-    mean = float(diff.mean())
-    if spread == 0.0:
-        return 0.0 if mean == 0.0 else copysign(inf, mean)
-    return mean / (spread / sqrt(diff.shape[0]))
-
-
 def _append(history: dict[str, list[float]], run: dict[str, list[float]]) -> None:
     """Append a stage's ``run`` history to ``history``, its seconds offset by the time already spent.
 
@@ -781,80 +570,3 @@ def _learner_class(name: str) -> type[LatentLearner]:
             return klass
         pending.extend(klass.__subclasses__())
     raise DataError(f"unknown learner {name!r} in file; known: {sorted(k.name for k in seen if k.name)}")
-
-
-class CausalLearner(LatentLearner):
-    """A learner with causal mechanisms: adds `causal_weights`, `edge_strengths` and `graph` (SPEC §6).
-
-    Extra learned attribute: ``edge_strengths_`` (ℓ, ℓ), read off at the end of `fit` on up to
-    5000 training samples (see `edge_strengths`).
-    """
-
-    def _after_fit(self, x: torch.Tensor, env: torch.Tensor) -> None:
-        rng = np.random.default_rng(self.seed)
-        keep = np.sort(rng.permutation(x.shape[0])[:STRENGTH_SAMPLES])
-        keep_t = torch.as_tensor(keep, device=x.device)
-        self.edge_strengths_ = self._strengths(x[keep_t], env[keep_t])
-
-    def _fitted_state(self) -> dict[str, Any]:
-        return {**super()._fitted_state(), "edge_strengths_": torch.as_tensor(self.edge_strengths_)}
-
-    def _restore_extra(self, fitted: dict[str, Any]) -> None:
-        self.edge_strengths_ = fitted["edge_strengths_"].numpy()
-
-    @property
-    def _structure(self) -> CausalStructure:
-        return self.module_.structure
-
-    def causal_weights(self, u: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
-        """The u-dependent edge coefficients λ(u) as an (E, ℓ, ℓ) array; ``[e, j, i]`` is edge j → i.
-
-        Only j < i can be nonzero (the fixed learned order). ``u`` lists environments (indices or one-hot);
-        None means all 0..n_envs_-1. Entries of pinned reference environments are exactly 0.
-        """
-        self._check_fitted()
-        if u is None:
-            env = np.arange(self.n_envs_)
-        else:
-            env, _ = as_env_index(u, n_samples=len(u), n_envs=self.n_envs_)
-        with torch.no_grad():
-            weights = self._structure.edge_weights()
-        return weights.cpu().numpy().astype(np.float64)[env]
-
-    def _strengths(self, x: torch.Tensor, env: torch.Tensor) -> np.ndarray:
-        with _torch_threads(self.threads):
-            return self._strengths_unthreaded(x, env)
-
-    def _strengths_unthreaded(self, x: torch.Tensor, env: torch.Tensor) -> np.ndarray:
-        l = self.latent_dim
-        self.module_.eval()
-        with torch.no_grad():
-            z, pre = self._structure.push(self.module_.noise_mean(x, env), env, return_pre=True)
-        z = z.detach().requires_grad_(True)
-        grads = torch.zeros(x.shape[0], l, l, device=x.device)  # [b, j, i] = ∂ĝ_i/∂ẑ_j at sample b
-        with torch.enable_grad():
-            g = self._structure.mechanisms(z, env)
-            for i in range(1, l):
-                grads[:, :, i] = torch.autograd.grad(g[:, i].sum(), z, retain_graph=i < l - 1)[0]
-        # scale-free: |∂ĝ_i/∂ẑ_j| · std(ẑ_j) / std(ĝ_i + n_i), invariant to rescaling either latent
-        scale = z.detach().std(0).unsqueeze(1) / pre.std(0).clamp_min(1e-12).unsqueeze(0)
-        per_sample = grads.abs() * scale
-        sums = torch.zeros(self.n_envs_, l, l, device=x.device).index_add_(0, env, per_sample)
-        counts = torch.bincount(env, minlength=self.n_envs_)
-        present = counts > 0
-        per_env = sums[present] / counts[present].view(-1, 1, 1)
-        return per_env.mean(0).cpu().numpy().astype(np.float64)  # mean, never min, over environments
-
-    def edge_strengths(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Scale-free edge strengths (ℓ, ℓ) on the given data (SPEC §6 "Graph read-off").
-
-        ``s[j, i]`` = mean over environments e of mean_{samples in e} |∂ĝ_i/∂ẑ_j| · std(ẑ_j) / std(ĝ_i + n_i)
-        at ẑ from posterior means. The mean over environments (never the min) keeps true edges that
-        vanish in the reference environments.
-        """
-        return self._strengths(*self._inputs(x, u))
-
-    def graph(self, threshold: float = 0.1) -> np.ndarray:
-        """Learned adjacency (ℓ, ℓ), bool, ``A[j, i]`` = edge j → i, from ``edge_strengths_ > threshold``."""
-        self._check_fitted()
-        return self.edge_strengths_ > threshold

@@ -19,9 +19,11 @@ from collections.abc import Sequence
 
 import torch
 
-from .base import ROTATION_ANGLES, CausalLearner, LatentLearner
+from .base import LatentLearner
+from .causal import CausalLearner
 from .model import CausalStructure, ConditionalPrior, EdgeMaskedStructure, References, StandardPrior, Structure
 from .nets import edge_mask, mlp, pair_mask
+from .screens import ROTATION_ANGLES
 
 __all__ = ["VAE", "BetaVAE", "IVAE", "LatentLinearVAE", "LatentPolynomialVAE", "LinearMechanisms",
            "PolynomialMechanisms"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import CausalLearner
+from .causal import CausalLearner
 from .model import EdgeMaskedStructure, References
 from .nets import mlp
 

@@ -1,0 +1,114 @@
+"""Validation of a learner's constructor arguments, done by `fit` (scikit-learn's rule: the constructor
+stores, `fit` checks). One error names the argument and what it must be.
+
+>>> from identcheck.learn import LatentCausalVAE
+>>> check_params(dict(LatentCausalVAE(2).get_params(), epochs=0), n_envs=3, n_samples=100)
+Traceback (most recent call last):
+    ...
+identcheck.errors.IdentcheckError: epochs must be an integer >= 1, got 0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from identcheck.errors import DataError, IdentcheckError
+
+from .screens import ORDER_SEARCHES, ROTATION_DECISIONS
+
+__all__ = ["check_params"]
+
+
+def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None:
+    """Raise `IdentcheckError` for the first invalid argument in ``params`` (a learner's `get_params`), and
+    `DataError` where the arguments do not fit data of ``n_samples`` rows in ``n_envs`` environments (no rows
+    left to train on, a reference environment the data lack)."""
+    p = SimpleNamespace(**params)
+    positive_ints = ("latent_dim", "hidden", "layers", "epochs", "batch_size", "patience", "restarts")
+    for key in positive_ints:
+        value = getattr(p, key)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise IdentcheckError(f"{key} must be an integer >= 1, got {value!r}")
+    if p.threads is not None and (isinstance(p.threads, bool) or not isinstance(p.threads, int)
+                                     or p.threads < 1):
+        raise IdentcheckError(f"threads must be None or an integer >= 1, got {p.threads!r}")
+    if isinstance(p.n_jobs, bool) or not isinstance(p.n_jobs, (int, np.integer)) \
+            or not (p.n_jobs >= 1 or p.n_jobs == -1):
+        raise IdentcheckError(f"n_jobs must be an integer >= 1, or -1 for every CPU core, got {p.n_jobs!r}")
+    for key in ("lr", "obs_var", "clip_grad"):
+        if not getattr(p, key) > 0:
+            raise IdentcheckError(f"{key} must be > 0, got {getattr(p, key)!r}")
+    if p.obs_var_final is not None and not p.obs_var_final > 0:
+        raise IdentcheckError(f"obs_var_final must be None or > 0, got {p.obs_var_final!r}")
+    for key in ("beta", "sparsity"):
+        if not getattr(p, key) >= 0:
+            raise IdentcheckError(f"{key} must be >= 0, got {getattr(p, key)!r}")
+    for key in ("pretrain_epochs", "order_search_epochs", "rotation_search_epochs"):
+        value = getattr(p, key)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise IdentcheckError(f"{key} must be an integer >= 0, got {value!r}")
+    if p.order_search not in ORDER_SEARCHES:
+        raise IdentcheckError(f"order_search must be one of {', '.join(map(repr, ORDER_SEARCHES))}, "
+                              f"got {p.order_search!r}")
+    if p.order_search_epochs and not (p.likelihood == "exact" and p.pretrain_epochs):
+        raise IdentcheckError("order_search_epochs screens the no-edge solution of the exact likelihood: "
+                              "it needs likelihood='exact' and pretrain_epochs >= 1")
+    if p.rotation_search_epochs and p.likelihood != "exact":
+        raise IdentcheckError("rotation_search_epochs rotates the latents of the exact likelihood's flow: it "
+                              "needs likelihood='exact'")
+    angles = p.rotation_angles
+    if isinstance(angles, (str, bytes)) or not isinstance(angles, Sequence) or not angles or not all(
+            isinstance(a, (int, float)) and not isinstance(a, bool) and 0 < a < 180 for a in angles):
+        raise IdentcheckError(f"rotation_angles must be a non-empty list of degrees strictly between 0 and "
+                              f"180, got {angles!r}")
+    if isinstance(p.rotation_margin, bool) or not isinstance(p.rotation_margin, (int, float)) \
+            or not 0 <= p.rotation_margin < float("inf"):
+        raise IdentcheckError(f"rotation_margin must be a number >= 0, got {p.rotation_margin!r}")
+    if p.rotation_decision not in ROTATION_DECISIONS:
+        raise IdentcheckError(f"rotation_decision must be one of {', '.join(map(repr, ROTATION_DECISIONS))}, "
+                              f"got {p.rotation_decision!r}")
+    if isinstance(p.noise_floor, bool) or not isinstance(p.noise_floor, (int, float)) \
+            or not 0 <= p.noise_floor < float("inf"):
+        raise IdentcheckError(f"noise_floor must be a number >= 0, got {p.noise_floor!r}")
+    steps = p.noise_floor_steps
+    least = 1 if p.noise_floor else 0
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < least:
+        raise IdentcheckError(f"noise_floor_steps must be an integer >= {least} "
+                              f"(with noise_floor {p.noise_floor!r}), got {steps!r}")
+    if p.pretrain_lr is not None and not p.pretrain_lr > 0:
+        raise IdentcheckError(f"pretrain_lr must be None or > 0, got {p.pretrain_lr!r}")
+    if p.likelihood not in ("elbo", "exact"):
+        raise IdentcheckError(f"likelihood must be 'elbo' or 'exact', got {p.likelihood!r}")
+    if p.likelihood == "exact" and p.post_nonlinear:
+        raise IdentcheckError("likelihood='exact' does not support post_nonlinear=True (the maps ḡ_i would "
+                              "need an inverse): use likelihood='elbo'")
+    if p.schedule not in ("cosine", "constant"):
+        raise IdentcheckError(f"schedule must be 'cosine' or 'constant', got {p.schedule!r}")
+    if not 0 <= p.validation_fraction < 1:
+        raise IdentcheckError(f"validation_fraction must be in [0, 1), got {p.validation_fraction!r}")
+    n_val = int(round(p.validation_fraction * n_samples))
+    if (p.early_stopping or p.restarts > 1 or p.order_search_epochs or p.rotation_search_epochs) \
+            and n_val == 0:
+        raise IdentcheckError("early_stopping, restarts, order_search_epochs and rotation_search_epochs need a "
+                              "validation split: raise validation_fraction or the sample size")
+    if n_samples - n_val < 1:
+        raise DataError(f"{n_samples} sample(s) leave nothing to train on after the validation split")
+    references = () if p.reference_envs is None else p.reference_envs
+    sets = list(references.values()) if isinstance(references, Mapping) else [references]
+    if not all(isinstance(envs, Iterable) and not isinstance(envs, (str, bytes)) for envs in sets):
+        raise IdentcheckError(f"reference_envs must be a list of environment indices or a mapping from node "
+                              f"slots to such lists, got {p.reference_envs!r}")
+    for slot in references if isinstance(references, Mapping) else ():
+        if isinstance(slot, bool) or not isinstance(slot, (int, np.integer)) or not 0 <= slot < p.latent_dim:
+            raise IdentcheckError(f"reference_envs maps node slot {slot!r}, but the slots are the "
+                                  f"integers 0..{p.latent_dim - 1}")
+    for envs in sets:
+        for env in envs:
+            if isinstance(env, bool) or not isinstance(env, (int, np.integer)) or not 0 <= env < n_envs:
+                raise DataError(f"reference environment {env!r} is not an environment index of the data "
+                                f"(0..{n_envs - 1})")
+
