@@ -31,7 +31,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, TypedDict, cast
 
 import yaml
 
@@ -49,6 +49,13 @@ _TASKS = ("verify", "bench")
 _BUDGET_KEYS = ("epochs", "samples_per_env")
 
 
+class SweepBudget(TypedDict, total=False):
+    """The budget of a sweep (keys `_BUDGET_KEYS`, each an integer >= 1), passed to `verify` as keywords."""
+
+    epochs: int
+    samples_per_env: int
+
+
 @dataclass(frozen=True)
 class Run:
     """One run: a spec (its name as the sweep file writes it, and its text), a seed, a learner, a budget."""
@@ -58,7 +65,7 @@ class Run:
     seed: int
     method: str
     task: str
-    budget: Mapping[str, int]
+    budget: SweepBudget
 
     @property
     def run_id(self) -> str:
@@ -77,7 +84,7 @@ class SweepPlan:
     specs: Mapping[str, str]
     seeds: tuple[int, ...]
     methods: tuple[str, ...]
-    budget: Mapping[str, int]
+    budget: SweepBudget
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise _fail(source, f"sweep.budget.{key}", f"expected an integer >= 1, got {value!r}")
     return SweepPlan(source, body["task"], specs, _int_list(body["seeds"], source, "sweep.seeds", 0),
-                     tuple(methods), dict(budget))
+                     tuple(methods), cast(SweepBudget, dict(budget)))
 
 
 def plan_runs(plan: SweepPlan) -> list[Run]:

@@ -52,6 +52,8 @@ from .scm import SCM
 from .simulate import Dataset, simulate
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+
     from .learn.base import LatentLearner
 
 __all__ = ["verify", "VerifyReport", "NodeVerification", "Budget", "BUDGETS", "choose_pins", "node_pins", "Pins",
@@ -421,7 +423,7 @@ class VerifyReport:
         left.set_ylabel("recovered correlation")
         left.set_title("predicted verdict vs recovery")
         shown = dict.fromkeys(self.nodes[n].verdict for n in names)
-        handles = [Patch(facecolor=colours[v], edgecolor="black", linewidth=0.5, label=v) for v in shown]
+        handles: list[Artist] = [Patch(facecolor=colours[v], edgecolor="black", linewidth=0.5, label=v) for v in shown]
         if any(inconsistent):
             handles.append(Patch(facecolor="white", edgecolor="black", hatch="//", label="inconsistent"))
         handles.append(Line2D([], [], color="black", linestyle="--", label=f"threshold {self.threshold:g}"))
@@ -523,7 +525,7 @@ def _one_seed(scm: SCM, seed: int, budget: Budget, pins: Pins, method: str, para
             "simulate": simulated - start, "fit": fitted - simulated, "compare": time.perf_counter() - fitted}
 
 
-def _interval(values: Sequence[float]) -> tuple[float, float] | None:
+def _interval(values: Sequence[float] | np.ndarray) -> tuple[float, float] | None:
     """95% t-interval of the mean over seeds, clipped to [0, 1]; None for a single seed."""
     if len(values) < 2:
         return None

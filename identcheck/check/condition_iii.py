@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import numpy as np
 import scipy.linalg
@@ -465,7 +465,7 @@ def check_noise_variability(scm: SCM, *, rtol: float = DEFAULT_RTOL) -> Assumpti
     if domain_rank is not None:
         details["domain_rank"] = domain_rank
         if domain_rank == required:
-            low, high = scm.environments.domain
+            low, high = cast("tuple[float, float]", scm.environments.domain)  # _domain_rank: not None
             reason += (f"; the declared domain [{low:g}, {high:g}] allows more: the natural parameters are "
                        "affinely independent functions of u there, so more observed environments would satisfy "
                        "(iii)")

@@ -19,13 +19,14 @@ node, or all edges; `analyse_iv` keeps the sets for the verdicts (SPEC §5 rule 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Sequence
 
 import numpy as np
 import sympy as sp
 
-from ..report import ConditionIVResult, EdgeResult
+from ..report import ConditionIVResult, EdgeResult, EdgeStatus
 from ..scm import PNL_SYMBOL, SCM
+from .results import Status
 from .zeros import ZeroProfile, probe_points, real_zero_set, scan_zero_set, vanishing_profile
 
 __all__ = ["CommonZeros", "EdgeZeros", "IVAnalysis", "analyse_iv", "check_edge", "check_condition_iv",
@@ -242,7 +243,8 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     # symbolic: every zero claimed is proven exactly, and a zero set in the domain (an extrapolated zero, or
     # its absence) was solved exactly; non-zeros rest on exact coefficients or on witness points
     exact = bool(np.all(profile.proven[zero_idx])) and (solved_exactly or not (extrapolated or status == "fails"))
-    method = "undecided" if status == "undecided" else ("symbolic" if exact else "numeric")
+    method: Literal["symbolic", "numeric", "undecided"] = (
+        "undecided" if status == "undecided" else ("symbolic" if exact else "numeric"))
     if method == "numeric":
         reason += " [numeric: decided by probe points, not proven]"
     result = EdgeResult(
@@ -257,7 +259,7 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
 
 
 def _grade(ctx: _Context, name: str, child: str, profile: ZeroProfile, extrapolated_zeros: sp.Set,
-           witness_point: dict[str, float] | None) -> tuple[str, str]:
+           witness_point: dict[str, float] | None) -> tuple[EdgeStatus, str]:
     """Status and reason of an edge (SPEC §2: observed zero -> holds; unobserved zero of the declared domain
     -> holds, extrapolated; otherwise fails; (iv-b) needs an observed non-zero)."""
     scm = ctx.scm
@@ -357,7 +359,7 @@ def _intersect(sets: list[CommonZeros], everything: frozenset[int]) -> CommonZer
     return CommonZeros(observed, extrapolated)
 
 
-def _reading(statuses: list[str], holds: bool) -> str:
+def _reading(statuses: Sequence[str], holds: bool) -> Status:
     if holds:
         return "holds"
     return "unknown" if "undecided" in statuses and "fails" not in statuses else "fails"
@@ -379,7 +381,7 @@ def analyse_iv(scm: SCM, *, tol: float = DEFAULT_TOL, seed: int = 0, probes: int
     common = _intersect([e.zeros for e in edges.values()], everything)
     results = tuple(e.result for e in edges.values())
     statuses = [r.status for r in results]
-    status = "fails" if "fails" in statuses else ("unknown" if "undecided" in statuses else "holds")
+    status: Status = "fails" if "fails" in statuses else ("unknown" if "undecided" in statuses else "holds")
     bad = [f"{r.parent}->{r.child}" for r in results if r.status != "holds"]
     if not results:
         reason = "no edges: every latent is a root"

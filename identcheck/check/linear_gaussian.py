@@ -33,7 +33,7 @@ matched worst. Fewer pins only enlarge the class.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import numpy as np
 import sympy as sp
@@ -161,7 +161,8 @@ def rotation_witness(scm: SCM, edges: Sequence[EdgeResult]) -> RotationWitness |
         return None
     pooled = _pooled(mean, cov)
     cross, own = transform @ pooled, transform @ pooled @ transform.T
-    correlations = tuple(float(abs(cross[k, k]) / np.sqrt(own[k, k] * pooled[k, k])) for k in (a, b))
+    correlations = cast("tuple[float, float]",  # one per latent of the pair (a, b)
+                        tuple(float(abs(cross[k, k]) / np.sqrt(own[k, k] * pooled[k, k])) for k in (a, b)))
     coefficients = beta[:, b, a]
     coefficients[reference] = 0.0  # checked above to be zero up to rounding
     return RotationWitness(pair=(scm.latents[a], scm.latents[b]),

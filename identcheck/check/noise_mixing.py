@@ -23,7 +23,7 @@ import scipy.spatial
 import sympy as sp
 
 from ..scm import PNL_SYMBOL, SCM
-from .results import AssumptionResult
+from .results import AssumptionResult, Status
 
 __all__ = ["check_deconvolvability", "check_injectivity", "DEFAULT_SCALES", "DEFAULT_SAMPLES"]
 
@@ -38,7 +38,7 @@ _CANDIDATES = 64
 _NEWTON_STEPS = 40
 _NOT_SMOOTH = (sp.Abs, sp.Max, sp.Min, sp.Piecewise, sp.Heaviside, sp.sign, sp.floor, sp.ceiling)
 
-_ZERO_SETS = {
+_ZERO_SETS: dict[str, tuple[Status, str]] = {
     "none": ("holds", "never vanishes"),
     "countable": ("holds", "vanishes only on a countable, hence Lebesgue-null, set"),
     "positive_measure": ("fails", "vanishes on a set of positive Lebesgue measure"),

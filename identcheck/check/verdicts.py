@@ -26,7 +26,7 @@ from typing import Collection, Mapping
 
 import sympy as sp
 
-from ..report import NodeResult
+from ..report import NodeResult, Verdict
 from ..scm import PNL_SYMBOL, SCM
 from .condition_iv import EdgeZeros, IVAnalysis, environment_text, exact_table, pretty
 from .results import AssumptionResult
@@ -256,6 +256,7 @@ def _qualified(node: NodeResult, premises: Mapping[str, AssumptionResult], faile
     """Subtle point 1: every verdict presupposes (i)-(iii)."""
     if failed:
         detail = "; ".join(f"({k}) fails: {premises[k].reason}" for k in failed)
+        verdict: Verdict
         verdict, reason = "no_guarantee", (f"{detail}. Theorems 2.1 and 2.5 presuppose (i)-(iii) (SPEC §3, "
                                            f"subtle point 1): nothing is guaranteed either way")
     else:

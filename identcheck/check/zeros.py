@@ -93,11 +93,11 @@ def separate(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Separation | None
     >>> separate(sp.tanh(u*z), [z]) is None
     True
     """
-    variables = set(variables)
+    wanted = set(variables)
     grouped: dict[sp.Expr, sp.Expr] = {}
     for term in sp.Add.make_args(sp.expand(expr)):
-        coefficient, factor = term.as_independent(*variables, as_Add=False)
-        if factor.free_symbols - variables:
+        coefficient, factor = term.as_independent(*wanted, as_Add=False)
+        if factor.free_symbols - wanted:
             return None
         grouped[factor] = grouped.get(factor, sp.Integer(0)) + coefficient
     kept = sorted(((f, c) for f, c in grouped.items() if c != 0), key=lambda fc: sp.default_sort_key(fc[0]))

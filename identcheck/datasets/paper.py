@@ -171,7 +171,7 @@ def _er_lower_triangular(rng: np.random.Generator, ell: int, edge_prob: float) -
     """Edges (j, i), j < i, each with probability edge_prob; a latent after the first with no parent
     gets one uniformly among its predecessors."""
     draws = rng.random((ell, ell)) < edge_prob
-    edges = []
+    edges: list[tuple[int, int]] = []
     for i in range(1, ell):
         parents = [j for j in range(i) if draws[j, i]] or [int(rng.integers(i))]
         edges.extend((j, i) for j in parents)

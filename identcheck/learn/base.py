@@ -22,14 +22,14 @@ from __future__ import annotations
 import inspect
 import multiprocessing
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from os import PathLike
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -331,7 +331,7 @@ class LatentLearner:
                     self.module_, self.history_, self.best_epoch_ = run.module, run.history, run.best_epoch
         self._after_fit(xt, et)
 
-    def _restarts(self, x: torch.Tensor, env: torch.Tensor, n_envs: int) -> Iterator[Restart]:
+    def _restarts(self, x: torch.Tensor, env: torch.Tensor, n_envs: int) -> Generator[Restart, None, None]:
         """Every restart's outcome in seed order: trained here one after another, or, with ``n_jobs`` > 1 on
         the CPU, in a pool of that many processes (at most one per restart). Each restart seeds its own model,
         split and shuffling, so both give the same fits; a restart's `TrainingError` comes back in its outcome.
@@ -366,16 +366,16 @@ class LatentLearner:
         """Build and train the model of one restart (seed ``seed``); a `TrainingError` is returned, not raised."""
         module = self._build(self.n_features_in_, n_envs, self.device_, seed)
         history: dict[str, list[float]] = {}
-        floored = isinstance(module.structure, ConditionalPrior) and self.noise_floor > 0
-        if floored:
-            module.structure.anneal_floor(self.noise_floor, self.noise_floor_steps)
+        floored = module.structure if isinstance(module.structure, ConditionalPrior) and self.noise_floor > 0 else None
+        if floored is not None:
+            floored.anneal_floor(self.noise_floor, self.noise_floor_steps)
         try:
             best_epoch = self._train(module, x, env, seed, history)
         except TrainingError as error:
             return Restart(module, history, len(history["train_loss"]), float("nan"), error)  # its last good epoch
         finally:
-            if floored:
-                module.structure.anneal_floor(0.0, 0)  # the fitted model's prior is the learned one
+            if floored is not None:
+                floored.anneal_floor(0.0, 0)  # the fitted model's prior is the learned one
         val_loss = history["val_loss"][best_epoch - 1] if history["val_loss"] else float("nan")
         return Restart(module, history, best_epoch, val_loss)
 
@@ -399,12 +399,13 @@ class LatentLearner:
             with module.structure.without_edges():
                 stage(replace(settings, epochs=self.pretrain_epochs, lr=self.pretrain_lr or self.lr),
                       f"{desc} (no edges)")
-            if self.order_search_epochs:
-                searched.update(self._search_order(module, x, env, settings, desc))
+            if self.order_search_epochs:  # check_params: it needs likelihood="exact", so a LatentFlow
+                searched.update(self._search_order(cast(LatentFlow, module), x, env, settings, desc))
         best_epoch = stage(settings, desc)
         if self.rotation_search_epochs:
-            found, candidates = self._search_rotations(module, x, env, settings, desc)
-            epoch, run, decided = self._decide_rotation(module, x, env, settings, desc, candidates, history)
+            flow = cast(LatentFlow, module)  # check_params: rotation_search_epochs needs likelihood="exact"
+            found, candidates = self._search_rotations(flow, x, env, settings, desc)
+            epoch, run, decided = self._decide_rotation(flow, x, env, settings, desc, candidates, history)
             best_epoch = len(history["train_loss"]) + epoch
             _append(history, run)
             searched.update(found, **decided)

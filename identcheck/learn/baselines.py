@@ -101,6 +101,9 @@ class LinearMechanisms(EdgeMaskedStructure):
 class PolynomialMechanisms(CausalStructure):
     """ĝ_i = Σ_{j<i} a_ji(u) ẑ_j + Σ_{j≤k<i} b_jki(u) ẑ_j ẑ_k, coefficients from an MLP of u, pinned."""
 
+    mask: torch.Tensor  # buffer (ℓ, ℓ), `edge_mask`
+    pairs: torch.Tensor  # buffer (ℓ, ℓ, ℓ), `pair_mask`
+
     def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
                  reference_envs: References = (), post_nonlinear: bool = False):
         super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers, reference_envs=reference_envs,

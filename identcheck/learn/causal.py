@@ -14,7 +14,7 @@ the u-dependent coefficients λ(u) (`causal_weights`) and as scale-free edge str
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -49,7 +49,7 @@ class CausalLearner(LatentLearner):
 
     @property
     def _structure(self) -> CausalStructure:
-        return self.module_.structure
+        return cast(CausalStructure, self.module_.structure)  # built by a causal learner's `_make_structure`
 
     def causal_weights(self, u: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
         """The u-dependent edge coefficients λ(u) as an (E, ℓ, ℓ) array; ``[e, j, i]`` is edge j → i.

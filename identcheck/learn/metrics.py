@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import rankdata
 
@@ -21,7 +22,7 @@ from identcheck.errors import DataError
 __all__ = ["MPC", "SHD", "ParentShare", "mpc", "agreement", "shd", "shd_curve", "parent_share"]
 
 
-def _matrix(a: object, name: str, n_rows: int | None = None) -> np.ndarray:
+def _matrix(a: ArrayLike, name: str, n_rows: int | None = None) -> np.ndarray:
     arr = np.asarray(a, dtype=np.float64)
     if arr.ndim == 1:
         arr = arr[:, None]

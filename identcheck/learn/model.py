@@ -27,10 +27,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Literal, cast, overload
 
 import torch
 from torch import nn
 
+from .flows import SmoothLeakyFlow
 from .nets import MonotoneMap, edge_mask, mlp
 
 __all__ = ["Structure", "StandardPrior", "ConditionalPrior", "CausalStructure", "EdgeMaskedStructure", "LatentVAE",
@@ -64,6 +66,8 @@ def _bounded(logvar: torch.Tensor) -> torch.Tensor:
 
 class Structure(nn.Module):
     """Noise prior p(n|u) and the map n ↦ ẑ; this base is the standard normal prior with ẑ = n."""
+
+    eye: torch.Tensor  # buffer (E, E): the one-hot vectors of the environments
 
     def __init__(self, latent_dim: int, n_envs: int):
         super().__init__()
@@ -141,6 +145,9 @@ class CausalStructure(ConditionalPrior):
     ``reference_envs`` is a `References`: one set for every node, or node-wise sets.
     """
 
+    free: torch.Tensor  # buffer (E, ℓ): 0 where node i is pinned in environment e, else 1
+    lambda_net: nn.Sequential  # set by subclasses
+
     def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
                  reference_envs: References = (), post_nonlinear: bool = False):
         super().__init__(latent_dim, n_envs, hidden=hidden, layers=layers)
@@ -163,6 +170,13 @@ class CausalStructure(ConditionalPrior):
     def _pinned(self, raw: torch.Tensor) -> torch.Tensor:
         free = self.free.view(self.n_envs, *([1] * (raw.dim() - 2)), self.latent_dim)
         return torch.where(free > 0, raw, torch.zeros_like(raw))
+
+    @overload
+    def push(self, n: torch.Tensor, env: torch.Tensor, *, return_pre: Literal[False] = False) -> torch.Tensor: ...
+
+    @overload
+    def push(self, n: torch.Tensor, env: torch.Tensor, *,
+             return_pre: Literal[True]) -> tuple[torch.Tensor, torch.Tensor]: ...
 
     def push(self, n: torch.Tensor, env: torch.Tensor, *,
              return_pre: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -196,7 +210,7 @@ class CausalStructure(ConditionalPrior):
         finally:
             self.free.copy_(free)
             with torch.no_grad():
-                last = self.lambda_net[-1]
+                last = cast(nn.Linear, self.lambda_net[-1])  # an `mlp` ends in a linear map
                 last.weight.zero_()
                 last.bias.zero_()
 
@@ -207,12 +221,15 @@ class CausalStructure(ConditionalPrior):
         return z - self.mechanisms(z, env)
 
     def penalty(self) -> torch.Tensor:
-        return sum(c.abs().flatten(1).sum(1).mean() for c in self.coefficients())
+        # a tensor: every subclass has at least one coefficient tensor, and 0 + tensor is a tensor
+        return cast(torch.Tensor, sum(c.abs().flatten(1).sum(1).mean() for c in self.coefficients()))
 
 
 class EdgeMaskedStructure(CausalStructure):
     """Mechanisms driven by one coefficient per edge, λ(u) = MLP(u) restricted to the edges j < i and pinned
     at the reference environments; subclasses define how ĝ_i uses λ_i(u) and ẑ_<i (`node_mechanism`)."""
+
+    mask: torch.Tensor  # buffer (ℓ, ℓ), `edge_mask`
 
     def __init__(self, latent_dim: int, n_envs: int, *, hidden: int, layers: int,
                  reference_envs: References = (), post_nonlinear: bool = False):
@@ -329,9 +346,10 @@ class LatentFlow(nn.Module):
         with torch.no_grad():
             zero = torch.zeros(1, ell, device=perm.device)
             constants = structure.mechanisms(zero, torch.zeros(1, dtype=torch.long, device=perm.device))[0]
-            self.flow.weights[-1].copy_(self.flow.weights[-1][perm])
-            self.flow.biases[-1].copy_(self.flow.biases[-1][perm])
-            last = structure.prior_net[-1]
+            flow = cast(SmoothLeakyFlow, self.flow)  # or any flow with the same last map, as documented
+            flow.weights[-1].copy_(flow.weights[-1][perm])
+            flow.biases[-1].copy_(flow.biases[-1][perm])
+            last = cast(nn.Linear, structure.prior_net[-1])  # an `mlp` ends in a linear map
             rows = torch.cat([perm, perm + ell])  # the mean outputs, then the log-variance outputs
             last.weight.copy_(last.weight[rows])
             last.bias.copy_(last.bias[rows])
@@ -369,9 +387,10 @@ class LatentFlow(nn.Module):
         rotation[a, a] = rotation[b, b] = math.cos(theta)
         rotation[a, b] = -math.sin(theta) * scale[a] / scale[b]
         rotation[b, a] = math.sin(theta) * scale[b] / scale[a]
+        flow = cast(SmoothLeakyFlow, self.flow)  # or any flow with the same last map, as documented
         with torch.no_grad():
-            self.flow.weights[-1].copy_(rotation @ self.flow.weights[-1])
-            self.flow.biases[-1].copy_(rotation @ self.flow.biases[-1])
+            flow.weights[-1].copy_(rotation @ flow.weights[-1])
+            flow.biases[-1].copy_(rotation @ flow.biases[-1])
 
     def neg_log_likelihood(self, x: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
         """−log p(x|u) per row, (B,), on the standardised x the model sees."""

@@ -154,7 +154,7 @@ class Dataset:
         )
 
 
-def write_atomically(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
+def write_atomically(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
     """Call `write` on a temporary file beside `path`, then rename it to `path`: the file appears whole or
     not at all. DataError when it cannot be written.
 

@@ -509,7 +509,7 @@ def _reference(draw: st.DrawFn, env: EnvironmentDesign) -> int | Unobserved:
     unobserved point of the declared domain."""
     at = draw(st.integers(0, env.count - 1))
     points = env.unobserved_points()
-    if points and draw(st.booleans()):
+    if bool(points) and draw(st.booleans()):
         return Unobserved(draw(st.sampled_from(points)))
     return at
 
@@ -560,7 +560,7 @@ def mechanisms(draw: st.DrawFn, env: EnvironmentDesign, child: str, parents: Seq
         options = ("invariant",)
     hs = {p: draw(st.sampled_from(tuple(forms))).format(z=p) for p in parents}
 
-    def coefficient(zeros: frozenset[int], name: str) -> Coefficient:
+    def coefficient(zeros: frozenset[int | Unobserved], name: str) -> Coefficient:
         return draw(coefficients(env, zeros, name=name, hidden_zeros=hidden_zeros))
 
     terms, zeros, kinds = [], {}, {}
