@@ -8,6 +8,8 @@ The flow: spec -> SCM -> check -> Report; spec -> simulate -> learn -> verify.
 (('z1', 'z2'),)
 """
 
+from typing import TYPE_CHECKING
+
 from .errors import DataError, IdentcheckError, NotFittedError, SpecError, TrainingError
 from .examples import example_names, load_example
 from .scm import SCM
@@ -17,10 +19,13 @@ from .check import check
 from .report import Report
 from .verify import VerifyReport, verify
 
+if TYPE_CHECKING:  # a type checker sees the learner; at run time it loads on first use (below)
+    from .learn import LatentCausalVAE
+
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     # The learner needs torch; import it only when asked for, so `identcheck check` starts fast.
     if name == "LatentCausalVAE":
         from .learn import LatentCausalVAE

@@ -171,7 +171,7 @@ class _Context:
 
 
 def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: list[sp.Symbol],
-                   points: np.ndarray):
+                   points: np.ndarray) -> tuple[sp.Set | None, sp.Set | None, bool]:
     """Solve {u : d(., u) == 0} for a scalar u given by a formula (SPEC §5 step 3).
 
     Returns (solved set over R or None, zeros within the declared domain or None, exact?)."""

@@ -45,12 +45,12 @@ def _up_to(scm: SCM, latent: str) -> str:
     return "invertible_componentwise" if latent in scm.post_nonlinear else "scale_offset"
 
 
-def _envs(scm: SCM, indices) -> str:
+def _envs(scm: SCM, indices: Collection[int]) -> str:
     return ", ".join(environment_text(scm, m) for m in sorted(indices)[:6]) + (
         f" and {len(indices) - 6} more" if len(indices) > 6 else "")
 
 
-def _pin_note(scm: SCM, indices) -> str:
+def _pin_note(scm: SCM, indices: Collection[int]) -> str:
     """SPEC §2 quantifier order / subtle point 2: the estimator must share the reference."""
     first = min(indices)
     if scm.environments.kind == "segments":

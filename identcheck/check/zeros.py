@@ -23,7 +23,7 @@ here combine three kinds of evidence and say which one decided:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import mpmath
 import numpy as np
@@ -193,7 +193,8 @@ def _too_large(expr: sp.Expr) -> bool:
     return any(p.exp.is_Integer and abs(int(p.exp)) > 16 and p.base.is_Add for p in expr.atoms(sp.Pow))
 
 
-def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]):
+def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]
+               ) -> Callable[[list[np.ndarray], tuple[int, ...] | None], list[np.ndarray]]:
     """One lambdified numpy function for several expressions, to call many times (SPEC §5: lambdify once):
     ``evaluator(arrays, shape=None)`` broadcasts the arrays to one shape and returns one array per expression
     (NaN where the evaluation fails or is complex)."""
@@ -314,17 +315,20 @@ def vanishing_profile(
     return ZeroProfile(zero, proven, nonzero, witness, separation)
 
 
-def _coefficient_profile(coefficients, others, table, exact, count, tol):
+def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol],
+                         table: Mapping[sp.Symbol, np.ndarray], exact: Mapping[sp.Symbol, Sequence[sp.Expr]],
+                         count: int, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per environment: some coefficient is non-zero / all vanish / all vanish exactly."""
-    flat, owner = [], []
+    flat: list[sp.Expr] = []
+    owners: list[int] = []
     for k, c in enumerate(coefficients):
         for term in sp.Add.make_args(sp.expand(c)):
             flat.append(term)
-            owner.append(k)
+            owners.append(k)
     symbols = sorted({s for c in coefficients for s in c.free_symbols}, key=str)
     values = np.stack(_evaluate(flat, symbols, [np.asarray(table[s], float) for s in symbols], (count,))) \
         if flat else np.zeros((0, count))
-    owner = np.array(owner, dtype=int)
+    owner = np.array(owners, dtype=int)
     totals = np.zeros((len(coefficients), count))
     scales = np.zeros((len(coefficients), count))
     np.add.at(totals, owner, values)
@@ -337,7 +341,7 @@ def _coefficient_profile(coefficients, others, table, exact, count, tol):
     proven = np.zeros(count, bool)
     # exact confirmation at the (few) candidate environments; identical environment values are tested once
     cache: dict[tuple, bool | None] = {}
-    for m in np.flatnonzero(candidate):
+    for m in np.flatnonzero(candidate).tolist():
         key = tuple(exact[s][m] for s in symbols)
         if key not in cache:
             subs = dict(zip(symbols, key))
@@ -350,7 +354,8 @@ def _coefficient_profile(coefficients, others, table, exact, count, tol):
     return nonzero, candidate, proven
 
 
-def _prove_at(expr, others, exact, indices, count) -> np.ndarray:
+def _prove_at(expr: sp.Expr, others: list[sp.Symbol], exact: Mapping[sp.Symbol, Sequence[sp.Expr]],
+              indices: np.ndarray, count: int) -> np.ndarray:
     """Exact proof of expr(., u_m) == 0 at the candidate environments (identical values tested once)."""
     proven = np.zeros(count, bool)
     cache: dict[tuple, bool] = {}

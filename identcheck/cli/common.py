@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..examples import example_names, load_example
 from ..scm import SCM
 from ..spec import load_spec
+
+if TYPE_CHECKING:  # for the annotation only
+    from ..report import Report
+    from ..verify import VerifyReport
 
 __all__ = ["add_spec_arguments", "at_least", "load_scm", "write", "write_report"]
 
@@ -55,7 +59,7 @@ def write(text: str) -> None:
     sys.stdout.flush()
 
 
-def write_report(report, fmt: str) -> None:
+def write_report(report: Report | VerifyReport, fmt: str) -> None:
     """Print a report (check or verify) in the chosen format: JSON (`to_dict`), markdown or text."""
     import json
 

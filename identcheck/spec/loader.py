@@ -24,7 +24,7 @@ import sympy as sp
 import yaml
 
 from ..errors import SpecError
-from ..families import LATENT_FAMILIES, OBSERVATION_FAMILIES
+from ..families import LATENT_FAMILIES, OBSERVATION_FAMILIES, LatentFamily
 from ..scm import PNL_SYMBOL, SCM, Environments, Mixing, ObservationNoise
 from .expressions import parse_expression
 
@@ -218,7 +218,8 @@ class _Builder:
             out[name] = self.table(table, key, env.count)
         return out
 
-    def noise(self, value: Any, latents, env, parameters, allowed):
+    def noise(self, value: Any, latents: tuple[str, ...], env: Environments, parameters: dict[str, np.ndarray],
+              allowed: dict[str, sp.Symbol]) -> tuple[LatentFamily, dict[str, dict[str, sp.Expr]]]:
         value = self.mapping(value, "noise", {"family", "params"}, ("family", "params"))
         family = LATENT_FAMILIES.get(value["family"]) if isinstance(value["family"], str) else None
         if family is None:
@@ -260,7 +261,7 @@ class _Builder:
                 raise self.fail(key, f"cannot evaluate {expr} ({exc})") from None
         return np.array(out)
 
-    def mechanisms(self, value: Any, latents, allowed) -> dict[str, sp.Expr]:
+    def mechanisms(self, value: Any, latents: tuple[str, ...], allowed: dict[str, sp.Symbol]) -> dict[str, sp.Expr]:
         value = self.mapping(value, "mechanisms", set(latents))
         scope = allowed | {n: sp.Symbol(n, real=True) for n in latents}
         out = {latent: parse_expression(value[latent], scope, source=self.source, key=f"mechanisms.{latent}")
@@ -276,7 +277,7 @@ class _Builder:
         path = " -> ".join([cycle[0][0], *(edge[1] for edge in cycle)])
         raise self.fail("mechanisms", f"the mechanisms form a cycle: {path}")
 
-    def post_nonlinear(self, value: Any, latents) -> dict[str, sp.Expr]:
+    def post_nonlinear(self, value: Any, latents: tuple[str, ...]) -> dict[str, sp.Expr]:
         value = self.mapping(value, "post_nonlinear", set(latents))
         out = {}
         grid = np.linspace(-50.0, 50.0, 20001)
@@ -294,7 +295,7 @@ class _Builder:
             out[latent] = expr
         return out
 
-    def mixing(self, value: Any, latents) -> Mixing:
+    def mixing(self, value: Any, latents: tuple[str, ...]) -> Mixing:
         value = self.mapping(value, "mixing", {"kind", "observed_dim", "layers", "x"})
         kind = value.get("kind", "mlp")
         ell = len(latents)
@@ -335,7 +336,7 @@ class _Builder:
         return ObservationNoise(family, scale)
 
 
-def _first_bad_environment(family, values: dict[str, np.ndarray], env: Environments) -> str:
+def _first_bad_environment(family: LatentFamily, values: dict[str, np.ndarray], env: Environments) -> str:
     for m in range(env.count):
         if family.invalid({k: np.asarray(v)[m] for k, v in values.items()}):
             return f" in environment {env.labels[m]!r}"
