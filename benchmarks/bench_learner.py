@@ -541,10 +541,10 @@ def main() -> None:
     jobs += [] if args.skip_fig2 else [("fig2", m, None, s) for s in range(args.seeds) for m in args.partial_methods]
     pending = [job for job in jobs if run_key(*job) not in results[job[0]]]
     for (fig_name, method, ell, seed), row in run_all(pending, args):
-        results[fig_name][run_key(fig_name, method, ell, seed)] = row
+        key = run_key(fig_name, method, ell, seed)
+        results[fig_name][key] = row
         save(args.out, fig_name, method, ell, results, args)
-        print(f"{fig_name} {run_key(fig_name, method, ell, seed)}: MPC {row['mpc']:.3f} in {row['seconds']:.0f} s",
-              flush=True)
+        print(f"{fig_name} {key}: MPC {row['mpc']:.3f} in {row['seconds']:.0f} s", flush=True)
     strength = (f"strength {args.strength:g}, " if args.strength != 1 else "") + (
         f"gain {args.gain:g}, " if args.gain != 1 else "") + (
         f"{args.reference_segments} reference segments, " if args.reference_segments != 1 else "")
