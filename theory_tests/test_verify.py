@@ -1,10 +1,12 @@
 """`identcheck.verify` end to end (CONTRACT §4): check, simulate, fit with the pinned references, compare.
 
 The two learning tests use 20 one-hot segments (the learner needs far more than the 2ℓ+1 environments the
-theory asks for) and the default budget (2000 rows per environment, 300 epochs) with a single training run
-instead of the default three restarts, once with verify's default learner (auto, here the exact likelihood;
-about 60 s each on 2 CPU cores) and once with the ELBO learner (about 25 s each). Seeds are fixed; each threshold
-states its margin below the value measured when it was written.
+theory asks for) and a single training run instead of the budget's restarts. In the default suite they fit
+verify's default learner (auto, here the exact likelihood) at the quick budget (`--quick`: 500 rows per
+environment, 100 epochs; about 20 s each on 2 CPU cores), and the ELBO learner at the default budget (2000
+rows, 300 epochs; about 40 s). The `slow` tier adds the default budget with auto (75-90 s each) and the
+ELBO learner on the partial model (about 55 s). Seeds are fixed; each threshold states its margin below the
+value measured when it was written.
 """
 
 import json
@@ -37,31 +39,42 @@ def segment_spec(invariant: str | None = None, segments: int = 20, seed: int = 0
     return spec
 
 
-@pytest.mark.parametrize("method, required", [("auto", 0.9), ("latent_mlp", 0.85)])
-def test_identifiable_latents_are_recovered_above_the_threshold(method, required):
+@pytest.mark.parametrize("method, quick, required", [
+    ("auto", True, 0.9), ("latent_mlp", False, 0.85), pytest.param("auto", False, 0.9, marks=pytest.mark.slow)])
+def test_identifiable_latents_are_recovered_above_the_threshold(method, quick, required):
     """Theorem 2.1: with (i)-(iv) and the reference segment pinned, both latents are recovered, by verify's
     default (auto: the exact likelihood with the slot-order search, d = ℓ) and by the paper's ELBO learner.
-    Measured at seed 0: auto 0.999 and 0.997 (about 55 s); ELBO 0.989 and 0.940 (seeds 1, 2: 0.957/0.985,
-    0.884/0.873; about 25 s). Required: auto 0.9, verify's own threshold (a margin of 0.097); ELBO 0.85
-    (a margin of 0.09); both far above an unrelated representation (≈ 0)."""
-    report = verify(from_dict(segment_spec()), seed=0, learner_params=ONE_RUN, method=method)
+    Measured at seed 0 (2026-12-03): auto, quick budget, 0.977 and 0.927 (seeds 1-4: the weaker latent
+    0.925-0.968; about 20 s); auto, default budget, 0.999 and 0.997 (75-90 s); ELBO, default budget, 0.989
+    and 0.940 (seeds 1, 2: 0.957/0.985, 0.884/0.873; about 40 s). Required: auto 0.9, verify's own threshold
+    (margins 0.027 quick, 0.097 default); ELBO 0.85 (a margin of 0.09); all far above an unrelated
+    representation (≈ 0). The ELBO learner at the quick budget is not asserted: seeds 0-4 gave the weaker
+    latent 0.640-0.981."""
+    report = verify(from_dict(segment_spec()), seed=0, learner_params=ONE_RUN, method=method, quick=quick)
     assert report.pins.environments == (0,)
     assert [report.nodes[z].verdict for z in ("z1", "z2")] == ["identifiable", "identifiable"]
     assert min(report.nodes[z].correlation for z in ("z1", "z2")) >= required
 
 
-@pytest.mark.parametrize("method", ["auto", "latent_mlp"])
-def test_partially_identifiable_model_recovers_the_root_and_flags_the_violating_node(method):
+@pytest.mark.parametrize("method, quick, shows_parents", [
+    ("auto", True, True), pytest.param("auto", False, True, marks=pytest.mark.slow),
+    pytest.param("latent_mlp", False, False, marks=pytest.mark.slow)])
+def test_partially_identifiable_model_recovers_the_root_and_flags_the_violating_node(method, quick,
+                                                                                      shows_parents):
     """Theorem 2.5: with the invariant influence 2*tanh(z1), z2 is unidentifiable and z1 (a root) is not
-    affected. Measured at seed 2: auto z1 0.992, z2 parent share 0.180; ELBO z1 0.926, z2 share 0.144 (both
-    > margin 0.1: distinguishable, consistent). Required: z1 >= 0.85 (margins 0.142 and 0.076); z2 never
-    judged inconsistent (the theory allows a learner to find z2 anyway, SPEC §7.10), and its parent share is
-    reported."""
-    report = verify(from_dict(segment_spec(invariant="2*tanh(z1)")), seed=2, learner_params=ONE_RUN, method=method)
+    affected. Measured at seed 2 (2026-12-03): auto, quick budget, z1 0.987, z2 parent share 0.305 (seeds
+    0-4: z1 0.951-0.988, share 0.128-0.305; about 20 s); auto, default budget, z1 0.992, share 0.180 (75-90
+    s); ELBO, default budget, z1 0.926, share 0.144 (about 55 s). Required: z1 >= 0.85 (margins 0.137,
+    0.142 and 0.076); z2 never judged inconsistent (the theory allows a learner to find z2 anyway, SPEC
+    §7.10), and its parent share is reported. For auto, z2 must also show its parent: share above verify's
+    margin 0.1 (margins 0.205 quick, 0.080 default); the ELBO learner's 0.144 is reported, not asserted."""
+    report = verify(from_dict(segment_spec(invariant="2*tanh(z1)")), seed=2, learner_params=ONE_RUN,
+                    method=method, quick=quick)
     z1, z2 = report.nodes["z1"], report.nodes["z2"]
     assert z2.verdict == "unidentifiable" and z2.consistent is not False
     assert z1.correlation >= 0.85
     assert z2.distinguishable == (z2.parent_share > report.share_margin)
+    assert z2.distinguishable or not shows_parents
 
 
 def test_json_report_has_the_contract_fields():
