@@ -98,7 +98,8 @@ def agreement(fits: Sequence[np.ndarray], method: str = "pearson") -> np.ndarray
     to scale and offset, so such fits agree on it. The converse fails: fits stuck in one local optimum agree
     with each other too, so the medoid (the row with the highest mean off the diagonal) is not a way to pick
     a restart. On the Fig. 2 data the misses share one optimum and the medoid is worse than the most likely
-    fit (README, "Choosing among restarts"). What the matrix does say is how reproducible a fit is.
+    fit (docs/learner_benchmark.md, "Choosing among restarts"). What the matrix does say is how reproducible
+    a fit is.
 
     >>> rng = np.random.default_rng(0)
     >>> z = rng.normal(size=(1000, 2))
