@@ -89,6 +89,7 @@ def test_report_fields_follow_the_contract():
             "method"} <= set(details)
     assert details["environments"][0] == details["base"]
     assert details["condition_number"] == pytest.approx(66.5, abs=0.1)
+    assert details["sufficient_statistics"] == ["n", "n^2"]  # C7's Gaussian noise: L holds η of T(n) = (n, n²)
 
 
 def test_c15f_table_is_the_spec_recipe():

@@ -142,6 +142,23 @@ def test_causal_weights_of_no_environment_is_a_data_error(data):
         learner.causal_weights(np.array([], dtype=int))
 
 
+@pytest.mark.parametrize("name", CAUSAL)
+def test_edge_strengths_on_the_fitted_rows_are_the_stored_ones(name, data):
+    """`edge_strengths(x, u)` reads the strengths off any rows; on the rows `fit` saw (all 240, under its
+    5000-row sample) it gives ``edge_strengths_``, which `graph` thresholds. A one-hot u gives the same, other
+    rows give other values, and an unfitted learner says so."""
+    x, u = data
+    learner = make_learner(name, latent_dim=3, **TINY)
+    with pytest.raises(NotFittedError):
+        learner.edge_strengths(x, u)
+    learner.fit(x, u)
+    strengths = learner.edge_strengths(x, u)
+    np.testing.assert_allclose(strengths, learner.edge_strengths_, rtol=1e-6, atol=1e-12)
+    np.testing.assert_array_equal(learner.edge_strengths(x, np.eye(4)[u]), strengths)
+    assert not np.allclose(learner.edge_strengths(x[:120], u[:120]), strengths)
+    assert np.array_equal(learner.graph(0.1), learner.edge_strengths_ > 0.1)
+
+
 def test_a_reference_environment_outside_the_data_is_a_data_error(data):
     with pytest.raises(DataError, match="reference environment 7"):
         LatentCausalVAE(2, reference_envs=[7], **TINY).fit(*data)

@@ -415,8 +415,9 @@ def _label(label: Any) -> Any:
 
 def check_noise_variability(scm: SCM, *, rtol: float = DEFAULT_RTOL) -> AssumptionResult:
     """Assumption (iii) on the observed environments: rank, certificate (CONTRACT §2 fields plus
-    `condition_number_normalized`, `base`, `method`), the failure in words, and for Gaussian noise the
-    status up to intercept re-parametrisation.
+    `condition_number_normalized`, `base`, `method`, and `sufficient_statistics`, the T(n) whose natural
+    parameters form L), the failure in words, and for Gaussian noise the status up to intercept
+    re-parametrisation.
 
     `rtol` is the relative rank tolerance (1e-9 suits given tables; about 1e-3 suits estimated parameters).
 
@@ -438,7 +439,8 @@ def check_noise_variability(scm: SCM, *, rtol: float = DEFAULT_RTOL) -> Assumpti
     if exact is not None:
         method, rank = "exact", exact_affine_rank(exact)
     details: dict[str, Any] = {"rank": rank, "required": required, "method": method,
-                               "distinct_environments": len(keep), "numeric_rank": numeric_rank, "rtol": rtol}
+                               "distinct_environments": len(keep), "numeric_rank": numeric_rank, "rtol": rtol,
+                               "sufficient_statistics": list(scm.noise_family.statistics)}
     # the spec's decimals are exact, so the exact rank decides; a lower numeric rank says how fragile that is
     fragile = (f"; warning: numerically the rank is only {numeric_rank} at relative tolerance {rtol:g}, so the "
                "table has full rank only through differences below that tolerance and (iii) would fail for "
