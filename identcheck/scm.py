@@ -48,11 +48,6 @@ class Environments:
         """Number of observed environments E."""
         return len(self.labels)
 
-    @property
-    def continuous(self) -> bool:
-        """True when u is a number or a vector of numbers (so a formula in u may be solved or extrapolated)."""
-        return self.kind != "segments"
-
 
 @dataclass(frozen=True, eq=False)
 class Mixing:
