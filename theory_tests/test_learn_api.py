@@ -112,6 +112,43 @@ def test_x_of_the_wrong_shape_is_a_data_error(data):
         LatentCausalVAE(2, **TINY).fit(data[0][:, 0], data[1])
 
 
+def _bad_input(case: str, x: np.ndarray, u: np.ndarray) -> tuple[object, object]:
+    """The data of ``fit`` with one thing wrong, named by ``case``."""
+    if case == "text x":
+        return np.full(x.shape, "a"), u
+    if case == "x beyond float32":
+        return np.where(np.arange(x.size).reshape(x.shape) == 7, 1e39, x), u
+    if case == "text u":
+        return x, np.full(u.shape, "a")
+    if case == "3-d u":
+        return x, u.reshape(-1, 1, 1)
+    if case == "nan in u":
+        return x, np.where(np.arange(u.size) == 3, np.nan, u.astype(float))
+    if case == "fractional u":
+        return x, u + 0.5
+    return x, u - 1  # "negative u"
+
+
+@pytest.mark.parametrize("case, match", [
+    ("text x", "x must be a numeric array"), ("x beyond float32", "beyond the float32 range"),
+    ("text u", "u must be integer environment indices"), ("3-d u", r"u must have shape \(N,\) or \(N, E\)"),
+    ("nan in u", "u contains NaN/inf"), ("fractional u", "non-negative integer"),
+    ("negative u", "non-negative integer")])
+def test_malformed_data_is_named_before_training(case, match, data):
+    """Every malformed x or u is one DataError naming what is wrong, raised by fit before any training."""
+    learner = LatentCausalVAE(2, **TINY)
+    with pytest.raises(DataError, match=match):
+        learner.fit(*_bad_input(case, *data))
+    assert not hasattr(learner, "module_")
+
+
+def test_a_one_hot_of_another_width_than_at_fit_is_named(data):
+    x, u = data
+    learner = LatentCausalVAE(2, **TINY).fit(x, u)
+    with pytest.raises(DataError, match="one-hot over 5 environments but the learner was fitted on 4"):
+        learner.transform(x, np.eye(5)[u])
+
+
 def test_one_hot_u_equals_index_u(data):
     x, u = data
     a = LatentCausalVAE(2, **TINY).fit(x, u)
