@@ -160,3 +160,33 @@ def test_agreement_needs_two_fits_on_the_same_rows(z):
         agreement([z])
     with pytest.raises(DataError, match="rows"):
         agreement([z, z[:-1]])
+
+
+def _z(rows: int = 50, cols: int = 2) -> np.ndarray:
+    return np.random.default_rng(0).normal(size=(rows, cols))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: mpc(_z()[:1], _z()[:1]), r"z_true must have shape \(N, k\) with N >= 2"),
+    (lambda: mpc(np.where(np.eye(50, 2) == 1, np.nan, _z()), _z()), "z_true contains NaN/inf"),
+    (lambda: mpc(_z(), _z(), method="kendall"), "method must be 'pearson' or 'spearman'"),
+    (lambda: shd(np.zeros((2, 3)), np.zeros((2, 2)), [0, 1]), "square adjacency matrix"),
+    (lambda: shd(np.zeros((2, 2)), np.zeros((2, 2)), [0, 2]), r"assignment indices must lie in 0\.\.1"),
+    (lambda: parent_share(_z()[:, 0], _z()[:, 1], np.full((50, 1), np.inf)), "z_true_parents contains NaN/inf"),
+])
+def test_malformed_metric_inputs_are_named(call, match):
+    """Each metric names what is wrong with its input as a DataError (the CLI's exit 2), never a numpy error."""
+    with pytest.raises(DataError, match=match):
+        call()
+
+
+def test_metrics_read_as_text():
+    """The results print as one line each, with the numbers a reader needs."""
+    z = _z()
+    assert str(mpc(z, z[:, ::-1])) == "MPC (pearson) = 1.000 [z1->2: 1.000, z2->1: 1.000]"
+    learned = np.array([[False, False], [True, False]])
+    result = shd(np.array([[False, True], [False, False]]), learned, [0, 1])
+    assert str(result) == "SHD = 1 (missing 0, extra 0, reversed 1)"
+    assert result.to_dict() == {"value": 1, "missing": 0, "extra": 0, "reversed": 1}
+    share = parent_share(z[:, 0], z[:, 0], z[:, 1:])
+    assert str(share) == "parent share = 0.000 (R² full 1.000, node only 1.000)"
