@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from identcheck import IdentcheckError, SpecError, load_example
+from identcheck.cli import main as cli_main
 from identcheck.sweep import COLUMNS, load_sweep, plan_runs, sweep
 
 BUDGET = {"epochs": 1, "samples_per_env": 40}
@@ -129,11 +130,32 @@ def test_bad_sweep_file_names_the_key(tmp_path, change, key):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
 
 
-@pytest.mark.skipif(importlib.util.find_spec("dask") is not None, reason="dask is installed")
-def test_dask_backend_without_dask_says_what_to_install(tmp_path):
-    """--backend dask needs the optional dependency; without it the error says how to install it (exit 2)."""
-    result = identcheck("sweep", str(write_sweep(tmp_path)), "--out", str(tmp_path / "o"), "--backend", "dask")
-    assert result.returncode == 2 and "identcheck[dask]" in result.stderr
+def test_dask_backend_without_dask_says_what_to_install(tmp_path, monkeypatch, capsys):
+    """--backend dask needs the optional dependency; without it (hidden here from the import system) the
+    error says how to install it, in one line with exit 2, and no results file is written."""
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # `import dask.distributed` now fails
+    code = cli_main(["sweep", str(write_sweep(tmp_path)), "--out", str(tmp_path / "o"), "--backend", "dask"])
+    err = capsys.readouterr().err
+    assert code == 2 and "identcheck[dask]" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o" / "results.csv").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="needs identcheck[dask]")
+def test_dask_backend_gives_the_rows_of_the_local_one(tmp_path):
+    """`--backend dask --jobs 2` (a local cluster of two worker processes) writes the rows the local backend
+    writes, but for the run times, and a rerun skips every run. The test extras install dask, so CI runs
+    this; about 25 s."""
+    path = write_sweep(tmp_path)
+    assert identcheck("sweep", str(path), "--out", str(tmp_path / "local")).returncode == 0
+    result = identcheck("sweep", str(path), "--out", str(tmp_path / "dask"), "--backend", "dask", "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    local, remote = ({row["run"]: row for row in rows(tmp_path / name)} for name in ("local", "dask"))
+    assert sorted(local) == sorted(remote) and len(local) == 4
+    for run, row in local.items():
+        assert {key: value for key, value in row.items() if key != "seconds"} == \
+            {key: value for key, value in remote[run].items() if key != "seconds"}
+    again = identcheck("sweep", str(path), "--out", str(tmp_path / "dask"), "--backend", "dask", "--jobs", "2")
+    assert "0 run(s) executed (0 failed), 4 skipped" in again.stdout + again.stderr
 
 
 def test_bad_backend_arguments_are_errors(tmp_path):
