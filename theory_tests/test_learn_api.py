@@ -1,6 +1,7 @@
 """The learners' shared estimator interface (STYLE.md, scikit-learn conventions) on tiny random data."""
 
 import inspect
+import pickle
 import subprocess
 import sys
 
@@ -83,9 +84,20 @@ def test_constructor_only_stores_its_arguments():
     assert not hasattr(learner, "module_")
 
 
-def test_invalid_hyperparameters_are_reported_at_fit(data):
-    with pytest.raises(IdentcheckError, match="epochs"):
-        LatentCausalVAE(2, epochs=0, progress=False).fit(*data)
+@pytest.mark.parametrize("params, match", [({"epochs": 0}, "epochs"),
+                                           ({"device": "tpu"}, "device must be 'auto', 'cpu' or 'cuda\\[:k\\]'")])
+def test_invalid_hyperparameters_are_reported_at_fit(params, match, data):
+    with pytest.raises(IdentcheckError, match=match):
+        LatentCausalVAE(2, progress=False, **params).fit(*data)
+
+
+def test_an_explicit_cpu_device_fits_as_auto_does_without_a_gpu(data):
+    """device="cpu" names the device `auto` picks on a machine without CUDA: the same fit, bit for bit."""
+    if torch.cuda.is_available():
+        pytest.skip("auto picks CUDA here")
+    cpu = LatentCausalVAE(2, device="cpu", **TINY).fit(*data)
+    assert cpu.device_ == torch.device("cpu")
+    assert np.array_equal(cpu.transform(*data), LatentCausalVAE(2, **TINY).fit(*data).transform(*data))
 
 
 def test_unknown_learner_name_is_an_error():
@@ -279,6 +291,56 @@ def test_load_refuses_another_learner_class(data, tmp_path):
     make_learner("vae", latent_dim=2, **TINY).fit(*data).save(tmp_path / "vae.pt")
     with pytest.raises(DataError, match="VAE"):
         IVAE.load(tmp_path / "vae.pt")
+
+
+def _foreign_file(case: str, folder, saved) -> object:
+    """A path to load that `save` did not write, or wrote and was then damaged, named by ``case``."""
+    path = folder / f"{case.replace(' ', '_')}.pt"
+    if case == "text":
+        path.write_text("not a model")
+    elif case == "empty":
+        path.write_bytes(b"")
+    elif case == "plain pickle":
+        path.write_bytes(pickle.dumps({"format": "identcheck-learner"}))
+    elif case == "numpy array":
+        np.save(path.with_suffix(".npy"), np.zeros(3))
+        path = path.with_suffix(".npy")
+    elif case == "another torch file":
+        torch.save({"weights": torch.zeros(2)}, path)
+    elif case == "cut short":
+        path.write_bytes(saved.read_bytes()[:500])
+    elif case in ("unknown learner", "unknown parameter", "no fitted state", "other weights"):
+        payload = torch.load(saved, weights_only=True)
+        if case == "unknown learner":
+            payload["learner"] = "no_such_learner"
+        elif case == "unknown parameter":
+            payload["params"]["no_such_parameter"] = 1
+        elif case == "no fitted state":
+            del payload["fitted"]["n_envs_"]
+        else:
+            payload["state_dict"] = {"w": torch.zeros(1)}
+        torch.save(payload, path)
+    elif case == "missing":
+        pass
+    else:  # "directory"
+        path.mkdir()
+    return path
+
+
+@pytest.mark.parametrize("case, match", [
+    ("text", "is not an identcheck learner file"), ("empty", "the file is empty or cut short"),
+    ("plain pickle", "is not an identcheck learner file"), ("numpy array", "is not an identcheck learner file"),
+    ("another torch file", "is not an identcheck learner file"), ("cut short", "is not an identcheck learner file, or is damaged"),
+    ("unknown learner", "unknown learner 'no_such_learner'"), ("unknown parameter", "damaged .*no_such_parameter"),
+    ("no fitted state", "damaged .*n_envs_"), ("other weights", "damaged .*RuntimeError"),
+    ("missing", "No such file"), ("directory", "Is a directory")])
+def test_loading_a_file_save_did_not_write_is_a_named_data_error(case, match, data, tmp_path):
+    """`load` reads only what `save` wrote: anything else, or a damaged file, is one DataError saying so,
+    never a torch, pickle or key error."""
+    saved = tmp_path / "model.pt"
+    LatentCausalVAE(2, **TINY).fit(*data).save(saved)
+    with pytest.raises(DataError, match=match):
+        LatentLearner.load(_foreign_file(case, tmp_path, saved))
 
 
 def test_fits_are_deterministic_for_a_seed(data):

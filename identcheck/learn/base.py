@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import multiprocessing
 import os
+import warnings
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -517,17 +518,23 @@ class LatentLearner:
 
     @classmethod
     def load(cls, path: str | PathLike) -> LatentLearner:
-        """Rebuild a learner written by `save`; transform then gives the same output as before saving."""
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, EOFError) as exc:
-            raise DataError(f"cannot read a learner from {path}: {exc}") from None
-        if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
-            raise DataError(f"{path} is not an identcheck learner file")
-        learner_cls = _learner_class(payload["learner"])
+        """Rebuild a learner written by `save`; transform then gives the same output as before saving.
+
+        A file that `save` did not write, or a damaged one, is a `DataError` that says which.
+        """
+        payload = _read_payload(path)
+        learner_cls = _learner_class(payload.get("learner"))
         if not issubclass(learner_cls, cls):
             raise DataError(f"{path} holds a {learner_cls.__name__}, not a {cls.__name__}")
-        learner = learner_cls(**payload["params"])
+        try:
+            return learner_cls._from_payload(payload)
+        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:  # a damaged payload
+            raise DataError(f"{path} is a damaged identcheck learner file ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any]) -> LatentLearner:
+        """The learner of a payload `_read_payload` accepted, with its fitted state and weights."""
+        learner = cls(**payload["params"])
         fitted = payload["fitted"]
         learner.device_ = _resolve_device(learner.device)
         learner.n_envs_ = int(fitted["n_envs_"])
@@ -562,7 +569,25 @@ def _append(history: dict[str, list[float]], run: dict[str, list[float]]) -> Non
         history[key] = history.get(key, []) + run.get(key, [])
 
 
-def _learner_class(name: str) -> type[LatentLearner]:
+def _read_payload(path: str | PathLike) -> dict[str, Any]:
+    """The dict `LatentLearner.save` wrote to ``path``; a `DataError` naming the problem for anything else."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about the pickle protocol of files it did not write
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as exc:
+        raise DataError(f"cannot read a learner from {path}: {exc.strerror or exc}") from None
+    except EOFError:
+        raise DataError(f"cannot read a learner from {path}: the file is empty or cut short") from None
+    except Exception as exc:  # foreign bytes fail in torch.load in many ways: unpickling, zip, magic number
+        raise DataError(f"{path} is not an identcheck learner file, or is damaged (torch.load: "
+                        f"{type(exc).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
+        raise DataError(f"{path} is not an identcheck learner file")
+    return payload
+
+
+def _learner_class(name: object) -> type[LatentLearner]:
     pending, seen = [LatentLearner], []
     while pending:
         klass = pending.pop()
