@@ -76,6 +76,37 @@ def test_loading_something_that_is_not_a_dataset_is_a_data_error(tmp_path):
             Dataset.load(tmp_path / name)
 
 
+def _damaged(arrays: dict, case: str) -> dict:
+    """The arrays of a saved data set with one of them replaced, named by ``case``."""
+    u, x = arrays["u"], arrays["x"]
+    return {**arrays, **{
+        "labels not json": {"env_labels": np.array("not json")},
+        "seed not a number": {"seed": np.array("x")},
+        "x of one row": {"x": x[:1]},
+        "x with nan": {"x": np.where(x > 0, np.nan, x)},
+        "u beyond the environments": {"u": u + 7},
+        "u of floats": {"u": u.astype(float)},
+        "z missing a latent": {"z": arrays["z"][:, :1]},
+        "adjacency of three": {"adjacency": np.zeros((3, 3), bool)},
+    }[case]}
+
+
+@pytest.mark.parametrize("case, match", [
+    ("labels not json", "JSONDecodeError"), ("seed not a number", "ValueError"),
+    ("x of one row", r"x has shape \(1, 2\), expected 100 rows"), ("x with nan", "x must be finite"),
+    ("u beyond the environments", r"u must lie in 0\.\.4"), ("u of floats", "u must be integer"),
+    ("z missing a latent", "one column per latent"), ("adjacency of three", r"expected \(2, 2\)")])
+def test_a_damaged_dataset_file_is_a_data_error_naming_the_array(case, match, tmp_path):
+    """An .npz whose arrays were changed after `save` (or written by hand) loads only if its arrays agree
+    with each other; otherwise one DataError names the damage, never a json, int() or numpy error."""
+    simulate(load_example("C1"), 20, seed=0).save(tmp_path / "ok.npz")
+    with np.load(tmp_path / "ok.npz") as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    np.savez(tmp_path / "bad.npz", **_damaged(arrays, case))
+    with pytest.raises(DataError, match=f"a damaged identcheck data set .*{match}"):
+        Dataset.load(tmp_path / "bad.npz")
+
+
 def test_cli_simulate_writes_the_contract_arrays(tmp_path):
     """`identcheck simulate SPEC --samples-per-env N --seed S --out F` writes x, u, z, n, latents (CONTRACT §3)."""
     spec = tmp_path / "c7.yaml"

@@ -130,7 +130,8 @@ class Dataset:
     def load(cls, path: str | Path) -> "Dataset":
         """Read a file written by `save`; the SCM is rebuilt from the stored spec text.
 
-        DataError when the file is missing, not an npz, or lacks a required array.
+        DataError when the file is missing, not an npz, lacks a required array, or holds arrays that disagree
+        with each other (rows, latents, environment indices, non-finite x or z).
         """
         path = Path(path)
         try:
@@ -143,15 +144,22 @@ class Dataset:
         missing = [k for k in _REQUIRED if k not in arrays]
         if missing:
             raise DataError(f"{path}: not an identcheck data set (missing array '{missing[0]}')")
-        return cls(
-            x=arrays["x"], u=arrays["u"], z=arrays["z"], n=arrays.get("n"),
-            latents=tuple(str(s) for s in arrays["latents"]), env_values=arrays["env_values"],
-            env_labels=_labels(json.loads(str(arrays["env_labels"]))), adjacency=arrays["adjacency"],
-            scm=_scm(str(arrays.get("spec", "")), path), seed=int(arrays["seed"]), name=str(arrays["name"]),
-            reference_envs=tuple(int(k) for k in arrays.get("reference_envs", ())),
-            mixing_params=tuple(arrays[k] for k in sorted((k for k in arrays if k.startswith("mixing_")),
-                                                          key=lambda k: int(k.removeprefix("mixing_")))),
-        )
+        try:
+            data = cls(
+                x=arrays["x"], u=arrays["u"], z=arrays["z"], n=arrays.get("n"),
+                latents=tuple(str(s) for s in arrays["latents"]), env_values=arrays["env_values"],
+                env_labels=_labels(json.loads(str(arrays["env_labels"]))), adjacency=arrays["adjacency"],
+                scm=_scm(str(arrays.get("spec", "")), path), seed=int(arrays["seed"]), name=str(arrays["name"]),
+                reference_envs=tuple(int(k) for k in arrays.get("reference_envs", ())),
+                mixing_params=tuple(arrays[k] for k in sorted((k for k in arrays if k.startswith("mixing_")),
+                                                              key=lambda k: int(k.removeprefix("mixing_")))),
+            )
+        except (TypeError, ValueError) as exc:  # an array of the wrong kind: json, int() or iteration fails
+            raise DataError(f"{path}: a damaged identcheck data set ({type(exc).__name__}: {exc})") from None
+        problem = _inconsistency(data)
+        if problem:
+            raise DataError(f"{path}: a damaged identcheck data set ({problem})")
+        return data
 
 
 def write_atomically(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
@@ -191,6 +199,28 @@ def _spec_text(scm: SCM) -> str:
         return yaml.safe_dump(scm.spec, sort_keys=False, default_flow_style=None, width=110)
     except yaml.YAMLError as exc:
         raise DataError(f"the spec of '{scm.name}' cannot be written as YAML ({exc})") from None
+
+
+def _inconsistency(data: Dataset) -> str | None:
+    """What makes the arrays of a loaded data set disagree with each other, or None when they agree."""
+    rows, ell = len(data.u), len(data.latents)
+    if data.u.ndim != 1 or not np.issubdtype(data.u.dtype, np.integer):
+        return f"u must be integer environment indices of shape (N,), got {data.u.dtype} {data.u.shape}"
+    if rows and (data.u.min() < 0 or data.u.max() >= data.n_envs):
+        return f"u must lie in 0..{data.n_envs - 1}, the {data.n_envs} environments of env_labels"
+    shapes = {"x": (data.x, (2, 4)), "z": (data.z, (2,)), "n": (data.n, (2,))}
+    for name, (array, ndims) in shapes.items():
+        if array is None:
+            continue
+        if array.ndim not in ndims or len(array) != rows:
+            return f"{name} has shape {array.shape}, expected {rows} rows like u"
+        if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
+            return f"{name} must be finite numbers"
+    if data.z.shape[1] != ell or (data.n is not None and data.n.shape[1] != ell):
+        return f"z and n must have one column per latent ({ell})"
+    if data.adjacency.shape != (ell, ell):
+        return f"adjacency has shape {data.adjacency.shape}, expected ({ell}, {ell})"
+    return None
 
 
 def _scm(text: str, path: Path) -> SCM | None:
