@@ -203,9 +203,9 @@ def _spec_text(scm: SCM) -> str:
 
 def _inconsistency(data: Dataset) -> str | None:
     """What makes the arrays of a loaded data set disagree with each other, or None when they agree."""
-    rows, ell = len(data.u), len(data.latents)
     if data.u.ndim != 1 or not np.issubdtype(data.u.dtype, np.integer):
         return f"u must be integer environment indices of shape (N,), got {data.u.dtype} {data.u.shape}"
+    rows, ell = len(data.u), len(data.latents)
     if rows and (data.u.min() < 0 or data.u.max() >= data.n_envs):
         return f"u must lie in 0..{data.n_envs - 1}, the {data.n_envs} environments of env_labels"
     shapes = {"x": (data.x, (2, 4)), "z": (data.z, (2,)), "n": (data.n, (2,))}
