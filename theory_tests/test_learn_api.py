@@ -330,7 +330,8 @@ def _foreign_file(case: str, folder, saved) -> object:
 @pytest.mark.parametrize("case, match", [
     ("text", "is not an identcheck learner file"), ("empty", "the file is empty or cut short"),
     ("plain pickle", "is not an identcheck learner file"), ("numpy array", "is not an identcheck learner file"),
-    ("another torch file", "is not an identcheck learner file"), ("cut short", "is not an identcheck learner file, or is damaged"),
+    ("another torch file", "is not an identcheck learner file"),
+    ("cut short", "is not an identcheck learner file, or is damaged"),
     ("unknown learner", "unknown learner 'no_such_learner'"), ("unknown parameter", "damaged .*no_such_parameter"),
     ("no fitted state", "damaged .*n_envs_"), ("other weights", "damaged .*RuntimeError"),
     ("missing", "No such file"), ("directory", "Is a directory")])
