@@ -120,6 +120,22 @@ def test_from_graph_rejects_a_parent_the_expression_ignores():
     ({"mixing": {"kind": "expression", "x": []}}, "mixing.x", "non-empty list of expressions"),
     ({"mixing": {"kind": "expression", "x": ["z1 + z2"]}}, "mixing.x", "1 components < 2 latents"),
     ({"mixing": {"kind": "spline"}}, "mixing.kind", "unknown kind 'spline'"),
+    # expressions that parse but cannot be evaluated, or hold numbers no float can (found by fuzzing the loader)
+    ({"mechanisms": {"z2": "DiracDelta(z1)*u"}}, "mechanisms.z2", "function 'DiracDelta' has no numerical"),
+    ({"mechanisms": {"z2": "expint(1, z1)"}}, "mechanisms.z2", "function 'expint' has no numerical"),
+    ({"mechanisms": {"z2": "Derivative(z1**2, z1)"}}, "mechanisms.z2", "an unevaluated Derivative"),
+    ({"mechanisms": {"z2": "Integral(z1, (u, 0, 1))"}}, "mechanisms.z2", "an unevaluated Integral"),
+    ({"mechanisms": {"z2": "Sum(z1**2, (u, 0, 3))"}}, "mechanisms.z2", "an unevaluated Sum"),
+    ({"mechanisms": {"z2": "1e400*z1"}}, "mechanisms.z2", "beyond the floating-point range"),
+    ({"noise": {"family": "gaussian", "params": {"z1": {"mean": 0, "std": float("inf")},
+                                                 "z2": NOISE2["params"]["z2"]}}},
+     "noise.params.z1.std", "inf is not a finite number"),
+    ({"noise": {"family": "gaussian", "params": {"z1": {"mean": "zeta(u) - DiracDelta(u)", "std": 1},
+                                                 "z2": NOISE2["params"]["z2"]}}},
+     "noise.params.z1.mean", "function 'DiracDelta' has no numerical"),
+    ({"post_nonlinear": {"z2": "exp_polar(t)"}}, "post_nonlinear.z2", "function 'exp_polar' has no numerical"),
+    ({"mixing": {"kind": "expression", "x": ["z1", "Derivative(z2, z2)"]}}, "mixing.x[1]",
+     "an unevaluated Derivative"),
 ])
 def test_each_malformed_spec_names_key_and_problem(overrides, key, problem):
     with pytest.raises(SpecError) as info:
@@ -136,3 +152,36 @@ def test_yaml_syntax_error_names_the_line():
 def test_every_builtin_example_loads():
     for name in identcheck.example_names():
         assert identcheck.load_example(name).name == name
+
+
+def test_special_functions_evaluate_in_every_layer():
+    """erf, gamma, zeta and Bessel functions (scipy.special through `numeric_function`) work in the noise
+    parameters, the mechanisms and the post-nonlinearity, from the checker to the simulator; with numpy
+    alone they raised tracebacks there."""
+    scm = from_dict(spec(
+        noise={"family": "gaussian", "params": {"z1": {"mean": "erf(u - 2)", "std": "gamma(1 + u/4)"},
+                                                "z2": {"mean": "zeta(u + 2)", "std": "E"}}},
+        mechanisms={"z2": "(u - 2)*besselj(0, z1)"}, post_nonlinear={"z2": "t + erf(t)"}))
+    report = identcheck.check(scm).to_dict()
+    edge = report["assumptions"]["iv"]["edges"][0]
+    assert edge["status"] == "holds" and edge["vanishes_at"] == [2]
+    assert report["assumptions"]["iii"]["status"] == "fails"  # z2's std never changes: rank 3 < 4
+    data = identcheck.simulate(scm, 2000, seed=0)
+    assert data.x.shape == (10000, 2) and np.all(np.isfinite(data.x))
+    # n2's mean is zeta(u + 2): 1.645 at u = 0, 1.017 at u = 4; 4 standard errors (std E, 2000 rows) is 0.24
+    noise_means = [data.n[data.u == m, 1].mean() for m in (0, 4)]
+    assert np.allclose(noise_means, [float(sp.zeta(2)), float(sp.zeta(6))], atol=4 * np.e / np.sqrt(2000))
+
+
+@pytest.mark.parametrize("std", ["E", "pi/2", "cos(1)", "sqrt(2)"])
+def test_irrational_constants_leave_the_exact_rank_path(std):
+    """(iii)'s exact path evaluates η in Fractions; a constant such as E or cos(1) is a 'rational function'
+    of u to sympy but has no exact rational value, and used to raise NameError there. It now takes the
+    numeric path (sqrt(2) still squares to 2 in η = -1/(2 std²), so that one stays exact)."""
+    from identcheck.check.condition_iii import exact_natural_parameter_table
+
+    scm = from_dict(spec(noise={"family": "gaussian", "params": {
+        "z1": {"mean": "u/(1 + u)", "std": "1 + u"}, "z2": {"mean": "u**2", "std": std}}}))
+    assert (exact_natural_parameter_table(scm) is None) == (std != "sqrt(2)")
+    iii = identcheck.check(scm).to_dict()["assumptions"]["iii"]
+    assert iii["status"] == "fails" and iii["rank"] == 3  # z2's precision never changes

@@ -27,6 +27,7 @@ from sympy.printing.pycode import SymPyPrinter
 
 from ..families import LatentFamily
 from ..scm import SCM
+from ..spec.expressions import numeric_function
 from .results import AssumptionResult
 
 __all__ = [
@@ -94,7 +95,7 @@ def _parameter_values(scm: SCM) -> dict[str, dict[str, np.ndarray]]:
     """Every latent's user-facing noise parameters in every environment (one vectorised evaluation)."""
     symbols, values = _arguments(scm)
     keys = [(latent, p) for latent in scm.latents for p in scm.noise_family.params]
-    fn = sp.lambdify(symbols, [scm.noise_params[latent][p] for latent, p in keys], modules="numpy")
+    fn = numeric_function(symbols, [scm.noise_params[latent][p] for latent, p in keys])
     count = scm.environments.count
     out: dict[str, dict[str, np.ndarray]] = {latent: {} for latent in scm.latents}
     for (latent, p), column in zip(keys, fn(*values)):
@@ -127,6 +128,13 @@ class _ExactPrinter(SymPyPrinter):
     _print_Half = _print_Rational
 
 
+def _exactly_rational(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> bool:
+    """Whether `expr` is built from the symbols and rational numbers by +, -, *, / and integer powers only
+    (so it evaluates exactly in Fractions; sqrt(2), E or cos(1) are constant but not rational)."""
+    return (expr.is_rational_function(*symbols) and not expr.atoms(sp.Function, sp.NumberSymbol, sp.Float)
+            and all(power.exp.is_Integer for power in expr.atoms(sp.Pow)))
+
+
 def exact_natural_parameter_table(scm: SCM) -> list[list[Fraction]] | None:
     """The natural-parameter table in exact rationals, or None when some eta is not a rational function of
     u and the parameters (then only the numeric path applies). Numbers of the spec are read as the decimals
@@ -142,7 +150,7 @@ def exact_natural_parameter_table(scm: SCM) -> list[list[Fraction]] | None:
     symbols, values = _arguments(scm)
     family = scm.noise_family
     etas = [eta for latent in scm.latents for eta in family.natural(scm.noise_params[latent])]
-    if not all(sp.sympify(eta).is_rational_function(*symbols) for eta in etas):
+    if not all(_exactly_rational(sp.sympify(eta), symbols) for eta in etas):
         return None
     fn = sp.lambdify(symbols, etas, modules=[{"Fraction": Fraction}], printer=_ExactPrinter)
     exact_args = [np.array([Fraction(str(float(v))) for v in column], dtype=object) for column in values]
@@ -398,7 +406,7 @@ def _domain_rank(scm: SCM, rtol: float) -> int | None:
     if any(s != u for eta in etas for s in sp.sympify(eta).free_symbols):
         return None
     grid = np.linspace(env.domain[0], env.domain[1], 8 * len(scm.latents) + 16)
-    fn = sp.lambdify([u], etas, modules="numpy")
+    fn = numeric_function([u], etas)
     with np.errstate(all="ignore"):
         table = np.column_stack([np.broadcast_to(np.asarray(c, dtype=float), grid.shape) for c in fn(grid)])
     if not np.all(np.isfinite(table)):
@@ -430,6 +438,13 @@ def check_noise_variability(scm: SCM, *, rtol: float = DEFAULT_RTOL) -> Assumpti
     required = 2 * ell
     params = _parameter_values(scm)
     table = _natural_from_values(scm.noise_family, params, scm.latents)
+    overflow = np.flatnonzero(~np.all(np.isfinite(table), axis=1))
+    if overflow.size:
+        return AssumptionResult(
+            "unknown", f"the natural parameters η(u) are not finite in floating point in environment "
+            f"{labels[overflow[0]]!r} (noise parameters near the float range, e.g. a mean of 1e308 over a "
+            "std of 1); rescale them", {"required": required, "sufficient_statistics":
+                                       list(scm.noise_family.statistics)})
     keep = distinct_rows(table)
     scaled = _scaled(table[keep])
     rank = numeric_rank = _rank(_differences(scaled), rtol)

@@ -26,6 +26,7 @@ import sympy as sp
 
 from ..report import ConditionIVResult, EdgeResult, EdgeStatus
 from ..scm import PNL_SYMBOL, SCM
+from ..spec.expressions import numeric_function
 from .results import Status
 from .zeros import ZeroProfile, probe_points, real_zero_set, scan_zero_set, vanishing_profile
 
@@ -163,7 +164,7 @@ class _Context:
             pts = probe_points(self.scm.noise_family.support, len(parents), self.probes, self.seed)
             for k, parent in enumerate(parents):
                 if parent in self.scm.post_nonlinear:
-                    gbar = sp.lambdify(PNL_SYMBOL, self.scm.post_nonlinear[parent], modules="numpy")
+                    gbar = numeric_function([PNL_SYMBOL], self.scm.post_nonlinear[parent])
                     with np.errstate(all="ignore"):
                         pts[:, k] = np.broadcast_to(np.asarray(gbar(pts[:, k]), float), pts[:, k].shape)
             self._points[child] = pts

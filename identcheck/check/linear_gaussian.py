@@ -40,6 +40,7 @@ import sympy as sp
 
 from ..report import EdgeResult, jsonable
 from ..scm import SCM
+from ..spec.expressions import numeric_function
 from .condition_iii import _arguments, _parameter_values
 
 __all__ = ["RotationWitness", "rotation_witness", "PinnedClassWitness", "pinned_class_witness"]
@@ -105,7 +106,7 @@ def _gaussian_moments(scm: SCM, parts: tuple[list[sp.Expr], list[sp.Expr]]) -> t
     """Per environment, the mean (E, ℓ) and covariance (E, ℓ, ℓ) of z given u."""
     ell, count = len(scm.latents), scm.environments.count
     symbols, values = _arguments(scm)
-    fn = sp.lambdify(symbols, [*parts[0], *parts[1]], modules="numpy")
+    fn = numeric_function(symbols, [*parts[0], *parts[1]])
     columns = [np.broadcast_to(np.asarray(c, dtype=float), (count,)) for c in fn(*values)]
     weights = np.stack(columns[:ell * ell], axis=1).reshape(count, ell, ell)  # B[i, j] = dg_i/dz_j
     intercept = np.stack(columns[ell * ell:], axis=1)

@@ -23,6 +23,7 @@ import scipy.spatial
 import sympy as sp
 
 from ..scm import PNL_SYMBOL, SCM
+from ..spec.expressions import numeric_function
 from .results import AssumptionResult, Status
 
 __all__ = ["check_deconvolvability", "check_injectivity", "DEFAULT_SCALES", "DEFAULT_SAMPLES"]
@@ -124,10 +125,10 @@ def _latent_samples(scm: SCM, rng: np.random.Generator, samples: int, scales: tu
     with np.errstate(all="ignore"):
         for name in scm.order:
             noise = _noise_draws(rng, scm.noise_family.support, noise_scale)
-            g = sp.lambdify(args, scm.mechanism(name), modules="numpy")
+            g = numeric_function(args, scm.mechanism(name))
             value = np.broadcast_to(np.asarray(g(*z.T, *env_values), dtype=float), (rows,)) + noise
             if name in scm.post_nonlinear:
-                gbar = sp.lambdify([PNL_SYMBOL], scm.post_nonlinear[name], modules="numpy")
+                gbar = numeric_function([PNL_SYMBOL], scm.post_nonlinear[name])
                 value = np.broadcast_to(np.asarray(gbar(value), dtype=float), (rows,))
             z[:, index[name]] = value
     return z[np.all(np.isfinite(z), axis=1)]
@@ -135,7 +136,7 @@ def _latent_samples(scm: SCM, rng: np.random.Generator, samples: int, scales: tu
 
 def _vectorised(symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]) -> Callable[[np.ndarray], np.ndarray]:
     """One lambdified function of the rows of z returning an (N, len(exprs)) array."""
-    fn = sp.lambdify(list(symbols), list(exprs), modules="numpy")
+    fn = numeric_function(list(symbols), list(exprs))
 
     def evaluate(z: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):

@@ -29,6 +29,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from ..spec.expressions import numeric_function
+
 __all__ = [
     "Separation",
     "ZeroProfile",
@@ -106,14 +108,16 @@ def separate(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Separation | None
 
 def independent(factors: Sequence[sp.Expr], variables: Sequence[sp.Symbol], points: np.ndarray) -> bool:
     """True when the functions are linearly independent, shown by a full-rank sample matrix [phi_k(p_m)]
-    (columns normalised; relative singular-value tolerance 1e-9).
+    (columns normalised; relative singular-value tolerance 1e-9). A single function counts as independent
+    when it is finite and non-zero somewhere among the points (not NaN everywhere, as an unevaluated
+    derivative is).
 
     >>> z = sp.Symbol("z1", real=True)
     >>> pts = probe_points((-np.inf, np.inf), 1)
     >>> independent([sp.sin(z)**2, sp.cos(z)**2, sp.Integer(1)], [z], pts)
     False
     """
-    if len(factors) <= 1:
+    if not factors:
         return True
     values = _evaluate(list(factors), list(variables), [points[:, k] for k in range(points.shape[1])])
     matrix = np.stack(values, axis=1)
@@ -198,7 +202,7 @@ def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]
     """One lambdified numpy function for several expressions, to call many times (SPEC §5: lambdify once):
     ``evaluator(arrays, shape=None)`` broadcasts the arrays to one shape and returns one array per expression
     (NaN where the evaluation fails or is complex)."""
-    fn = sp.lambdify(symbols, exprs, modules="numpy")
+    fn = numeric_function(symbols, exprs)
 
     def evaluate(arrays: list[np.ndarray], shape: tuple[int, ...] | None = None) -> list[np.ndarray]:
         if shape is None:

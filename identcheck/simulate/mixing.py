@@ -22,6 +22,7 @@ import numpy as np
 import sympy as sp
 
 from ..scm import SCM
+from ..spec.expressions import numeric_function
 
 __all__ = ["MLPMixing", "ExpressionMixing", "Mixing", "random_orthogonal", "random_mlp", "mixing_for"]
 
@@ -113,7 +114,7 @@ class ExpressionMixing:
 
     @cached_property
     def _function(self) -> Callable[..., list]:
-        return sp.lambdify(self.latent_symbols, list(self.expressions), modules="numpy")
+        return numeric_function(self.latent_symbols, list(self.expressions))
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """Apply f to the rows of z, (N, ℓ) -> (N, d); constant components are broadcast."""

@@ -22,6 +22,7 @@ import sympy as sp
 
 from ..errors import DataError
 from ..scm import PNL_SYMBOL, SCM
+from ..spec.expressions import numeric_function
 from .dataset import Dataset
 from .mixing import Mixing, MLPMixing, mixing_for
 
@@ -122,7 +123,7 @@ def _per_environment(expr: sp.Expr, table: dict[sp.Symbol, np.ndarray], count: i
 
 
 def _evaluate(expr: sp.Expr, symbols: list[sp.Symbol], args: list[np.ndarray], size: int) -> np.ndarray:
-    function = sp.lambdify(symbols, expr, modules="numpy")
+    function = numeric_function(symbols, expr)
     return np.broadcast_to(np.asarray(function(*args), dtype=float), (size,))
 
 

@@ -9,8 +9,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+import sys
+import warnings
+from functools import lru_cache
+from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.parsing.sympy_parser import TokenError, convert_xor, parse_expr, standard_transformations
@@ -18,10 +22,80 @@ from sympy.parsing.sympy_parser import rationalize as _exact_float_literals
 
 from ..errors import SpecError
 
-__all__ = ["parse_expression", "rationalize"]
+__all__ = ["parse_expression", "rationalize", "numeric_function"]
 
 # float literals become exact rationals while parsing, before sympy folds them ("-0.7*(u - 1.5)" must vanish at 1.5)
 _TRANSFORMS = standard_transformations + (convert_xor, _exact_float_literals)
+
+
+_FLOAT_MAX = sp.Rational(str(sys.float_info.max))
+_UNEVALUATED = (sp.Derivative, sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Subs)
+_PROBE = np.array([0.25, 1.5])  # where parse_expression checks that an expression evaluates numerically
+
+
+def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., Any]:
+    """Lambdify once for numpy arrays: numpy, plus scipy.special for erf, gamma, zeta, Bessel functions, ...
+
+    Every numeric evaluation of a spec expression, or of one derived from it, goes through here, so it
+    evaluates the same way everywhere. `exprs` is one expression (one array back) or a list (a list back).
+    Values are real: a complex result (scipy's LambertW) keeps its real part where the imaginary part is 0
+    and is NaN elsewhere; a derivative sympy leaves unevaluated (of floor, say) is NaN. Callers read NaN as
+    "undefined here" (SPEC §5: evaluation errors or NaN give undecided).
+
+    >>> import sympy as sp, numpy as np
+    >>> u = sp.Symbol("u", real=True)
+    >>> numeric_function([u], sp.erf(u) + sp.gamma(u))(np.array([1.0, 2.0])).round(4).tolist()
+    [1.8427, 1.9953]
+    >>> lambert, step = numeric_function([u], [sp.LambertW(u), sp.diff(sp.Heaviside(u) * u, u)])(
+    ...     np.array([-1.0, 0.0, 1.0]))
+    >>> lambert.round(4).tolist(), step.tolist()
+    ([nan, 0.0, 0.5671], [0.0, nan, 1.0])
+    """
+    single = not isinstance(exprs, (list, tuple))
+    defined = [_undefined_derivatives_as_nan(sp.sympify(e)) for e in ([exprs] if single else exprs)]
+    fn = sp.lambdify(list(symbols), defined, modules="scipy")
+
+    def evaluate(*args: Any) -> Any:
+        out = [_real(v) for v in fn(*args)]
+        return out[0] if single else out
+
+    return evaluate
+
+
+def _undefined_derivatives_as_nan(expr: sp.Basic) -> sp.Basic:
+    """Unevaluated derivatives become NaN, and DiracDelta (the derivative of Heaviside, sign, Max) 0 away
+    from its argument's zero and NaN at it."""
+    derivatives = expr.atoms(sp.Derivative)
+    if derivatives:
+        expr = expr.xreplace({d: sp.nan for d in derivatives})
+    if expr.has(sp.DiracDelta):
+        expr = expr.replace(sp.DiracDelta, lambda x, *order: sp.Piecewise((sp.nan, sp.Eq(x, 0)), (0, True)))
+    return expr
+
+
+def _real(value: Any) -> np.ndarray:
+    array = np.asarray(value)
+    if np.iscomplexobj(array):
+        return np.where(array.imag == 0, array.real, np.nan)
+    return array
+
+
+@lru_cache(maxsize=4096)  # property suites load the same expressions many times
+def _numeric_problem(expr: sp.Expr) -> str | None:
+    """Why `expr` cannot be evaluated on float arrays (an unsupported function, an unevaluated integral), or
+    None. Values at the probe points (NaN, inf, complex) do not matter here, only whether evaluation runs."""
+    symbols = sorted(expr.free_symbols, key=str)
+    try:
+        fn = numeric_function(symbols, expr)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            np.asarray(fn(*([_PROBE] * len(symbols))), dtype=float)
+    except NameError as exc:
+        return f"function '{exc.name}' has no numerical implementation"
+    except Exception as exc:  # sympy's printers and scipy raise NotImplementedError, ValueError, TypeError, ...
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"it cannot be evaluated numerically ({detail})"
+    return None
 
 
 def rationalize(expr: sp.Expr) -> sp.Expr:
@@ -39,6 +113,8 @@ def parse_expression(value: Any, allowed: Mapping[str, sp.Symbol], *, source: st
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise SpecError(f"expected an expression or a number, got {type(value).__name__} {value!r}",
                         source=source, key=key)
+    if isinstance(value, float) and not np.isfinite(value):
+        raise SpecError(f"{value!r} is not a finite number", source=source, key=key)
     if isinstance(value, (int, float)):
         expr: Any = sp.Rational(str(value)) if isinstance(value, float) else sp.Integer(value)
     else:
@@ -64,4 +140,13 @@ def parse_expression(value: Any, allowed: Mapping[str, sp.Symbol], *, source: st
                         source=source, key=key)
     if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.oo) or expr.has(sp.nan):
         raise SpecError(f"{value!r} is not a finite real expression", source=source, key=key)
+    if any(abs(n) > _FLOAT_MAX for n in expr.atoms(sp.Number)):
+        raise SpecError(f"{value!r} holds a number beyond the floating-point range", source=source, key=key)
+    unevaluated = sorted({type(a).__name__ for a in expr.atoms(*_UNEVALUATED)})
+    if unevaluated:
+        raise SpecError(f"{value!r} holds an unevaluated {unevaluated[0]}: write it in closed form",
+                        source=source, key=key)
+    problem = _numeric_problem(expr)
+    if problem:
+        raise SpecError(f"{value!r}: {problem}", source=source, key=key)
     return rationalize(expr)

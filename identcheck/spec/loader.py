@@ -26,7 +26,7 @@ import yaml
 from ..errors import SpecError
 from ..families import LATENT_FAMILIES, OBSERVATION_FAMILIES, LatentFamily
 from ..scm import PNL_SYMBOL, SCM, Environments, Mixing, ObservationNoise
-from .expressions import parse_expression
+from .expressions import numeric_function, parse_expression
 
 __all__ = ["load_spec", "from_text", "from_dict", "from_graph"]
 
@@ -253,7 +253,7 @@ class _Builder:
 
     def evaluate(self, expr: sp.Expr, lookup: dict, count: int, key: str) -> np.ndarray:
         symbols = sorted(expr.free_symbols, key=str)
-        fn = sp.lambdify(symbols, expr, modules="numpy")
+        fn = numeric_function(symbols, expr)
         with np.errstate(all="ignore"):
             try:
                 out = np.broadcast_to(np.asarray(fn(*(lookup[s] for s in symbols)), dtype=float), (count,))
@@ -284,7 +284,7 @@ class _Builder:
         for latent, text in value.items():
             key = f"post_nonlinear.{latent}"
             expr = parse_expression(text, {"t": PNL_SYMBOL}, source=self.source, key=key)
-            slope = sp.lambdify(PNL_SYMBOL, sp.diff(expr, PNL_SYMBOL), modules="numpy")
+            slope = numeric_function([PNL_SYMBOL], sp.diff(expr, PNL_SYMBOL))
             with np.errstate(all="ignore"):
                 d = np.broadcast_to(np.asarray(slope(grid), dtype=float), grid.shape)
             if not np.all(np.isfinite(d)):

@@ -1,0 +1,197 @@
+"""Damaged specs, fuzzed: whatever a user writes, `identcheck check` answers with a report (exit 0 or 1) or
+with one line naming the problem (exit 2), and the simulator either samples or raises one IdentcheckError.
+Never an internal error (exit 3), a traceback or a numpy warning on stderr (CONTRACT §1-2).
+
+Each example takes a catalogue spec and damages one to three of its values: a key deleted, a value
+replaced by another value of the same spec, or by a number, a string, a container or an expression. The
+expressions are the kind that reach deep layers: special functions (scipy.special), functions with no
+numerical implementation, unevaluated derivatives and integrals, numbers beyond the float range,
+discontinuous and complex-valued functions. This fuzz found eleven kinds of internal errors (exit 3) and
+warnings: functions numpy alone cannot evaluate (erf, gamma: TypeError; zeta, besselj: NameError), functions
+nothing evaluates (DiracDelta, expint), a Derivative or Integral written in a spec, the text 1e400, a float
+.inf, an irrational constant (E) on the exact path of (iii), LambertW's complex values, the unevaluated
+derivative of floor in (iv), the DiracDelta of Heaviside's derivative, and natural parameters that
+overflow (LinAlgError, numpy warnings).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import identcheck
+from identcheck.cli import main
+from identcheck.errors import IdentcheckError, SpecError
+from identcheck.examples import example_path
+from identcheck.testing import examples
+
+_EXPRESSIONS = (
+    "u", "z1", "x", "t", "u1", "u**", "1/0", "zoo", "nan", "oo", "I", "sqrt(-1)", "log(0)", "z1*z2", "-0",
+    "1e400", "-1e308*u", "1e-400", "exp(1000*u)", "E", "pi", "Piecewise((1, u > 0), (0, True))", "abs(u)",
+    "sign(z1)*u", "floor(z1)*(u - 2)", "Max(z1, 0)*u", "Heaviside(z1)*(u - 1)", "Mod(u, 2)", "f(u)", "z1(u)",
+    "u[0]", "lambda: 0", "__import__('os')", "Derivative(u, u)", "Integral(z1, (u, 0, 1))", "Sum(u, (u, 0, 1))",
+    "DiracDelta(z1)", "expint(1, u)", "erf(z1)*u", "gamma(u + 1)", "zeta(u + 2)", "besselj(0, z1)*u",
+    "LambertW(u)", "LambertW(z1)*u", "airyai(z1)*(u - 1)", "polygamma(1, z1 + 3)*u", "loggamma(u + 1)",
+    "z1**1000*u", "(z1 + 1)**40*u", "u**(1/3)*z1", "1/(u - 2)*z1", "sqrt(z1)*u", "t**3", "t + sin(t)",
+    "exp(t)", "t + Heaviside(t)", "t*Abs(t)", "1/t")
+
+_VALUES = st.one_of(
+    st.sampled_from(_EXPRESSIONS), st.none(), st.booleans(), st.integers(-3, 3),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
+    st.lists(st.integers(-2, 5), max_size=6), st.just({}),
+    st.dictionaries(st.sampled_from(("mean", "std", "kind", "values", "family")), st.integers(0, 3), max_size=2))
+
+
+def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every path to a value inside nested dicts and lists, the root excluded."""
+    if isinstance(value, dict):
+        children = value.items()
+    elif isinstance(value, list):
+        children = enumerate(value)
+    else:
+        return []
+    return [p for key, child in children for p in ((*prefix, key), *_paths(child, (*prefix, key)))]
+
+
+def _at(value: Any, path: tuple) -> Any:
+    for key in path:
+        value = value[key]
+    return value
+
+
+@st.composite
+def damaged_specs(draw: st.DrawFn) -> tuple[str, dict]:
+    """A catalogue spec with one to three values deleted or replaced; shrinks toward one replacement."""
+    name = draw(st.sampled_from(identcheck.example_names()))
+    spec = yaml.safe_load(example_path(name).read_text())
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(spec)
+        path = draw(st.sampled_from(paths))
+        parent, key = _at(spec, path[:-1]), path[-1]
+        how = draw(st.sampled_from(("replace", "delete", "copy")))
+        if how == "delete" and isinstance(parent, dict):
+            del parent[key]
+        elif how == "copy":
+            parent[key] = copy.deepcopy(_at(spec, draw(st.sampled_from(paths))))
+        else:
+            parent[key] = draw(_VALUES)
+    return name, spec
+
+
+def _check_command(text: str) -> tuple[int, str, str]:
+    """`identcheck check FILE --format json` in-process on a spec file: exit code, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "damaged.yaml"
+        path.write_text(text)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["check", str(path), "--format", "json"])
+    return code, out.getvalue(), err.getvalue()
+
+
+@settings(max_examples=examples(300))
+@given(damaged_specs())
+def test_a_damaged_spec_gets_a_report_or_one_line(case):
+    _, spec = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # numpy's overflow and complex-cast warnings included
+        code, out, err = _check_command(yaml.safe_dump(spec, sort_keys=False))
+    assert code in (0, 1, 2), err
+    if code == 2:
+        assert out == "" and err.startswith("identcheck: error: ") and err.count("\n") == 1, err
+        assert "damaged.yaml: " in err, err  # the message names the file
+    else:
+        report = json.loads(out)
+        assert err == "" and report["fully_identifiable"] == (code == 0)
+
+
+@settings(max_examples=examples(150))
+@given(damaged_specs())
+def test_a_damaged_spec_that_loads_simulates_or_raises_one_error(case):
+    _, spec = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            scm = identcheck.from_dict(spec, source="damaged.yaml")
+            data = identcheck.simulate(scm, 20, seed=0)
+        except IdentcheckError as error:
+            assert "\n" not in str(error)
+            return
+    assert data.x.shape[0] == 20 * scm.environments.count and np.all(np.isfinite(data.x))
+
+
+# -- what the fuzz found, pinned one by one (the loader's rejections are in test_spec_loader.py) ------------
+
+def _c1(**changes: Any) -> dict:
+    spec = yaml.safe_load(example_path("C1").read_text())
+    spec.update(changes)
+    return spec
+
+
+def test_an_unevaluated_derivative_in_a_mechanism_leaves_the_edge_undecided():
+    """d/dz1 floor(z1) stays an unevaluated Derivative in sympy; it used to crash the numeric printer. It is
+    NaN now, so the edge is undecided (SPEC §5: NaN gives undecided), not a claimed non-zero."""
+    report = identcheck.check(identcheck.from_dict(_c1(mechanisms={"z2": "floor(z1)*(u - 2)"}))).to_dict()
+    assert report["assumptions"]["iv"]["edges"][0]["status"] == "undecided"
+    assert report["nodes"]["z2"]["verdict"] == "undecided"
+
+
+def test_a_heaviside_mechanism_is_decided_through_its_dirac_delta():
+    """d/dz1 (u - 1)·H(z1)·z1 = (u - 1)(H(z1) + z1·δ(z1)): δ is 0 away from z1 = 0, so the influence vanishes
+    at u = 1 and not at u = 0, and z2 is identifiable (it used to raise NameError: DiracDelta)."""
+    report = identcheck.check(identcheck.from_dict(_c1(mechanisms={"z2": "(u - 1)*Heaviside(z1)*z1"}))).to_dict()
+    edge = report["assumptions"]["iv"]["edges"][0]
+    assert edge["status"] == "holds" and edge["vanishes_at"] == [1] and edge["nonzero_at"] == 0
+    assert report["nodes"]["z2"]["verdict"] == "identifiable"
+
+
+def test_a_kinked_post_nonlinearity_is_rejected_by_its_derivative():
+    """gbar(t) = t + H(t)·t has slope 1 left of 0 and 2 right of it: not differentiable at 0, which the
+    loader says (it used to raise NameError: DiracDelta)."""
+    spec = yaml.safe_load(example_path("C14").read_text())
+    spec["post_nonlinear"] = {"z2": "t + Heaviside(t)*t"}
+    with pytest.raises(SpecError, match=r"post_nonlinear\.z2: .* not differentiable on the whole real line"):
+        identcheck.from_dict(spec)
+
+
+def test_a_real_lambert_w_counts_and_a_complex_one_is_undefined():
+    """scipy's lambertw returns complex numbers; with a zero imaginary part they are the real values (mean
+    W(u) at u = 0..4), not a ComplexWarning, and reach the simulator unchanged; W(-1) has no real value."""
+    noise = _c1()["noise"]
+    noise["params"]["z1"]["mean"] = "LambertW(u)"
+    scm = identcheck.from_dict(_c1(noise=noise))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert identcheck.check(scm).assumptions["iii"].status == "holds"
+        data = identcheck.simulate(scm, 4000, seed=0)
+    means = [data.n[data.u == m, 0].mean() for m in (0, 4)]
+    # W(0) = 0, W(4) = 1.2022; n1's std is at most exp(0.6) = 1.82, so 4 standard errors are 0.12
+    assert np.allclose(means, [0.0, 1.2022], atol=0.12)
+    noise["params"]["z1"]["mean"] = "LambertW(u - 1)"  # W(-1) is complex: no real mean in environment 0
+    with pytest.raises(SpecError, match=r"noise\.params\.z1\.mean: mean is not finite in environment 0"):
+        identcheck.from_dict(_c1(noise=noise))
+
+
+def test_natural_parameters_beyond_the_float_range_make_iii_unknown():
+    """A mean of 1e308·sin(u) over std 1/2 overflows η = mean/std²: (iii) cannot be computed in floating point, so
+    it is unknown and every node undecided, where it used to raise LinAlgError or warn on stderr."""
+    noise = _c1()["noise"]
+    noise["params"]["z2"] = {"mean": "1e308*sin(u)", "std": "1/2"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        report = identcheck.check(identcheck.from_dict(_c1(noise=noise))).to_dict()
+    assert report["assumptions"]["iii"]["status"] == "unknown"
+    assert "not finite in floating point in environment 1" in report["assumptions"]["iii"]["reason"]
+    assert {node["verdict"] for node in report["nodes"].values()} == {"undecided"}
