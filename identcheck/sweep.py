@@ -130,8 +130,11 @@ def _spec_text(entry: Any, folder: Path, source: str, key: str) -> str:
     if not isinstance(entry, str) or not entry:
         raise _fail(source, key, f"expected a spec path or examples/NAME, got {entry!r}")
     path = folder / entry
-    if path.is_file():
-        return path.read_text()
+    try:
+        if path.is_file():
+            return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:  # a name too long, no permission, not text
+        raise _fail(source, key, f"cannot read {path} ({type(exc).__name__})") from None
     name = entry.removeprefix("examples/")
     if entry.startswith("examples/") and name in example_names():
         return example_path(name).read_text()
@@ -235,7 +238,7 @@ def _read_rows(path: Path) -> dict[str, dict[str, str]]:
     try:
         with path.open(newline="") as stream:
             return {row["run"]: row for row in csv.DictReader(stream) if row.get("run")}
-    except (OSError, csv.Error, KeyError) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError) as exc:
         raise IdentcheckError(f"cannot read {path}: {exc}") from None
 
 

@@ -34,6 +34,7 @@ The theory predicts, per node (Theorem 2.5 / Corollary 3.3, under (i)-(iii)):
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from dataclasses import dataclass, field
@@ -46,10 +47,11 @@ from scipy.optimize import linear_sum_assignment
 
 from .check import check
 from .check.linear_gaussian import PinnedClassWitness, pinned_class_witness
-from .errors import IdentcheckError
+from .errors import DataError, IdentcheckError
 from .report import Report, jsonable
 from .scm import SCM
 from .simulate import Dataset, simulate
+from .simulate.dataset import write_atomically
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -57,7 +59,7 @@ if TYPE_CHECKING:
     from .learn.base import LatentLearner
 
 __all__ = ["verify", "VerifyReport", "NodeVerification", "Budget", "BUDGETS", "choose_pins", "node_pins", "Pins",
-           "choose_method", "check_method", "learner_class_caveat"]
+           "choose_method", "check_method", "learner_class_caveat", "plot_format"]
 
 #: Fraction of the simulated rows held out for the comparison (never seen by the learner).
 HELD_OUT = 0.2
@@ -397,7 +399,9 @@ class VerifyReport:
     def plot(self, path: str | Path) -> None:
         """Draw the predicted verdict (bar colour) against the recovered correlation per node, hatching the
         inconsistent ones, and the learned graph against the true one (green: found, grey: missed, red:
-        extra), into an image file."""
+        extra), into an image file whose suffix names the format (.png, .pdf, .svg, ...; none: PNG). The file
+        appears whole or not at all; DataError for an unknown format or a path that cannot be written."""
+        fmt = plot_format(path)
         import matplotlib
 
         matplotlib.use("Agg")
@@ -448,8 +452,31 @@ class VerifyReport:
         right.legend(handles=[Patch(facecolor=c, edgecolor="black", linewidth=0.5, label=f"{k} edge")
                               for k, _, c in kinds], loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
         fig.tight_layout()
-        fig.savefig(path, bbox_inches="tight")
+        image = io.BytesIO()
+        fig.savefig(image, format=fmt, bbox_inches="tight")
         plt.close(fig)
+        write_atomically(path, lambda stream: stream.write(image.getvalue()))
+
+
+def plot_format(path: str | Path) -> str:
+    """The image format `VerifyReport.plot` will write to `path` (from its suffix; PNG without one), checked
+    before any work: DataError for a format matplotlib cannot write, a missing folder or a folder as path.
+
+    >>> plot_format("verify.svg"), plot_format("verify")
+    ('svg', 'png')
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    known = FigureCanvasBase.get_supported_filetypes()
+    if fmt not in known:
+        raise DataError(f"cannot write {path}: unknown image format '{fmt}' (known: {', '.join(sorted(known))})")
+    if path.is_dir():
+        raise DataError(f"cannot write {path}: it is a folder")
+    if not path.parent.is_dir():
+        raise DataError(f"cannot write {path}: no folder {path.parent}")
+    return fmt
 
 
 # ---------------------------------------------------------------------------------------------------

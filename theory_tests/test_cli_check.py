@@ -68,6 +68,13 @@ def test_missing_file_error_names_the_file(capsys):
     assert "does-not-exist.yaml" in err and "not found" in err
 
 
+def test_a_file_name_the_system_refuses_is_one_line(capsys):
+    """A name longer than the file system allows raised OSError (exit 3, an internal error); now it is the
+    file's error, exit 2."""
+    code, out, err = run(capsys, "check", "x" * 300 + ".yaml")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "cannot read the file (OSError)" in err
+
+
 def test_examples_lists_every_builtin_example_with_its_description(capsys):
     code, out, _ = run(capsys, "examples")
     lines = out.splitlines()

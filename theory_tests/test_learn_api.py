@@ -138,6 +138,14 @@ def _bad_input(case: str, x: np.ndarray, u: np.ndarray) -> tuple[object, object]
         return x, np.where(np.arange(u.size) == 3, np.nan, u.astype(float))
     if case == "fractional u":
         return x, u + 0.5
+    if case == "complex x":  # numpy would drop the imaginary parts with a warning
+        return x + 1j, u
+    if case == "complex u":
+        return x, u + 0j
+    if case == "u index beyond the rows":  # would size the learner's per-environment tables at 10^9
+        return x, np.where(np.arange(u.size) == 2, 10**9, u)
+    if case == "u of 1e20":  # beyond int64: the cast would give a garbage index
+        return x, np.where(np.arange(u.size) == 2, 1e20, u.astype(float))
     return x, u - 1  # "negative u"
 
 
@@ -145,7 +153,10 @@ def _bad_input(case: str, x: np.ndarray, u: np.ndarray) -> tuple[object, object]
     ("text x", "x must be a numeric array"), ("x beyond float32", "beyond the float32 range"),
     ("text u", "u must be integer environment indices"), ("3-d u", r"u must have shape \(N,\) or \(N, E\)"),
     ("nan in u", "u contains NaN/inf"), ("fractional u", "non-negative integer"),
-    ("negative u", "non-negative integer")])
+    ("negative u", "non-negative integer"), ("complex x", "x must be real"),
+    ("complex u", "u must be integer environment indices"),
+    ("u index beyond the rows", "environment index 1000000000 with only"),
+    ("u of 1e20", "environment index 100000000000000000000 with only")])
 def test_malformed_data_is_named_before_training(case, match, data):
     """Every malformed x or u is one DataError naming what is wrong, raised by fit before any training."""
     learner = LatentCausalVAE(2, **TINY)

@@ -68,10 +68,13 @@ def test_saving_into_a_missing_folder_is_a_data_error(tmp_path):
 
 
 def test_loading_something_that_is_not_a_dataset_is_a_data_error(tmp_path):
-    """Missing file, non-npz bytes and an npz without identcheck arrays are each a DataError."""
+    """Missing file, non-npz bytes, an empty file (numpy's EOFError, once an internal error) and an npz
+    without identcheck arrays are each a DataError."""
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    (tmp_path / "empty.npz").write_bytes(b"")
     np.savez(tmp_path / "plain.npz", x=np.zeros(3))
-    for name, message in (("absent.npz", "not found"), ("junk.npz", "not a readable"), ("plain.npz", "missing")):
+    for name, message in (("absent.npz", "not found"), ("junk.npz", "not a readable"),
+                          ("empty.npz", "not a readable"), ("plain.npz", "missing")):
         with pytest.raises(DataError, match=message):
             Dataset.load(tmp_path / name)
 

@@ -130,6 +130,22 @@ def test_bad_sweep_file_names_the_key(tmp_path, change, key):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
 
 
+def test_unreadable_files_around_a_sweep_are_one_line_errors(tmp_path, capsys):
+    """A results.csv that is not text, and a spec entry whose name the file system refuses (too long), are
+    one line and exit 2, not internal errors (both were, exit 3)."""
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results.csv").write_bytes(bytes(range(128, 256)))
+    assert cli_main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "cannot read" in err and "results.csv" in err
+    data = yaml.safe_load(path.read_text())
+    data["sweep"]["specs"] = ["x" * 300 + ".yaml"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError, match=r"sweep\.specs\[0\]: cannot read .* \(OSError\)"):
+        load_sweep(path)
+
+
 def test_dask_backend_without_dask_says_what_to_install(tmp_path, monkeypatch, capsys):
     """--backend dask needs the optional dependency; without it (hidden here from the import system) the
     error says how to install it, in one line with exit 2, and no results file is written."""

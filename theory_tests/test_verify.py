@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import identcheck
-from identcheck import IdentcheckError, from_dict, load_example, verify
+from identcheck import DataError, IdentcheckError, from_dict, load_example, verify
 from identcheck.learn import parent_share
 from identcheck.verify import _judge, _matched_correlations, choose_method, choose_pins
 
@@ -139,6 +139,15 @@ def test_text_markdown_and_plot_show_every_latent(tmp_path):
     path = tmp_path / "verify.png"
     report.plot(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the suffix names the format; a path that cannot take an image is one DataError, and nothing is left
+    report.plot(tmp_path / "verify.svg")
+    assert (tmp_path / "verify.svg").read_text().startswith("<?xml")
+    (tmp_path / "a_file").write_text("")
+    for bad, problem in ((tmp_path / "verify.txt", "unknown image format 'txt'"), (tmp_path, "it is a folder"),
+                         (tmp_path / "a_file" / "v.png", "no folder")):
+        with pytest.raises(DataError, match=problem):
+            report.plot(bad)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "verify.png", "verify.svg"]
 
 
 @pytest.mark.parametrize("kwargs", [dict(seeds=0), dict(seed=-1), dict(method="no_such_learner"),

@@ -74,6 +74,21 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(args, tmp_path):
     assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("plot, problem", [("out.txt", "unknown image format 'txt'"), (".", "it is a folder"),
+                                           ("missing/out.png", "no folder missing")])
+def test_a_plot_path_that_cannot_be_written_fails_before_the_fit(plot, problem, tmp_path, monkeypatch, capsys):
+    """--plot is checked before any fitting (it used to fail after the whole fit, as an internal error, exit
+    3): one line, exit 2, and the fit never starts."""
+    from identcheck.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    module = sys.modules["identcheck.verify"]  # `identcheck.verify` itself is the function
+    monkeypatch.setattr(module, "verify", lambda *a, **k: pytest.fail("the fit started"))
+    assert main(["verify", "--example", "C1", *TINY, "--plot", plot]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and f"cannot write {plot}: {problem}" in err
+
+
 def test_invalid_spec_names_the_file_and_key(tmp_path):
     """A broken spec is reported as one line naming the file and the key, exit 2."""
     spec = tmp_path / "bad.yaml"

@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "sooner on free cores")
     parser.add_argument("--threshold", type=float, default=0.9, metavar="T",
                         help="correlation an identifiable node must reach (default 0.9)")
-    parser.add_argument("--plot", metavar="PNG", help="also draw verdicts vs recovery and the learned graph")
+    parser.add_argument("--plot", metavar="IMAGE", help="also draw verdicts vs recovery and the learned graph "
+                        "into this file; its suffix names the format (.png, .pdf, .svg, ...), checked before the fit")
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text",
                         help="text for people (default), json (CONTRACT §4), or markdown")
     parser.set_defaults(run=run)
@@ -50,8 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Verify, print the report in the chosen format, optionally plot, and return the exit code."""
-    from ..verify import verify
+    from ..verify import plot_format, verify
 
+    if args.plot:
+        plot_format(args.plot)  # a bad path fails now, not after the fit
     report = verify(load_scm(args), seed=args.seed, samples_per_env=args.samples_per_env, epochs=args.epochs,
                     seeds=args.seeds, threshold=args.threshold, quick=args.quick, method=args.method,
                     learner_params={"n_jobs": args.jobs}, progress=sys.stderr.isatty())

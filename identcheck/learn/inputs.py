@@ -19,6 +19,8 @@ def as_features(x: object, *, n_features: int | None = None) -> np.ndarray:
     >>> as_features([[1, 2], [3, 4]]).dtype
     dtype('float32')
     """
+    if np.iscomplexobj(x):
+        raise DataError("x must be real: it holds complex numbers")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -46,7 +48,7 @@ def as_env_index(u: object, *, n_samples: int, n_envs: int | None = None) -> tup
     (array([0, 2, 1]), 3)
     """
     arr = np.asarray(u)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+    if arr.dtype == object or np.iscomplexobj(arr) or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise DataError(f"u must be integer environment indices (N,) or a one-hot matrix (N, E), got {arr.dtype}")
     if arr.ndim not in (1, 2):
         raise DataError(f"u must have shape (N,) or (N, E), got shape {arr.shape}")
@@ -65,9 +67,11 @@ def as_env_index(u: object, *, n_samples: int, n_envs: int | None = None) -> tup
         return arr.argmax(1).astype(np.int64), width
     if not (arr == np.round(arr)).all() or (arr < 0).any():
         raise DataError("u must hold non-negative integer environment indices")
+    largest = int(arr.max())
+    if n_envs is None and largest >= n_samples:  # also keeps a stray 1e20 from sizing the learner's tables
+        raise DataError(f"u has environment index {largest} with only {n_samples} rows: indices run over 0..E-1, "
+                        "and E cannot exceed the number of rows")
+    if n_envs is not None and largest >= n_envs:
+        raise DataError(f"u has environment index {largest}, but the learner saw only 0..{n_envs - 1} at fit")
     index = arr.astype(np.int64)
-    if n_envs is None:
-        return index, int(index.max()) + 1
-    if index.max() >= n_envs:
-        raise DataError(f"u has environment index {int(index.max())}, but the learner saw only 0..{n_envs - 1} at fit")
-    return index, n_envs
+    return index, largest + 1 if n_envs is None else n_envs

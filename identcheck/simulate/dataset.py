@@ -139,7 +139,7 @@ class Dataset:
                 arrays = {k: archive[k] for k in archive.files}
         except FileNotFoundError:
             raise DataError(f"{path}: file not found") from None
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:  # EOFError: an empty file
             raise DataError(f"{path}: not a readable .npz file ({exc})") from None
         missing = [k for k in _REQUIRED if k not in arrays]
         if missing:

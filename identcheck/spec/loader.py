@@ -42,7 +42,7 @@ def load_spec(path: str | Path) -> SCM:
         text = path.read_text()
     except FileNotFoundError:
         raise SpecError("file not found", source=str(path)) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, a name too long, an I/O error
         raise SpecError(f"cannot read the file ({type(exc).__name__})", source=str(path)) from None
     return from_text(text, source=str(path), default_name=path.stem)
 
