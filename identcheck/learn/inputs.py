@@ -19,10 +19,11 @@ def as_features(x: object, *, n_features: int | None = None) -> np.ndarray:
     >>> as_features([[1, 2], [3, 4]]).dtype
     dtype('float32')
     """
-    if np.iscomplexobj(x):
-        raise DataError("x must be real: it holds complex numbers")
     try:
-        arr = np.asarray(x, dtype=np.float64)
+        raw = np.asarray(x)
+        if np.iscomplexobj(raw):
+            raise DataError("x must be real: it holds complex numbers")
+        arr = raw.astype(np.float64)
     except (TypeError, ValueError) as exc:
         raise DataError(f"x must be a numeric array of shape (N, d): {exc}") from None
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
