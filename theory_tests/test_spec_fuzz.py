@@ -8,7 +8,7 @@ expressions are the kind that reach deep layers: special functions (scipy.specia
 numerical implementation, unevaluated derivatives and integrals, numbers beyond the float range,
 discontinuous and complex-valued functions. This fuzz found eleven kinds of internal errors (exit 3) and
 warnings: functions numpy alone cannot evaluate (erf, gamma: TypeError; zeta, besselj: NameError), functions
-nothing evaluates (DiracDelta, expint), a Derivative or Integral written in a spec, the text 1e400, a float
+nothing evaluates (expint) or that are distributions (DiracDelta), a Derivative or Integral written in a spec, the text 1e400, a float
 .inf, an irrational constant (E) on the exact path of (iii), LambertW's complex values, the unevaluated
 derivative of floor in (iv), the DiracDelta of Heaviside's derivative, and natural parameters that
 overflow (LinAlgError, numpy warnings).

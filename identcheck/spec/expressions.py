@@ -142,6 +142,9 @@ def parse_expression(value: Any, allowed: Mapping[str, sp.Symbol], *, source: st
         raise SpecError(f"{value!r} is not a finite real expression", source=source, key=key)
     if any(abs(n) > _FLOAT_MAX for n in expr.atoms(sp.Number)):
         raise SpecError(f"{value!r} holds a number beyond the floating-point range", source=source, key=key)
+    if expr.has(sp.DiracDelta):
+        raise SpecError(f"{value!r} holds DiracDelta, a distribution rather than a function", source=source,
+                        key=key)
     unevaluated = sorted({type(a).__name__ for a in expr.atoms(*_UNEVALUATED)})
     if unevaluated:
         raise SpecError(f"{value!r} holds an unevaluated {unevaluated[0]}: write it in closed form",
