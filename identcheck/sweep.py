@@ -37,7 +37,7 @@ import yaml
 
 from .errors import IdentcheckError, SpecError
 from .examples import example_names, example_path
-from .simulate.dataset import write_atomically
+from .files import write_atomically
 
 __all__ = ["COLUMNS", "Run", "SweepPlan", "SweepResult", "load_sweep", "plan_runs", "execute", "sweep"]
 

@@ -51,7 +51,7 @@ from .errors import DataError, IdentcheckError
 from .report import Report, jsonable
 from .scm import SCM
 from .simulate import Dataset, simulate
-from .simulate.dataset import write_atomically
+from .files import write_atomically
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist

@@ -84,9 +84,18 @@ def test_constructor_only_stores_its_arguments():
     assert not hasattr(learner, "module_")
 
 
-@pytest.mark.parametrize("params, match", [({"epochs": 0}, "epochs"),
-                                           ({"device": "tpu"}, "device must be 'auto', 'cpu' or 'cuda\\[:k\\]'")])
+_ABSENT_CUDA = f"cuda:{torch.cuda.device_count()}"  # one past this machine's last CUDA device (cuda:0 without)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"epochs": 0}, "epochs"), ({"device": "tpu"}, "device must be 'auto', 'cpu' or 'cuda\\[:k\\]'"),
+    ({"device": "meta"}, "device must be 'auto', 'cpu' or 'cuda\\[:k\\]'"),
+    ({"device": _ABSENT_CUDA}, "is not on this machine"),
+    ({"seed": -1}, r"seed must be an integer in \[0, 2\*\*32\)"), ({"seed": 2**70}, "seed must be"),
+    ({"seed": 1.5}, "seed must be"), ({"seed": True}, "seed must be")])
 def test_invalid_hyperparameters_are_reported_at_fit(params, match, data):
+    """Each is one IdentcheckError naming the argument. A CUDA device the machine lacks, and seeds numpy or
+    torch refuse, used to surface as torch's AssertionError or a ValueError from a random number generator."""
     with pytest.raises(IdentcheckError, match=match):
         LatentCausalVAE(2, progress=False, **params).fit(*data)
 
@@ -294,6 +303,44 @@ def test_save_and_load_give_the_same_transform(name, data, tmp_path):
     assert loaded.history_ == learner.history_
     if name in CAUSAL:
         assert np.array_equal(loaded.graph(), learner.graph())
+
+
+def test_load_can_move_a_learner_saved_for_a_device_this_machine_lacks(data, tmp_path):
+    """A learner saved with a CUDA device this machine lacks loads with device="cpu" (the same transform);
+    without it, load names the device and the way out instead of failing inside torch."""
+    learner = LatentCausalVAE(2, **TINY).fit(*data)
+    learner.save(tmp_path / "model.pt")
+    payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    payload["params"]["device"] = _ABSENT_CUDA
+    torch.save(payload, tmp_path / "gpu.pt")
+    with pytest.raises(IdentcheckError, match=r"is not on this machine.*load\(path, device='cpu'\)"):
+        LatentLearner.load(tmp_path / "gpu.pt")
+    moved = LatentLearner.load(tmp_path / "gpu.pt", device="cpu")
+    assert moved.device == "cpu" and moved.device_ == torch.device("cpu")
+    assert np.array_equal(moved.transform(*data), learner.transform(*data))
+
+
+def test_save_to_a_path_that_cannot_be_written_is_one_data_error(data, tmp_path):
+    """A folder, a missing folder or a name the file system refuses: one DataError, and no file left behind
+    (torch.save raised its RuntimeError; the file is now written atomically, as data sets are)."""
+    learner = LatentCausalVAE(2, **TINY).fit(*data)
+    for path, problem in ((tmp_path, "Is a directory"), (tmp_path / "missing" / "m.pt", "No such file"),
+                          (tmp_path / ("x" * 300 + ".pt"), "File name too long")):
+        with pytest.raises(DataError, match=f"cannot write .*{problem}"):
+            learner.save(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_graph_and_causal_weights_name_bad_arguments(data):
+    """graph's threshold must be a number >= 0 (a string or None raised numpy's TypeError, NaN gave an empty
+    graph); causal_weights of a bare number is a DataError about u's shape (it raised len()'s TypeError)."""
+    learner = LatentCausalVAE(2, **TINY).fit(*data)
+    for threshold in ("a", None, float("nan"), -0.1, True):
+        with pytest.raises(IdentcheckError, match="threshold must be a number >= 0"):
+            learner.graph(threshold)
+    with pytest.raises(DataError, match=r"u must have shape \(N,\) or \(N, E\)"):
+        learner.causal_weights(1)
+    assert learner.causal_weights([1]).shape == (1, 2, 2)
 
 
 def test_load_refuses_another_learner_class(data, tmp_path):

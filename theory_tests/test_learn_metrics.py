@@ -173,6 +173,18 @@ def _z(rows: int = 50, cols: int = 2) -> np.ndarray:
     (lambda: shd(np.zeros((2, 3)), np.zeros((2, 2)), [0, 1]), "square adjacency matrix"),
     (lambda: shd(np.zeros((2, 2)), np.zeros((2, 2)), [0, 2]), r"assignment indices must lie in 0\.\.1"),
     (lambda: parent_share(_z()[:, 0], _z()[:, 1], np.full((50, 1), np.inf)), "z_true_parents contains NaN/inf"),
+    # found by probing the metrics with odd input: numpy errors, silent truncation or warnings before
+    (lambda: mpc(_z(cols=0), _z(cols=0)), r"z_true must have shape \(N, k\) with N >= 2 and k >= 1"),
+    (lambda: mpc(_z() + 1j, _z()), "z_true must be real"),
+    (lambda: mpc([["a", "b"]] * 50, _z()), "z_true must be a numeric array"),
+    (lambda: shd(np.full((2, 2), np.nan), np.zeros((2, 2)), [0, 1]), "true_adj must hold booleans or finite"),
+    (lambda: shd(np.zeros((2, 2)), np.zeros((2, 2)), [0.5, 1]), "assignment must hold integer indices"),
+    (lambda: shd(np.zeros((2, 2)), np.zeros((2, 2)), "ab"), "assignment must hold integer indices"),
+    (lambda: shd_curve(np.zeros((2, 2)), np.zeros((2, 2)), [0, 1], ["a"]), "must be numbers"),
+    (lambda: shd_curve(np.zeros((2, 2)), np.zeros((2, 2)), [0, 1], [np.nan]), "finite numbers"),
+    (lambda: parent_share(_z()[:, 0], _z()[:, 1], _z()[:10]), r"z_true_parents must have shape \(50, p\)"),
+    (lambda: parent_share(_z()[:, 0], _z()[:, 1], _z()[:, :, None]), r"z_true_parents must have shape \(50, p\)"),
+    (lambda: parent_share(_z(), _z()[:, 1], _z()), "z_hat_i must be one variable"),
 ])
 def test_malformed_metric_inputs_are_named(call, match):
     """Each metric names what is wrong with its input as a DataError (the CLI's exit 2), never a numpy error."""
@@ -190,3 +202,8 @@ def test_metrics_read_as_text():
     assert result.to_dict() == {"value": 1, "missing": 0, "extra": 0, "reversed": 1}
     share = parent_share(z[:, 0], z[:, 0], z[:, 1:])
     assert str(share) == "parent share = 0.000 (R² full 1.000, node only 1.000)"
+
+
+def test_shd_of_empty_graphs_is_zero():
+    """Zero nodes: nothing to disagree on (it raised numpy's zero-size reduction error)."""
+    assert shd(np.zeros((0, 0)), np.zeros((0, 0)), []).value == 0

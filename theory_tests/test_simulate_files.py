@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from identcheck import DataError, Dataset, from_text, load_example, simulate
-from identcheck.simulate.dataset import write_atomically
+from identcheck.files import write_atomically
 
 
 def run_cli(*args, cwd):

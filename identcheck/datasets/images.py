@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 
 from ..errors import DataError
 from ..simulate import Dataset, simulate
-from ..simulate.dataset import write_atomically
+from ..files import write_atomically
 from ..simulate.sampler import require_integer
 from ..spec import from_dict
 from .paper import _model_rng, _reference_words, _segment_model, _segments

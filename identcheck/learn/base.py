@@ -37,6 +37,7 @@ import torch
 from tqdm.auto import tqdm
 
 from identcheck.errors import DataError, IdentcheckError, NotFittedError, TrainingError
+from identcheck.files import write_atomically
 
 from .flows import SmoothLeakyFlow
 from .inputs import as_env_index, as_features
@@ -51,12 +52,22 @@ FILE_FORMAT = "identcheck-learner"
 
 
 def _resolve_device(device: str) -> torch.device:
+    """The torch device of a learner's ``device`` argument; IdentcheckError for another kind of device, or
+    a CUDA device this machine does not have (so the error comes before any work, not from torch)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except (RuntimeError, TypeError):
-        raise IdentcheckError(f"device must be 'auto', 'cpu' or 'cuda[:k]', got {device!r}") from None
+        resolved = None
+    if resolved is None or resolved.type not in ("cpu", "cuda"):
+        raise IdentcheckError(f"device must be 'auto', 'cpu' or 'cuda[:k]', got {device!r}")
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (resolved.index or 0) >= count:
+            raise IdentcheckError(f"device {device!r} is not on this machine ({count} CUDA device(s)); use 'auto' "
+                                  "or 'cpu' (for a saved learner: LatentLearner.load(path, device='cpu'))")
+    return resolved
 
 
 @dataclass
@@ -507,22 +518,27 @@ class LatentLearner:
                 "history_": self.history_}
 
     def save(self, path: str | PathLike) -> None:
-        """Write the parameters and the fitted state to ``path`` (a torch file; reload with `load`)."""
+        """Write the parameters and the fitted state to ``path`` (a torch file; reload with `load`). The file
+        appears whole or not at all; DataError when it cannot be written."""
         self._check_fitted()
         params = dict(self.get_params())
         if params["reference_envs"] is not None:
             params["reference_envs"] = self._reference_envs()
-        torch.save({"format": FILE_FORMAT, "learner": self.name, "params": params,
-                    "fitted": self._fitted_state(),
-                    "state_dict": {k: v.cpu() for k, v in self.module_.state_dict().items()}}, path)
+        payload = {"format": FILE_FORMAT, "learner": self.name, "params": params, "fitted": self._fitted_state(),
+                   "state_dict": {k: v.cpu() for k, v in self.module_.state_dict().items()}}
+        write_atomically(path, lambda stream: torch.save(payload, stream))
 
     @classmethod
-    def load(cls, path: str | PathLike) -> LatentLearner:
+    def load(cls, path: str | PathLike, *, device: str | None = None) -> LatentLearner:
         """Rebuild a learner written by `save`; transform then gives the same output as before saving.
 
+        device: where to put it ("auto", "cpu", "cuda[:k]"); None keeps the saved learner's ``device``
+        argument, so a learner saved with device="cuda" loads on a machine without CUDA with device="cpu".
         A file that `save` did not write, or a damaged one, is a `DataError` that says which.
         """
         payload = _read_payload(path)
+        if device is not None and isinstance(payload.get("params"), dict):
+            payload["params"]["device"] = device
         learner_cls = _learner_class(payload.get("learner"))
         if not issubclass(learner_cls, cls):
             raise DataError(f"{path} holds a {learner_cls.__name__}, not a {cls.__name__}")

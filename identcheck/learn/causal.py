@@ -19,6 +19,8 @@ from typing import Any, cast
 import numpy as np
 import torch
 
+from identcheck.errors import IdentcheckError
+
 from .base import LatentLearner, torch_threads
 from .inputs import as_env_index
 from .model import CausalStructure
@@ -61,7 +63,7 @@ class CausalLearner(LatentLearner):
         if u is None:
             env = np.arange(self.n_envs_)
         else:
-            env, _ = as_env_index(u, n_samples=len(u), n_envs=self.n_envs_)
+            env, _ = as_env_index(u, n_samples=np.shape(u)[0] if np.ndim(u) else 0, n_envs=self.n_envs_)
         with torch.no_grad():
             weights = self._structure.edge_weights()
         return weights.cpu().numpy().astype(np.float64)[env]
@@ -100,6 +102,9 @@ class CausalLearner(LatentLearner):
         return self._strengths(*self._inputs(x, u))
 
     def graph(self, threshold: float = 0.1) -> np.ndarray:
-        """Learned adjacency (ℓ, ℓ), bool, ``A[j, i]`` = edge j → i, from ``edge_strengths_ > threshold``."""
+        """Learned adjacency (ℓ, ℓ), bool, ``A[j, i]`` = edge j → i, from ``edge_strengths_ > threshold``
+        (a number >= 0)."""
         self._check_fitted()
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or not threshold >= 0:
+            raise IdentcheckError(f"threshold must be a number >= 0, got {threshold!r}")
         return self.edge_strengths_ > threshold

@@ -23,16 +23,30 @@ __all__ = ["MPC", "SHD", "ParentShare", "mpc", "agreement", "shd", "shd_curve", 
 
 
 def _matrix(a: ArrayLike, name: str, n_rows: int | None = None) -> np.ndarray:
-    arr = np.asarray(a, dtype=np.float64)
+    try:
+        raw = np.asarray(a)
+        if np.iscomplexobj(raw):
+            raise DataError(f"{name} must be real: it holds complex numbers")
+        arr = raw.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name} must be a numeric array of shape (N, k): {exc}") from None
     if arr.ndim == 1:
         arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] < 2:
-        raise DataError(f"{name} must have shape (N, k) with N >= 2, got {np.shape(a)}")
+    if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 1:
+        raise DataError(f"{name} must have shape (N, k) with N >= 2 and k >= 1, got {np.shape(a)}")
     if n_rows is not None and arr.shape[0] != n_rows:
         raise DataError(f"{name} has {arr.shape[0]} rows, expected {n_rows}")
     if not np.isfinite(arr).all():
         raise DataError(f"{name} contains NaN/inf")
     return arr
+
+
+def _column(a: ArrayLike, name: str, n_rows: int | None = None) -> np.ndarray:
+    """One variable as an (N,) array: a vector, or a matrix of one column."""
+    arr = _matrix(a, name, n_rows)
+    if arr.shape[1] != 1:
+        raise DataError(f"{name} must be one variable, shape (N,) or (N, 1), got {np.shape(a)}")
+    return arr[:, 0]
 
 
 @dataclass(frozen=True)
@@ -136,17 +150,25 @@ class SHD:
 
 
 def _adjacency(a: object, name: str) -> np.ndarray:
+    """A square matrix whose non-zero entries are edges (bool, or numbers without NaN)."""
     arr = np.asarray(a)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
         raise DataError(f"{name} must be a square adjacency matrix, got shape {arr.shape}")
+    if arr.dtype != bool and not (np.issubdtype(arr.dtype, np.number) and not np.iscomplexobj(arr)
+                                  and np.isfinite(arr).all()):
+        raise DataError(f"{name} must hold booleans or finite numbers (non-zero: an edge), got {arr.dtype} "
+                        "values" + (" with NaN/inf" if np.issubdtype(arr.dtype, np.floating) else ""))
     return arr.astype(bool)
 
 
 def _relabel(true_adj: np.ndarray, learned: np.ndarray, assignment: object) -> np.ndarray:
-    perm = np.asarray(assignment, dtype=np.int64)
+    raw = np.asarray(assignment)
+    if raw.size and not np.issubdtype(raw.dtype, np.integer):
+        raise DataError(f"assignment must hold integer indices, got {raw.dtype} values")
+    perm = raw.astype(np.int64)
     if perm.shape != (true_adj.shape[0],) or len(set(perm.tolist())) != perm.size:
         raise DataError(f"assignment must give a distinct learned index for each of the {true_adj.shape[0]} true nodes")
-    if perm.min() < 0 or perm.max() >= learned.shape[0]:
+    if perm.size and (perm.min() < 0 or perm.max() >= learned.shape[0]):
         raise DataError(f"assignment indices must lie in 0..{learned.shape[0] - 1}")
     return learned[np.ix_(perm, perm)]
 
@@ -194,9 +216,13 @@ def shd_curve(true_adj: np.ndarray, strengths: np.ndarray, assignment: np.ndarra
     >>> shd_curve(true, np.array([[0, 0.3], [0.05, 0]]), [0, 1], [0.01, 0.1, 0.5]).tolist()
     [1, 0, 1]
     """
-    strength = np.asarray(strengths, dtype=np.float64)
-    return np.array([shd(true_adj, strength > tau, assignment).value for tau in np.asarray(thresholds, float)],
-                    dtype=np.int64)
+    try:
+        strength, taus = np.asarray(strengths, dtype=np.float64), np.asarray(thresholds, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"strengths and thresholds must be numbers: {exc}") from None
+    if taus.ndim != 1 or not np.isfinite(taus).all() or not np.isfinite(strength).all():
+        raise DataError("thresholds must be a list of finite numbers, and strengths finite")
+    return np.array([shd(true_adj, strength > tau, assignment).value for tau in taus], dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -251,9 +277,13 @@ def parent_share(z_hat_i: np.ndarray, z_true_i: np.ndarray, z_true_parents: np.n
     >>> round(parent_share(n2, z2, z1[:, None]).share, 2), round(parent_share(n2, z2, z1[:, None], u=u).share, 2)
     (0.0, 0.4)
     """
-    target = _matrix(z_hat_i, "z_hat_i")[:, 0]
-    node = _matrix(z_true_i, "z_true_i", n_rows=target.size)
-    parents = np.asarray(z_true_parents, dtype=np.float64).reshape(target.size, -1)
+    target = _column(z_hat_i, "z_hat_i")
+    node = _column(z_true_i, "z_true_i", n_rows=target.size)[:, None]
+    parents = np.asarray(z_true_parents, dtype=np.float64)
+    if parents.ndim == 1:
+        parents = parents[:, None]
+    if parents.ndim != 2 or parents.shape[0] != target.size:
+        raise DataError(f"z_true_parents must have shape ({target.size}, p), got {np.shape(z_true_parents)}")
     if not np.isfinite(parents).all():
         raise DataError("z_true_parents contains NaN/inf")
     groups = [np.arange(target.size)] if u is None else _environment_rows(u, target.size)

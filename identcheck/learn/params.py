@@ -33,6 +33,8 @@ def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None
         value = getattr(p, key)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise IdentcheckError(f"{key} must be an integer >= 1, got {value!r}")
+    if isinstance(p.seed, bool) or not isinstance(p.seed, (int, np.integer)) or not 0 <= p.seed < 2**32:
+        raise IdentcheckError(f"seed must be an integer in [0, 2**32), got {p.seed!r}")
     if p.threads is not None and (isinstance(p.threads, bool) or not isinstance(p.threads, int)
                                      or p.threads < 1):
         raise IdentcheckError(f"threads must be None or an integer >= 1, got {p.threads!r}")

@@ -18,21 +18,20 @@ the same bytes.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 import numpy as np
 import yaml
 
 from ..errors import DataError, IdentcheckError
+from ..files import write_atomically
 from ..scm import SCM
 from ..spec import from_text
 
-__all__ = ["Dataset", "write_atomically"]
+__all__ = ["Dataset"]
 
 #: Zip entries get this fixed date (the earliest DOS date), so saving is byte-for-byte reproducible.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -160,34 +159,6 @@ class Dataset:
         if problem:
             raise DataError(f"{path}: a damaged identcheck data set ({problem})")
         return data
-
-
-def write_atomically(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
-    """Call `write` on a temporary file beside `path`, then rename it to `path`: the file appears whole or
-    not at all. DataError when it cannot be written.
-
-    >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "a.bin")
-    >>> write_atomically(path, lambda stream: stream.write(b"ok"))
-    >>> open(path, "rb").read()
-    b'ok'
-    """
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        # os.open with mode 0o666 lets the umask decide the permissions, as for any new file.
-        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise DataError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-        os.replace(temp, path)
-    except OSError as exc:
-        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if temp.exists():
-            temp.unlink()
 
 
 def _arrows(edges: tuple[tuple[str, str], ...]) -> str:

@@ -1,0 +1,42 @@
+"""Writing files so that they appear whole or not at all (a temporary file beside the target, renamed into
+place): data sets, learners, plots, sweep results. Every layer may use it; it depends on nothing else here."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from os import PathLike
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from .errors import DataError
+
+__all__ = ["write_atomically"]
+
+
+def write_atomically(path: str | PathLike[str], write: Callable[[BinaryIO], object]) -> None:
+    """Call `write` on a temporary file beside `path`, then rename it to `path`: the file appears whole or
+    not at all. DataError when it cannot be written.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.bin")
+    >>> write_atomically(path, lambda stream: stream.write(b"ok"))
+    >>> open(path, "rb").read()
+    b'ok'
+    """
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        # os.open with mode 0o666 lets the umask decide the permissions, as for any new file.
+        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(temp, path)
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if temp.exists():
+            temp.unlink()
