@@ -1,6 +1,7 @@
 """The paper's data sets (SPEC §6): App. F synthetic data, the partial-identifiability variant (Fig. 2),
 Chemistry-like images and the semi-synthetic fMRI loader."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -259,6 +260,23 @@ def test_fmri_uses_each_day_as_a_segment_and_standardises_the_regions(tmp_path):
     np.testing.assert_allclose(data.z, (values - values.mean(0)) / values.std(0), atol=1e-5)
     assert data.u.tolist() == list(range(12)) and data.latents == ("R0", "R1", "R2")
     assert data.n is None and data.scm is None and data.x.shape == (12, 3)
+
+
+def test_fmri_standardises_values_near_the_float_range(tmp_path):
+    """Values near 1e308 are finite, but their variance overflowed (a numpy warning and a NaN z); each
+    column is divided by its largest magnitude first, which leaves the z-scores unchanged."""
+    (tmp_path / "huge.csv").write_text("a,b\n1e308,1e308\n-1e308,2\n3,4\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        data = fmri(tmp_path / "huge.csv")
+    scaled = np.array([[1, 1], [-1, 2e-308], [3e-308, 4e-308]])
+    np.testing.assert_allclose(data.z, (scaled - scaled.mean(0)) / scaled.std(0), atol=1e-6)
+
+
+def test_image_names_its_smallest_size():
+    """A size below 8 pixels says so (the message said 'a non-negative integer' for 3)."""
+    with pytest.raises(DataError, match="size must be an integer >= 8, got 3"):
+        image(samples_per_segment=2, segments=2, size=3)
 
 
 def test_fmri_groups_consecutive_days_into_segments(tmp_path):

@@ -339,7 +339,11 @@ def _identifiers(cells: list[str], path: Path) -> list[str]:
 
 
 def _zscore(table: np.ndarray, path: str | Path) -> np.ndarray:
-    std = table.std(axis=0)
+    # z-scores do not change when a column is divided by its largest magnitude first, which keeps the
+    # variance of values near 1e308 from overflowing
+    magnitude = np.abs(table).max(axis=0)
+    scaled = table / np.where(magnitude > 0, magnitude, 1.0)
+    std = scaled.std(axis=0)
     if np.any(std == 0):
         raise DataError(f"{path}: column {int(np.argmin(std)) + 1} is constant and cannot be standardised")
-    return (table - table.mean(axis=0)) / std
+    return (scaled - scaled.mean(axis=0)) / std

@@ -142,7 +142,7 @@ def require_integer(value: Any, name: str, minimum: int) -> int:
     >>> require_integer(3, "segments", 1)
     3
     """
-    kind = "a positive integer" if minimum == 1 else "a non-negative integer"
+    kind = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
     try:
         number = operator.index(value)
     except TypeError:
