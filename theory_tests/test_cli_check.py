@@ -75,6 +75,32 @@ def test_a_file_name_the_system_refuses_is_one_line(capsys):
     assert code == 2 and out == "" and err.count("\n") == 1 and "cannot read the file (OSError)" in err
 
 
+def test_a_bug_is_one_line_with_exit_3_and_its_traceback_on_request(capsys, monkeypatch):
+    """An unexpected exception says 'internal error' in one line, exit 3; IDENTCHECK_DEBUG=1 re-raises it.
+    Running out of memory is the request's size, not a bug: one line, exit 2."""
+    import identcheck.cli.check as command
+
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(command, "run", broken)
+    code, out, err = run(capsys, "check", "--example", "C1")
+    assert code == 3 and out == "" and err.count("\n") == 1
+    assert err.startswith("identcheck: internal error (please report;") and "ZeroDivisionError: a bug" in err
+    monkeypatch.setenv("IDENTCHECK_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        main(["check", "--example", "C1"])
+    monkeypatch.delenv("IDENTCHECK_DEBUG")
+
+    def too_big(args):
+        raise MemoryError("Unable to allocate 74.5 GiB for an array with shape (5000000000, 2)")
+
+    monkeypatch.setattr(command, "run", too_big)
+    code, out, err = run(capsys, "check", "--example", "C1")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "not enough memory for this request (Unable to allocate 74.5 GiB" in err
+
+
 def test_examples_lists_every_builtin_example_with_its_description(capsys):
     code, out, _ = run(capsys, "examples")
     lines = out.splitlines()

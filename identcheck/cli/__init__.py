@@ -5,8 +5,9 @@ Each subcommand lives in its own module of this package, named in `SUBCOMMANDS`,
 imports (torch, the learner) inside `run`, so that `identcheck check` starts fast.
 
 Exit codes: what `run` returns (0 / 1 as the command defines), 2 for invalid input or usage: an
-`IdentcheckError` or an argparse error becomes exactly one line on stderr and nothing on stdout. An
-unexpected exception (a bug) is one line too, exit 3; set IDENTCHECK_DEBUG=1 to see its traceback.
+`IdentcheckError` or an argparse error becomes exactly one line on stderr and nothing on stdout, and so does
+running out of memory (a request too large for the machine). An unexpected exception (a bug) is one line
+too, exit 3; set IDENTCHECK_DEBUG=1 to see its traceback.
 
 >>> main(["check", "--example", "C1", "--format", "json"])  # doctest: +ELLIPSIS
 {...
@@ -73,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("identcheck: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as exc:  # the request, not the code: too many samples, segments or latents for this machine
+        print(f"identcheck: error: not enough memory for this request ({_one_line(exc) or 'MemoryError'}); ask for "
+              "fewer samples, segments or latents", file=sys.stderr)
+        return 2
     except Exception as exc:  # a bug, not bad input: still no traceback unless asked for
         if os.environ.get("IDENTCHECK_DEBUG"):
             raise
