@@ -1,4 +1,5 @@
-"""Parse spec expressions into sympy, allowing only declared symbols (SPEC §5: symbols are real).
+"""Parse spec expressions into sympy, allowing only declared symbols (SPEC §5: symbols are real), and
+evaluate them (or expressions derived from them) on numpy arrays with `numeric_function`.
 
 >>> import sympy as sp
 >>> u, z1 = sp.Symbol("u", real=True), sp.Symbol("z1", real=True)
