@@ -605,7 +605,8 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
            progress: bool = False) -> VerifyReport:
     """Check ``scm``, simulate it, fit ``method`` with the pinned references, and compare (CONTRACT §4).
 
-    samples_per_env, epochs: default to `BUDGETS[quick]` (which also sets the width and the restarts);
+    samples_per_env (at least 2: a fifth of the rows are held out, and every environment needs rows to train
+    on), epochs: default to `BUDGETS[quick]` (which also sets the width and the restarts);
     seeds: repeat the whole run (simulation and fit) with seeds seed, seed+1, ..., and report a 95% interval
     per node; threshold: the correlation an identifiable node must reach; share_margin: the parent share
     above which an unidentifiable node's recovery is distinguishable; learner_params: extra constructor
@@ -626,9 +627,14 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
     >>> r.nodes["z3"].verdict, r.pins.environments, r.nodes["z1"].correlation <= 1
     ('unidentifiable', (0,), True)
     """
-    for key, value, low in (("seeds", seeds, 1), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+    for key, value, low in (("seeds", seeds, 1), ("seed", seed, 0), ("samples_per_env", samples_per_env, 2)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
             raise IdentcheckError(f"{key} must be an integer >= {low}, got {value!r}")
+    if learner_params is not None and not (isinstance(learner_params, Mapping)
+                                           and all(isinstance(k, str) for k in learner_params)):
+        raise IdentcheckError(f"learner_params must be a mapping of argument names to values, got {learner_params!r}")
+    if learner_params and "latent_dim" in learner_params:
+        raise IdentcheckError("learner_params cannot set latent_dim: verify fits as many latents as the spec has")
     if not 0 < threshold <= 1:
         raise IdentcheckError(f"threshold must lie in (0, 1], got {threshold!r}")
     check_method(method)  # an unknown learner or preset fails before any work

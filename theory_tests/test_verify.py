@@ -150,11 +150,16 @@ def test_text_markdown_and_plot_show_every_latent(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "verify.png", "verify.svg"]
 
 
-@pytest.mark.parametrize("kwargs", [dict(seeds=0), dict(seed=-1), dict(method="no_such_learner"),
-                                    dict(threshold=1.5)])
-def test_bad_arguments_are_identcheck_errors(kwargs):
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(seeds=0), "seeds must be"), (dict(seed=-1), "seed must be"), (dict(method="no_such_learner"), "unknown"),
+    (dict(threshold=1.5), "threshold must lie"),
+    # these three raised a learner's DataError about u, ValueError and TypeError before
+    (dict(samples_per_env=1), "samples_per_env must be an integer >= 2"),
+    (dict(learner_params="hidden=8"), "learner_params must be a mapping"),
+    (dict(learner_params={"latent_dim": 5}), "learner_params cannot set latent_dim")])
+def test_bad_arguments_are_identcheck_errors(kwargs, match):
     """Invalid arguments raise IdentcheckError (the CLI turns it into one line and exit 2)."""
-    with pytest.raises(IdentcheckError):
+    with pytest.raises(IdentcheckError, match=match):
         verify(load_example("C1"), **{**TINY, **kwargs})
 
 
