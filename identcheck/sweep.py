@@ -50,7 +50,8 @@ _BUDGET_KEYS = ("epochs", "samples_per_env")
 
 
 class SweepBudget(TypedDict, total=False):
-    """The budget of a sweep (keys `_BUDGET_KEYS`, each an integer >= 1), passed to `verify` as keywords."""
+    """The budget of a sweep (keys `_BUDGET_KEYS`: epochs >= 1, samples_per_env >= 2), passed to `verify` as
+    keywords."""
 
     epochs: int
     samples_per_env: int
@@ -190,8 +191,9 @@ def load_sweep(path: str | Path) -> SweepPlan:
     if not isinstance(budget, dict) or set(budget) - set(_BUDGET_KEYS):
         raise _fail(source, "sweep.budget", f"expected a mapping with keys among {', '.join(_BUDGET_KEYS)}")
     for key, value in budget.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise _fail(source, f"sweep.budget.{key}", f"expected an integer >= 1, got {value!r}")
+        least = 2 if key == "samples_per_env" else 1  # verify holds out a fifth of the rows
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise _fail(source, f"sweep.budget.{key}", f"expected an integer >= {least}, got {value!r}")
     return SweepPlan(source, body["task"], specs, _int_list(body["seeds"], source, "sweep.seeds", 0),
                      tuple(methods), cast(SweepBudget, dict(budget)))
 

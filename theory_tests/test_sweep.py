@@ -116,6 +116,7 @@ def test_a_method_with_a_preset_or_auto_is_planned_and_kept_in_its_rows(tmp_path
     ({"specs": ["missing.yaml"]}, "sweep.specs[0]"),
     ({"task": "train"}, "sweep.task"),
     ({"budget": {"epochs": 0}}, "sweep.budget.epochs"),
+    ({"budget": {"samples_per_env": 1}}, "sweep.budget.samples_per_env"),
     ({"seeds": []}, "sweep.seeds"),
 ])
 def test_bad_sweep_file_names_the_key(tmp_path, change, key):
