@@ -45,7 +45,10 @@ _EXPRESSIONS = (
     "DiracDelta(z1)", "expint(1, u)", "erf(z1)*u", "gamma(u + 1)", "zeta(u + 2)", "besselj(0, z1)*u",
     "LambertW(u)", "LambertW(z1)*u", "airyai(z1)*(u - 1)", "polygamma(1, z1 + 3)*u", "loggamma(u + 1)",
     "z1**1000*u", "(z1 + 1)**40*u", "u**(1/3)*z1", "1/(u - 2)*z1", "sqrt(z1)*u", "t**3", "t + sin(t)",
-    "exp(t)", "t + Heaviside(t)", "t*Abs(t)", "1/t")
+    "exp(t)", "t + Heaviside(t)", "t*Abs(t)", "1/t",
+    # names of noise families, observation noises and mixings, which reach other branches when they land on a key
+    "gamma", "beta", "inverse_gamma", "inverse_gaussian", "laplace", "uniform", "student_t", "none", "sinc2",
+    "expression", "mlp")
 
 _VALUES = st.one_of(
     st.sampled_from(_EXPRESSIONS), st.none(), st.booleans(), st.integers(-3, 3),
