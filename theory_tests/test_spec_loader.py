@@ -74,6 +74,16 @@ def test_from_graph_rejects_a_parent_the_expression_ignores():
         from_graph(graph, {"z2": "u"}, environments={"values": [0, 1, 2, 3, 4]}, noise=NOISE2)
 
 
+@pytest.mark.parametrize("graph, mechanisms, problem", [
+    (nx.Graph([("z1", "z2")]), {"z2": "u*z1"}, "expected a networkx DiGraph, got Graph"),
+    ([("z1", "z2")], {"z2": "u*z1"}, "expected a networkx DiGraph, got list"),
+    (nx.DiGraph([("z1", "z2")]), None, "mechanisms: expected a mapping of latent -> expression, got NoneType")])
+def test_from_graph_names_a_graph_or_mechanisms_of_the_wrong_kind(graph, mechanisms, problem):
+    """An undirected graph, a plain edge list or no mechanisms raised AttributeError or TypeError."""
+    with pytest.raises(SpecError, match=problem):
+        from_graph(graph, mechanisms, environments={"values": [0, 1, 2, 3, 4]}, noise=NOISE2)
+
+
 @pytest.mark.parametrize("overrides, key, problem", [
     ({"identcheck": 2}, "identcheck", "unsupported format version"),
     ({"latents": ["z1", "z1"]}, "latents[1]", "duplicate latent"),

@@ -72,6 +72,11 @@ def from_graph(graph: nx.DiGraph, mechanisms: Mapping[str, str], **spec: Any) ->
     >>> scm.parents("z2")
     ('z1',)
     """
+    if not isinstance(graph, nx.DiGraph):
+        raise SpecError(f"expected a networkx DiGraph, got {type(graph).__name__}", source="<graph>")
+    if not isinstance(mechanisms, Mapping):
+        raise SpecError(f"expected a mapping of latent -> expression, got {type(mechanisms).__name__}",
+                        source="<graph>", key="mechanisms")
     data = {"identcheck": 1, "latents": [str(n) for n in graph.nodes], "mechanisms": dict(mechanisms), **spec}
     scm = from_dict(data, source="<graph>")
     for node in scm.latents:
