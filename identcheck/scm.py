@@ -19,9 +19,10 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
+from .errors import IdentcheckError
 from .families import LatentFamily, ObservationFamily
 
-__all__ = ["Environments", "Mixing", "ObservationNoise", "SCM", "PNL_SYMBOL"]
+__all__ = ["Environments", "Mixing", "ObservationNoise", "SCM", "PNL_SYMBOL", "require_scm"]
 
 #: The argument of a post-nonlinear map gbar_i(t).
 PNL_SYMBOL = sp.Symbol("t", real=True)
@@ -166,3 +167,17 @@ class SCM:
                 rhs = f"gbar({rhs}), gbar(t) = {self.post_nonlinear[name]}"
             lines.append(f"  {name} = {rhs}")
         return "\n".join(lines)
+
+
+def require_scm(value: Any, caller: str) -> SCM:
+    """`value` itself if it is an SCM, else an IdentcheckError saying where an SCM comes from.
+
+    >>> require_scm("C1", "check")
+    Traceback (most recent call last):
+        ...
+    identcheck.errors.IdentcheckError: check needs an SCM (from load_spec, from_dict, from_graph or load_example), got str
+    """
+    if not isinstance(value, SCM):
+        raise IdentcheckError(f"{caller} needs an SCM (from load_spec, from_dict, from_graph or load_example), "
+                              f"got {type(value).__name__}")
+    return value

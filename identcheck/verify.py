@@ -49,7 +49,7 @@ from .check import check
 from .check.linear_gaussian import PinnedClassWitness, pinned_class_witness
 from .errors import DataError, IdentcheckError
 from .report import Report, jsonable
-from .scm import SCM
+from .scm import SCM, require_scm
 from .simulate import Dataset, simulate
 from .files import write_atomically
 
@@ -627,6 +627,7 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
     >>> r.nodes["z3"].verdict, r.pins.environments, r.nodes["z1"].correlation <= 1
     ('unidentifiable', (0,), True)
     """
+    require_scm(scm, "verify")
     for key, value, low in (("seeds", seeds, 1), ("seed", seed, 0), ("samples_per_env", samples_per_env, 2)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
             raise IdentcheckError(f"{key} must be an integer >= {low}, got {value!r}")

@@ -2,16 +2,16 @@
 with one line naming the problem (exit 2), and the simulator either samples or raises one IdentcheckError.
 Never an internal error (exit 3), a traceback or a numpy warning on stderr (CONTRACT §1-2).
 
-Each example takes a catalogue spec and damages one to three of its values: a key deleted, a value
-replaced by another value of the same spec, or by a number, a string, a container or an expression. The
-expressions are the kind that reach deep layers: special functions (scipy.special), functions with no
-numerical implementation, unevaluated derivatives and integrals, numbers beyond the float range,
-discontinuous and complex-valued functions. This fuzz found eleven kinds of internal errors (exit 3) and
-warnings: functions numpy alone cannot evaluate (erf, gamma: TypeError; zeta, besselj: NameError), functions
-nothing evaluates (expint) or that are distributions (DiracDelta), a Derivative or Integral written in a spec, the text 1e400, a float
-.inf, an irrational constant (E) on the exact path of (iii), LambertW's complex values, the unevaluated
-derivative of floor in (iv), the DiracDelta of Heaviside's derivative, and natural parameters that
-overflow (LinAlgError, numpy warnings).
+Each example takes a catalogue spec and damages one to three of its values: a key deleted, a value replaced by
+another value of the same spec, or by a number, a string, a container or an expression. The expressions are
+the kind that reach deep layers: special functions (scipy.special), functions with no numerical
+implementation, unevaluated derivatives and integrals, numbers beyond the float range, discontinuous and
+complex-valued functions. This fuzz found eleven kinds of internal errors (exit 3) and warnings: functions
+numpy alone cannot evaluate (erf, gamma: TypeError; zeta, besselj: NameError), functions nothing evaluates
+(expint) or that are distributions (DiracDelta), a Derivative or Integral written in a spec, the text 1e400, a
+float .inf, an irrational constant (E) on the exact path of (iii), LambertW's complex values, the unevaluated
+derivative of floor in (iv), the DiracDelta of Heaviside's derivative, and natural parameters that overflow
+(LinAlgError, numpy warnings).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def test_a_damaged_spec_that_loads_simulates_or_raises_one_error(case):
     assert data.x.shape[0] == 20 * scm.environments.count and np.all(np.isfinite(data.x))
 
 
-# -- what the fuzz found, pinned one by one (the loader's rejections are in test_spec_loader.py) ------------
+# -- what the fuzz and the probes found, pinned one by one (the loader's rejections are in test_spec_loader.py) --
 
 def _c1(**changes: Any) -> dict:
     spec = yaml.safe_load(example_path("C1").read_text())
@@ -198,3 +198,21 @@ def test_natural_parameters_beyond_the_float_range_make_iii_unknown():
     assert report["assumptions"]["iii"]["status"] == "unknown"
     assert "not finite in floating point in environment 1" in report["assumptions"]["iii"]["reason"]
     assert {node["verdict"] for node in report["nodes"].values()} == {"undecided"}
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: identcheck.check("C1"), "check needs an SCM"),
+    (lambda: identcheck.simulate("C1", 10), "simulate needs an SCM"),
+    (lambda: identcheck.verify(None), "verify needs an SCM"),
+    (lambda: identcheck.check(identcheck.load_example("C1"), tol=0), r"tol must be a number in \(0, 1\)"),
+    (lambda: identcheck.check(identcheck.load_example("C1"), tol="a"), r"tol must be a number in \(0, 1\)"),
+    (lambda: identcheck.check(identcheck.load_example("C1"), probes=1), "probes must be an integer >= 8"),
+    (lambda: identcheck.check(identcheck.load_example("C1"), seed=-1), "seed must be an integer >= 0"),
+    (lambda: identcheck.load_example(None), "an example name is a string"),
+    (lambda: identcheck.load_spec(None), "expected a path to a spec file"),
+])
+def test_the_python_entry_points_name_an_argument_of_the_wrong_kind(call, match):
+    """The first objects a Python user hands over: a name where an SCM belongs, a tolerance, a probe count
+    or a seed the checker cannot use (they raised AttributeError, numpy's ValueError or TypeError)."""
+    with pytest.raises(IdentcheckError, match=match):
+        call()

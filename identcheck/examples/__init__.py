@@ -32,6 +32,8 @@ def example_names() -> list[str]:
 
 def example_path(name: str) -> Path:
     """Path of a built-in example's spec file; SpecError for an unknown name."""
+    if not isinstance(name, str):
+        raise SpecError(f"an example name is a string, got {type(name).__name__} (see `identcheck examples`)")
     name = name.removeprefix("examples/")
     if name not in example_names():
         raise SpecError(f"unknown example '{name}' (see `identcheck examples`)")

@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import DataError
-from ..scm import PNL_SYMBOL, SCM
+from ..scm import PNL_SYMBOL, SCM, require_scm
 from ..spec.expressions import numeric_function
 from .dataset import Dataset
 from .mixing import Mixing, MLPMixing, mixing_for
@@ -43,6 +43,7 @@ def simulate(scm: SCM, samples_per_env: int, seed: int = 0) -> Dataset:
     >>> bool((a.x == b.x).all()), a.u[:12].tolist()
     (True, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1])
     """
+    require_scm(scm, "simulate")
     count = require_integer(samples_per_env, "samples_per_env", 1)
     seeds = np.random.SeedSequence(require_integer(seed, "seed", 0)).spawn(3)
     streams = [np.random.default_rng(s) for s in seeds]

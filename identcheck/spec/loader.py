@@ -15,6 +15,7 @@ Every problem is a `SpecError` naming the source, the key and the problem; nothi
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -37,6 +38,8 @@ _REQUIRED = ("identcheck", "latents", "environments", "noise")
 
 def load_spec(path: str | Path) -> SCM:
     """Read a YAML spec file and return its validated SCM (the name defaults to the file's stem)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise SpecError(f"expected a path to a spec file, got {type(path).__name__}")
     path = Path(path)
     try:
         text = path.read_text()
