@@ -201,7 +201,7 @@ def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]
                ) -> Callable[[list[np.ndarray], tuple[int, ...] | None], list[np.ndarray]]:
     """One lambdified numpy function for several expressions, to call many times (SPEC §5: lambdify once):
     ``evaluator(arrays, shape=None)`` broadcasts the arrays to one shape and returns one array per expression
-    (NaN where the evaluation fails or is complex)."""
+    (NaN where the evaluation fails; `numeric_function` makes complex values NaN)."""
     fn = numeric_function(symbols, exprs)
 
     def evaluate(arrays: list[np.ndarray], shape: tuple[int, ...] | None = None) -> list[np.ndarray]:
@@ -213,8 +213,7 @@ def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]
                 out = fn(*inputs)
             except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
                 return [np.full(shape, np.nan) for _ in exprs]
-        return [np.broadcast_to(np.asarray(v, dtype=float), shape) if np.isrealobj(v)
-                else np.full(shape, np.nan) for v in out]
+        return [np.broadcast_to(np.asarray(v, dtype=float), shape) for v in out]
 
     return evaluate
 

@@ -10,7 +10,23 @@ import numpy as np
 
 from identcheck.errors import DataError
 
-__all__ = ["as_features", "as_env_index"]
+__all__ = ["as_real_array", "as_features", "as_env_index"]
+
+
+def as_real_array(a: object, name: str, shape: str) -> np.ndarray:
+    """``a`` as a float64 array; a `DataError` naming ``name`` (and the expected ``shape``, for the reader)
+    when it holds complex numbers, which a cast would silently make real, or values that are not numbers.
+
+    >>> as_real_array([[1, 2]], "z", "(N, k)").dtype
+    dtype('float64')
+    """
+    try:
+        raw = np.asarray(a)
+        if np.iscomplexobj(raw):
+            raise DataError(f"{name} must be real: it holds complex numbers")
+        return raw.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name} must be a numeric array of shape {shape}: {exc}") from None
 
 
 def as_features(x: object, *, n_features: int | None = None) -> np.ndarray:
@@ -19,13 +35,7 @@ def as_features(x: object, *, n_features: int | None = None) -> np.ndarray:
     >>> as_features([[1, 2], [3, 4]]).dtype
     dtype('float32')
     """
-    try:
-        raw = np.asarray(x)
-        if np.iscomplexobj(raw):
-            raise DataError("x must be real: it holds complex numbers")
-        arr = raw.astype(np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"x must be a numeric array of shape (N, d): {exc}") from None
+    arr = as_real_array(x, "x", "(N, d)")
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise DataError(f"x must have shape (N, d) with N, d >= 1, got shape {arr.shape}")
     if n_features is not None and arr.shape[1] != n_features:

@@ -19,17 +19,13 @@ from scipy.stats import rankdata
 
 from identcheck.errors import DataError
 
+from .inputs import as_real_array
+
 __all__ = ["MPC", "SHD", "ParentShare", "mpc", "agreement", "shd", "shd_curve", "parent_share"]
 
 
 def _matrix(a: ArrayLike, name: str, n_rows: int | None = None) -> np.ndarray:
-    try:
-        raw = np.asarray(a)
-        if np.iscomplexobj(raw):
-            raise DataError(f"{name} must be real: it holds complex numbers")
-        arr = raw.astype(np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{name} must be a numeric array of shape (N, k): {exc}") from None
+    arr = as_real_array(a, name, "(N, k)")
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 1:
