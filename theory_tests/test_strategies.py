@@ -7,6 +7,7 @@ import pytest
 import sympy as sp
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from identcheck import from_dict
 from identcheck.testing import (NOISE_FAMILIES, EnvironmentDesign, Unobserved, add_intercept, coefficients, dags,
@@ -244,9 +245,40 @@ def test_failed_assumptions_give_no_guarantee_for_every_node():
 
 def test_sufficient_variability_needs_enough_environments():
     """(iii) cannot hold with fewer than 2ℓ+1 environments, so the strategy refuses to promise it."""
-    with pytest.raises(ValueError, match="at least 5"):
+    with pytest.raises(InvalidArgument, match="at least 5"):
         find(noise_tables(["z1", "z2"], EnvironmentDesign("segments", (0, 1, 2)), variability="sufficient"),
              lambda d: True)
+
+
+SEGMENTS3 = EnvironmentDesign("segments", (0, 1, 2))
+
+
+@pytest.mark.parametrize("strategy, message", [
+    (lambda: dags(max_parents=-1), "max_parents must be an integer >= 0"),
+    (lambda: environment_designs(min_envs=0), "min_envs must be an integer >= 1"),
+    (lambda: environment_designs(kinds=("scalar", "grid")), "kinds: unknown 'grid'"),
+    (lambda: environment_designs(kinds=()), "kinds must be a non-empty sequence"),
+    (lambda: environment_designs(kinds="scalar"), "kinds must be a non-empty sequence"),
+    (lambda: environment_designs(kinds=("vector",), widths=()), "widths must be a non-empty sequence"),
+    (lambda: environment_designs(domains="yes"), "domains must be True, False or None"),
+    (lambda: mechanisms(SEGMENTS3, "z2", ["z1"], forms=("exp({z})",)), "forms: unknown 'exp[(]{z}[)]'"),
+    (lambda: mechanisms(SEGMENTS3, "z2", ["z1"], influences=("strong",)), "influences: unknown 'strong'"),
+    (lambda: noise_tables(["z1"], SEGMENTS3, family="poisson"), "no exact noise design for family 'poisson'"),
+    (lambda: noise_tables(["z1"], SEGMENTS3, variability="lots"), "variability must be one of"),
+    (lambda: scms(min_nodes=0, max_nodes=0), "min_nodes must be an integer >= 1"),
+    (lambda: scms(families=("gaussian", "poisson")), "families: unknown 'poisson'"),
+    (lambda: scms(forms=("1",)), "forms: unknown '1'"),
+    (lambda: scms(influences={"z2": ("own", "strong")}), "influences\\['z2'\\]: unknown 'strong'"),
+    (lambda: scms(variability="lots"), "variability must be one of"),
+    (lambda: scms(graphs=nx.DiGraph()), "graphs must be a strategy"),
+    (lambda: scms(graphs=st.just(nx.DiGraph([("z1", "z2"), ("z2", "z1")]))), "expected a non-empty acyclic"),
+])
+def test_bad_strategy_arguments_are_invalid_argument(strategy, message):
+    """An argument outside what a strategy documents is Hypothesis's InvalidArgument, naming it, at the
+    first draw. Before, an unknown kind silently drew scalar environments, a form without ``{z}`` built a
+    constant influence under a verdict that assumed a varying one, and unknown influences were ignored."""
+    with pytest.raises(InvalidArgument, match=message):
+        find(strategy(), lambda value: True, settings=settings(max_examples=5, database=None))
 
 
 @given(scms(max_nodes=3, variability="sufficient", kinds=("scalar",), domains=None),

@@ -36,6 +36,7 @@ import networkx as nx
 import numpy as np
 import yaml
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from ..families import LATENT_FAMILIES
 from ..scm import SCM
@@ -47,6 +48,8 @@ __all__ = [
     "SIMPLE_FORMS",
     "INFLUENCES",
     "NOISE_FAMILIES",
+    "ENVIRONMENT_KINDS",
+    "VARIABILITY",
     "EnvironmentDesign",
     "Unobserved",
     "Coefficient",
@@ -75,6 +78,10 @@ SIMPLE_FORMS = ("{z}", "tanh({z})")
 
 #: How a parent may act on its child (see `mechanisms`).
 INFLUENCES = ("shared", "own", "invariant", "wiggle", "product")
+#: Kinds of environment design (see `environment_designs`).
+ENVIRONMENT_KINDS = ("scalar", "segments", "vector")
+#: What `scms` and `noise_tables` may ask of assumption (iii).
+VARIABILITY = ("sufficient", "insufficient", "any")
 
 # Observed u values (and coordinates of a vector u); the first entries are 0, 1, 2, ... so shrinking gives
 # consecutive integers. All values here and below are dyadic, so sums and products of them are exact.
@@ -114,6 +121,27 @@ _PARAMS: dict[str, Callable[[float, float], dict[str, float]]] = {
 }
 #: Families `noise_tables` can design exactly.
 NOISE_FAMILIES = tuple(_PARAMS)
+
+
+def _require(condition: bool, message: str) -> None:
+    """Raise Hypothesis's `InvalidArgument` with ``message`` unless ``condition`` holds (a strategy's
+    arguments are checked when it is first drawn from, as Hypothesis's own strategies do)."""
+    if not condition:
+        raise InvalidArgument(message)
+
+
+def _require_count(name: str, value: object, minimum: int) -> None:
+    """``value`` must be an integer (not a bool) of at least ``minimum``."""
+    _require(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value >= minimum),
+             f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _require_choices(name: str, values: object, allowed: Sequence[str]) -> None:
+    """``values`` must be a non-empty sequence (not a string) drawn from ``allowed``."""
+    if not isinstance(values, Sequence) or isinstance(values, str) or not values:
+        raise InvalidArgument(f"{name} must be a non-empty sequence of {', '.join(map(repr, allowed))}; got {values!r}")
+    unknown = [v for v in values if v not in allowed]
+    _require(not unknown, f"{name}: unknown {', '.join(map(repr, unknown))} (known: {', '.join(allowed)})")
 
 
 def _num(value: float) -> str:
@@ -241,6 +269,8 @@ def dags(draw: st.DrawFn, min_nodes: int = 1, max_nodes: int = 4, max_parents: i
     >>> find(dags(max_nodes=3), lambda g: any(g.in_degree(n) == 2 for n in g)).edges
     OutEdgeView([('z1', 'z3'), ('z2', 'z3')])
     """
+    _require_count("min_nodes", min_nodes, 0)
+    _require_count("max_parents", max_parents, 0)
     count = draw(st.integers(min_nodes, max_nodes))
     names = [f"z{k + 1}" for k in range(count)]
     graph = nx.DiGraph()
@@ -333,6 +363,13 @@ def environment_designs(draw: st.DrawFn, min_envs: int = 1, max_envs: int = 9,
     >>> find(environment_designs(min_envs=2, kinds=("vector",)), lambda e: True).spec()
     {'values': [[0, 0], [0, 1]]}
     """
+    _require_count("min_envs", min_envs, 1)
+    _require_choices("kinds", kinds, ENVIRONMENT_KINDS)
+    _require(domains in (True, False, None), f"domains must be True, False or None, got {domains!r}")
+    if "vector" in kinds:
+        _require(isinstance(widths, Sequence) and len(widths) > 0, f"widths must be a non-empty sequence, got {widths!r}")
+        for width in widths:
+            _require_count("each of widths", width, 1)
     kind = draw(st.sampled_from(tuple(kinds)))
     count = draw(st.integers(min_envs, max_envs))
     if kind == "segments":
@@ -540,6 +577,8 @@ def mechanisms(draw: st.DrawFn, env: EnvironmentDesign, child: str, parents: Seq
     >>> m.text, dict(m.zeros)
     ('u*z1', {'z1': frozenset({0})})
     """
+    _require_choices("forms", forms, FORMS)
+    _require_choices("influences", influences, INFLUENCES)
     formulas = {"scalar": _INTERCEPTS, "vector": _VECTOR_INTERCEPTS}.get(env.kind)
     intercept, tables = None, {}
     if intercepts and draw(st.booleans()):
@@ -658,12 +697,12 @@ def noise_tables(draw: st.DrawFn, latents: Sequence[str], env: EnvironmentDesign
     >>> [(d.rank, d.required) for d in (find(designs, lambda d: d.design == k) for k in ("axis", "line"))]
     [(2, 2), (1, 2)]
     """
-    if family not in _PARAMS:
-        raise ValueError(f"no exact noise design for family {family!r} (known: {', '.join(NOISE_FAMILIES)})")
+    _require(family in _PARAMS, f"no exact noise design for family {family!r} (known: {', '.join(NOISE_FAMILIES)})")
+    _require(variability in VARIABILITY, f"variability must be one of {', '.join(VARIABILITY)}; got {variability!r}")
     ell, count = len(latents), env.count
     required = 2 * ell
-    if variability == "sufficient" and count < required + 1:
-        raise ValueError(f"(iii) needs at least {required + 1} environments, got {count}")
+    _require(not (variability == "sufficient" and count < required + 1),
+             f"(iii) needs at least {required + 1} environments, got {count}")
     designs = ["axis", "drop", "duplicate", "line"] if ell >= 2 else ["axis", "drop", "line"]
     if family == "gaussian" and env.consecutive:
         designs.insert(1, "formula")
@@ -779,7 +818,18 @@ def scms(draw: st.DrawFn, *, min_nodes: int = 1, max_nodes: int = 3, max_parents
     >>> case.spec["mechanisms"], dict(case.verdicts)
     ({'z2': 'u*z1'}, {'z1': 'identifiable', 'z2': 'identifiable'})
     """
+    _require_count("min_nodes", min_nodes, 1)
+    _require_count("min_extra_envs", min_extra_envs, 0)
+    _require_choices("families", families, NOISE_FAMILIES)
+    _require_choices("forms", forms, FORMS)
+    for node, kinds_here in (influences.items() if isinstance(influences, Mapping) else [("", influences)]):
+        _require_choices(f"influences{f'[{node!r}]' if node else ''}", kinds_here, INFLUENCES)
+    _require(variability in VARIABILITY, f"variability must be one of {', '.join(VARIABILITY)}; got {variability!r}")
+    _require(graphs is None or isinstance(graphs, st.SearchStrategy),
+             f"graphs must be a strategy of networkx DiGraphs (or None), got {graphs!r}")
     graph = draw(graphs if graphs is not None else dags(min_nodes, max_nodes, max_parents))
+    _require(isinstance(graph, nx.DiGraph) and nx.is_directed_acyclic_graph(graph) and len(graph) > 0,
+             f"graphs drew {graph!r}: expected a non-empty acyclic networkx DiGraph")
     latents = list(graph)
     needed = 2 * len(latents) + 1  # environments that (iii) needs
     few = variability != "sufficient" and draw(st.booleans()) and (variability == "insufficient" or draw(st.booleans()))
