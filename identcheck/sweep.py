@@ -117,12 +117,15 @@ def _fail(source: str, key: str, problem: str) -> SpecError:
     return SpecError(problem, source=source, key=key)
 
 
-def _int_list(value: Any, source: str, key: str, minimum: int) -> tuple[int, ...]:
+def _seeds(value: Any, source: str, key: str) -> tuple[int, ...]:
+    """The sweep's seeds: integers in [0, 2**32), the range a learner seed takes."""
+    from .learn.params import SEED_LIMIT
+
     if not isinstance(value, list) or not value:
         raise _fail(source, key, "expected a non-empty list of integers")
     for k, v in enumerate(value):
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise _fail(source, f"{key}[{k}]", f"expected an integer >= {minimum}, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < SEED_LIMIT:
+            raise _fail(source, f"{key}[{k}]", f"expected an integer in [0, 2**32), got {v!r}")
     return tuple(value)
 
 
@@ -194,7 +197,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
         least = 2 if key == "samples_per_env" else 1  # verify holds out a fifth of the rows
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise _fail(source, f"sweep.budget.{key}", f"expected an integer >= {least}, got {value!r}")
-    return SweepPlan(source, body["task"], specs, _int_list(body["seeds"], source, "sweep.seeds", 0),
+    return SweepPlan(source, body["task"], specs, _seeds(body["seeds"], source, "sweep.seeds"),
                      tuple(methods), cast(SweepBudget, dict(budget)))
 
 

@@ -631,6 +631,10 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
     for key, value, low in (("seeds", seeds, 1), ("seed", seed, 0), ("samples_per_env", samples_per_env, 2)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
             raise IdentcheckError(f"{key} must be an integer >= {low}, got {value!r}")
+    from .learn.params import SEED_LIMIT
+
+    if seed + seeds - 1 >= SEED_LIMIT:  # each run fits with its own seed: refuse before the first fit
+        raise IdentcheckError(f"the seeds {seed}..{seed + seeds - 1} must lie in [0, 2**32): they seed the learner")
     if learner_params is not None and not (isinstance(learner_params, Mapping)
                                            and all(isinstance(k, str) for k in learner_params)):
         raise IdentcheckError(f"learner_params must be a mapping of argument names to values, got {learner_params!r}")

@@ -156,7 +156,9 @@ def test_text_markdown_and_plot_show_every_latent(tmp_path):
     # these three raised a learner's DataError about u, ValueError and TypeError before
     (dict(samples_per_env=1), "samples_per_env must be an integer >= 2"),
     (dict(learner_params="hidden=8"), "learner_params must be a mapping"),
-    (dict(learner_params={"latent_dim": 5}), "learner_params cannot set latent_dim")])
+    (dict(learner_params={"latent_dim": 5}), "learner_params cannot set latent_dim"),
+    # the second seed's fit raised the learner's seed error, after the first fit had run
+    (dict(seed=2**32 - 1, seeds=2), r"the seeds 4294967295..4294967296 must lie in \[0, 2\*\*32\)")])
 def test_bad_arguments_are_identcheck_errors(kwargs, match):
     """Invalid arguments raise IdentcheckError (the CLI turns it into one line and exit 2)."""
     with pytest.raises(IdentcheckError, match=match):
