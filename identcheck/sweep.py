@@ -38,6 +38,7 @@ import yaml
 from .errors import IdentcheckError, SpecError
 from .examples import example_names, example_path
 from .files import write_atomically
+from .seeds import SEED_LIMIT
 
 __all__ = ["COLUMNS", "Run", "SweepPlan", "SweepResult", "load_sweep", "plan_runs", "execute", "sweep"]
 
@@ -118,9 +119,7 @@ def _fail(source: str, key: str, problem: str) -> SpecError:
 
 
 def _seeds(value: Any, source: str, key: str) -> tuple[int, ...]:
-    """The sweep's seeds: integers in [0, 2**32), the range a learner seed takes."""
-    from .learn.params import SEED_LIMIT
-
+    """The sweep's seeds: integers in [0, 2**32) (`identcheck.seeds`)."""
     if not isinstance(value, list) or not value:
         raise _fail(source, key, "expected a non-empty list of integers")
     for k, v in enumerate(value):

@@ -50,6 +50,7 @@ from .check.linear_gaussian import PinnedClassWitness, pinned_class_witness
 from .errors import DataError, IdentcheckError
 from .report import Report, jsonable
 from .scm import SCM, require_scm
+from .seeds import SEED_LIMIT, require_seed
 from .simulate import Dataset, simulate
 from .files import write_atomically
 
@@ -628,11 +629,10 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
     ('unidentifiable', (0,), True)
     """
     require_scm(scm, "verify")
-    for key, value, low in (("seeds", seeds, 1), ("seed", seed, 0), ("samples_per_env", samples_per_env, 2)):
+    require_seed(seed)
+    for key, value, low in (("seeds", seeds, 1), ("samples_per_env", samples_per_env, 2)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
             raise IdentcheckError(f"{key} must be an integer >= {low}, got {value!r}")
-    from .learn.params import SEED_LIMIT
-
     if seed + seeds - 1 >= SEED_LIMIT:  # each run fits with its own seed: refuse before the first fit
         raise IdentcheckError(f"the seeds {seed}..{seed + seeds - 1} must lie in [0, 2**32): they seed the learner")
     if learner_params is not None and not (isinstance(learner_params, Mapping)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from identcheck import DataError, from_dict, load_example, simulate
+from identcheck.datasets import synthetic
 from identcheck.families import LATENT_FAMILIES
 from identcheck.simulate import latents_from_noise
 
@@ -168,10 +169,14 @@ def test_a_sample_count_that_is_not_a_positive_integer_is_rejected(count):
         simulate(load_example("C1"), count)
 
 
-def test_a_negative_seed_is_rejected():
-    """Seeds are non-negative integers (numpy SeedSequence entropy)."""
-    with pytest.raises(DataError, match="seed"):
-        simulate(load_example("C1"), 10, seed=-1)
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**80, 1.0, True])
+def test_a_seed_outside_the_learners_range_is_rejected(seed):
+    """Seeds are integers in [0, 2**32), the range a learner takes, so that a seed that simulates also fits
+    (`identcheck.seeds`); 2**80 simulated and then could not be saved."""
+    with pytest.raises(DataError, match=r"seed must be an integer in \[0, 2\*\*32\)"):
+        simulate(load_example("C1"), 10, seed=seed)
+    with pytest.raises(DataError, match="seed must be"):
+        synthetic(2, 3, 10, seed=seed)
 
 
 def test_simulated_expressions_agree_with_sympy_evaluation():

@@ -138,6 +138,8 @@ def test_cli_simulate_with_the_same_seed_writes_the_same_bytes(tmp_path):
     ("--example", "C1", "--samples-per-env", 0, "--out", "d.npz"),
     ("bad.yaml", "--out", "d.npz"),
     ("--example", "C1", "--seed", -2, "--out", "d.npz"),
+    # 2**80 sampled, then failed to store the seed in the file's int64: exit 3
+    ("--example", "C1", "--seed", 2**80, "--out", "d.npz"),
 ])
 def test_cli_simulate_rejects_bad_input_in_one_line_and_writes_nothing(tmp_path, args):
     """Bad input: exit 2, one line on stderr, nothing on stdout, no file written."""

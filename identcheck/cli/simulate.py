@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_spec_arguments(parser)
     parser.add_argument("--samples-per-env", type=int, default=1000, metavar="N",
                         help="rows per environment (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed >= 0 (default 0)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed in [0, 2**32) (default 0)")
     parser.add_argument("--out", required=True, metavar="PATH", help="the .npz file to write")
     parser.set_defaults(run=run)
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..families import observation_family
+from ..seeds import require_seed
 from ..simulate import Dataset, simulate
 from ..simulate.mixing import random_mlp
 from ..simulate.sampler import require_integer
@@ -150,7 +151,7 @@ def _probability(value: Any) -> float:
 
 
 def _model_rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng([require_integer(seed, "seed", 0), _MODEL_STREAM])
+    return np.random.default_rng([require_seed(seed, "seed", DataError), _MODEL_STREAM])
 
 
 def _names(ell: int) -> list[str]:
@@ -254,7 +255,7 @@ def fmri(path: str | Path, *, days_per_segment: int = 1, standardize: bool = Tru
     if isinstance(noise_scale, bool) or not isinstance(noise_scale, (int, float)) or not noise_scale >= 0:
         raise DataError(f"noise_scale must be a number >= 0, got {noise_scale!r}")
     z = _zscore(table, path) if standardize else table
-    mixing_seed, noise_seed = np.random.SeedSequence(require_integer(seed, "seed", 0)).spawn(2)
+    mixing_seed, noise_seed = np.random.SeedSequence(require_seed(seed, "seed", DataError)).spawn(2)
     mixing = random_mlp(np.random.default_rng(mixing_seed), ell, dim, require_integer(layers, "layers", 1))
     x = mixing(z) + observation_family("gaussian").sample(np.random.default_rng(noise_seed), noise_scale,
                                                             (len(z), dim))

@@ -17,14 +17,11 @@ from typing import Any
 import numpy as np
 
 from identcheck.errors import DataError, IdentcheckError
+from identcheck.seeds import require_seed
 
 from .screens import ORDER_SEARCHES, ROTATION_DECISIONS
 
 __all__ = ["check_params"]
-
-
-#: A learner's seed lies in [0, SEED_LIMIT) (numpy's legacy seeding and torch's both take it).
-SEED_LIMIT = 2**32
 
 
 def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None:
@@ -37,8 +34,7 @@ def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None
         value = getattr(p, key)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise IdentcheckError(f"{key} must be an integer >= 1, got {value!r}")
-    if isinstance(p.seed, bool) or not isinstance(p.seed, (int, np.integer)) or not 0 <= p.seed < SEED_LIMIT:
-        raise IdentcheckError(f"seed must be an integer in [0, 2**32), got {p.seed!r}")
+    require_seed(p.seed)
     if p.threads is not None and (isinstance(p.threads, bool) or not isinstance(p.threads, int)
                                      or p.threads < 1):
         raise IdentcheckError(f"threads must be None or an integer >= 1, got {p.threads!r}")

@@ -22,6 +22,7 @@ import sympy as sp
 
 from ..errors import DataError
 from ..scm import PNL_SYMBOL, SCM, require_scm
+from ..seeds import require_seed
 from ..spec.expressions import numeric_function
 from .dataset import Dataset
 from .mixing import Mixing, MLPMixing, mixing_for
@@ -45,7 +46,7 @@ def simulate(scm: SCM, samples_per_env: int, seed: int = 0) -> Dataset:
     """
     require_scm(scm, "simulate")
     count = require_integer(samples_per_env, "samples_per_env", 1)
-    seeds = np.random.SeedSequence(require_integer(seed, "seed", 0)).spawn(3)
+    seeds = np.random.SeedSequence(require_seed(seed, "seed", DataError)).spawn(3)
     streams = [np.random.default_rng(s) for s in seeds]
     u = np.repeat(np.arange(scm.environments.count), count)
     n = sample_noise(scm, u, streams[_NOISE])
