@@ -69,6 +69,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from identcheck import check  # noqa: E402
+from identcheck.cli.common import at_least  # noqa: E402
 from identcheck.datasets import partial, synthetic  # noqa: E402
 from identcheck.learn import (LEARNERS, MPC, PRESETS, CausalLearner, make_learner, mpc,  # noqa: E402
                               parent_share, shd, shd_curve)
@@ -88,22 +89,25 @@ RECOVERED = 0.9  # Fig. 2's target: an identifiable node is recovered at this ma
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="tiny smoke run: l = 2, 3; 10 x 200 samples; 2 seeds")
-    p.add_argument("--latents", type=int, nargs="+", default=[2, 3, 4, 5])
-    p.add_argument("--seeds", type=int, default=None, help="number of seeds (data and learner), 0..k-1 (default 3)")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny smoke run: l = 2, 3; 10 x 200 samples; 2 seeds; 20 epochs (each unless given)")
+    p.add_argument("--latents", type=at_least(1), nargs="+", default=None, metavar="L",
+                   help="the l of Fig. 1 (default 2 3 4 5)")
+    p.add_argument("--seeds", type=at_least(1), default=None,
+                   help="number of seeds (data and learner), 0..k-1 (default 3)")
     p.add_argument("--methods", nargs="+", default=sorted(LEARNERS), choices=METHODS, metavar="METHOD",
                    help="learner names (default: the six learners); <name>:exact, <name>:pretrained, "
                         "<name>:ordered and <name>:greedy train that learner with a preset of "
                         "identcheck.learn.PRESETS, on the exact likelihood")
-    p.add_argument("--segments", type=int, default=50)
-    p.add_argument("--samples-per-segment", type=int, default=1000)
-    p.add_argument("--epochs", type=int, default=None, help="epoch budget for every learner (default: theirs)")
-    p.add_argument("--restarts", type=int, default=1, help="restarts per fit, for every learner (default 1)")
-    p.add_argument("--exact-epochs", type=int, default=300, help="epochs of the :exact methods (default 300)")
+    p.add_argument("--segments", type=at_least(1), default=None, help="segments of the data (default 50)")
+    p.add_argument("--samples-per-segment", type=at_least(2), default=None, help="rows per segment (default 1000)")
+    p.add_argument("--epochs", type=at_least(1), default=None, help="epoch budget for every learner (default: theirs)")
+    p.add_argument("--restarts", type=at_least(1), default=1, help="restarts per fit, for every learner (default 1)")
+    p.add_argument("--exact-epochs", type=at_least(1), default=300, help="epochs of the :exact methods (default 300)")
     p.add_argument("--exact-lr", type=float, default=3e-3, help="lr of the :exact methods (default 3e-3)")
-    p.add_argument("--exact-restarts", type=int, default=2,
+    p.add_argument("--exact-restarts", type=at_least(1), default=2,
                    help="restarts of the :exact methods, kept by held-out likelihood (default 2)")
-    p.add_argument("--partial-latents", type=int, default=3)
+    p.add_argument("--partial-latents", type=at_least(2), default=3, help="l of Fig. 2's data (default 3)")
     p.add_argument("--partial-methods", nargs="+", default=["latent_mlp", "ivae"], choices=METHODS, metavar="METHOD",
                    help="the Fig. 2 methods, written as for --methods (default latent_mlp ivae)")
     p.add_argument("--pins", choices=["global", "node"], default="global",
@@ -129,21 +133,27 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--skip-fig2", action="store_true")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args()
+    # --quick's sizes, or the full benchmark's, for whatever was not given
+    defaults = {"latents": [2, 3], "segments": 10, "samples_per_segment": 200, "seeds": 2, "epochs": 20} \
+        if args.quick else {"latents": [2, 3, 4, 5], "segments": 50, "samples_per_segment": 1000, "seeds": 3}
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.quick:
-        args.latents, args.segments, args.samples_per_segment = [2, 3], 10, 200
-        args.seeds = args.seeds or 2
-        args.epochs = args.epochs or 20
         args.out = args.out / "quick"
-    args.seeds = args.seeds or 3
     if not 0 <= args.held_out < 1:
         p.error(f"--held-out must be in [0, 1), got {args.held_out}")
-    for name in ("strength", "gain"):
+    for name in ("strength", "gain", "exact_lr"):
         if not 0 < getattr(args, name) < float("inf"):
-            p.error(f"--{name} must be a positive number, got {getattr(args, name)}")
+            p.error(f"--{name.replace('_', '-')} must be a positive number, got {getattr(args, name)}")
     if args.jobs < 1:
         p.error(f"--jobs must be a positive integer, got {args.jobs}")
     if not 1 <= args.reference_segments <= args.segments:
         p.error(f"--reference-segments must be in 1..{args.segments} (the segments), got {args.reference_segments}")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        p.error(f"cannot create --out {args.out} ({exc.strerror or type(exc).__name__})")
     return args
 
 
@@ -524,7 +534,6 @@ def plot(results: dict[str, Any], args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
     settings = {"segments": args.segments, "samples_per_segment": args.samples_per_segment, "epochs": args.epochs,
                 "restarts": args.restarts, "partial_latents": args.partial_latents,
                 # held_out absent at 0, strength, gain and reference_segments at 1, as in the runs stored before

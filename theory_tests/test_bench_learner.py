@@ -64,3 +64,33 @@ def test_no_processes_is_a_usage_error(tmp_path):
                             capture_output=True, text=True, timeout=300, cwd=BENCHMARKS)
     assert result.returncode == 2 and "--jobs must be a positive integer, got 0" in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--latents", "0"], "argument --latents: expected an integer >= 1, got 0"),
+    (["--seeds", "0"], "argument --seeds: expected an integer >= 1, got 0"),
+    (["--samples-per-segment", "1"], "argument --samples-per-segment: expected an integer >= 2, got 1"),
+    (["--restarts", "0"], "argument --restarts: expected an integer >= 1, got 0"),
+    (["--exact-lr", "nan"], "--exact-lr must be a positive number, got nan"),
+    (["--partial-latents", "1"], "argument --partial-latents: expected an integer >= 2, got 1"),
+])
+def test_a_count_or_rate_out_of_range_is_a_usage_error_before_any_fit(tmp_path, args, message):
+    """Before, --seeds 0 silently became 3 seeds, and --restarts 0 or --partial-latents 1 ended in a
+    traceback once the fits began."""
+    tiny = ["--methods", "vae", "--partial-methods", "vae", "--epochs", "1", "--latents", "2", "--seeds", "1",
+            "--segments", "2", "--samples-per-segment", "20"]  # a broken check costs seconds; the last value wins
+    result = subprocess.run([sys.executable, str(SCRIPT), *tiny, *args, "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=300, cwd=BENCHMARKS)
+    assert result.returncode == 2 and message in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_quick_fills_in_only_the_sizes_not_given(tmp_path):
+    """--quick with --latents or --segments keeps them (it replaced them with its own before); no run is
+    asked for here, so the tables are written from nothing and the reproduce line shows the sizes used."""
+    result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--latents", "4", "--segments", "6",
+                             "--skip-fig1", "--skip-fig2", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300, cwd=BENCHMARKS)
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in (tmp_path / "quick" / "results.md").read_text().splitlines() if x.startswith("Reproduce"))
+    assert "--latents 4 --seeds 2 " in line and "--segments 6 --samples-per-segment 200 " in line
