@@ -30,6 +30,8 @@ import numpy as np  # noqa: E402  (after the thread settings)
 import identcheck  # noqa: E402
 from identcheck.check import check, check_noise_variability  # noqa: E402
 from identcheck.check.condition_iv import analyse_iv  # noqa: E402
+from identcheck.cli.common import at_least  # noqa: E402
+from script_errors import run_script  # noqa: E402
 
 #: Edge terms: (template, whether it vanishes identically in z_j at u = a). `a` is a random observed u.
 TEMPLATES = (
@@ -118,9 +120,9 @@ def measure(latents: int, repeats: int, seed: int, kind: str = "formula") -> dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latents", type=int, nargs="+", default=[10, 60, 100])
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--latents", type=at_least(1), nargs="+", default=[10, 60, 100])
+    parser.add_argument("--repeats", type=at_least(1), default=1)
+    parser.add_argument("--seed", type=at_least(0), default=0)
     parser.add_argument("--kinds", nargs="+", choices=sorted(SPECS), default=["formula", "tables"],
                         help="formula: u in the mechanisms (separable); tables: segments with weight tables")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "check.md")
@@ -145,4 +147,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

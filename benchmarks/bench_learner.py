@@ -77,6 +77,7 @@ from identcheck.learn.model import References  # noqa: E402
 from identcheck.simulate import Dataset  # noqa: E402
 from identcheck.verify import _split as held_out_rows  # noqa: E402  (verify's own train / held-out split)
 from identcheck.verify import SHARE_MARGIN, choose_pins, node_pins  # noqa: E402
+from script_errors import run_script  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "learner"
 THRESHOLDS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
@@ -571,4 +572,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -24,7 +24,9 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import identcheck  # noqa: E402
+from identcheck.cli.common import at_least  # noqa: E402
 from identcheck.datasets import image, synthetic  # noqa: E402
+from script_errors import run_script  # noqa: E402
 
 #: (label, latents, segments, samples per segment, goal in seconds for `generate`)
 CASES = (("paper default", 5, 50, 1000, 1.0), ("one million rows", 10, 50, 20000, 10.0))
@@ -42,7 +44,7 @@ def best_of(repeats: int, function) -> tuple[float, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=at_least(1), default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "simulate.md")
     args = parser.parse_args()
@@ -69,4 +71,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

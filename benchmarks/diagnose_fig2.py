@@ -41,6 +41,7 @@ from identcheck.verify import node_pins
 
 from bench_learner import node_recovery
 from diagnose_learner import truth_nll
+from script_errors import run_script
 
 OUT = Path(__file__).parent / "results" / "learner"
 WORST = 5  # environments listed per seed, largest gap first
@@ -141,4 +142,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -37,6 +37,7 @@ from identcheck.simulate import Dataset
 
 from bench_learner import data_recipe, node_recovery, partial_references, split
 from diagnose_learner import truth_nll
+from script_errors import run_script
 
 #: Stored settings that are constructor arguments of the learner (the rest describe the data and the split).
 LEARNER_KEYS = ("likelihood", "epochs", "lr", "restarts", "pretrain_epochs", "pretrain_lr", "order_search_epochs",
@@ -160,4 +161,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -42,6 +42,7 @@ from identcheck.learn.training import train
 from identcheck.simulate import Dataset
 from identcheck.simulate.mixing import MLPMixing
 from identcheck.simulate.sampler import latents_from_noise
+from script_errors import run_script
 
 OUT = Path(__file__).parent / "results" / "learner"
 WARM_STEPS = 4000
@@ -163,4 +164,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

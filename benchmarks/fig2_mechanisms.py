@@ -34,6 +34,7 @@ from identcheck.simulate import Dataset
 
 from bench_learner import RECOVERED, lowest_identifiable
 from diagnose_fig2_gaps import stored_data
+from script_errors import run_script
 
 QUANTITIES = ("mechanism_share", "linearity")
 Statistic = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
@@ -155,4 +156,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

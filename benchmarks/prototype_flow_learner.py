@@ -32,6 +32,7 @@ from identcheck.datasets import synthetic
 from identcheck.learn import mpc
 from identcheck.learn.latent_mlp import MLPMechanisms
 from identcheck.learn.nets import mlp
+from script_errors import run_script
 
 OUT = Path(__file__).parent / "results" / "learner"
 VALIDATION = 5000
@@ -147,4 +148,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -43,6 +43,7 @@ from scipy.stats import wilcoxon
 
 from bench_learner import RECOVERED, fig2_outcome, node_recovery, plt
 from diagnose_fig2_gaps import check_stored, model_nll, refit
+from script_errors import run_script
 
 TIE = 0.01  # lowest identifiable correlations closer than this count as unchanged in the paired comparison
 KEPT_ROWS = 2000  # held-out rows whose posterior means --keep-latents stores: enough to compare fits to 0.01
@@ -231,4 +232,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -55,6 +55,7 @@ from identcheck.learn import PRESETS, LatentCausalVAE, mpc
 from identcheck.learn.screens import ROTATION_DECISIONS
 from identcheck.simulate import Dataset
 from refit_fig2 import learner_seed, save, score, seed_for
+from script_errors import run_script
 
 LEARNER_DEFAULTS = {k: p.default for k, p in inspect.signature(LatentCausalVAE).parameters.items()}
 SHORT_MARGIN = 0.05  # rotation_decision="short"'s margin (the learner's default rule until stop 27)
@@ -379,4 +380,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -40,6 +40,7 @@ from identcheck.learn import agreement
 from identcheck.verify import SHARE_MARGIN
 
 from bench_learner import RECOVERED, VIOLATING, plt
+from script_errors import run_script
 
 Rule = Callable[[list[dict[str, Any]]], int]
 TIE = 0.01  # lowest identifiable correlations this close count as the same fit's
@@ -265,4 +266,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -38,6 +38,7 @@ from identcheck.learn.metrics import _r2
 from identcheck.simulate import Dataset
 from identcheck.verify import (BUDGETS, Budget, Pins, _fit, _matched_correlations, _split, choose_method,
                                choose_pins, learner_class_caveat)
+from script_errors import run_script
 
 from diagnose_fig2_gaps import model_nll
 from diagnose_learner import truth_nll
@@ -143,4 +144,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)
