@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "found pinned, and compare every latent with its prediction (CONTRACT §4). Exit 0 when every "
                     "node with a prediction is consistent, 1 otherwise, 2 for invalid input.")
     add_spec_arguments(parser)
-    parser.add_argument("--seed", type=at_least(0), default=0, metavar="S", help="random seed in [0, 2**32) (default 0)")
+    parser.add_argument("--seed", type=at_least(0), default=0, metavar="S",
+                        help="random seed in [0, 2**32) (default 0)")
     parser.add_argument("--samples-per-env", type=at_least(2), metavar="N",
                         help="simulated rows per environment (default: 2000, 500 with --quick)")
     parser.add_argument("--epochs", type=at_least(1), metavar="K",

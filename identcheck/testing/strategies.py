@@ -367,7 +367,8 @@ def environment_designs(draw: st.DrawFn, min_envs: int = 1, max_envs: int = 9,
     _require_choices("kinds", kinds, ENVIRONMENT_KINDS)
     _require(domains in (True, False, None), f"domains must be True, False or None, got {domains!r}")
     if "vector" in kinds:
-        _require(isinstance(widths, Sequence) and len(widths) > 0, f"widths must be a non-empty sequence, got {widths!r}")
+        _require(isinstance(widths, Sequence) and len(widths) > 0,
+                 f"widths must be a non-empty sequence, got {widths!r}")
         for width in widths:
             _require_count("each of widths", width, 1)
     kind = draw(st.sampled_from(tuple(kinds)))
