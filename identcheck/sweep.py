@@ -38,7 +38,7 @@ import yaml
 from .errors import IdentcheckError, SpecError
 from .examples import example_names, example_path
 from .files import write_atomically
-from .seeds import SEED_LIMIT
+from .seeds import require_seed
 
 __all__ = ["COLUMNS", "Run", "SweepPlan", "SweepResult", "load_sweep", "plan_runs", "execute", "sweep"]
 
@@ -123,8 +123,10 @@ def _seeds(value: Any, source: str, key: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not value:
         raise _fail(source, key, "expected a non-empty list of integers")
     for k, v in enumerate(value):
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < SEED_LIMIT:
-            raise _fail(source, f"{key}[{k}]", f"expected an integer in [0, 2**32), got {v!r}")
+        try:
+            require_seed(v)
+        except IdentcheckError:
+            raise _fail(source, f"{key}[{k}]", f"expected an integer in [0, 2**32), got {v!r}") from None
     return tuple(value)
 
 

@@ -185,6 +185,11 @@ def _z(rows: int = 50, cols: int = 2) -> np.ndarray:
     (lambda: parent_share(_z()[:, 0], _z()[:, 1], _z()[:10]), r"z_true_parents must have shape \(50, p\)"),
     (lambda: parent_share(_z()[:, 0], _z()[:, 1], _z()[:, :, None]), r"z_true_parents must have shape \(50, p\)"),
     (lambda: parent_share(_z(), _z()[:, 1], _z()), "z_hat_i must be one variable"),
+    # review of stop 35: the parents and the strengths had their own casts, which warned and dropped imaginary
+    # parts, or raised numpy's ValueError for text
+    (lambda: parent_share(_z()[:, 0], _z()[:, 1], _z()[:, :1] + 1j), "z_true_parents must be real"),
+    (lambda: parent_share(_z()[:, 0], _z()[:, 1], [["a"]] * 50), "z_true_parents must be a numeric array"),
+    (lambda: shd_curve(np.zeros((2, 2)), np.zeros((2, 2)) + 1j, [0, 1], [0.1]), "strengths must be real"),
 ])
 def test_malformed_metric_inputs_are_named(call, match):
     """Each metric names what is wrong with its input as a DataError (the CLI's exit 2), never a numpy error."""

@@ -212,10 +212,11 @@ def shd_curve(true_adj: np.ndarray, strengths: np.ndarray, assignment: np.ndarra
     >>> shd_curve(true, np.array([[0, 0.3], [0.05, 0]]), [0, 1], [0.01, 0.1, 0.5]).tolist()
     [1, 0, 1]
     """
+    strength = as_real_array(strengths, "strengths", "(ℓ, ℓ)")
     try:
-        strength, taus = np.asarray(strengths, dtype=np.float64), np.asarray(thresholds, dtype=np.float64)
+        taus = np.asarray(thresholds, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise DataError(f"strengths and thresholds must be numbers: {exc}") from None
+        raise DataError(f"thresholds must be numbers: {exc}") from None
     if taus.ndim != 1 or not np.isfinite(taus).all() or not np.isfinite(strength).all():
         raise DataError("thresholds must be a list of finite numbers, and strengths finite")
     return np.array([shd(true_adj, strength > tau, assignment).value for tau in taus], dtype=np.int64)
@@ -275,7 +276,7 @@ def parent_share(z_hat_i: np.ndarray, z_true_i: np.ndarray, z_true_parents: np.n
     """
     target = _column(z_hat_i, "z_hat_i")
     node = _column(z_true_i, "z_true_i", n_rows=target.size)[:, None]
-    parents = np.asarray(z_true_parents, dtype=np.float64)
+    parents = as_real_array(z_true_parents, "z_true_parents", f"({target.size}, p)")
     if parents.ndim == 1:
         parents = parents[:, None]
     if parents.ndim != 2 or parents.shape[0] != target.size:
