@@ -42,7 +42,7 @@ from identcheck.files import write_atomically
 from .flows import SmoothLeakyFlow
 from .inputs import as_env_index, as_features
 from .model import CausalStructure, ConditionalPrior, LatentFlow, LatentVAE, References, Structure
-from .params import check_params
+from .params import check_params, plain
 from .screens import ROTATION_ANGLES, Candidate, search_orders, search_rotations, short_runs
 from .training import EVAL_BATCH, TrainSettings, snapshot, train
 
@@ -265,14 +265,41 @@ class LatentLearner:
         self.rotation_decision = rotation_decision
 
     # ----------------------------------------------------------------- parameters
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments, by name (scikit-learn's convention)."""
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor arguments, by name, as given (scikit-learn's convention; ``deep`` has no effect:
+        a learner holds no nested estimators).
+
+        >>> from identcheck.learn import IVAE
+        >>> IVAE(2, epochs=5).get_params()["epochs"]
+        5
+        """
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> LatentLearner:
+        """Set constructor arguments by name and return ``self`` (scikit-learn's convention: the values are
+        stored as given and checked by `fit`); an unknown name is an `IdentcheckError` before anything is set.
+
+        >>> from identcheck.learn import IVAE
+        >>> IVAE(2).set_params(epochs=5, hidden=8)
+        IVAE(latent_dim=2, hidden=8, epochs=5)
+        """
+        names = self._param_names()
+        unknown = sorted(set(params) - set(names))
+        if unknown:
+            raise IdentcheckError(f"{type(self).__name__} has no parameter(s) {', '.join(map(repr, unknown))}; "
+                                  f"valid: {', '.join(names)}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
 
     def __repr__(self) -> str:
         defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items()}
-        shown = [f"{k}={v!r}" for k, v in self.get_params().items() if k == "latent_dim" or v != defaults[k]]
+        shown = [f"{k}={v!r}" for k, v in self.get_params().items()
+                 if k == "latent_dim" or not _same(v, defaults[k])]
         return f"{type(self).__name__}({', '.join(shown)})"
 
     def _reference_envs(self) -> References:
@@ -284,11 +311,12 @@ class LatentLearner:
         return [int(e) for e in self.reference_envs]
 
     def _settings(self, seed: int) -> TrainSettings:
-        return TrainSettings(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, schedule=self.schedule,
-                             clip_grad=self.clip_grad, early_stopping=self.early_stopping, patience=self.patience,
-                             validation_fraction=self.validation_fraction, progress=self.progress, seed=seed,
-                             beta=self.beta, obs_var=self.obs_var, sparsity=self.sparsity,
-                             obs_var_final=self.obs_var_final)
+        p = plain(self.get_params())  # numpy scalars as Python numbers
+        return TrainSettings(epochs=p["epochs"], lr=p["lr"], batch_size=p["batch_size"], schedule=p["schedule"],
+                             clip_grad=p["clip_grad"], early_stopping=p["early_stopping"], patience=p["patience"],
+                             validation_fraction=p["validation_fraction"], progress=p["progress"],
+                             seed=int(seed), beta=p["beta"], obs_var=p["obs_var"], sparsity=p["sparsity"],
+                             obs_var_final=p["obs_var_final"])
 
     # ----------------------------------------------------------------- model
     def _make_structure(self, n_envs: int) -> Structure:
@@ -296,13 +324,14 @@ class LatentLearner:
 
     def _build(self, n_features: int, n_envs: int, device: torch.device, seed: int) -> LatentVAE | LatentFlow:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(int(seed))
             structure = self._make_structure(n_envs)
+            latent_dim, hidden, layers = int(self.latent_dim), int(self.hidden), int(self.layers)
             if self.likelihood == "exact":
-                flow = SmoothLeakyFlow(self.latent_dim, self.layers, torch.Generator().manual_seed(seed))
+                flow = SmoothLeakyFlow(latent_dim, layers, torch.Generator().manual_seed(int(seed)))
                 return LatentFlow(structure, flow).to(device)
-            model = LatentVAE(n_features, n_envs, self.latent_dim, structure, hidden=self.hidden,
-                              layers=self.layers, encoder_uses_u=self.encoder_uses_u)
+            model = LatentVAE(n_features, n_envs, latent_dim, structure, hidden=hidden,
+                              layers=layers, encoder_uses_u=self.encoder_uses_u)
         return model.to(device)
 
     # ----------------------------------------------------------------- fit / transform
@@ -327,20 +356,32 @@ class LatentLearner:
         self.device_ = _resolve_device(self.device)
         self.n_envs_ = n_envs
         self.n_features_in_ = x_arr.shape[1]
+        # in float64: float32 would lose an offset of 1e8 to rounding and overflow squaring values of 1e20
         self.x_mean_ = x_arr.mean(0)
-        self.x_scale_ = np.maximum(x_arr.std(0), 1e-8).astype(np.float32)
+        self.x_scale_ = np.maximum(x_arr.std(0), 1e-8)
+        if not (np.isfinite(self.x_mean_).all() and np.isfinite(self.x_scale_).all()):
+            raise DataError("x is too large to standardise: its per-feature mean or standard deviation overflows")
         xt, et = self._tensors(x_arr, env)
         self.restart_val_losses_: list[float] = []
+        kept = None  # the index of the restart whose model module_ holds
         with closing(self._restarts(xt, et, n_envs)) as runs:  # an error shuts the pool down at once
-            for run in runs:
+            for k, run in enumerate(runs):
                 if run.error is not None:
-                    if not self.restart_val_losses_:  # nothing better to keep: keep this run's last good state
+                    seed = int(self.seed) + k
+                    if kept is None:  # nothing better to keep: keep this run's last good state
                         self.module_, self.history_, self.best_epoch_ = run.module, run.history, run.best_epoch
-                        self._after_fit(xt, et)
-                    raise run.error
+                        kept, what = k, "its last good state is kept"
+                    else:
+                        what = f"the best earlier run, restart {kept} (seed {int(self.seed) + kept}), is kept"
+                    self._after_fit(xt, et)  # the kept model's derived attributes match it
+                    if self.restarts == 1:
+                        raise run.error
+                    raise TrainingError(f"restart {k} of {self.restarts} (seed {seed}) failed: {run.error}; "
+                                        f"{what}") from run.error
                 self.restart_val_losses_.append(run.val_loss)
                 if len(self.restart_val_losses_) == 1 or run.val_loss < min(self.restart_val_losses_[:-1]):
                     self.module_, self.history_, self.best_epoch_ = run.module, run.history, run.best_epoch
+                    kept = k
         self._after_fit(xt, et)
 
     def _restarts(self, x: torch.Tensor, env: torch.Tensor, n_envs: int) -> Generator[Restart, None, None]:
@@ -478,7 +519,10 @@ class LatentLearner:
         """Hook run on the kept state at the end of `fit` (causal learners read off edge strengths)."""
 
     def _tensors(self, x: np.ndarray, env: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        xs = (x - self.x_mean_) / self.x_scale_
+        """Standardised ``x`` (in float64, then cast to float32) and ``env`` as tensors on ``device_``."""
+        xs = ((np.asarray(x, dtype=np.float64) - self.x_mean_) / self.x_scale_).astype(np.float32)
+        if not np.isfinite(xs).all():
+            raise DataError("x lies beyond the float32 range once standardised with the fitted mean and scale")
         return (torch.as_tensor(xs, dtype=torch.float32, device=self.device_),
                 torch.as_tensor(env, dtype=torch.long, device=self.device_))
 
@@ -506,6 +550,18 @@ class LatentLearner:
         """Recovered latents ẑ = ψ̂_u(E[n | x, u]), (N, ℓ): the posterior mean of n pushed through ψ̂_u."""
         return self._posterior_mean(*self._inputs(x, u), push=True)
 
+    def fit_transform(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """`fit` on ``x``, ``u`` and return `transform` of the same data (scikit-learn's convention).
+
+        >>> import numpy as np
+        >>> from identcheck.learn import IVAE
+        >>> rng = np.random.default_rng(0)
+        >>> x, u = rng.normal(size=(200, 2)), rng.integers(0, 4, size=200)
+        >>> IVAE(2, epochs=2, progress=False).fit_transform(x, u).shape
+        (200, 2)
+        """
+        return self.fit(x, u).transform(x, u)
+
     def noise(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Recovered noise: the posterior mean of n, (N, ℓ); equal to `transform` for learners without mechanisms."""
         return self._posterior_mean(*self._inputs(x, u), push=False)
@@ -524,6 +580,7 @@ class LatentLearner:
         params = dict(self.get_params())
         if params["reference_envs"] is not None:
             params["reference_envs"] = self._reference_envs()
+        params = plain(params)  # numpy scalars and arrays as Python values: `load` reads with weights_only
         payload = {"format": FILE_FORMAT, "learner": self.name, "params": params, "fitted": self._fitted_state(),
                    "state_dict": {k: v.cpu() for k, v in self.module_.state_dict().items()}}
         write_atomically(path, lambda stream: torch.save(payload, stream))
@@ -568,6 +625,18 @@ class LatentLearner:
 
     def _restore_extra(self, fitted: dict[str, Any]) -> None:
         """Hook for subclasses with more fitted attributes."""
+
+
+def _same(value: Any, default: Any) -> bool:
+    """Whether an argument equals its default, also for numpy arrays (whose ``==`` is elementwise).
+
+    >>> _same(np.array([0, 1]), None), _same(np.float64(1.0), 1.0)
+    (False, True)
+    """
+    try:
+        return bool(plain(value) == plain(default))
+    except (TypeError, ValueError):
+        return False
 
 
 def _append(history: dict[str, list[float]], run: dict[str, list[float]]) -> None:

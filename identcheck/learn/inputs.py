@@ -30,10 +30,12 @@ def as_real_array(a: object, name: str, shape: str) -> np.ndarray:
 
 
 def as_features(x: object, *, n_features: int | None = None) -> np.ndarray:
-    """Return ``x`` as a finite float32 array of shape (N, d); check d against ``n_features`` if given.
+    """Return ``x`` as a finite float64 array of shape (N, d) within the float32 range; check d against
+    ``n_features`` if given. It stays float64: the learner standardises it first and casts to float32 after,
+    so a large offset or scale loses nothing to float32 rounding or overflow.
 
     >>> as_features([[1, 2], [3, 4]]).dtype
-    dtype('float32')
+    dtype('float64')
     """
     arr = as_real_array(x, "x", "(N, d)")
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
@@ -46,7 +48,7 @@ def as_features(x: object, *, n_features: int | None = None) -> np.ndarray:
         raise DataError(f"x contains {int(bad.sum())} NaN/inf value(s), the first at row {row}, column {col}")
     if np.abs(arr).max() > np.finfo(np.float32).max:
         raise DataError("x has values beyond the float32 range")
-    return arr.astype(np.float32)
+    return arr
 
 
 def as_env_index(u: object, *, n_samples: int, n_envs: int | None = None) -> tuple[np.ndarray, int]:

@@ -21,7 +21,23 @@ from identcheck.seeds import require_seed
 
 from .screens import ORDER_SEARCHES, ROTATION_DECISIONS
 
-__all__ = ["check_params"]
+__all__ = ["check_params", "plain"]
+
+
+def plain(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays turned into Python numbers and lists, inside lists, tuples and
+    dicts too: what `torch.load` with ``weights_only`` accepts, and what compares with ``==`` to one value.
+
+    >>> plain({"lr": np.float64(0.5), "envs": np.array([0, 1]), "angles": (np.int64(3),)})
+    {'lr': 0.5, 'envs': [0, 1], 'angles': (3,)}
+    """
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value) if type(value) in (list, tuple) else [plain(v) for v in value]
+    return value
 
 
 def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None:

@@ -1,0 +1,118 @@
+"""scikit-learn estimator conventions of the learners (get_params/set_params/fit_transform), float64 input
+standardised without float32 loss, numpy-typed arguments through fit, repr, save and load, and a consistent
+kept model when a later restart fails. Tiny fits: 300 rows, 2 latents, 3 epochs, hidden 8, on the CPU."""
+
+import numpy as np
+import pytest
+
+from identcheck.errors import IdentcheckError, TrainingError
+from identcheck.learn import IVAE, LatentCausalVAE, LatentLearner
+
+KW = dict(epochs=3, hidden=8, progress=False, device="cpu", threads=1)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(300, 2)), rng.integers(0, 3, size=300)
+
+
+# ----------------------------------------------------------------- 1. get_params / set_params / fit_transform
+def test_get_params_takes_deep_and_rebuilds_an_equal_learner():
+    learner = LatentCausalVAE(2, sparsity=0.5, **KW)
+    params = learner.get_params(deep=False)
+    assert params == learner.get_params(deep=True) == learner.get_params()
+    copy = type(learner)(**params)
+    assert copy is not learner and copy.get_params() == params and repr(copy) == repr(learner)
+
+
+def test_sklearn_clone_copies_the_parameters():
+    base = pytest.importorskip("sklearn.base")
+    learner = LatentCausalVAE(2, sparsity=0.5, **KW)
+    copy = base.clone(learner)
+    assert type(copy) is LatentCausalVAE and copy.get_params() == learner.get_params()
+
+
+def test_set_params_stores_values_unchanged_and_returns_self(data):
+    learner = IVAE(2, **KW)
+    lr = np.float64(3e-3)
+    assert learner.set_params(lr=lr, epochs=0) is learner
+    assert learner.get_params()["lr"] is lr and learner.epochs == 0
+    with pytest.raises(IdentcheckError, match="epochs must be an integer >= 1"):  # checked by fit, not set_params
+        learner.fit(*data)
+
+
+def test_set_params_rejects_an_unknown_name_and_sets_nothing():
+    learner = IVAE(2, **KW)
+    with pytest.raises(IdentcheckError, match="'epoch'"):
+        learner.set_params(hidden=16, epoch=5)
+    assert learner.hidden == 8 and not hasattr(learner, "epoch")
+
+
+def test_fit_transform_is_fit_then_transform(data):
+    x, u = data
+    direct = LatentCausalVAE(2, **KW).fit_transform(x, u)
+    assert np.array_equal(direct, LatentCausalVAE(2, **KW).fit(x, u).transform(x, u))
+
+
+# ----------------------------------------------------------------- 2. float64 standardisation
+def test_a_large_offset_is_standardised_in_float64(data):
+    x, u = data
+    plain, shifted = LatentCausalVAE(2, **KW).fit(x, u), LatentCausalVAE(2, **KW).fit(x + 1e8, u)
+    assert np.allclose(shifted.x_scale_, x.std(0), rtol=1e-6)  # float32 gave about 216
+    assert np.allclose(shifted.x_mean_ - 1e8, x.mean(0), atol=1e-6)
+    assert np.allclose(shifted.transform(x + 1e8, u), plain.transform(x, u), atol=1e-4)
+
+
+def test_a_large_scale_does_not_overflow(data):
+    x, u = data
+    learner = LatentCausalVAE(2, **KW).fit(x * 1e20, u)
+    assert np.allclose(learner.x_scale_, x.std(0) * 1e20, rtol=1e-6)
+    assert np.isfinite(learner.transform(x * 1e20, u)).all() and np.isfinite(learner.noise(x * 1e20, u)).all()
+
+
+# ----------------------------------------------------------------- 3, 4. numpy-typed arguments
+def test_numpy_scalar_arguments_save_and_load(data, tmp_path):
+    x, u = data
+    learner = LatentCausalVAE(2, **dict(KW, hidden=np.int64(8)), lr=np.float64(1e-3), seed=np.int64(1),
+                              reference_envs=np.array([0])).fit(x, u)
+    assert isinstance(learner.get_params()["lr"], np.float64)  # get_params gives what was passed
+    learner.save(tmp_path / "m.pt")
+    loaded = LatentCausalVAE.load(tmp_path / "m.pt")
+    assert np.array_equal(loaded.transform(x, u), learner.transform(x, u))
+    assert loaded.lr == 1e-3 and loaded.seed == 1 and loaded.hidden == 8
+
+
+def test_a_numpy_integer_latent_dim_fits(data):
+    x, u = data
+    learner = LatentCausalVAE(np.int64(2), **KW).fit(x, u)
+    assert learner.graph().shape == (2, 2) and learner.transform(x, u).shape == (300, 2)
+
+
+# ----------------------------------------------------------------- 5. repr
+def test_repr_shows_array_arguments():
+    text = repr(LatentCausalVAE(2, reference_envs=np.array([0, 1])))
+    assert text == "LatentCausalVAE(latent_dim=2, reference_envs=array([0, 1]))"
+    assert repr(LatentCausalVAE(2, lr=np.float64(1e-3))) == "LatentCausalVAE(latent_dim=2)"  # equals the default
+
+
+# ----------------------------------------------------------------- 6. a later restart fails
+def test_a_failing_later_restart_leaves_the_kept_restart_consistent(data, monkeypatch):
+    x, u = data
+    learner = LatentCausalVAE(2, restarts=2, **KW)
+    train = LatentLearner._train
+
+    def failing(self, module, xt, et, seed, history):
+        epoch = train(self, module, xt, et, seed, history)
+        if seed == 1:
+            raise TrainingError("the loss became NaN (injected)")
+        return epoch
+
+    monkeypatch.setattr(LatentCausalVAE, "_train", failing)
+    with pytest.raises(TrainingError, match=r"restart 1 of 2 \(seed 1\) failed: .*injected.*restart 0 \(seed 0\)"):
+        learner.fit(x, u)
+    monkeypatch.undo()
+    single = LatentCausalVAE(2, **KW).fit(x, u)
+    assert np.array_equal(learner.transform(x, u), single.transform(x, u))
+    assert np.allclose(learner.edge_strengths_, single.edge_strengths_)
+    assert np.array_equal(learner.graph(), single.graph())
