@@ -47,6 +47,9 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+#: Keys of `assumptions.iii` in the JSON report that are always present (null when they do not apply).
+_III_KEYS = ("rank", "required", "environments", "condition_number")
+
 #: Width of the text report; longer reasons wrap with a hanging indent.
 TEXT_WIDTH = 110
 
@@ -241,14 +244,19 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of CONTRACT §2, in plain JSON types."""
+        assumptions = {key: dict(self.assumptions[key].to_dict()) for key in ("i", "ii", "iii", "iv")}
+        for key in _III_KEYS:  # CONTRACT §2 keys are always present; null where (iii) has no such value
+            assumptions["iii"].setdefault(key, None)
+        assumptions["iv"].setdefault("edges", [])
         return jsonable({
             "identcheck": 1,
             "name": self.name,
             "latents": self.latents,
             "edges": self.edges,
-            "assumptions": {key: self.assumptions[key].to_dict() for key in ("i", "ii", "iii", "iv")},
+            "assumptions": assumptions,
             "nodes": {name: self.nodes[name].to_dict() for name in self.latents},
             "fully_identifiable": self.fully_identifiable,
+            # CONTRACT §2 is extended, not changed: the key appears only when there is a caveat (tests pin this)
             **({"caveats": [c.to_dict() for c in self.caveats]} if self.caveats else {}),
         })
 

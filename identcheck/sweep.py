@@ -127,7 +127,17 @@ def _seeds(value: Any, source: str, key: str) -> tuple[int, ...]:
             require_seed(v)
         except IdentcheckError:
             raise _fail(source, f"{key}[{k}]", f"expected an integer in [0, 2**32), got {v!r}") from None
+    _no_duplicates(value, source, key)
     return tuple(value)
+
+
+def _no_duplicates(values: list[Any], source: str, key: str, what: str = "duplicate of") -> None:
+    """Two equal entries would be one run (the same run id) and one row: reject the second."""
+    first: dict[Any, int] = {}
+    for k, v in enumerate(values):
+        if v in first:
+            raise _fail(source, f"{key}[{k}]", f"{what} {key}[{first[v]}]")
+        first[v] = k
 
 
 def _spec_text(entry: Any, folder: Path, source: str, key: str) -> str:
@@ -151,13 +161,14 @@ def load_sweep(path: str | Path) -> SweepPlan:
 
     Every spec is loaded once here, so a broken spec is reported before any run starts.
     """
-    from .verify import check_method
     from .spec import from_text
+    from .spec.loader import safe_load_unique
+    from .verify import check_method
 
     path = Path(path)
     source = str(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = safe_load_unique(path.read_text())
     except FileNotFoundError:
         raise SpecError("file not found", source=source) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -178,9 +189,12 @@ def load_sweep(path: str | Path) -> SweepPlan:
     if not isinstance(body["specs"], list) or not body["specs"]:
         raise _fail(source, "sweep.specs", "expected a non-empty list")
     specs = {}
+    texts = []
     for k, entry in enumerate(body["specs"]):
         key = f"sweep.specs[{k}]"
         text = _spec_text(entry, path.parent, source, key)
+        texts.append(text)
+        _no_duplicates(texts, source, "sweep.specs", "same content as")  # run ids hash the text, not the name
         from_text(text, source=f"{source}: {key} ({entry})")
         specs[entry] = text
     methods = body["methods"]
@@ -191,6 +205,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
             check_method(name)
         except IdentcheckError as exc:
             raise _fail(source, f"sweep.methods[{k}]", str(exc)) from None
+    _no_duplicates(methods, source, "sweep.methods")
     budget = body["budget"]
     if not isinstance(budget, dict) or set(budget) - set(_BUDGET_KEYS):
         raise _fail(source, "sweep.budget", f"expected a mapping with keys among {', '.join(_BUDGET_KEYS)}")
@@ -302,6 +317,8 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "local", address:
         raise IdentcheckError(f"jobs must be an integer >= 1, got {jobs!r}")
     if address is not None and backend != "dask":
         raise IdentcheckError("--address is only meaningful with --backend dask")
+    if not str(out).strip():
+        raise IdentcheckError("the output folder is an empty path")
     plan = load_sweep(path)
     runs = plan_runs(plan)
     folder = Path(out)

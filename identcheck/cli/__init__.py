@@ -68,8 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IdentcheckError as exc:
         print(f"identcheck: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # the reader went away (`identcheck examples | head -1`): nothing more to say
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:  # the reader went away mid-command (`write` handles it at the end of a command)
+        from .common import silence_stdout
+
+        silence_stdout()
         return 1
     except KeyboardInterrupt:
         print("identcheck: interrupted", file=sys.stderr)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING, Callable
 
@@ -21,7 +22,8 @@ if TYPE_CHECKING:  # for the annotation only
     from ..report import Report
     from ..verify import VerifyReport
 
-__all__ = ["add_spec_arguments", "at_least", "load_scm", "write", "write_report"]
+__all__ = ["add_spec_arguments", "at_least", "load_scm", "output_path", "silence_stdout", "write",
+           "write_report"]
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -54,9 +56,32 @@ def load_scm(args: argparse.Namespace) -> SCM:
 
 
 def write(text: str) -> None:
-    """Print a command's result on stdout (the only output channel of a successful command)."""
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    sys.stdout.flush()
+    """Print a command's result on stdout (the only output channel of a successful command).
+
+    When the reader has gone away (`identcheck check ... | true`), stdout is pointed at devnull so that the
+    interpreter does not fail flushing it at exit (Python docs, "Note on SIGPIPE"), and the command keeps the
+    exit code it decided."""
+    try:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    """Point the stdout file descriptor at devnull (after a broken pipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
+def output_path(text: str) -> str:
+    """An argparse type for output files and folders: a non-empty path (exit 2 otherwise)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a non-empty path")
+    return text
 
 
 def write_report(report: Report | VerifyReport, fmt: str) -> None:

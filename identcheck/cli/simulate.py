@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_spec_arguments, load_scm, write
+from .common import add_spec_arguments, load_scm, output_path, write
 
 __all__ = ["register", "run"]
 
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--samples-per-env", type=int, default=1000, metavar="N",
                         help="rows per environment (default 1000)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed in [0, 2**32) (default 0)")
-    parser.add_argument("--out", required=True, metavar="PATH", help="the .npz file to write")
+    parser.add_argument("--out", required=True, type=output_path, metavar="PATH", help="the .npz file to write")
     parser.set_defaults(run=run)
 
 

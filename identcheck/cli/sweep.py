@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import at_least, write
+from .common import at_least, output_path, write
 
 __all__ = ["register", "run"]
 
@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Rerunning skips the runs already ok. Exit 0 when every run is ok, 1 when some failed, "
                     "2 for invalid input.")
     parser.add_argument("sweep", metavar="SWEEP", help="the sweep file (YAML)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for results.csv")
+    parser.add_argument("--out", required=True, type=output_path, metavar="DIR", help="folder for results.csv")
     parser.add_argument("--backend", choices=("local", "dask"), default="local",
                         help="local processes (default) or a dask cluster (needs identcheck[dask])")
     parser.add_argument("--address", metavar="SCHEDULER", help="dask scheduler address (default: a local cluster)")

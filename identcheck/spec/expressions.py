@@ -30,6 +30,9 @@ _TRANSFORMS = standard_transformations + (convert_xor, _exact_float_literals)
 
 
 _FLOAT_MAX = sp.Rational(str(sys.float_info.max))
+#: The largest |exponent| a spec expression may write as a number (`x**1001` is rejected): larger powers make the
+#: symbolic checks (derivatives, zero sets) expand numbers of millions of digits instead of answering.
+MAX_EXPONENT = 1000
 _UNEVALUATED = (sp.Derivative, sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Subs)
 _PROBE = np.array([0.25, 1.5])  # where parse_expression checks that an expression evaluates numerically
 
@@ -143,6 +146,10 @@ def parse_expression(value: Any, allowed: Mapping[str, sp.Symbol], *, source: st
         raise SpecError(f"{value!r} is not a finite real expression", source=source, key=key)
     if any(abs(n) > _FLOAT_MAX for n in expr.atoms(sp.Number)):
         raise SpecError(f"{value!r} holds a number beyond the floating-point range", source=source, key=key)
+    exponents = [p.exp for p in expr.atoms(sp.Pow) if p.exp.is_Number and abs(p.exp) > MAX_EXPONENT]
+    if exponents:
+        raise SpecError(f"{value!r} raises to the power {exponents[0]}: exponents are limited to "
+                        f"|p| <= {MAX_EXPONENT}", source=source, key=key)
     if expr.has(sp.DiracDelta):
         raise SpecError(f"{value!r} holds DiracDelta, a distribution rather than a function", source=source,
                         key=key)

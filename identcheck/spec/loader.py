@@ -15,6 +15,8 @@ Every problem is a `SpecError` naming the source, the key and the problem; nothi
 
 from __future__ import annotations
 
+import keyword
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -29,7 +31,38 @@ from ..families import LATENT_FAMILIES, OBSERVATION_FAMILIES, LatentFamily
 from ..scm import PNL_SYMBOL, SCM, Environments, Mixing, ObservationNoise
 from .expressions import numeric_function, parse_expression
 
-__all__ = ["load_spec", "from_text", "from_dict", "from_graph"]
+__all__ = ["load_spec", "from_text", "from_dict", "from_graph", "safe_load_unique"]
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml's SafeLoader, except that a key repeated in one mapping is an error (not "the last one wins")."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first at line {seen[key].line + 1})",
+                        key_node.start_mark)
+                seen[key] = key_node.start_mark
+            except TypeError:  # an unhashable key: SafeLoader's own error follows
+                pass
+        return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping)
+
+
+def safe_load_unique(text: str) -> Any:
+    """`yaml.safe_load`, but a key repeated in one mapping raises a yaml.YAMLError naming the key (specs and
+    sweep files both read YAML through here).
+
+    >>> safe_load_unique("a: 1\\nb: 2")
+    {'a': 1, 'b': 2}
+    """
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
 
 _TOP_KEYS = {"identcheck", "name", "description", "latents", "environments", "parameters", "noise",
              "mechanisms", "post_nonlinear", "mixing", "observation_noise"}
@@ -53,7 +86,7 @@ def load_spec(path: str | Path) -> SCM:
 def from_text(text: str, *, source: str = "<text>", default_name: str = "spec") -> SCM:
     """Parse YAML text and validate it."""
     try:
-        data = yaml.safe_load(text)
+        data = safe_load_unique(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -117,13 +150,22 @@ class _Builder:
         return dict(value)
 
     def number(self, value: Any, key: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(key, f"expected a finite number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the floating-point range
+            raise self.fail(key, "expected a finite number, got an integer beyond the floating-point range "
+                                 f"({len(str(abs(value)))} digits)") from None
+        if not math.isfinite(number):
+            raise self.fail(key, f"expected a finite number, got {value!r}")
+        return number
 
     def identifier(self, value: Any, key: str) -> str:
         if not isinstance(value, str) or not value.isidentifier() or value == "t":
             raise self.fail(key, f"{value!r} is not a valid name (an identifier other than 't')")
+        if keyword.iskeyword(value):
+            raise self.fail(key, f"{value!r} is a Python keyword and cannot name a symbol in expressions")
         return value
 
     # -- the whole spec --------------------------------------------------------------------------------

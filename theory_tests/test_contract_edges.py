@@ -1,0 +1,199 @@
+"""Edges of the CLI contract (CONTRACT §2, §3, §5): stable JSON keys, empty or over-long output names, a
+broken pipe, duplicate sweep entries, numbers and exponents beyond range, duplicate YAML keys, keyword names.
+Bad input: exit 2, one line on stderr, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import identcheck
+from identcheck.cli import main
+from identcheck.errors import DataError, SpecError
+from identcheck.files import write_atomically
+from identcheck.spec import from_text
+
+SPEC = """identcheck: 1
+latents: [z1, z2]
+environments: {values: [0, 1, 2, 3, 4]}
+noise:
+  family: gaussian
+  params:
+    z1: {mean: "sin(u)", std: "exp(0.3*cos(u))"}
+    z2: {mean: "cos(u)", std: "exp(0.5*sin(u))"}
+mechanisms: {z2: "u*z1"}
+"""
+
+
+def cli(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "identcheck", *argv], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_usage_error(code: int, out: str, err: str, *words: str) -> None:
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in err, err
+
+
+# 1. JSON keys -----------------------------------------------------------------------------------------------
+
+def test_iii_keys_are_always_present_and_match_to_dict(capsys):
+    code, out, _ = run(capsys, "check", "--example", "C15a", "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    iii = data["assumptions"]["iii"]
+    assert iii["status"] in ("fails", "unknown")
+    for key in ("status", "reason", "rank", "required", "environments", "condition_number"):
+        assert key in iii
+    assert identcheck.check(identcheck.load_example("C15a")).to_dict() == data
+
+
+@pytest.mark.parametrize("name", ["C1", "C2"])
+def test_iii_keys_present_for_other_examples(capsys, name):
+    data = json.loads(run(capsys, "check", "--example", name, "--format", "json")[1])
+    assert {"rank", "required", "environments", "condition_number"} <= set(data["assumptions"]["iii"])
+
+
+# 2. empty output paths --------------------------------------------------------------------------------------
+
+def test_simulate_empty_out_is_a_usage_error(capsys, tmp_path):
+    (tmp_path / "s.yaml").write_text(SPEC)
+    assert_usage_error(*run(capsys, "simulate", str(tmp_path / "s.yaml"), "--out", ""), "--out")
+
+
+def test_sweep_empty_out_is_a_usage_error_and_writes_nothing(tmp_path):
+    (tmp_path / "sw.yaml").write_text("identcheck: 1\nsweep: {task: bench, specs: [examples/C1], seeds: [0], "
+                                      "methods: [ivae], budget: {epochs: 1, samples_per_env: 50}}\n")
+    result = cli("sweep", "sw.yaml", "--out", "", cwd=tmp_path)
+    assert_usage_error(result.returncode, result.stdout, result.stderr, "--out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sw.yaml"]
+
+
+def test_verify_empty_plot_is_a_usage_error(capsys):
+    assert_usage_error(*run(capsys, "verify", "--example", "C1", "--plot", ""), "--plot")
+
+
+def test_write_atomically_rejects_an_empty_name():
+    with pytest.raises(DataError):
+        write_atomically("", lambda stream: stream.write(b"x"))
+
+
+# 3. long output names -----------------------------------------------------------------------------------------
+
+def test_simulate_to_a_245_character_name(capsys, tmp_path):
+    (tmp_path / "s.yaml").write_text(SPEC)
+    target = tmp_path / ("a" * 245 + ".npz")
+    code, _, err = run(capsys, "simulate", str(tmp_path / "s.yaml"), "--samples-per-env", "5", "--out", str(target))
+    assert code == 0, err
+    assert target.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["s.yaml", target.name])
+
+
+def test_write_atomically_cleans_up_on_failure(tmp_path):
+    def boom(stream):
+        stream.write(b"part")
+        raise OSError("disk full")
+
+    with pytest.raises(DataError):
+        write_atomically(tmp_path / "x.bin", boom)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_atomically_gives_umask_permissions(tmp_path):
+    write_atomically(tmp_path / "x.bin", lambda stream: stream.write(b"ok"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "x.bin").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# 4. broken pipe -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, expected", [("C1", 0), ("C2", 1)])
+def test_broken_pipe_keeps_the_exit_code(name, expected):
+    proc = subprocess.Popen([sys.executable, "-m", "identcheck", "check", "--example", name, "--format", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader goes away before the report is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == expected, err
+    assert "Traceback" not in err and "Exception ignored" not in err
+
+
+# 5. duplicate sweep entries -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body, message", [
+    ("specs: [examples/C1], seeds: [0, 1, 0], methods: [ivae]", "sweep.seeds[2]: duplicate of sweep.seeds[0]"),
+    ("specs: [examples/C1], seeds: [0], methods: [ivae, ivae]", "sweep.methods[1]: duplicate of sweep.methods[0]"),
+    ("specs: [a.yaml, b.yaml], seeds: [0], methods: [ivae]", "sweep.specs[1]: same content as sweep.specs[0]"),
+    ("specs: [examples/C1, examples/C1], seeds: [0], methods: [ivae]",
+     "sweep.specs[1]: same content as sweep.specs[0]"),
+])
+def test_duplicate_sweep_entries_are_rejected_before_any_run(capsys, tmp_path, body, message):
+    (tmp_path / "a.yaml").write_text(SPEC)
+    (tmp_path / "b.yaml").write_text(SPEC)
+    (tmp_path / "sw.yaml").write_text(f"identcheck: 1\nsweep: {{task: bench, {body}, "
+                                      "budget: {epochs: 1, samples_per_env: 50}}\n")
+    assert_usage_error(*run(capsys, "sweep", str(tmp_path / "sw.yaml"), "--out", str(tmp_path / "out")), message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_duplicate_key_in_a_sweep_file(capsys, tmp_path):
+    (tmp_path / "sw.yaml").write_text("identcheck: 1\nsweep: {task: bench}\nsweep: {task: verify}\n")
+    assert_usage_error(*run(capsys, "sweep", str(tmp_path / "sw.yaml"), "--out", str(tmp_path / "out")),
+                       "duplicate key 'sweep'")
+    assert not (tmp_path / "out").exists()
+
+
+# 6. numbers and exponents beyond range ------------------------------------------------------------------------
+
+def test_integer_beyond_float_range_in_a_table(capsys, tmp_path):
+    (tmp_path / "s.yaml").write_text(SPEC + "parameters: {lam: [0, 1, 2, 3, " + "9" * 400 + "]}\n")
+    assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "parameters.lam[4]", "floating-point")
+
+
+def test_integer_beyond_float_range_in_environments(capsys, tmp_path):
+    (tmp_path / "s.yaml").write_text(SPEC.replace("[0, 1, 2, 3, 4]", "[0, 1, 2, 3, " + "7" * 400 + "]"))
+    assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "environments.values[4]")
+
+
+def test_absurd_exponent_in_a_mechanism(capsys, tmp_path):
+    (tmp_path / "s.yaml").write_text(SPEC.replace('"u*z1"', '"(u+z1)**100000"'))
+    assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "mechanisms.z2", "100000")
+
+
+def test_moderate_exponent_is_still_accepted():
+    scm = from_text(SPEC.replace('"u*z1"', '"u*z1**3"'))
+    assert scm.parents("z2") == ("z1",)
+
+
+# 7. duplicate YAML keys ----------------------------------------------------------------------------------------
+
+def test_duplicate_top_level_key(capsys, tmp_path):
+    (tmp_path / "s.yaml").write_text(SPEC + 'mechanisms: {z2: "u"}\n')
+    assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "duplicate key 'mechanisms'")
+
+
+def test_duplicate_nested_key():
+    with pytest.raises(SpecError, match="duplicate key 'z1'"):
+        from_text(SPEC.replace('z2: {mean: "cos(u)"', 'z1: {mean: "cos(u)"'))
+
+
+# 8. keywords as names --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["lambda", "if"])
+def test_keyword_latent_name(capsys, tmp_path, name):
+    (tmp_path / "s.yaml").write_text(SPEC.replace("latents: [z1, z2]", f"latents: [z1, {name}]"))
+    assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "latents[1]", "keyword")
