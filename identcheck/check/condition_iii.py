@@ -384,14 +384,16 @@ def _intercept_caveat(scm: SCM, table: np.ndarray, rtol: float) -> dict[str, str
     if family.location_param is None:
         return None
     free = [j for j, params in enumerate(_dependence(family)) if family.location_param not in params]
-    ell, count = len(scm.latents), scm.environments.count
+    ell = len(scm.latents)
+    # SPEC §5 "Deduplicate environments first": identical eta vectors count once
+    count = int(np.unique(table, axis=0).shape[0]) if table.size else 0
     rows = [2 * i + j for i in range(ell) for j in free]
     rank = _rank(_differences(_scaled(table[:, rows])), rtol)
     if count >= 2 * ell + 1 and rank == len(rows):
         return {"status": "holds", "reason": f"the {len(rows)} location-free natural parameters "
-                f"(precisions) are affinely independent across the {count} environments, so moving a "
+                f"(precisions) are affinely independent across the {count} distinct environments, so moving a "
                 "u-dependent intercept into the noise means can satisfy (iii)"}
-    why = (f"only {count} environments (need {2 * ell + 1})" if count < 2 * ell + 1 else
+    why = (f"only {count} distinct environments (need {2 * ell + 1})" if count < 2 * ell + 1 else
            f"the precisions have affine rank {rank} < {len(rows)}")
     return {"status": "fails", "reason": f"no representation satisfies (iii): {why}"}
 

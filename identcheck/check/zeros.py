@@ -49,6 +49,19 @@ SIMPLIFY_MAX_OPS = 120
 CLEAR_NONZERO = 1e-6
 #: Fewer finite probe values than this in an environment leave it undecided.
 MIN_FINITE_PROBES = 8
+#: Relative tolerance of the 50-digit recheck of a numeric zero (SPEC §5 step 2c, "evaluated with mpmath at
+#: 50 digits", and Pitfalls "use high precision and a relative tolerance"). A spec's decimal numbers carry
+#: 15-16 significant digits, so a residual below ~1e-15 of the magnitude of the terms that cancel may be an
+#: artefact of how the numbers were written (0.3333333333333333*3 - 1); 1e-12 leaves a margin of 1000 for
+#: that, while a genuine non-zero such as (u - 1.0000000001) at u = 1 (relative 5e-11) is still a witness.
+MP_RELATIVE_TOL = 1e-12
+#: Digits of the mpmath recheck (SPEC §5 step 2c).
+MP_DIGITS = 50
+#: Relative size of the 50-digit rounding, with a margin: below it a residual is no evidence at all.
+MP_ROUNDING = 1e-45
+#: Large-magnitude probe points (+-10**U(0, 6)) added to the other scales: a derivative that is zero on a
+#: half-line far out (0.8*Heaviside(z1 - 60)) is not identically zero (SPEC §5 Pitfalls).
+LARGE_PROBES = 6
 
 
 @dataclass(frozen=True)
@@ -134,10 +147,11 @@ def independent(factors: Sequence[sp.Expr], variables: Sequence[sp.Symbol], poin
 def probe_points(support: tuple[float, float], dim: int, count: int = 64, seed: int = 0) -> np.ndarray:
     """Probe points (rows) inside the open box support**dim: a few simple points first (so that witnesses
     read well), then `count` random points at several scales (SPEC §5: U(-3,3) and N(0, 10^2) on the real
-    line; log-normal and uniform on (0, inf); uniform and logistic on (0, 1)).
+    line; log-normal and uniform on (0, inf); uniform and logistic on (0, 1)), then `LARGE_PROBES` points of
+    magnitude 10**U(0, 6) on an unbounded support (SPEC §5 Pitfalls: probes must cover the whole support).
 
     >>> probe_points((-np.inf, np.inf), 2, count=64).shape
-    (72, 2)
+    (78, 2)
     >>> bool(np.all(probe_points((0.0, np.inf), 1) > 0))
     True
     """
@@ -157,6 +171,14 @@ def probe_points(support: tuple[float, float], dim: int, count: int = 64, seed: 
         simple = [low + width * f for f in (0.5, 0.25, 0.75, 0.1, 0.9, 0.4, 0.6, 0.3)]
         draws = [low + width * rng.uniform(0, 1, (2 * third, dim)),
                  low + width / (1 + np.exp(-rng.normal(0, 3, (count - 2 * third, dim))))]
+    # far out, so that half-lines like z1 > 60 are covered (drawn last: the other draws stay as they were)
+    if np.isinf(high):
+        far = 10.0 ** rng.uniform(0, 6, (LARGE_PROBES, dim))
+        if np.isinf(low):
+            far *= rng.choice([-1.0, 1.0], (LARGE_PROBES, dim))
+        else:
+            far += low
+        draws.append(far)
     # simple points: the diagonal (p, ..., p), with the sign pattern varied across coordinates
     pattern = np.array([[s if (k + r) % 2 == 0 or low > -np.inf else -s for k in range(dim)]
                         for r, s in enumerate(simple)])
@@ -315,7 +337,90 @@ def vanishing_profile(
         candidates = enough & ~nonzero
         zero = candidates
         proven = _prove_at(expr, others, exact, np.flatnonzero(candidates), count)
+    # 3. a numeric zero (no float witness, no exact proof) is re-checked at 50 digits on the UNEXPANDED
+    # expression: float64 cancellation (u - u*tanh(50 + 502*z1)**2, tanh**2 == 1.0) hides real non-zeros
+    suspects = np.flatnonzero(zero & ~proven)
+    if len(suspects):
+        high = _mp_witnesses(expr, variables, others, points, exact, table, suspects)
+        for env_index, point_index in high.items():
+            zero[env_index], nonzero[env_index] = False, True
+            witness[env_index] = points[point_index]
     return ZeroProfile(zero, proven, nonzero, witness, separation)
+
+
+def _magnitude(expr: sp.Expr, variables: set[sp.Symbol], spec_only: bool) -> sp.Expr:
+    """The magnitude of the additive terms of expr, nested: sum |terms| for a sum, the product of the factors'
+    magnitudes for a product (and for a positive integer power), |expr| otherwise (SPEC §5 step 2c:
+    "tol * sum |additive terms|"). With `spec_only`, a sum inside a product counts through its terms only when
+    it is free of the variables (numbers of the spec that may cancel, u - 1.0000000001); a sum that depends
+    on the variables (1 - tanh(50 + 502*z1)**2) counts by its value, since that cancellation is real."""
+    if expr.is_Add:
+        return sp.Add(*(_magnitude(a, variables, spec_only) for a in expr.args))
+    if expr.is_Mul:
+        return sp.Mul(*(_inner(a, variables, spec_only) for a in expr.args))
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        return _inner(expr.base, variables, spec_only) ** expr.exp
+    return sp.Abs(expr)
+
+
+def _inner(expr: sp.Expr, variables: set[sp.Symbol], spec_only: bool) -> sp.Expr:
+    if spec_only and expr.is_Add and expr.free_symbols & variables:
+        return sp.Abs(expr)
+    return _magnitude(expr, variables, spec_only)
+
+
+def _mp_number(value: object, fallback: float) -> mpmath.mpf:
+    """An environment value as an mpmath number at the working precision (exact when sympy can give it)."""
+    try:
+        return mpmath.mpf(str(sp.N(sp.sympify(value), MP_DIGITS + 10)))
+    except (TypeError, ValueError, sp.SympifyError):
+        return mpmath.mpf(fallback)
+
+
+def _mp_witnesses(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.Symbol], points: np.ndarray,
+                  exact: Mapping[sp.Symbol, Sequence[sp.Expr]], table: Mapping[sp.Symbol, np.ndarray],
+                  environments: np.ndarray) -> dict[int, int]:
+    """{environment m: index of the first probe point where |expr| > MP_RELATIVE_TOL * magnitude at 50 digits}
+    for the environments where some probe shows a non-zero. Points where mpmath fails are skipped (no
+    evidence either way); identical environment values are tested once."""
+    try:
+        wanted = set(variables)
+        fn = sp.lambdify(variables + others, [expr, _magnitude(expr, wanted, True), _magnitude(expr, wanted, False)],
+                         modules="mpmath")
+    except (TypeError, ValueError, SyntaxError, NameError):
+        return {}
+    found: dict[int, int] = {}
+    cache: dict[tuple, int | None] = {}
+    with mpmath.workdps(MP_DIGITS):
+        mp_points = [[mpmath.mpf(float(x)) for x in row] for row in points]
+        for m in environments.tolist():
+            key = tuple(exact[s][m] if s in exact else float(table[s][m]) for s in others)
+            if key not in cache:
+                env = [_mp_number(exact[s][m] if s in exact else table[s][m], float(table[s][m])) for s in others]
+                cache[key] = _first_mp_nonzero(fn, mp_points, env)
+            hit = cache[key]
+            if hit is not None:
+                found[m] = hit
+    return found
+
+
+def _first_mp_nonzero(fn: Callable, mp_points: list[list[mpmath.mpf]], env: list[mpmath.mpf]) -> int | None:
+    """The first point where |value| > MP_RELATIVE_TOL * (magnitude of the spec's cancelling numbers) and
+    |value| > MP_ROUNDING * (magnitude of all the terms): the second bound keeps the 50-digit rounding of an
+    unsimplified identity (z1*(sin(z1)**2 + cos(z1)**2 - 1)) from counting as a witness."""
+    for k, row in enumerate(mp_points):
+        try:
+            parts = [mpmath.mpmathify(v) for v in fn(*row, *env)]
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
+            continue
+        if any(isinstance(v, mpmath.mpc) and mpmath.im(v) != 0 for v in parts):
+            continue
+        value, spec_scale, full_scale = (mpmath.re(v) for v in parts)
+        if not all(mpmath.isfinite(v) for v in (value, spec_scale, full_scale)) or full_scale == 0:
+            continue
+        if abs(value) > MP_RELATIVE_TOL * spec_scale and abs(value) > MP_ROUNDING * full_scale:
+            return k
+    return None
 
 
 def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol],

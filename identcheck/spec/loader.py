@@ -340,8 +340,13 @@ class _Builder:
             if not np.all(np.isfinite(d)):
                 raise self.fail(key, f"gbar(t) = {expr} is not differentiable on the whole real line")
             scale = max(float(np.max(np.abs(d))), 1e-300)
-            if np.all(np.abs(d) <= 1e-12 * scale) or (np.any(d > 1e-12 * scale) and np.any(d < -1e-12 * scale)):
-                raise self.fail(key, f"gbar(t) = {expr} is not invertible (its derivative changes sign or is 0)")
+            # a derivative exactly 0 at two neighbouring grid points is 0 on an interval (Max(t, 0) for t < 0),
+            # so gbar is not injective there; an isolated zero (t**3 at 0) is allowed
+            flat_piece = bool(np.any((d[:-1] == 0) & (d[1:] == 0)))
+            if flat_piece or np.all(np.abs(d) <= 1e-12 * scale) or (np.any(d > 1e-12 * scale)
+                                                                    and np.any(d < -1e-12 * scale)):
+                raise self.fail(key, f"gbar(t) = {expr} is not invertible (its derivative changes sign, or is 0 "
+                                     "on an interval)")
             out[latent] = expr
         return out
 
