@@ -285,6 +285,10 @@ def _local(pending: list[Run], jobs: int) -> Iterable[dict[str, str]]:
             yield future.result()
 
 
+#: Seconds to wait for a dask scheduler before the sweep stops with exit 2.
+CONNECT_TIMEOUT_S = 10
+
+
 def _dask(pending: list[Run], jobs: int, address: str | None) -> Iterable[dict[str, str]]:
     """Rows as runs finish on a dask cluster (``address``), or on a local one with ``jobs`` workers."""
     try:
@@ -292,7 +296,12 @@ def _dask(pending: list[Run], jobs: int, address: str | None) -> Iterable[dict[s
     except ImportError:
         raise IdentcheckError("the dask backend needs dask.distributed: install identcheck[dask]") from None
     cluster = None if address else LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True)
-    client = Client(address or cluster)
+    try:
+        client = Client(address or cluster, timeout=CONNECT_TIMEOUT_S)
+    except OSError as exc:  # distributed raises OSError (a TimeoutError among them) for an unreachable scheduler
+        if cluster is not None:
+            cluster.close()
+        raise IdentcheckError(f"cannot reach the dask scheduler at {address or 'the local cluster'}: {exc}") from None
     try:
         futures = client.map(execute, pending, pure=False)
         for future in dask_completed(futures):
@@ -322,6 +331,7 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "local", address:
     plan = load_sweep(path)
     runs = plan_runs(plan)
     folder = Path(out)
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -340,11 +350,16 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "local", address:
 
     failed = 0
     with tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress) as bar:
-        for row in source() if pending else ():
-            rows[row["run"]] = row
-            failed += row["status"] != "ok"
-            _write_rows(results, ordered())
-            bar.update(1)
+        try:
+            for row in source() if pending else ():
+                rows[row["run"]] = row
+                failed += row["status"] != "ok"
+                _write_rows(results, ordered())
+                bar.update(1)
+        except IdentcheckError:
+            if created and not any(folder.iterdir()):  # nothing written half-way: no empty folder left behind
+                folder.rmdir()
+            raise
     if not results.exists():
         _write_rows(results, ordered())
     mine = tuple(row for row in ordered() if row["run"] in order)

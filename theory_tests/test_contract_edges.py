@@ -197,3 +197,28 @@ def test_duplicate_nested_key():
 def test_keyword_latent_name(capsys, tmp_path, name):
     (tmp_path / "s.yaml").write_text(SPEC.replace("latents: [z1, z2]", f"latents: [z1, {name}]"))
     assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "latents[1]", "keyword")
+
+
+def test_unreachable_dask_scheduler_is_a_usage_error_with_no_folder_left(tmp_path, monkeypatch):
+    """An address with no scheduler behind it is the user's input: an IdentcheckError (exit 2), not exit 3
+    after a timeout, and the output folder the sweep would have made is not left behind empty."""
+    pytest.importorskip("dask.distributed")
+    import identcheck.sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "CONNECT_TIMEOUT_S", 1)
+    plan = tmp_path / "sweep.yaml"
+    plan.write_text("identcheck: 1\nsweep:\n  task: verify\n  specs: [examples/C1]\n  seeds: [0]\n"
+                    "  methods: [ivae]\n  budget: {epochs: 1, samples_per_env: 20}\n")
+    with pytest.raises(identcheck.IdentcheckError, match="cannot reach the dask scheduler"):
+        sweep_module.sweep(plan, tmp_path / "out", backend="dask", address="tcp://127.0.0.1:1")
+    assert not (tmp_path / "out").exists()
+
+
+def test_mechanism_infinite_in_an_observed_environment_does_not_crash_the_caveat():
+    """log(u)·z1 is -inf·z1 at u = 0: the linear-Gaussian caveat has no Gaussian model there and steps aside
+    (it raised numpy's LinAlgError, exit 3)."""
+    text = ("identcheck: 1\nlatents: [z1, z2]\nenvironments: {values: [0, 1, 2, 3, 4]}\nnoise:\n  family: gaussian\n"
+            "  params:\n    z1: {mean: 'sin(u)', std: 'exp(0.5*cos(u))'}\n"
+            "    z2: {mean: 'cos(1.3*u)', std: 'exp(0.4*sin(2*u))'}\nmechanisms: {z2: 'log(u)*z1'}\n")
+    report = identcheck.check(from_text(text)).to_dict()
+    assert "caveats" not in report and report["nodes"]["z1"]["verdict"] == "identifiable"

@@ -102,8 +102,9 @@ def _affine_parts(scm: SCM) -> tuple[list[sp.Expr], list[sp.Expr]] | None:
     return coefficients, intercepts
 
 
-def _gaussian_moments(scm: SCM, parts: tuple[list[sp.Expr], list[sp.Expr]]) -> tuple[np.ndarray, np.ndarray]:
-    """Per environment, the mean (E, ℓ) and covariance (E, ℓ, ℓ) of z given u."""
+def _gaussian_moments(scm: SCM, parts: tuple[list[sp.Expr], list[sp.Expr]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per environment, the mean (E, ℓ) and covariance (E, ℓ, ℓ) of z given u; None when a coefficient or
+    intercept is not finite in some environment (log(u)·z1 at u = 0): no Gaussian model there."""
     ell, count = len(scm.latents), scm.environments.count
     symbols, values = _arguments(scm)
     fn = numeric_function(symbols, [*parts[0], *parts[1]])
@@ -113,6 +114,8 @@ def _gaussian_moments(scm: SCM, parts: tuple[list[sp.Expr], list[sp.Expr]]) -> t
     noise = _parameter_values(scm)
     mean = np.stack([noise[n]["mean"] for n in scm.latents], axis=1) + intercept
     var = np.stack([noise[n]["std"] for n in scm.latents], axis=1) ** 2
+    if not (np.isfinite(weights).all() and np.isfinite(mean).all()):
+        return None
     inverse = np.linalg.inv(np.eye(ell) - weights)  # z = (I - B)^-1 (n + c)
     return (np.einsum("eij,ej->ei", inverse, mean),
             np.einsum("eij,ej,ekj->eik", inverse, var, inverse))
@@ -150,7 +153,10 @@ def rotation_witness(scm: SCM, edges: Sequence[EdgeResult]) -> RotationWitness |
     if parts is None:
         return None
     reference = next(iter(zeros))[0]
-    mean, cov = _gaussian_moments(scm, parts)
+    moments = _gaussian_moments(scm, parts)
+    if moments is None:
+        return None
+    mean, cov = moments
     index = {name: k for k, name in enumerate(scm.latents)}
     a, b = index[edges[0].parent], index[edges[0].child]
     transform = np.eye(len(scm.latents))
@@ -220,7 +226,10 @@ def pinned_class_witness(scm: SCM, reference: int, samples: int = 2000) -> Pinne
     parts = _affine_parts(scm)
     if parts is None:
         return None
-    mean, cov = _gaussian_moments(scm, parts)
+    moments = _gaussian_moments(scm, parts)
+    if moments is None:
+        return None
+    mean, cov = moments
     values, vectors = np.linalg.eigh(cov[reference])
     whiten = vectors @ np.diag(values ** -0.5) @ vectors.T  # Σ(u_p)^(-1/2), symmetric
     pooled = _pooled(mean, cov)
