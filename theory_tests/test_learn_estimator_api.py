@@ -116,3 +116,16 @@ def test_a_failing_later_restart_leaves_the_kept_restart_consistent(data, monkey
     assert np.array_equal(learner.transform(x, u), single.transform(x, u))
     assert np.allclose(learner.edge_strengths_, single.edge_strengths_)
     assert np.array_equal(learner.graph(), single.graph())
+
+
+def test_without_a_validation_split_a_non_finite_state_is_not_kept_silently():
+    """With no validation rows, an epoch whose updates leave the model non-finite raises TrainingError and
+    restores the state before it, instead of returning a model whose transform is NaN (lr = 1e25 blows up
+    after the first epoch)."""
+    rng = np.random.default_rng(0)
+    x, u = rng.normal(size=(300, 2)), rng.integers(0, 3, size=300)
+    learner = LatentCausalVAE(2, epochs=2, hidden=8, progress=False, device="cpu", lr=1e25,
+                              batch_size=1000, validation_fraction=0.0, early_stopping=False)
+    with pytest.raises(TrainingError, match="training loss became"):
+        learner.fit(x, u)
+    assert np.isfinite(learner.transform(x, u)).all()

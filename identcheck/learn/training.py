@@ -147,11 +147,13 @@ def train(model: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, set
             total += loss.detach() * idx.shape[0]
         history["train_loss"].append(float(total) / perm.shape[0])
         val = _evaluate(model, x_val, env_val, settings, obs_var) if n_val else float("nan")
-        if n_val and not torch.isfinite(torch.tensor(val)):
+        # without a validation split, the epoch's last batch checks that the updated state is still finite
+        probe = val if n_val else _evaluate(model, x[idx], env[idx], settings, obs_var)
+        if not torch.isfinite(torch.tensor(probe)):
             model.load_state_dict(last_good)
             bar.close()
-            raise TrainingError(f"the validation loss became {val} in epoch {epoch}; the learner keeps its "
-                                f"state after epoch {epoch - 1}. Try a smaller lr.")
+            raise TrainingError(f"the {'validation' if n_val else 'training'} loss became {probe} after epoch "
+                                f"{epoch}; the learner keeps its state after epoch {epoch - 1}. Try a smaller lr.")
         history["val_loss"].append(val)
         history["seconds"].append(time.perf_counter() - start_time)
         last_good = snapshot(model)
