@@ -8,7 +8,7 @@ import pytest
 
 from identcheck import from_dict, load_example
 from identcheck.check.condition_iii import check_noise_variability
-from identcheck.check.condition_iv import check_edge
+from identcheck.check.condition_iv import check_condition_iv, check_edge
 from identcheck.check.noise_mixing import check_injectivity
 from identcheck.errors import SpecError
 
@@ -73,3 +73,11 @@ def test_post_nonlinearity_flat_on_an_interval_is_rejected(gbar):
     """gbar with a zero derivative on a whole interval of the checked grid [-50, 50] is not invertible."""
     with pytest.raises(SpecError):
         from_dict(spec("u*z1", post_nonlinear={"z2": gbar}))
+
+
+def test_a_parent_without_influence_fails_every_reading_of_iv():
+    """(sin(u)**2 + cos(u)**2 - 1)*z1 declares z1 a parent of z2 without influence ((iv-b) fails): the
+    edge-wise reading fails, and so must the node-wise and global ones, since G => N => E (SPEC §2); they
+    said `holds` while the edge-wise reading failed."""
+    readings = check_condition_iv(from_dict(spec("(sin(u)**2 + cos(u)**2 - 1)*z1"))).readings
+    assert readings == {"edge": "fails", "node": "fails", "global": "fails"}

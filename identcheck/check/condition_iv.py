@@ -393,10 +393,13 @@ def analyse_iv(scm: SCM, *, tol: float = DEFAULT_TOL, seed: int = 0, probes: int
     else:
         reason = f"{len(results) - len(bad)} of {len(results)} edges satisfy (iv); not: {', '.join(bad)}"
     edge_wise = [e.zeros.exists for e in edges.values()]
+    # every reading needs each edge's own (iv): a failing edge (no zero in the domain, or a declared parent with
+    # no influence, (iv-b)) fails the node-wise and global readings too, so that G => N => E (SPEC §2)
+    decided = "undecided" not in statuses and "fails" not in statuses
     readings = {
         "edge": _reading(statuses, all(s == "holds" for s in statuses)),
-        "node": _reading(statuses, all(z.exists for z in nodes.values()) and "undecided" not in statuses),
-        "global": _reading(statuses, common.exists and all(edge_wise) and "undecided" not in statuses),
+        "node": _reading(statuses, all(z.exists for z in nodes.values()) and decided),
+        "global": _reading(statuses, common.exists and all(edge_wise) and decided),
     }
     result = ConditionIVResult(status, reason, results, readings,
                                tuple(scm.environments.labels[m] for m in sorted(common.observed)) if results else ())
