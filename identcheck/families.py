@@ -138,7 +138,15 @@ LATENT_FAMILIES: dict[str, LatentFamily] = {
 
 
 def latent_family(name: str) -> LatentFamily:
-    """Look up a latent noise family by name; raise KeyError naming the known ones."""
+    """Look up a latent noise family by name; raise KeyError naming the known ones.
+
+    >>> latent_family("gaussian").params
+    ('mean', 'std')
+    >>> latent_family("cauchy")
+    Traceback (most recent call last):
+    ...
+    KeyError: "unknown noise family 'cauchy' (known: gaussian, gamma, inverse_gamma, beta, inverse_gaussian)"
+    """
     try:
         return LATENT_FAMILIES[name]
     except KeyError:
@@ -198,7 +206,13 @@ OBSERVATION_FAMILIES: dict[str, ObservationFamily] = {
 
 
 def observation_family(name: str) -> ObservationFamily:
-    """Look up an observation-noise family by name; raise KeyError naming the known ones."""
+    """Look up an observation-noise family by name; raise KeyError naming the known ones.
+
+    >>> observation_family("laplace").name, observation_family("gaussian").cf_zeros
+    ('laplace', 'none')
+    >>> "sinc2" in OBSERVATION_FAMILIES
+    True
+    """
     try:
         return OBSERVATION_FAMILIES[name]
     except KeyError:

@@ -26,7 +26,16 @@ SEED_LIMIT = 2**32
 
 def require_seed(value: Any, name: str = "seed", error: type[IdentcheckError] = IdentcheckError) -> int:
     """``value`` as an int in [0, 2**32) (numpy integers accepted, bools refused), else ``error`` naming
-    ``name``."""
+    ``name``.
+
+    >>> import numpy as np
+    >>> require_seed(np.int64(3))
+    3
+    >>> require_seed(True, name="--seed")
+    Traceback (most recent call last):
+    ...
+    identcheck.errors.IdentcheckError: --seed must be an integer in [0, 2**32), got True
+    """
     try:
         number = operator.index(value)
     except TypeError:

@@ -160,6 +160,15 @@ def load_sweep(path: str | Path) -> SweepPlan:
     """Read and validate a sweep file (CONTRACT §5); SpecError names the file, the key and the problem.
 
     Every spec is loaded once here, so a broken spec is reported before any run starts.
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "s.yaml"
+    ...     _ = path.write_text("identcheck: 1\\nsweep: {task: verify, specs: [examples/C1, examples/C2],"
+    ...                         " seeds: [0, 1], methods: [ivae], budget: {epochs: 2}}\\n")
+    ...     plan = load_sweep(path)
+    >>> plan.task, list(plan.specs), plan.seeds, plan.methods, plan.budget
+    ('verify', ['examples/C1', 'examples/C2'], (0, 1), ('ivae',), {'epochs': 2})
     """
     from .spec import from_text
     from .spec.loader import safe_load_unique
@@ -218,7 +227,17 @@ def load_sweep(path: str | Path) -> SweepPlan:
 
 
 def plan_runs(plan: SweepPlan) -> list[Run]:
-    """Every run of a plan: specs × seeds × methods, in that nesting order."""
+    """Every run of a plan: specs × seeds × methods, in that nesting order.
+
+    >>> from identcheck.examples import example_path
+    >>> plan = SweepPlan("<doc>", "bench", {"examples/C1": example_path("C1").read_text()}, (0, 1),
+    ...                  ("ivae", "vae"), SweepBudget(epochs=2))
+    >>> [(run.spec, run.seed, run.method) for run in plan_runs(plan)]  # doctest: +NORMALIZE_WHITESPACE
+    [('examples/C1', 0, 'ivae'), ('examples/C1', 0, 'vae'), ('examples/C1', 1, 'ivae'),
+     ('examples/C1', 1, 'vae')]
+    >>> len(plan_runs(plan)[0].run_id)
+    16
+    """
     return [Run(spec, text, seed, method, plan.task, plan.budget)
             for spec, text in plan.specs.items() for seed in plan.seeds for method in plan.methods]
 
@@ -230,7 +249,18 @@ def plan_runs(plan: SweepPlan) -> list[Run]:
 def execute(run: Run) -> dict[str, str]:
     """Run one sweep run and return its results.csv row; any exception makes the row ``failed`` with the
     error's type and message (a sweep goes on past a failing run). The learners train on one CPU thread,
-    so ``jobs`` parallel runs use ``jobs`` cores."""
+    so ``jobs`` parallel runs use ``jobs`` cores.
+
+    >>> from identcheck.examples import example_path
+    >>> run = Run("examples/C1", example_path("C1").read_text(), 0, "ivae", "bench",
+    ...           SweepBudget(epochs=1, samples_per_env=50))
+    >>> row = execute(run)
+    >>> row["status"], row["run"] == run.run_id, row["method"], row["error"]
+    ('ok', True, 'ivae', '')
+    >>> bad = execute(Run("bad", "identcheck: 1", 0, "ivae", "bench", SweepBudget(epochs=1)))
+    >>> bad["status"], bad["error"].split(":")[0]
+    ('failed', 'SpecError')
+    """
     from .spec import from_text
     from .verify import verify
 
@@ -319,6 +349,17 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "local", address:
     backend: ``local`` (``jobs`` processes; one job runs in this process) or ``dask`` (a scheduler at
     ``address``, else a local cluster of ``jobs`` workers; needs identcheck[dask]). progress: a tqdm bar
     on stderr. See the module docstring for the columns and the resume rule.
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "s.yaml"
+    ...     _ = path.write_text("identcheck: 1\\nsweep: {task: bench, specs: [examples/C1], seeds: [0],"
+    ...                         " methods: [ivae], budget: {epochs: 1, samples_per_env: 50}}\\n")
+    ...     first = sweep(path, pathlib.Path(folder) / "out")
+    ...     again = sweep(path, pathlib.Path(folder) / "out")
+    ...     written = (pathlib.Path(folder) / "out" / "results.csv").exists()
+    >>> (first.ran, first.failed, first.skipped), (again.ran, again.skipped), written
+    ((1, 0, 0), (0, 1), True)
     """
     if backend not in ("local", "dask"):
         raise IdentcheckError(f"unknown backend {backend!r} (known: local, dask)")

@@ -25,13 +25,25 @@ def _sort_key(name: str) -> tuple:
 
 
 def example_names() -> list[str]:
-    """Names of the built-in examples, in catalogue order."""
+    """Names of the built-in examples, in catalogue order.
+
+    >>> example_names()[:3]
+    ['C1', 'C2', 'C3']
+    """
     folder = resources.files(__name__)
     return sorted((p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")), key=_sort_key)
 
 
 def example_path(name: str) -> Path:
-    """Path of a built-in example's spec file; SpecError for an unknown name."""
+    """Path of a built-in example's spec file; SpecError for an unknown name.
+
+    >>> example_path("C1").name, example_path("examples/C1").name
+    ('C1.yaml', 'C1.yaml')
+    >>> example_path("C99")
+    Traceback (most recent call last):
+    ...
+    identcheck.errors.SpecError: unknown example 'C99' (see `identcheck examples`)
+    """
     if not isinstance(name, str):
         raise SpecError(f"an example name is a string, got {type(name).__name__} (see `identcheck examples`)")
     name = name.removeprefix("examples/")
@@ -41,12 +53,21 @@ def example_path(name: str) -> Path:
 
 
 def example_description(name: str) -> str:
-    """The one-line description of a built-in example."""
+    """The one-line description of a built-in example.
+
+    >>> example_description("C1")
+    '1->2, g2 = u*z1: (iv) holds (zero at u=0, non-zero at u=1); both nodes identifiable'
+    """
     return str(yaml.safe_load(example_path(name).read_text()).get("description", ""))
 
 
 def load_example(name: str) -> SCM:
-    """Load a built-in example as an SCM."""
+    """Load a built-in example as an SCM.
+
+    >>> scm = load_example("C1")
+    >>> scm.name, scm.latents, scm.edges
+    ('C1', ('z1', 'z2'), (('z1', 'z2'),))
+    """
     from ..spec import load_spec
 
     return load_spec(example_path(name))

@@ -340,6 +340,14 @@ class LatentLearner:
 
         Returns ``self``. Raises `DataError` for unusable data, `IdentcheckError` for invalid arguments and
         `TrainingError` when the loss becomes NaN/inf (the learner then keeps its last good state).
+
+        >>> import numpy as np
+        >>> from identcheck.learn import IVAE
+        >>> rng = np.random.default_rng(0)
+        >>> x, u = rng.normal(size=(200, 2)), rng.integers(0, 4, size=200)
+        >>> learner = IVAE(2, epochs=2, hidden=8, progress=False)
+        >>> learner.fit(x, u) is learner, learner.n_envs_, learner.n_features_in_
+        (True, 4, 2)
         """
         x_arr = as_features(x)
         env, n_envs = as_env_index(u, n_samples=x_arr.shape[0])
@@ -547,7 +555,17 @@ class LatentLearner:
         return torch.cat(out).cpu().numpy().astype(np.float64)
 
     def transform(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Recovered latents ẑ = ψ̂_u(E[n | x, u]), (N, ℓ): the posterior mean of n pushed through ψ̂_u."""
+        """Recovered latents ẑ = ψ̂_u(E[n | x, u]), (N, ℓ): the posterior mean of n pushed through ψ̂_u.
+
+        >>> import numpy as np
+        >>> from identcheck.learn import LatentLinearVAE
+        >>> rng = np.random.default_rng(0)
+        >>> x, u = rng.normal(size=(200, 2)), rng.integers(0, 4, size=200)
+        >>> learner = LatentLinearVAE(2, reference_envs=[0], epochs=2, hidden=8, progress=False).fit(x, u)
+        >>> z = learner.transform(x, u)
+        >>> z.shape, z.dtype, bool(np.isfinite(z).all())
+        ((200, 2), dtype('float64'), True)
+        """
         return self._posterior_mean(*self._inputs(x, u), push=True)
 
     def fit_transform(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -563,7 +581,17 @@ class LatentLearner:
         return self.fit(x, u).transform(x, u)
 
     def noise(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Recovered noise: the posterior mean of n, (N, ℓ); equal to `transform` for learners without mechanisms."""
+        """Recovered noise: the posterior mean of n, (N, ℓ); equal to `transform` for learners without mechanisms.
+
+        >>> import numpy as np
+        >>> from identcheck.learn import IVAE
+        >>> rng = np.random.default_rng(0)
+        >>> x, u = rng.normal(size=(200, 2)), rng.integers(0, 4, size=200)
+        >>> learner = IVAE(2, epochs=2, hidden=8, progress=False).fit(x, u)
+        >>> n = learner.noise(x, u)
+        >>> n.shape, bool(np.allclose(n, learner.transform(x, u)))
+        ((200, 2), True)
+        """
         return self._posterior_mean(*self._inputs(x, u), push=False)
 
     # ----------------------------------------------------------------- persistence
@@ -575,7 +603,21 @@ class LatentLearner:
 
     def save(self, path: str | PathLike) -> None:
         """Write the parameters and the fitted state to ``path`` (a torch file; reload with `load`). The file
-        appears whole or not at all; DataError when it cannot be written."""
+        appears whole or not at all; DataError when it cannot be written.
+
+        >>> import tempfile, pathlib
+        >>> import numpy as np
+        >>> from identcheck.learn import IVAE
+        >>> rng = np.random.default_rng(0)
+        >>> x, u = rng.normal(size=(200, 2)), rng.integers(0, 4, size=200)
+        >>> learner = IVAE(2, epochs=2, hidden=8, progress=False).fit(x, u)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = pathlib.Path(folder) / "ivae.pt"
+        ...     learner.save(path)
+        ...     written = path.stat().st_size > 0
+        >>> written
+        True
+        """
         self._check_fitted()
         params = dict(self.get_params())
         if params["reference_envs"] is not None:
@@ -592,6 +634,19 @@ class LatentLearner:
         device: where to put it ("auto", "cpu", "cuda[:k]"); None keeps the saved learner's ``device``
         argument, so a learner saved with device="cuda" loads on a machine without CUDA with device="cpu".
         A file that `save` did not write, or a damaged one, is a `DataError` that says which.
+
+        >>> import tempfile, pathlib
+        >>> import numpy as np
+        >>> from identcheck.learn import IVAE
+        >>> rng = np.random.default_rng(0)
+        >>> x, u = rng.normal(size=(200, 2)), rng.integers(0, 4, size=200)
+        >>> learner = IVAE(2, epochs=2, hidden=8, progress=False).fit(x, u)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = pathlib.Path(folder) / "ivae.pt"
+        ...     learner.save(path)
+        ...     loaded = IVAE.load(path)
+        >>> type(loaded).__name__, loaded.epochs, bool(np.allclose(loaded.transform(x, u), learner.transform(x, u)))
+        ('IVAE', 2, True)
         """
         payload = _read_payload(path)
         if device is not None and isinstance(payload.get("params"), dict):

@@ -58,6 +58,14 @@ class CausalLearner(LatentLearner):
 
         Only j < i can be nonzero (the fixed learned order). ``u`` lists environments (indices or one-hot);
         None means all 0..n_envs_-1. Entries of pinned reference environments are exactly 0.
+
+        >>> from identcheck.learn import LatentLinearVAE
+        >>> rng = np.random.default_rng(0)
+        >>> x, u = rng.normal(size=(200, 2)), rng.integers(0, 4, size=200)
+        >>> learner = LatentLinearVAE(2, reference_envs=[0], epochs=2, hidden=8, progress=False).fit(x, u)
+        >>> weights = learner.causal_weights()
+        >>> weights.shape, bool((weights[0] == 0).all()), bool((weights[:, 1, 0] == 0).all())
+        ((4, 2, 2), True, True)
         """
         self._check_fitted()
         if u is None:
@@ -98,12 +106,31 @@ class CausalLearner(LatentLearner):
         ``s[j, i]`` = mean over environments e of mean_{samples in e} |∂ĝ_i/∂ẑ_j| · std(ẑ_j) / std(ĝ_i + n_i)
         at ẑ from posterior means. The mean over environments (never the min) keeps true edges that
         vanish in the reference environments.
+
+        >>> from identcheck.learn import LatentLinearVAE
+        >>> rng = np.random.default_rng(0)
+        >>> x, u = rng.normal(size=(200, 2)), rng.integers(0, 4, size=200)
+        >>> learner = LatentLinearVAE(2, reference_envs=[0], epochs=2, hidden=8, progress=False).fit(x, u)
+        >>> s = learner.edge_strengths(x, u)
+        >>> s.shape, bool((s >= 0).all()), bool(s[1, 0] == 0)
+        ((2, 2), True, True)
         """
         return self._strengths(*self._inputs(x, u))
 
     def graph(self, threshold: float = 0.1) -> np.ndarray:
         """Learned adjacency (ℓ, ℓ), bool, ``A[j, i]`` = edge j → i, from ``edge_strengths_ > threshold``
-        (a number >= 0)."""
+        (a number >= 0).
+
+        >>> from identcheck.learn import LatentLinearVAE
+        >>> rng = np.random.default_rng(0)
+        >>> x, u = rng.normal(size=(200, 2)), rng.integers(0, 4, size=200)
+        >>> learner = LatentLinearVAE(2, reference_envs=[0], epochs=2, hidden=8, progress=False).fit(x, u)
+        >>> a = learner.graph(threshold=0.1)
+        >>> a.shape, a.dtype, bool(a[1, 0]), bool(a[0, 0])
+        ((2, 2), dtype('bool'), False, False)
+        >>> bool(learner.graph(threshold=float("inf")).any())
+        False
+        """
         self._check_fitted()
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or not threshold >= 0:
             raise IdentcheckError(f"threshold must be a number >= 0, got {threshold!r}")

@@ -70,6 +70,14 @@ def make_learner(method: str, **params: Any) -> LatentLearner:
     constructor arguments, which override the preset's.
 
     Unknown names, presets and arguments raise `IdentcheckError`.
+
+    >>> learner = make_learner("latent_mlp:exact", latent_dim=2, epochs=2, hidden=8, progress=False)
+    >>> type(learner).__name__, learner.likelihood, learner.epochs, learner.restarts
+    ('LatentCausalVAE', 'exact', 2, 2)
+    >>> make_learner("ivae", latent_dim=2, colour="red")
+    Traceback (most recent call last):
+    ...
+    identcheck.errors.IdentcheckError: bad arguments for learner 'ivae': ...
     """
     cls, preset = resolve_method(method)
     try:

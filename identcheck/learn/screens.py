@@ -66,6 +66,13 @@ def short_runs(settings: TrainSettings, epochs: int, lr: float) -> TrainSettings
     From the no-edge solution the coefficients stay near 0 for tens of epochs at the full stage's lr 1e-3, a
     plateau on which early stopping ended the runs and every order scored the no-edge objective
     (docs/learner_notes.md, "The no-edge plateau"); the learners pass the no-edge stage's lr.
+
+    >>> settings = TrainSettings(epochs=200, lr=1e-3, batch_size=64, schedule="cosine", clip_grad=5.0,
+    ...     early_stopping=True, patience=5, validation_fraction=0.2, progress=True, seed=0,
+    ...     beta=1.0, obs_var=0.01, sparsity=0.0)
+    >>> short = short_runs(settings, 30, lr=3e-3)
+    >>> short.epochs, short.lr, short.schedule, short.patience, short.progress, short.seed
+    (30, 0.003, 'constant', 30, False, 0)
     """
     return replace(settings, epochs=epochs, lr=lr, schedule="constant", early_stopping=True, patience=epochs,
                    progress=False)
@@ -79,6 +86,18 @@ def search_orders(module: LatentFlow, x: torch.Tensor, env: torch.Tensor, short:
     every order screened in the order they ran (``searched_orders``) and each one's best held-out objective
     (``order_val_loss``). Relabelling slots (`LatentFlow.permute_slots`) leaves the no-edge likelihood
     unchanged, so only the short runs tell the orders apart.
+
+    >>> from identcheck.learn.flows import SmoothLeakyFlow
+    >>> from identcheck.learn.latent_mlp import MLPMechanisms
+    >>> model = LatentFlow(MLPMechanisms(2, 2, hidden=8, layers=2),
+    ...                    SmoothLeakyFlow(2, depth=1, generator=torch.Generator().manual_seed(0)))
+    >>> x, env = torch.randn(200, 2, generator=torch.Generator().manual_seed(1)), torch.arange(200) % 2
+    >>> settings = TrainSettings(epochs=50, lr=1e-3, batch_size=64, schedule="cosine", clip_grad=5.0,
+    ...     early_stopping=True, patience=5, validation_fraction=0.2, progress=False, seed=0,
+    ...     beta=1.0, obs_var=0.01, sparsity=0.0)
+    >>> found = search_orders(model, x, env, short_runs(settings, 2, lr=3e-3), "exhaustive")
+    >>> found["searched_orders"], found["slot_order"] in found["searched_orders"], len(found["order_val_loss"])
+    ([[0, 1], [1, 0]], True, 2)
     """
     start = snapshot(module)
     ell = module.structure.latent_dim
@@ -128,6 +147,18 @@ def search_rotations(module: LatentFlow, x: torch.Tensor, env: torch.Tensor, sho
     unrotated run (``rotation_gain_z``); and the two candidates a learner chooses from, "unrotated" and
     "rotated" (the best rotation; the first of equal objectives), each a `Candidate`. ``module`` is left in
     the rotated candidate's state.
+
+    >>> from identcheck.learn.flows import SmoothLeakyFlow
+    >>> from identcheck.learn.model import ConditionalPrior, LatentFlow
+    >>> model = LatentFlow(ConditionalPrior(2, 2, hidden=8, layers=2),
+    ...                    SmoothLeakyFlow(2, depth=1, generator=torch.Generator().manual_seed(0)))
+    >>> x, env = torch.randn(200, 2, generator=torch.Generator().manual_seed(1)), torch.arange(200) % 2
+    >>> settings = TrainSettings(epochs=50, lr=1e-3, batch_size=64, schedule="cosine", clip_grad=5.0,
+    ...     early_stopping=True, patience=5, validation_fraction=0.2, progress=False, seed=0,
+    ...     beta=1.0, obs_var=0.01, sparsity=0.0)
+    >>> found, candidates = search_rotations(model, x, env, short_runs(settings, 2, lr=3e-3), [45.0, 90.0])
+    >>> found["searched_rotations"], len(found["rotation_val_loss"]), candidates["unrotated"][1]
+    ([[0, 1, 0.0], [0, 1, 45.0], [0, 1, 90.0]], 3, (0, 1, 0.0))
     """
     start = snapshot(module)
     with torch.no_grad():

@@ -65,7 +65,15 @@ class TrainSettings:
 
 
 def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """A copy of ``model``'s state that later training does not change (restore it with ``load_state_dict``)."""
+    """A copy of ``model``'s state that later training does not change (restore it with ``load_state_dict``).
+
+    >>> layer = torch.nn.Linear(2, 1)
+    >>> saved = snapshot(layer)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.add_(1.0)
+    >>> bool(torch.equal(saved["weight"] + 1.0, layer.weight)), sorted(saved)
+    (True, ['bias', 'weight'])
+    """
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
@@ -111,6 +119,16 @@ def train(model: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, set
     half of the epochs, and early stopping only compares epochs after that. A non-finite loss stops
     training, restores the state after the last complete finite epoch and raises `TrainingError` naming the
     epoch.
+
+    >>> from identcheck.learn.model import LatentVAE, StandardPrior
+    >>> model = LatentVAE(2, 1, 2, StandardPrior(2, 1), hidden=8, layers=2, encoder_uses_u=False)
+    >>> settings = TrainSettings(epochs=2, lr=1e-3, batch_size=32, schedule="cosine", clip_grad=5.0,
+    ...     early_stopping=True, patience=1, validation_fraction=0.2, progress=False, seed=0,
+    ...     beta=1.0, obs_var=0.01, sparsity=0.0)
+    >>> history = {}
+    >>> kept = train(model, torch.randn(200, 2), torch.zeros(200, dtype=torch.long), settings, history)
+    >>> kept in (1, 2), sorted(history), len(history["val_loss"]) <= 2
+    (True, ['seconds', 'train_loss', 'val_loss'], True)
     """
     train_idx, val_idx, cpu_gen = split_rows(x.shape[0], settings)
     train_idx, val_idx, n_val = train_idx.to(x.device), val_idx.to(x.device), val_idx.shape[0]

@@ -70,7 +70,18 @@ _REQUIRED = ("identcheck", "latents", "environments", "noise")
 
 
 def load_spec(path: str | Path) -> SCM:
-    """Read a YAML spec file and return its validated SCM (the name defaults to the file's stem)."""
+    """Read a YAML spec file and return its validated SCM (the name defaults to the file's stem).
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "chain.yaml"
+    ...     _ = path.write_text("identcheck: 1\\nlatents: [z1, z2]\\nenvironments: {values: [0, 1, 2, 3, 4]}\\n"
+    ...                         "noise: {family: gaussian, params: {z1: {mean: sin(u), std: exp(0.3*cos(u))},"
+    ...                         " z2: {mean: cos(u), std: exp(0.5*sin(u))}}}\\nmechanisms: {z2: u*z1}\\n")
+    ...     scm = load_spec(path)
+    >>> scm.name, scm.edges
+    ('chain', (('z1', 'z2'),))
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise SpecError(f"expected a path to a spec file, got {type(path).__name__}")
     path = Path(path)
@@ -84,7 +95,22 @@ def load_spec(path: str | Path) -> SCM:
 
 
 def from_text(text: str, *, source: str = "<text>", default_name: str = "spec") -> SCM:
-    """Parse YAML text and validate it."""
+    """Parse YAML text and validate it.
+
+    >>> scm = from_text('''
+    ... identcheck: 1
+    ... latents: [z1, z2]
+    ... environments: {values: [0, 1, 2, 3, 4]}
+    ... noise:
+    ...   family: gaussian
+    ...   params:
+    ...     z1: {mean: sin(u), std: exp(0.3*cos(u))}
+    ...     z2: {mean: cos(u), std: exp(0.5*sin(u))}
+    ... mechanisms: {z2: u*z1}
+    ... ''', default_name="chain")
+    >>> scm.name, scm.latents, scm.edges
+    ('chain', ('z1', 'z2'), (('z1', 'z2'),))
+    """
     try:
         data = safe_load_unique(text)
     except yaml.YAMLError as exc:
@@ -124,7 +150,18 @@ def from_graph(graph: nx.DiGraph, mechanisms: Mapping[str, str], **spec: Any) ->
 
 
 def from_dict(data: Any, *, source: str = "<dict>", default_name: str = "spec") -> SCM:
-    """Validate a spec dict (CONTRACT §1) and build its SCM."""
+    """Validate a spec dict (CONTRACT §1) and build its SCM.
+
+    >>> scm = from_dict({
+    ...     "identcheck": 1, "latents": ["z1", "z2"],
+    ...     "environments": {"values": [0, 1, 2, 3, 4]},
+    ...     "noise": {"family": "gaussian", "params": {
+    ...         "z1": {"mean": "sin(u)", "std": "exp(0.3*cos(u))"},
+    ...         "z2": {"mean": "cos(u)", "std": "exp(0.5*sin(u))"}}},
+    ...     "mechanisms": {"z2": "u*z1"}}, default_name="chain")
+    >>> scm.name, scm.parents("z2")
+    ('chain', ('z1',))
+    """
     return _Builder(source).build(data, default_name)
 
 
