@@ -4,7 +4,7 @@ place): data sets, learners, plots, sweep results. Every layer may use it; it de
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from os import PathLike
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -27,17 +27,14 @@ def write_atomically(path: str | PathLike[str], write: Callable[[BinaryIO], obje
     path = Path(path)
     if not path.name:  # "" or "." or "/": no file name to write
         raise DataError(f"cannot write {str(path)!r}: not a file name")
-    # A short temporary name in the target's folder (a long target name must not make it too long), renamed over
-    # the target; mkstemp creates it with mode 0o600, so give it the permissions a new file would get.
+    # a short temporary name beside the target (a long target name must not make it too long)
+    temp = path.with_name(f".identcheck-{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        handle, name = tempfile.mkstemp(dir=path.parent, prefix=".identcheck-", suffix=".tmp")
+        # os.open with mode 0o666 lets the umask decide the permissions, as for any new file.
+        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:
         raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
-    temp = Path(name)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(handle, 0o666 & ~umask)
         with os.fdopen(handle, "wb") as stream:
             write(stream)
         os.replace(temp, path)

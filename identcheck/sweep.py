@@ -203,9 +203,9 @@ def load_sweep(path: str | Path) -> SweepPlan:
         key = f"sweep.specs[{k}]"
         text = _spec_text(entry, path.parent, source, key)
         texts.append(text)
-        _no_duplicates(texts, source, "sweep.specs", "same content as")  # run ids hash the text, not the name
         from_text(text, source=f"{source}: {key} ({entry})")
         specs[entry] = text
+    _no_duplicates(texts, source, "sweep.specs", "same content as")  # run ids hash the text, not the name
     methods = body["methods"]
     if not isinstance(methods, list) or not methods:
         raise _fail(source, "sweep.methods", "expected a non-empty list of learner names (or auto)")

@@ -186,13 +186,12 @@ def _collision(f: Callable, jac: Callable, z: np.ndarray, x: np.ndarray) -> dict
     a, b = a[order], b[order]
     with np.errstate(all="ignore"):
         w = _gauss_newton(f, jac, x[a], z[b])
-        residual = np.linalg.norm(f(w) - x[a], axis=1)
-    apart = np.linalg.norm(w - z[a], axis=1)
-    # scale-aware: every coordinate of f(w) must agree with x to relative precision; an absolute test
-    # 1e-9*(1 + |x|) accepts exp(-71) == exp(-116) (x ~ 1e-13), a false collision of an injective map
-    with np.errstate(all="ignore"):
         fw = f(w)
+        residual = np.linalg.norm(fw - x[a], axis=1)
+        # scale-aware: every coordinate of f(w) must agree with x to relative precision; the absolute test
+        # alone, 1e-9*(1 + |x|), accepts exp(-71) == exp(-116) (x ~ 1e-13), a false collision of an injective map
         agree = np.all(np.abs(fw - x[a]) <= 1e-9 * np.maximum(np.abs(fw), np.abs(x[a])), axis=1)
+    apart = np.linalg.norm(w - z[a], axis=1)
     found = np.flatnonzero((residual <= 1e-9 * (1.0 + np.linalg.norm(x[a], axis=1))) & agree
                            & (apart >= 1e-3 * (1.0 + np.linalg.norm(z[a], axis=1)))
                            & (np.linalg.norm(w - z[b], axis=1) < apart))

@@ -40,7 +40,7 @@ class VAE(LatentLearner):
     encoder_uses_u = False
 
     def _make_structure(self, n_envs: int) -> Structure:
-        return StandardPrior(int(self.latent_dim), n_envs)
+        return StandardPrior(self.latent_dim, n_envs)
 
 
 class BetaVAE(VAE):
@@ -88,7 +88,7 @@ class IVAE(LatentLearner):
     name = "ivae"
 
     def _make_structure(self, n_envs: int) -> Structure:
-        return ConditionalPrior(int(self.latent_dim), n_envs, hidden=int(self.hidden), layers=int(self.layers))
+        return ConditionalPrior(self.latent_dim, n_envs, hidden=self.hidden, layers=self.layers)
 
 
 class LinearMechanisms(EdgeMaskedStructure):
@@ -142,7 +142,7 @@ class LatentLinearVAE(CausalLearner):
     name = "latent_linear"
 
     def _make_structure(self, n_envs: int) -> Structure:
-        return LinearMechanisms(int(self.latent_dim), n_envs, hidden=int(self.hidden), layers=int(self.layers),
+        return LinearMechanisms(self.latent_dim, n_envs, hidden=self.hidden, layers=self.layers,
                                 reference_envs=self._reference_envs(), post_nonlinear=self.post_nonlinear)
 
 
@@ -156,5 +156,5 @@ class LatentPolynomialVAE(CausalLearner):
     name = "latent_polynomial"
 
     def _make_structure(self, n_envs: int) -> Structure:
-        return PolynomialMechanisms(int(self.latent_dim), n_envs, hidden=int(self.hidden), layers=int(self.layers),
+        return PolynomialMechanisms(self.latent_dim, n_envs, hidden=self.hidden, layers=self.layers,
                                     reference_envs=self._reference_envs(), post_nonlinear=self.post_nonlinear)

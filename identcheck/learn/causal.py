@@ -90,7 +90,7 @@ class CausalLearner(LatentLearner):
         with torch.enable_grad():
             g = self._structure.mechanisms(z, env)
             for i in range(1, l):
-                grads[:, :, i] = torch.autograd.grad(g[:, i].sum(), z, retain_graph=bool(i < l - 1))[0]
+                grads[:, :, i] = torch.autograd.grad(g[:, i].sum(), z, retain_graph=i < l - 1)[0]
         # scale-free: |∂ĝ_i/∂ẑ_j| · std(ẑ_j) / std(ĝ_i + n_i), invariant to rescaling either latent
         scale = z.detach().std(0).unsqueeze(1) / pre.std(0).clamp_min(1e-12).unsqueeze(0)
         per_sample = grads.abs() * scale

@@ -53,5 +53,5 @@ class LatentCausalVAE(CausalLearner):
     name = "latent_mlp"
 
     def _make_structure(self, n_envs: int) -> MLPMechanisms:
-        return MLPMechanisms(int(self.latent_dim), n_envs, hidden=int(self.hidden), layers=int(self.layers),
+        return MLPMechanisms(self.latent_dim, n_envs, hidden=self.hidden, layers=self.layers,
                              reference_envs=self._reference_envs(), post_nonlinear=self.post_nonlinear)

@@ -152,15 +152,11 @@ def from_graph(graph: nx.DiGraph, mechanisms: Mapping[str, str], **spec: Any) ->
 def from_dict(data: Any, *, source: str = "<dict>", default_name: str = "spec") -> SCM:
     """Validate a spec dict (CONTRACT §1) and build its SCM.
 
-    >>> scm = from_dict({
-    ...     "identcheck": 1, "latents": ["z1", "z2"],
-    ...     "environments": {"values": [0, 1, 2, 3, 4]},
-    ...     "noise": {"family": "gaussian", "params": {
-    ...         "z1": {"mean": "sin(u)", "std": "exp(0.3*cos(u))"},
-    ...         "z2": {"mean": "cos(u)", "std": "exp(0.5*sin(u))"}}},
-    ...     "mechanisms": {"z2": "u*z1"}}, default_name="chain")
-    >>> scm.name, scm.parents("z2")
-    ('chain', ('z1',))
+    >>> from identcheck.examples import example_path
+    >>> data = safe_load_unique(example_path("C7").read_text())
+    >>> scm = from_dict({**data, "name": "collider"})
+    >>> scm.name, scm.parents("z3")
+    ('collider', ('z1', 'z2'))
     """
     return _Builder(source).build(data, default_name)
 
