@@ -92,7 +92,32 @@ def random_table_spec(latents: int, rng: np.random.Generator) -> dict:
             "noise": random_noise(names, envs, rng), "mechanisms": mechanisms}
 
 
-SPECS = {"formula": random_spec, "tables": random_table_spec}
+def random_domain_spec(latents: int, rng: np.random.Generator) -> dict:
+    """Every edge term tanh((u - a)*z_j + 0.1*u), not separable, vanishing only at an unobserved a = k + 1/2
+    inside the declared domain [-1, 2l + 1]: the zero sets come from the numeric scan of the domain."""
+    spec = random_spec(latents, rng)
+    names, envs = spec["latents"], 2 * latents + 1
+    for k in range(1, latents):
+        parents = rng.choice(k, size=min(k, int(rng.integers(1, 3))), replace=False)
+        spec["mechanisms"][names[k]] = " + ".join(f"tanh((u - {int(rng.integers(envs - 1)) + 0.5})*{names[j]} + 0.1*u)"
+                                                  for j in parents)
+    spec["environments"]["domain"] = [-1, envs]
+    return spec | {"name": f"random-domain-{latents}"}
+
+
+def random_gamma_spec(latents: int, rng: np.random.Generator) -> dict:
+    """`random_spec`'s mechanisms with Gamma noise (shape ~ U(1.5, 4), rate ~ U(0.5, 2) per environment): the
+    parents' supports move with u, so the probes go through psi_u of every environment."""
+    spec = random_spec(latents, rng)
+    envs = spec["environments"]["values"]
+    spec["noise"] = {"family": "gamma", "params": {
+        name: {"shape": rng.uniform(1.5, 4, len(envs)).round(4).tolist(),
+               "rate": rng.uniform(0.5, 2, len(envs)).round(4).tolist()} for name in spec["latents"]}}
+    return spec | {"name": f"random-gamma-{latents}"}
+
+
+SPECS = {"formula": random_spec, "tables": random_table_spec, "domain": random_domain_spec,
+         "gamma": random_gamma_spec}
 
 
 def measure(latents: int, repeats: int, seed: int, kind: str = "formula") -> dict:
@@ -123,8 +148,9 @@ def main() -> None:
     parser.add_argument("--latents", type=at_least(1), nargs="+", default=[10, 60, 100])
     parser.add_argument("--repeats", type=at_least(1), default=1)
     parser.add_argument("--seed", type=at_least(0), default=0)
-    parser.add_argument("--kinds", nargs="+", choices=sorted(SPECS), default=["formula", "tables"],
-                        help="formula: u in the mechanisms (separable); tables: segments with weight tables")
+    parser.add_argument("--kinds", nargs="+", choices=sorted(SPECS), default=list(SPECS),
+                        help="formula: u in the mechanisms (separable); tables: segments with weight tables; "
+                             "domain: zeros found by scanning a declared domain; gamma: formula with Gamma noise")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "check.md")
     args = parser.parse_args()
     goal = {10: 1.0, 60: 10.0, 100: 30.0}
@@ -133,7 +159,8 @@ def main() -> None:
              f"Python {platform.python_version()}, one process, BLAS threads {os.environ['OMP_NUM_THREADS']})", "",
              f"Random DAGs (1-3 parents per node), 2l+1 environments, seed {args.seed}, best of "
              f"{args.repeats}. formula: scalar u in nonlinear separable terms; tables: one-hot segments, "
-             f"tanh units of weight tables (not separable).", "",
+             f"tanh units of weight tables (not separable); domain: tanh((u - a)*z + 0.1*u) terms whose zeros "
+             f"a scan of the declared domain finds; gamma: formula's mechanisms with Gamma noise.", "",
              "| kind | latents | edges | environments | first check() s | check() s | (iv) only s | (iii) only s "
              "| goal s | verdicts |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -23,6 +23,7 @@ __all__ = [
     "OBSERVATION_FAMILIES",
     "latent_family",
     "observation_family",
+    "simple_points",
 ]
 
 Params = Mapping[str, Any]
@@ -55,6 +56,27 @@ class LatentFamily:
             if not np.all(np.isfinite(np.asarray(params[key], dtype=float))):
                 return f"{key} is not finite"
         return None
+
+
+def simple_points(support: tuple[float, float], dim: int) -> np.ndarray:
+    """Eight simple points (rows) inside the open box support**dim: the diagonal (p, ..., p) of a few
+    round values, signs alternating across coordinates on the real line. Witnesses read well at them, and
+    the loader evaluates the mechanisms at them.
+
+    >>> simple_points((-np.inf, np.inf), 2)[:3].tolist()
+    [[1.0, -1.0], [1.0, -1.0], [0.5, -0.5]]
+    >>> simple_points((0.0, 1.0), 1)[:3, 0].tolist()
+    [0.5, 0.25, 0.75]
+    """
+    low, high = support
+    if np.isinf(low) and np.isinf(high):
+        values = [1.0, -1.0, 0.5, 2.0, -2.0, 1.5, -0.5, 3.0]
+        return np.array([[v if (k + r) % 2 == 0 else -v for k in range(dim)] for r, v in enumerate(values)])
+    if np.isinf(high):
+        values = [low + v for v in (1.0, 0.5, 2.0, 1.5, 3.0, 0.25, 4.0, 0.75)]
+    else:
+        values = [low + (high - low) * f for f in (0.5, 0.25, 0.75, 0.1, 0.9, 0.4, 0.6, 0.3)]
+    return np.repeat(np.array(values)[:, None], dim, axis=1)
 
 
 def _inverse_gamma_moments(p: Params) -> tuple[np.ndarray, np.ndarray]:

@@ -154,10 +154,12 @@ def test_a_mechanism_that_overflows_names_the_node_and_the_environment():
 
 
 def test_a_mechanism_that_gives_nan_names_the_node():
-    """log(z1) of a Gaussian z1 is NaN for negative z1: DataError naming z2 and the first bad environment."""
+    """log(z1 + 4) of a Gaussian z1 (std 3) is NaN below -4, which the loader's simple points (|z1| <= 3) do
+    not reach but 100 draws do: DataError naming z2 and the first bad environment. (u*log(z1), NaN already at
+    z1 = -1, is a spec error at load time.)"""
     spec = {"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": [0, 1]},
-            "noise": {"family": "gaussian", "params": {"z1": {"mean": 0, "std": 1}, "z2": {"mean": 0, "std": 1}}},
-            "mechanisms": {"z2": "u*log(z1)"}}
+            "noise": {"family": "gaussian", "params": {"z1": {"mean": 0, "std": 3}, "z2": {"mean": 0, "std": 1}}},
+            "mechanisms": {"z2": "u*log(z1 + 4)"}}
     with pytest.raises(DataError, match=r"mechanism of z2 .* environment 0 \(and 1 more\)"):
         simulate(from_dict(spec), 100, seed=0)
 

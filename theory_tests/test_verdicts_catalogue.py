@@ -203,8 +203,10 @@ def test_interaction_present_in_every_environment_violates_both_edges():
 
 
 def test_undecided_edge_gives_an_undecided_node():
-    """d = z1 cannot be evaluated at u = 0 for g = z1/u; no environment shows a zero, so nothing decides."""
-    r = three_latents({"z2": "z1/u"})
+    """d = u*Derivative(floor(z1), z1), which sympy leaves unevaluated, cannot be evaluated anywhere; no
+    environment shows a zero, so nothing decides. (g = z1/u, the earlier example, is undefined at u = 0 and
+    now a spec error.)"""
+    r = three_latents({"z2": "u*floor(z1)"})
     assert r.assumptions["iv"].edges[0].status == "undecided"
     assert r.nodes["z2"].verdict == "undecided"
 

@@ -68,11 +68,21 @@ def test_c17_still_fails_by_a_collision():
     assert result.status == "fails" and result.details["collision"] is not None
 
 
-@pytest.mark.parametrize("gbar", ["Max(t, 0)", "Min(t, 10)", "Piecewise((t, t < -3), (-3, t < 2), (t - 5, True))"])
+@pytest.mark.parametrize("gbar", ["Max(t, 0)", "Min(t, 10)", "Piecewise((t, t < -3), (-3, t < 2), (t - 5, True))",
+                                  "Max(t, 100)", "Min(t, -70)", "Max(t, 10**5)", "t - 2*Max(t - 1000, 0)"])
 def test_post_nonlinearity_flat_on_an_interval_is_rejected(gbar):
-    """gbar with a zero derivative on a whole interval of the checked grid [-50, 50] is not invertible."""
-    with pytest.raises(SpecError):
+    """gbar with a zero derivative on a whole interval (or a sign change), near or far out (the grid runs
+    log-spaced to 1e6 beyond [-50, 50]), is not invertible."""
+    with pytest.raises(SpecError, match="not invertible"):
         from_dict(spec("u*z1", post_nonlinear={"z2": gbar}))
+
+
+@pytest.mark.parametrize("gbar", ["tanh(t)", "erf(t)", "1/(1 + exp(-t))", "atan(t)", "t**3", "t + sin(t)",
+                                  "exp(t)", "2*t + Min(t - 600, 0)"])
+def test_invertible_post_nonlinearity_whose_derivative_underflows_is_accepted(gbar):
+    """tanh' = 1 - tanh**2 is 0.0 in float64 beyond |t| ~ 19 but never 0: an invertible gbar (stop 36's
+    float-only flat test rejected tanh, erf and the logistic function)."""
+    assert from_dict(spec("u*z1", post_nonlinear={"z2": gbar})).post_nonlinear
 
 
 def test_a_parent_without_influence_fails_every_reading_of_iv():
@@ -81,3 +91,54 @@ def test_a_parent_without_influence_fails_every_reading_of_iv():
     said `holds` while the edge-wise reading failed."""
     readings = check_condition_iv(from_dict(spec("(sin(u)**2 + cos(u)**2 - 1)*z1"))).readings
     assert readings == {"edge": "fails", "node": "fails", "global": "fails"}
+
+
+def test_domain_scan_confirms_its_zeros_at_50_digits():
+    """dg_z3/dz2 = (u + 2)*sech(0.1*u + (u + 2)*z2)**2 has no zero in [0, 51]; beyond u ~ 50 all but a few of
+    the probe points (z1, z2) sit where sech**2 < 1e-9, so the float64 scan saw an interval of zeros there and
+    called z3 identifiable (extrapolated). Confirmed at 50 digits, the interval is gone: z3 is not."""
+    noise = NOISE2 | {"z3": {"mean": "1.5*sin(1.7*u+2.7)", "std": "exp(0.6*cos(1.3*u+6.3))"}}
+    scm = from_dict({"identcheck": 1, "latents": ["z1", "z2", "z3"],
+                     "environments": {"values": list(range(7)), "domain": [0, 51]},
+                     "noise": {"family": "gaussian", "params": noise},
+                     "mechanisms": {"z3": "tanh((u - 0.5)*z1 + 0.1*u) + tanh((u + 2)*z2 + 0.1*u)"}})
+    result = check_edge(scm, "z2", "z3")
+    assert result.status == "fails" and result.extrapolated_zeros == ()
+    assert check_edge(scm, "z1", "z3").extrapolated_zeros == (0.5,)  # the real zero stays
+
+
+def test_domain_scan_keeps_a_real_interval_of_zeros():
+    """Guard: d = Max(u - 40, 0)*u*sech(u*z1)**2 (not separable: the scan decides) vanishes identically for
+    every u <= 40; the 50-digit check keeps that interval."""
+    scm = from_dict(spec("Max(u - 40, 0)*tanh(u*z1)") | {"environments": {"values": [41, 42, 43, 44, 45],
+                                                                           "domain": [0, 50]}})
+    result = check_edge(scm, "z1", "z2")
+    assert result.status == "holds" and result.extrapolated
+    assert "Interval" in result.zero_set and all(0 <= v <= 40 for v in result.extrapolated_zeros)
+
+
+@pytest.mark.parametrize("a, high", [(100.5, 121), (117.5, 121), (119.5, 121), (150.5, 201), (191.5, 201),
+                                     (196.5, 201)])
+def test_domain_scan_finds_a_zero_where_the_probes_saturate(a, high):
+    """d = (u - a)*sech((u - a)*z1 + 0.1*u)**2 vanishes at u = a only, where sech**2 ~ 4*exp(-0.2*a).
+    - a = 100.5...119.5 (sech**2 ~ 1e-9): summed as expanded terms (u - a - u*tanh**2 + a*tanh**2) the value
+      is rounding noise, whose sign changes elsewhere (where sech**2 underflows) crowded out the real one,
+      and a root refined on it missed a by 1e-5. The scan tracks and refines the unexpanded expression.
+    - a = 150.5 lies on the grid (u = -1 + 600*0.2525): the float zero there and its neighbours' 1e-13
+      values made one run of three grid zeros, which the 50-digit check dropped whole.
+    - a = 191.5, 196.5: 1 - tanh(0.1*a)**2 underflows to 0.0 around a, so float64 shows no sign change;
+      a 50-digit bisection across the stretch of zeros finds it."""
+    scm = from_dict(spec(f"tanh((u - {a})*z1 + 0.1*u)") | {"environments": {"values": [0, 1, 2, 3, 4],
+                                                                             "domain": [-1, high]}})
+    result = check_edge(scm, "z1", "z2")
+    assert (result.status, result.extrapolated_zeros) == ("holds", (a,))
+
+
+@pytest.mark.parametrize("mechanism, status, vanishes_at", [
+    ("exp(800*u)*z1", "fails", ()),  # exp(800) overflows float64 at u >= 1: a 50-digit witness decides
+    ("exp(800*(u - 2)**2)*z1*(u - 2)", "holds", (2,)),  # the expanded coefficient overflows: exact numbers decide
+])
+def test_float_overflow_is_decided_at_higher_precision(mechanism, status, vanishes_at):
+    """Both were `undecided` (every probe non-finite in float64), though the numbers decide them."""
+    result = edge(mechanism)
+    assert (result.status, result.vanishes_at, result.method) == (status, vanishes_at, "symbolic")

@@ -19,12 +19,14 @@ node, or all edges; `analyse_iv` keeps the sets for the verdicts (SPEC §5 rule 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
+import networkx as nx
 import numpy as np
 import sympy as sp
 
 from ..report import ConditionIVResult, EdgeResult, EdgeStatus
+from ..psi import latent_map
 from ..scm import PNL_SYMBOL, SCM
 from ..spec.expressions import numeric_function
 from .results import Status
@@ -155,24 +157,65 @@ class _Context:
         self.domain = sp.Interval(*map(_exact, env.domain)) if env.domain is not None else None
         self.observed_u = sp.FiniteSet(*self.exact[env.symbols[0]]) if env.kind == "scalar" else sp.S.EmptySet
         self._points: dict[str, np.ndarray] = {}
+        support = scm.noise_family.support
+        # noise on the whole line: z_j = g_j + n_j ranges over gbar_j(R) in every environment. Otherwise the
+        # support of the parents moves with u and with their own parents: probe through psi_u
+        self.moving_support = not (np.isinf(support[0]) and np.isinf(support[1]))
+        self._noise_probes = probe_points(support, len(scm.latents), probes, seed) if self.moving_support else None
+        self._psi = latent_map(scm) if self.moving_support else None
 
     def points(self, child: str) -> np.ndarray:
-        """Probe points (K, |pa|) for the parents of `child`, inside their support: the noise family's
-        support, mapped through gbar_j for a post-nonlinear parent (SPEC §5 pitfalls: probe inside S_i)."""
+        """Probe points for the parents of `child`, inside their support (SPEC §5 pitfalls: probe inside
+        S_i). Noise on the real line: (K, |pa|) points of the line, mapped through gbar_j for a post-nonlinear
+        parent. Noise on a half-line or an interval: (E, K, |pa|), the noise probes pushed through psi_u of
+        each environment, so that z_j = g_j(pa_j, u) + n_j is probed where it lives."""
         if child not in self._points:
             parents = self.scm.parents(child)
-            pts = probe_points(self.scm.noise_family.support, len(parents), self.probes, self.seed)
-            for k, parent in enumerate(parents):
-                if parent in self.scm.post_nonlinear:
-                    gbar = numeric_function([PNL_SYMBOL], self.scm.post_nonlinear[parent])
-                    with np.errstate(all="ignore"):
-                        pts[:, k] = np.broadcast_to(np.asarray(gbar(pts[:, k]), float), pts[:, k].shape)
-            self._points[child] = pts
+            if self.moving_support:
+                columns = [self.scm.latents.index(p) for p in parents]
+                self._points[child] = self._pushed({s: np.asarray(v, float) for s, v in self.table.items()},
+                                                   self.scm.environments.count)[:, :, columns]
+            else:
+                pts = probe_points(self.scm.noise_family.support, len(parents), self.probes, self.seed)
+                for k, parent in enumerate(parents):
+                    if parent in self.scm.post_nonlinear:
+                        gbar = numeric_function([PNL_SYMBOL], self.scm.post_nonlinear[parent])
+                        with np.errstate(all="ignore"):
+                            pts[:, k] = np.broadcast_to(np.asarray(gbar(pts[:, k]), float), pts[:, k].shape)
+                self._points[child] = pts
         return self._points[child]
+
+    def _pushed(self, values: dict[sp.Symbol, np.ndarray], count: int) -> np.ndarray:
+        """psi_u of the noise probes (count, K, l) at `count` environments given by `values` (arrays of
+        length count)."""
+        assert self._noise_probes is not None and self._psi is not None
+        k = len(self._noise_probes)
+        rows = {s: np.repeat(v, k) for s, v in values.items()}
+        z = self._psi(np.tile(self._noise_probes, (count, 1)), rows)
+        return z.reshape(count, k, -1)
+
+    def scan_points(self, child: str) -> np.ndarray | Callable[[np.ndarray], np.ndarray] | None:
+        """Probes for scanning a scalar u over the domain: the fixed points, or a function of u giving the
+        pushed probes at each u; None when the support at an unobserved u is unknown (a mechanism among the
+        ancestors reads a table parameter, known only at the observed environments)."""
+        if not self.moving_support:
+            return self.points(child)
+        ancestors = nx.ancestors(self.scm.graph, child)
+        if any(self.scm.mechanism(a).free_symbols & self.parameter_symbols for a in ancestors):
+            return None
+        u = self.scm.environments.symbols[0]
+        columns = [self.scm.latents.index(p) for p in self.scm.parents(child)]
+
+        def at(u_values: np.ndarray) -> np.ndarray:
+            # table parameters have no value away from the observed environments: NaN, read by no ancestor
+            values = {s: np.full(len(u_values), np.nan) for s in self.parameter_symbols}
+            return self._pushed(values | {u: np.asarray(u_values, float)}, len(u_values))[:, :, columns]
+
+        return at
 
 
 def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: list[sp.Symbol],
-                   points: np.ndarray) -> tuple[sp.Set | None, sp.Set | None, bool]:
+                   child: str) -> tuple[sp.Set | None, sp.Set | None, bool]:
     """Solve {u : d(., u) == 0} for a scalar u given by a formula (SPEC §5 step 3).
 
     Returns (solved set over R or None, zeros within the declared domain or None, exact?)."""
@@ -189,6 +232,9 @@ def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: lis
     if ctx.domain is None:
         return None, None, True
     low, high = (float(v) for v in (ctx.domain.inf, ctx.domain.sup))
+    points = ctx.scan_points(child)
+    if points is None:  # the support away from the observed environments is unknown: nothing extrapolated
+        return None, sp.S.EmptySet, True
     within, exact = scan_zero_set(d, parents, u, (low, high), points, tol=ctx.tol)
     return None, within, exact  # a scan that finds nothing proves nothing: exact is False then
 
@@ -228,7 +274,7 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     points = ctx.points(child)
     profile = vanishing_profile(d, parents, points, ctx.table, ctx.exact, tol=ctx.tol)
     tables = bool(d.free_symbols & ctx.parameter_symbols)
-    solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, points)
+    solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, child)
     extrapolated_zeros = sp.Complement(within, ctx.observed_u) if within is not None else sp.S.EmptySet
 
     zero_idx = [int(m) for m in np.flatnonzero(profile.zero)]

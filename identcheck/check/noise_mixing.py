@@ -22,7 +22,8 @@ import numpy as np
 import scipy.spatial
 import sympy as sp
 
-from ..scm import PNL_SYMBOL, SCM
+from ..psi import latents_at
+from ..scm import SCM
 from ..spec.expressions import numeric_function
 from .results import AssumptionResult, Status
 
@@ -116,21 +117,13 @@ def _latent_samples(scm: SCM, rng: np.random.Generator, samples: int, scales: tu
     table = scm.environment_table()
     count = scm.environments.count
     per_env = max(1, -(-samples // (len(scales) * count)))
-    args = list(scm.latent_symbols) + list(table)
-    env_values = [np.tile(np.repeat(np.asarray(v, dtype=float), per_env), len(scales)) for v in table.values()]
     rows = per_env * count * len(scales)
+    values = {s: np.tile(np.repeat(np.asarray(v, dtype=float), per_env), len(scales)) for s, v in table.items()}
     noise_scale = np.repeat(np.asarray(scales, dtype=float), per_env * count)
-    index = {name: k for k, name in enumerate(scm.latents)}
-    z = np.zeros((rows, len(scm.latents)))
-    with np.errstate(all="ignore"):
-        for name in scm.order:
-            noise = _noise_draws(rng, scm.noise_family.support, noise_scale)
-            g = numeric_function(args, scm.mechanism(name))
-            value = np.broadcast_to(np.asarray(g(*z.T, *env_values), dtype=float), (rows,)) + noise
-            if name in scm.post_nonlinear:
-                gbar = numeric_function([PNL_SYMBOL], scm.post_nonlinear[name])
-                value = np.broadcast_to(np.asarray(gbar(value), dtype=float), (rows,))
-            z[:, index[name]] = value
+    noise = np.zeros((rows, len(scm.latents)))
+    for name in scm.order:  # drawn in causal order, as the probe always has been
+        noise[:, scm.latents.index(name)] = _noise_draws(rng, scm.noise_family.support, noise_scale)
+    z = latents_at(scm, noise, values)
     return z[np.all(np.isfinite(z), axis=1)]
 
 

@@ -29,6 +29,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from ..families import simple_points
 from ..spec.expressions import numeric_function
 
 __all__ = [
@@ -59,6 +60,8 @@ MP_RELATIVE_TOL = 1e-12
 MP_DIGITS = 50
 #: Relative size of the 50-digit rounding, with a margin: below it a residual is no evidence at all.
 MP_ROUNDING = 1e-45
+#: Environments at which one derivative's simplify may fail before the others get the cheap proof only.
+SIMPLIFY_FAILURES = 3
 #: Large-magnitude probe points (+-10**U(0, 6)) added to the other scales: a derivative that is zero on a
 #: half-line far out (0.8*Heaviside(z1 - 60)) is not identically zero (SPEC §5 Pitfalls).
 LARGE_PROBES = 6
@@ -123,19 +126,27 @@ def independent(factors: Sequence[sp.Expr], variables: Sequence[sp.Symbol], poin
     """True when the functions are linearly independent, shown by a full-rank sample matrix [phi_k(p_m)]
     (columns normalised; relative singular-value tolerance 1e-9). A single function counts as independent
     when it is finite and non-zero somewhere among the points (not NaN everywhere, as an unevaluated
-    derivative is).
+    derivative is). Points (E, K, dim), one support per environment, must show independence in each.
 
     >>> z = sp.Symbol("z1", real=True)
     >>> pts = probe_points((-np.inf, np.inf), 1)
     >>> independent([sp.sin(z)**2, sp.cos(z)**2, sp.Integer(1)], [z], pts)
     False
+    >>> steps = [sp.Integer(1), sp.Heaviside(z - 1)]
+    >>> independent(steps, [z], pts), independent(steps, [z], np.stack([pts, np.abs(pts) + 1]))
+    (True, False)
     """
     if not factors:
         return True
-    values = _evaluate(list(factors), list(variables), [points[:, k] for k in range(points.shape[1])])
-    matrix = np.stack(values, axis=1)
+    stacked = points.reshape(-1, points.shape[-1])
+    values = _evaluate(list(factors), list(variables), [stacked[:, k] for k in range(stacked.shape[1])])
+    matrices = np.stack(values, axis=1).reshape(*points.shape[:-1], len(factors))
+    return all(_full_column_rank(m) for m in (matrices if points.ndim == 3 else [matrices]))
+
+
+def _full_column_rank(matrix: np.ndarray) -> bool:
     matrix = matrix[np.all(np.isfinite(matrix), axis=1)]
-    if matrix.shape[0] < len(factors):
+    if matrix.shape[0] < matrix.shape[1]:
         return False
     norms = np.linalg.norm(matrix, axis=0)
     if np.any(norms == 0):
@@ -159,16 +170,13 @@ def probe_points(support: tuple[float, float], dim: int, count: int = 64, seed: 
     low, high = support
     third = max(count // 3, 1)
     if np.isinf(low) and np.isinf(high):
-        simple = [1.0, -1.0, 0.5, 2.0, -2.0, 1.5, -0.5, 3.0]
         draws = [rng.uniform(-3, 3, (third, dim)), rng.normal(0, 10, (third, dim)),
                  rng.normal(0, 1, (count - 2 * third, dim))]
     elif np.isinf(high):
-        simple = [1.0, 0.5, 2.0, 1.5, 3.0, 0.25, 4.0, 0.75]
         draws = [low + rng.uniform(0, 3, (third, dim)), low + np.exp(rng.normal(0, 2, (third, dim))),
                  low + np.exp(rng.normal(0, 0.5, (count - 2 * third, dim)))]
     else:
         width = high - low
-        simple = [low + width * f for f in (0.5, 0.25, 0.75, 0.1, 0.9, 0.4, 0.6, 0.3)]
         draws = [low + width * rng.uniform(0, 1, (2 * third, dim)),
                  low + width / (1 + np.exp(-rng.normal(0, 3, (count - 2 * third, dim))))]
     # far out, so that half-lines like z1 > 60 are covered (drawn last: the other draws stay as they were)
@@ -179,15 +187,12 @@ def probe_points(support: tuple[float, float], dim: int, count: int = 64, seed: 
         else:
             far += low
         draws.append(far)
-    # simple points: the diagonal (p, ..., p), with the sign pattern varied across coordinates
-    pattern = np.array([[s if (k + r) % 2 == 0 or low > -np.inf else -s for k in range(dim)]
-                        for r, s in enumerate(simple)])
-    return np.concatenate([pattern, *draws])
+    return np.concatenate([simple_points(support, dim), *draws])
 
 
-def is_zero_exact(expr: sp.Expr) -> bool | None:
+def is_zero_exact(expr: sp.Expr, simplify: bool = True) -> bool | None:
     """Exact zero test: True if proven zero, False if proven non-zero (only possible for a number),
-    None when undecided. Never calls `simplify` on large expressions.
+    None when undecided. Never calls `simplify` on large expressions, nor at all with simplify=False.
 
     >>> z = sp.Symbol("z1", real=True)
     >>> is_zero_exact(sp.sin(z)**2 + sp.cos(z)**2 - 1), is_zero_exact(sp.Rational(1, 3) - sp.Rational(1, 3))
@@ -207,7 +212,7 @@ def is_zero_exact(expr: sp.Expr) -> bool | None:
         return None
     if sp.expand(expr) == 0:
         return True
-    if sp.count_ops(expr) <= SIMPLIFY_MAX_OPS and sp.simplify(expr) == 0:
+    if simplify and sp.count_ops(expr) <= SIMPLIFY_MAX_OPS and sp.simplify(expr) == 0:
         return True
     return None
 
@@ -257,18 +262,26 @@ def _terms_residual(terms: list[sp.Expr], symbols: list[sp.Symbol], arrays: list
     return np.where(finite, relative, np.nan), finite
 
 
-def _mpmath_relative(terms: list[sp.Expr], symbols: list[sp.Symbol], values: Sequence[float]) -> float:
-    """The relative residual at one point, evaluated with 50-digit mpmath (SPEC §5: cancellation)."""
-    fn = sp.lambdify(symbols, terms, modules="mpmath")
-    with mpmath.workdps(50):
-        try:
-            parts = [mpmath.mpf(0) + v for v in fn(*(mpmath.mpf(float(x)) for x in values))]
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-            return float("nan")
-        if any(not mpmath.isfinite(p) or isinstance(p, mpmath.mpc) for p in parts):
-            return float("nan")
-        scale = sum(abs(p) for p in parts)
-        return 0.0 if scale == 0 else float(abs(sum(parts)) / scale)
+def _mpmath_relative(terms: list[sp.Expr], symbols: list[sp.Symbol]) -> Callable[[Sequence[float]], float]:
+    """values -> the relative residual at that point, evaluated with 50-digit mpmath (SPEC §5: cancellation);
+    NaN where mpmath cannot evaluate it. Lambdified once, for many points."""
+    try:
+        fn = sp.lambdify(symbols, terms, modules="mpmath")
+    except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):  # no mpmath printer for it
+        return lambda values: float("nan")
+
+    def relative(values: Sequence[float]) -> float:
+        with mpmath.workdps(50):
+            try:
+                parts = [mpmath.mpf(0) + v for v in fn(*(mpmath.mpf(float(x)) for x in values))]
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError, NotImplementedError):
+                return float("nan")
+            if any(not mpmath.isfinite(p) or isinstance(p, mpmath.mpc) for p in parts):
+                return float("nan")
+            scale = sum(abs(p) for p in parts)
+            return 0.0 if scale == 0 else float(abs(sum(parts)) / scale)
+
+    return relative
 
 
 def vanishing_profile(
@@ -282,9 +295,10 @@ def vanishing_profile(
 ) -> ZeroProfile:
     """Decide, for every environment m at once, whether expr(., u_m) vanishes identically in `variables`.
 
-    `points` (K, len(variables)) are probe points inside the support; `table` maps every other symbol of
-    expr to its value in each environment (arrays of length E); `exact` the same values as exact sympy
-    numbers (used to prove the zeros the numbers suggest).
+    `points` (K, len(variables)) are probe points inside the support, or (E, K, len(variables)) when the
+    support changes with the environment (row m: points inside the support in environment m); `table` maps
+    every other symbol of expr to its value in each environment (arrays of length E); `exact` the same
+    values as exact sympy numbers (used to prove the zeros the numbers suggest).
 
     >>> u, z = sp.symbols("u z1", real=True)
     >>> us = [0, 1, 2]
@@ -300,14 +314,15 @@ def vanishing_profile(
     if missing:
         raise ValueError(f"no environment values for {missing}")
     witness = np.full((count, len(variables)), np.nan)
+    grid = points if points.ndim == 3 else np.broadcast_to(points[None], (count, *points.shape))
     if expr == 0:
         return ZeroProfile(np.ones(count, bool), np.ones(count, bool), np.zeros(count, bool), witness,
                            Separation((), ()))
 
     # 1. the numeric probe, all environments x all points in one vectorised evaluation
-    shape = (count, points.shape[0])
+    shape = grid.shape[:2]
     symbols = variables + others
-    arrays = [points[None, :, k] for k in range(len(variables))] + [np.asarray(table[s])[:, None] for s in others]
+    arrays = [grid[:, :, k] for k in range(len(variables))] + [np.asarray(table[s])[:, None] for s in others]
     terms = list(sp.Add.make_args(sp.expand(expr)))
     relative, finite = _terms_residual(terms, symbols, arrays, shape)
     enough = finite.sum(axis=1) >= MIN_FINITE_PROBES
@@ -317,10 +332,17 @@ def vanishing_profile(
     pick = np.where(clear.any(axis=1), np.argmax(clear, axis=1), np.argmax(row, axis=1))
     largest = row[np.arange(count), pick]
     nonzero = enough & (largest > tol)
-    for m in np.flatnonzero(nonzero & ~clear.any(axis=1)):  # grey zone: cancellation? re-check at 50 digits
-        values = [*points[pick[m]], *(float(table[s][m]) for s in others)]
-        nonzero[m] = _mpmath_relative(terms, symbols, values) > tol
-    witness[nonzero] = points[pick[nonzero]]
+    grey = np.flatnonzero(nonzero & ~clear.any(axis=1))
+    mp_relative = _mpmath_relative(terms, symbols) if len(grey) else None
+    for m in grey:  # grey zone: cancellation? re-check at 50 digits
+        values = [*grid[m, pick[m]], *(float(table[s][m]) for s in others)]
+        nonzero[m] = mp_relative is not None and mp_relative(values) > tol
+    witness[nonzero] = grid[np.flatnonzero(nonzero), pick[nonzero]]
+    # too few finite probes (float64 overflow, exp(800*u) at u = 1): a 50-digit witness may still decide
+    starved = np.flatnonzero(~enough)
+    if len(starved):
+        for env_index, point_index in _mp_witnesses(expr, variables, others, points, exact, table, starved).items():
+            nonzero[env_index], witness[env_index] = True, grid[env_index, point_index]
 
     # 2. separation: exact decisions from the coefficients c_k(u_m)
     separation = separate(expr, variables)
@@ -333,18 +355,20 @@ def vanishing_profile(
         proven = coefficient_proven
         nonzero = (nonzero | coefficient_nonzero) & ~proven
         zero = coefficient_zero & ~nonzero
+        suspects = np.flatnonzero(zero & ~proven)
     else:
-        candidates = enough & ~nonzero
-        zero = candidates
-        proven = _prove_at(expr, others, exact, np.flatnonzero(candidates), count)
+        zero = enough & ~nonzero
+        proven = _prove_at(expr, others, exact, np.flatnonzero(zero), count, simplify=False)  # expand: cheap
+        suspects = np.flatnonzero(zero & ~proven)
     # 3. a numeric zero (no float witness, no exact proof) is re-checked at 50 digits on the UNEXPANDED
     # expression: float64 cancellation (u - u*tanh(50 + 502*z1)**2, tanh**2 == 1.0) hides real non-zeros
-    suspects = np.flatnonzero(zero & ~proven)
     if len(suspects):
         high = _mp_witnesses(expr, variables, others, points, exact, table, suspects)
         for env_index, point_index in high.items():
             zero[env_index], nonzero[env_index] = False, True
-            witness[env_index] = points[point_index]
+            witness[env_index] = grid[env_index, point_index]
+    if separation is None:  # simplify last: it is slow, and a 50-digit witness makes it moot
+        proven |= _prove_at(expr, others, exact, np.flatnonzero(zero & ~proven), count)
     return ZeroProfile(zero, proven, nonzero, witness, separation)
 
 
@@ -382,26 +406,34 @@ def _mp_witnesses(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.Sym
                   environments: np.ndarray) -> dict[int, int]:
     """{environment m: index of the first probe point where |expr| > MP_RELATIVE_TOL * magnitude at 50 digits}
     for the environments where some probe shows a non-zero. Points where mpmath fails are skipped (no
-    evidence either way); identical environment values are tested once."""
+    evidence either way); with shared points (K, dim), identical environment values are tested once, with
+    points (E, K, dim) each environment on its own rows."""
     try:
         wanted = set(variables)
         fn = sp.lambdify(variables + others, [expr, _magnitude(expr, wanted, True), _magnitude(expr, wanted, False)],
                          modules="mpmath")
-    except (TypeError, ValueError, SyntaxError, NameError):
+    except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):  # no mpmath printer for it
         return {}
     found: dict[int, int] = {}
     cache: dict[tuple, int | None] = {}
+    per_environment = points.ndim == 3
     with mpmath.workdps(MP_DIGITS):
-        mp_points = [[mpmath.mpf(float(x)) for x in row] for row in points]
+        shared = None if per_environment else _mp_rows(points)
         for m in environments.tolist():
-            key = tuple(exact[s][m] if s in exact else float(table[s][m]) for s in others)
+            key = (m if per_environment else -1,
+                   *(exact[s][m] if s in exact else float(table[s][m]) for s in others))
             if key not in cache:
                 env = [_mp_number(exact[s][m] if s in exact else table[s][m], float(table[s][m])) for s in others]
-                cache[key] = _first_mp_nonzero(fn, mp_points, env)
+                cache[key] = _first_mp_nonzero(fn, _mp_rows(points[m]) if shared is None else shared, env)
             hit = cache[key]
             if hit is not None:
                 found[m] = hit
     return found
+
+
+def _mp_rows(points: np.ndarray) -> list[list[mpmath.mpf]]:
+    """Probe points as mpmath numbers (non-finite coordinates kept; their rows fail and are skipped)."""
+    return [[mpmath.mpf(float(x)) for x in row] for row in points]
 
 
 def _first_mp_nonzero(fn: Callable, mp_points: list[list[mpmath.mpf]], env: list[mpmath.mpf]) -> int | None:
@@ -445,11 +477,13 @@ def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol
     small = finite & (np.abs(totals) <= tol * scales)
     clearly_nonzero = np.any(finite & ~small, axis=0)
     candidate = np.all(small, axis=0)
+    # float64 overflow (exp(800*(u - 2)**2) expanded into exp(3200)*...): the exact numbers may still decide
+    unknown = ~clearly_nonzero & ~candidate & np.any(~finite, axis=0)
     nonzero = clearly_nonzero.copy()
     proven = np.zeros(count, bool)
     # exact confirmation at the (few) candidate environments; identical environment values are tested once
     cache: dict[tuple, bool | None] = {}
-    for m in np.flatnonzero(candidate).tolist():
+    for m in np.flatnonzero(candidate | unknown).tolist():
         key = tuple(exact[s][m] for s in symbols)
         if key not in cache:
             subs = dict(zip(symbols, key))
@@ -458,19 +492,24 @@ def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol
         if cache[key] is False:
             nonzero[m], candidate[m] = True, False
         elif cache[key]:
-            proven[m] = True
+            proven[m] = candidate[m] = True
     return nonzero, candidate, proven
 
 
 def _prove_at(expr: sp.Expr, others: list[sp.Symbol], exact: Mapping[sp.Symbol, Sequence[sp.Expr]],
-              indices: np.ndarray, count: int) -> np.ndarray:
-    """Exact proof of expr(., u_m) == 0 at the candidate environments (identical values tested once)."""
+              indices: np.ndarray, count: int, simplify: bool = True) -> np.ndarray:
+    """Exact proof of expr(., u_m) == 0 at the candidate environments (identical values tested once). With
+    `simplify`, sympy's simplify is tried until it has failed at `SIMPLIFY_FAILURES` environments: the same
+    expression at other numbers rarely fares better, and each try may take a tenth of a second."""
     proven = np.zeros(count, bool)
     cache: dict[tuple, bool] = {}
+    failures = 0
     for m in indices:
         key = tuple(exact[s][m] for s in others)
         if key not in cache:
-            cache[key] = is_zero_exact(expr.xreplace(dict(zip(others, key)))) is True
+            cache[key] = is_zero_exact(expr.xreplace(dict(zip(others, key))),
+                                       simplify and failures < SIMPLIFY_FAILURES) is True
+            failures += not cache[key]
         proven[m] = cache[key]
     return proven
 
@@ -522,7 +561,7 @@ def scan_zero_set(
     variables: Sequence[sp.Symbol],
     symbol: sp.Symbol,
     interval: tuple[float, float],
-    points: np.ndarray,
+    points: np.ndarray | Callable[[np.ndarray], np.ndarray],
     *,
     tol: float = 1e-9,
     grid: int = 801,
@@ -534,27 +573,31 @@ def scan_zero_set(
 
     One vectorised evaluation on a grid of u x probe points gives (a) the grid values where every probe
     vanishes (runs of them are intervals of zeros, e.g. Max(u, 0)) and (b) the sign changes and small local
-    minima of u -> expr(p, u) for a few tracked probe points p, refined by root finding / bounded
-    minimisation. A candidate u* counts only if expr(., u*) is negligible at ALL probe points (compared
+    minima of u -> expr(p, u) for a few tracked probe points p, refined (all at once) by bisection and by
+    golden-section search; where float64 gives 0.0 over a stretch of u (underflow), the sign change across it
+    is looked for at 50 digits. A candidate u* counts only if expr(., u*) is negligible at ALL probe points (compared
     with its terms at the neighbouring grid values); it is rationalised with nsimplify and proven exactly
     when sympy can. Returns (set, proven): proven when the set is non-empty and every point was confirmed
-    exactly (finding nothing proves nothing).
+    exactly (finding nothing proves nothing). `points` (K, dim) are the probes at every u, or a function of
+    the u values giving (len(u), K, dim) probes inside the support at each u.
 
     >>> u, z = sp.symbols("u z1", real=True)
     >>> scan_zero_set(u*(1 - sp.tanh(u*z)**2), [z], u, (-1.0, 2.0), probe_points((-np.inf, np.inf), 1))
     ({0}, True)
     """
-    from scipy.optimize import brentq, minimize_scalar
-
     variables = list(variables)
     terms = list(sp.Add.make_args(sp.expand(expr)))
     numeric = _evaluator(terms, variables + [symbol])  # lambdified once: root finding calls it many times
+    direct = _evaluator([expr], variables + [symbol])  # unexpanded: no cancellation between terms near a root
+
+    def arrays_at(u_values: np.ndarray) -> tuple[list[np.ndarray], tuple[int, int]]:
+        at_u = points(u_values) if callable(points) else points[None]
+        shape = (len(u_values), at_u.shape[1])
+        return [at_u[:, :, k] for k in range(len(variables))] + [np.asarray(u_values, float)[:, None]], shape
 
     def evaluate(u_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(relative residual over all probes, values, sum of |terms|) at the probes; rows = u values."""
-        shape = (len(u_values), points.shape[0])
-        arrays = [points[None, :, k] for k in range(len(variables))] + [np.asarray(u_values, float)[:, None]]
-        values = np.stack(numeric(arrays, shape))
+        values = np.stack(numeric(*arrays_at(u_values)))
         with np.errstate(all="ignore"):
             total, scale = values.sum(axis=0), np.abs(values).sum(axis=0)
             relative = np.where(scale > 0, np.abs(total) / np.where(scale > 0, scale, 1.0), 0.0)
@@ -563,54 +606,214 @@ def scan_zero_set(
         worst = np.where(enough, np.max(np.where(finite, relative, 0.0), axis=1), np.inf)
         return worst, total, np.where(np.isfinite(scale), scale, 0.0)
 
-    def vanishes_near(x: float, j: int) -> bool:
-        """expr(., x) is tiny at every probe compared with the terms at the neighbouring grid values of u
-        (a relative residual at x itself would not do: at a root of u*h(p, u) every term vanishes too)."""
-        _, at_x, _ = evaluate(np.array([x]))
-        reference = float(scale[max(j - 1, 0):j + 2].max())
-        finite = np.isfinite(at_x)
-        return finite.sum() >= MIN_FINITE_PROBES and float(np.abs(at_x[finite]).max()) <= 1e-8 * max(reference, 1e-300)
-
     us = np.linspace(*interval, grid)
     worst, total, scale = evaluate(us)
     pieces: list[sp.Set] = []
     proven = True
-    for a, b in _runs(worst <= tol):  # grid zeros: isolated hits, or an interval (e.g. Max(u, 0))
-        if b > a:
-            pieces.append(sp.Interval(sp.nsimplify(us[a]), sp.nsimplify(us[b])))
-            proven = False
-        else:
-            pieces.append(sp.FiniteSet(sp.nsimplify(us[a])))
-    candidates: dict[float, int] = {}
-    usable = [k for k in range(points.shape[0]) if np.all(np.isfinite(total[:, k]))][:tracked]
-    for k in usable:
-        v = total[:, k]
-        for j in np.flatnonzero(np.sign(v[:-1]) * np.sign(v[1:]) < 0)[:max_candidates]:
-            root = brentq(lambda x: float(evaluate(np.array([x]))[1][0, k]), us[j], us[j + 1], xtol=1e-15)
-            candidates[root] = int(j)
-        # even-order roots do not change sign: refine the deepest local minima of |v|
-        size = np.abs(v)
-        inner = np.arange(1, grid - 1)
-        minima = inner[(size[inner] <= size[inner - 1]) & (size[inner] <= size[inner + 1]) & (size[inner] > 0)]
-        depth = size[minima] / np.maximum(size[minima - 1], size[minima + 1])
-        for j in minima[np.argsort(depth)][:max_candidates]:
-            found = minimize_scalar(lambda x: abs(float(evaluate(np.array([x]))[1][0, k])),
-                                    bounds=(us[j - 1], us[j + 1]), method="bounded", options={"xatol": 1e-14})
-            candidates[float(found.x)] = int(j)
-    for x, j in sorted(candidates.items()):
-        # a root of one probe's u -> expr(p, u) must vanish at every probe point to be a zero identically
-        if not vanishes_near(x, j) or any(piece.contains(sp.Float(x)) == sp.true for piece in pieces):
+    clean = _mp_clean(expr, variables, symbol, points)
+    # grid zeros: an interval (e.g. Max(u, 0)), confirmed at 50 digits (a float64 zero may be an exponentially
+    # small value, (u + 2)*(1 - tanh(52*z2 + 5)**2) for large u), or isolated hits, candidates as the refined
+    # roots below are (the grid's float u may sit 1e-14 off the exact zero, 301/2)
+    hits: list[int] = []
+    for grid_run in _runs(worst <= tol):
+        for a, b in _confirmed(*grid_run, lambda j: clean(us[j])) if grid_run[1] > grid_run[0] else [grid_run]:
+            if b > a:
+                pieces.append(sp.Interval(sp.nsimplify(us[a]), sp.nsimplify(us[b])))
+                proven = False
+            else:
+                hits.append(a)
+    # refine, all at once, the sign changes and the deepest local minima (even-order roots do not change
+    # sign) of u -> expr(p, u) for a few tracked probes p, on the unexpanded expression (rounding between
+    # expanded terms makes sign changes of its own)
+    value = direct(*arrays_at(us))[0]
+    usable = [k for k in range(value.shape[1]) if np.all(np.isfinite(value[:, k]))][:tracked]
+    crossings = [(k, j) for k in usable
+                 for j in np.flatnonzero(np.sign(value[:-1, k]) * np.sign(value[1:, k]) < 0)[:max_candidates]]
+    stretches = [(k, a, b) for k in usable for a, b in _zero_stretches(value[:, k])[:max_candidates]]
+    dips = [(k, j) for k in usable for j in _deepest_minima(np.abs(value[:, k]), max_candidates)]
+
+    def at_probe(probes: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda x: direct(*arrays_at(x))[0][np.arange(len(x)), probes]
+
+    found: list[tuple[np.ndarray, np.ndarray]] = [(us[hits], np.array(hits, int))]
+    if crossings:
+        k, j = np.array(crossings).T
+        found.append((_bisect(at_probe(k), us[j], us[j + 1]), j))
+    # across a stretch of float64 zeros (an underflow: (u - 383/2)*(1 - tanh(u/10 + z1*(u - 383/2))**2) is 0.0
+    # for u near 191, whatever the sign of u - 383/2), the sign change only 50 digits show
+    mp_expr = _mp_function(expr, variables + [symbol]) if stretches else None
+    deep = [(root, a) for k, a, b in stretches if mp_expr is not None
+            and (root := _mp_sign_change(mp_expr, points, us[a], us[b], k)) is not None]
+    if deep:
+        found.append((np.array([r for r, _ in deep]), np.array([j for _, j in deep], int)))
+    if dips:
+        k, j = np.array(dips).T
+        size = at_probe(k)
+        found.append((_golden_minimum(lambda x: np.abs(size(x)), us[j - 1], us[j + 1]), j))
+    xs, js = (np.concatenate(parts) for parts in zip(*found))
+    xs, first = np.unique(xs, return_index=True)
+    js = js[first]
+    # a root of one probe's u -> expr(p, u) must vanish at every probe point to be a zero identically: tiny
+    # at every probe compared with the terms at the neighbouring grid values of u (a relative residual at x
+    # itself would not do: at a root of u*h(p, u) every term vanishes too)
+    at_x = evaluate(xs)[1] if len(xs) else np.empty((0, 0))
+    reference = np.array([scale[max(j - 1, 0):j + 2].max() for j in js])
+    finite = np.isfinite(at_x)
+    size = np.where(finite, np.abs(at_x), 0.0).max(axis=1, initial=0.0)
+    vanishes = (finite.sum(axis=1) >= MIN_FINITE_PROBES) & (size <= 1e-8 * np.maximum(reference, 1e-300))
+    for x in xs[vanishes].tolist():
+        if any(piece.contains(sp.Float(x)) == sp.true for piece in pieces):
             continue
         guesses = [g for g in (sp.nsimplify(sp.Float(x), tolerance=1e-9, rational=True),
                                sp.nsimplify(sp.Float(x), tolerance=1e-9, rational=False),
                                sp.nsimplify(sp.Float(x), [sp.pi, sp.E], tolerance=1e-9)) if _simple(g)]
-        exact = next((g for g in guesses if is_zero_exact(expr.xreplace({symbol: g}))), None)
+        exact = next((g for g in guesses if is_zero_exact(expr.xreplace({symbol: g}), simplify=False)), None)
+        if exact is None:
+            # a 50-digit look first (cheap; the root finder's x may sit 1e-7 off a rational root), so that
+            # sympy's slow simplify runs only where a zero may be real
+            guesses = [g for g in guesses if clean(float(g))]
+            if not guesses and not clean(x):
+                continue
+            exact = next((g for g in guesses if is_zero_exact(expr.xreplace({symbol: g}))), None)
         if exact is not None:
             pieces.append(sp.FiniteSet(exact))
-        else:
-            pieces.append(sp.FiniteSet(sp.Float(x, 12)))
+        else:  # unproven, but no probe shows a non-zero at 50 digits
+            pieces.append(sp.FiniteSet(sp.Float(float(guesses[0]) if guesses else x, 12)))
             proven = False
     return (sp.Union(*pieces), proven) if pieces else (sp.S.EmptySet, False)
+
+
+def _deepest_minima(size: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the `count` deepest interior local minima of size > 0 (depth: size over its larger
+    neighbour)."""
+    inner = np.arange(1, len(size) - 1)
+    minima = inner[(size[inner] <= size[inner - 1]) & (size[inner] <= size[inner + 1]) & (size[inner] > 0)]
+    depth = size[minima] / np.maximum(size[minima - 1], size[minima + 1])
+    return minima[np.argsort(depth, kind="stable")][:count]
+
+
+def _bisect(f: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray,
+            iterations: int = 64) -> np.ndarray:
+    """Roots of f (vectorised: f(x)[i] belongs to bracket i) in brackets [a_i, b_i] where f changes sign,
+    by bisection to float resolution, every bracket at once.
+
+    >>> roots = _bisect(lambda x: x**2 - np.array([2.0, 3.0]), np.array([1.0, 1.0]), np.array([2.0, 2.0]))
+    >>> bool(np.abs(roots - np.sqrt([2.0, 3.0])).max() < 1e-15)
+    True
+    """
+    a, b = np.array(a, float), np.array(b, float)
+    sign_a = np.sign(f(a))
+    for _ in range(iterations):
+        mid = 0.5 * (a + b)
+        sign_mid = np.sign(f(mid))
+        left = sign_mid * sign_a <= 0  # the sign changes in [a, mid] (or mid is a root: b moves onto it)
+        a, b, sign_a = np.where(left, a, mid), np.where(left, mid, b), np.where(left, sign_a, sign_mid)
+        if np.all(b - a <= 4 * np.spacing(np.maximum(np.abs(a), np.abs(b)))):
+            break
+    return 0.5 * (a + b)
+
+
+def _golden_minimum(f: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray,
+                    xtol: float = 1e-14) -> np.ndarray:
+    """Minimisers of f (vectorised as in `_bisect`) on [a_i, b_i], by golden-section search, all at once.
+
+    >>> _golden_minimum(lambda x: np.abs(x - np.array([0.3, -0.2])), np.array([0.0, -1.0]), np.ones(2)).round(10)
+    array([ 0.3, -0.2])
+    """
+    ratio = (np.sqrt(5.0) - 1) / 2
+    a, b = np.array(a, float), np.array(b, float)
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(200):  # 0.618**200: any float bracket is resolved long before
+        if not np.any(b - a > np.maximum(xtol, 4 * np.spacing(np.maximum(np.abs(a), np.abs(b))))):
+            break
+        left = ~(fd < fc)  # the minimum lies in [a, d] (ties and NaN: keep the left part)
+        a, b = np.where(left, a, c), np.where(left, d, b)
+        new = np.where(left, b - ratio * (b - a), a + ratio * (b - a))
+        f_new = f(new)
+        c, d, fc, fd = (np.where(left, new, d), np.where(left, c, new),
+                        np.where(left, f_new, fd), np.where(left, fc, f_new))
+    return np.where(fc <= fd, c, d)
+
+
+def _mp_clean(expr: sp.Expr, variables: list[sp.Symbol], symbol: sp.Symbol,
+              points: np.ndarray | Callable[[np.ndarray], np.ndarray]) -> Callable[[float], bool]:
+    """x -> True when no probe point shows expr(., x) != 0 at 50 digits (the test of `_first_mp_nonzero`);
+    always True when mpmath cannot evaluate expr (no evidence either way)."""
+    try:
+        wanted = set(variables)
+        fn = sp.lambdify(variables + [symbol], [expr, _magnitude(expr, wanted, True), _magnitude(expr, wanted, False)],
+                         modules="mpmath")
+    except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):  # no mpmath printer for it
+        return lambda x: True
+
+    def clean(x: float) -> bool:
+        at = points(np.array([x]))[0] if callable(points) else points
+        with mpmath.workdps(MP_DIGITS):
+            return _first_mp_nonzero(fn, _mp_rows(at), [mpmath.mpf(float(x))]) is None
+
+    return clean
+
+
+def _zero_stretches(values: np.ndarray) -> list[tuple[int, int]]:
+    """The runs of exact zeros in `values`, each widened by one index on either side (within the array).
+
+    >>> _zero_stretches(np.array([1.0, 0.0, 0.0, -2.0, 0.0]))
+    [(0, 3), (3, 4)]
+    """
+    last = len(values) - 1
+    return [(max(a - 1, 0), min(b + 1, last)) for a, b in _runs(values == 0)]
+
+
+def _mp_function(expr: sp.Expr, symbols: list[sp.Symbol]) -> Callable | None:
+    """expr lambdified for mpmath, or None when there is no mpmath printer for it."""
+    try:
+        return sp.lambdify(symbols, expr, modules="mpmath")
+    except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
+        return None
+
+
+def _mp_sign_change(fn: Callable, points: np.ndarray | Callable[[np.ndarray], np.ndarray], low: float,
+                    high: float, probe: int) -> float | None:
+    """A root of u -> expr(p, u) in [low, high] (fn: expr for mpmath, of the variables and then u), p the probe
+    with index `probe`, whose 50-digit values at the ends have opposite signs, bisected at 50 digits to float
+    resolution; None when the signs do not differ at 50 digits."""
+
+    def sign(x: float) -> int:
+        at = points(np.array([x]))[0] if callable(points) else points
+        with mpmath.workdps(MP_DIGITS):
+            try:
+                value = mpmath.mpmathify(fn(*(mpmath.mpf(float(v)) for v in at[probe]), mpmath.mpf(x)))
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
+                return 0
+            return int(mpmath.sign(value)) if isinstance(value, mpmath.mpf) and mpmath.isfinite(value) else 0
+
+    left = sign(low)
+    if left * sign(high) >= 0:
+        return None
+    a, b = low, high
+    while b - a > 4 * np.spacing(max(abs(a), abs(b))):
+        mid = 0.5 * (a + b)
+        at_mid = sign(mid)
+        if at_mid == 0:
+            return mid
+        a, b = (a, mid) if at_mid != left else (mid, b)
+    return 0.5 * (a + b)
+
+
+def _confirmed(a: int, b: int, clean: Callable[[int], bool], checks: int = 9) -> list[tuple[int, int]]:
+    """The parts of the grid run [a, b] that survive a 50-digit check at up to `checks` evenly spaced grid
+    points (the ends included): a grid point stays when it lies between two neighbouring checked points that
+    are both clean, and a clean checked point stays (alone, when its neighbours are not: an isolated zero
+    inside a run of float64 near-zeros)."""
+    checked = np.unique(np.linspace(a, b, min(b - a + 1, checks)).round().astype(int))
+    flags = [clean(int(j)) for j in checked]
+    keep = np.zeros(b - a + 1, bool)
+    keep[checked[np.array(flags, bool)] - a] = True
+    for (j0, f0), (j1, f1) in zip(zip(checked, flags), zip(checked[1:], flags[1:])):
+        if f0 and f1:
+            keep[j0 - a:j1 - a + 1] = True
+    return [(a + s, a + e) for s, e in _runs(keep)]
 
 
 def _simple(number: sp.Expr) -> bool:

@@ -21,7 +21,8 @@ import numpy as np
 import sympy as sp
 
 from ..errors import DataError
-from ..scm import PNL_SYMBOL, SCM, require_scm
+from ..psi import latents_at
+from ..scm import SCM, require_scm
 from ..seeds import require_seed
 from ..spec.expressions import numeric_function
 from .dataset import Dataset
@@ -77,7 +78,8 @@ def sample_noise(scm: SCM, u: np.ndarray, rng: np.random.Generator) -> np.ndarra
                    for p, expr in scm.noise_params[latent].items()}
         with np.errstate(all="ignore"):
             column = scm.noise_family.sample(rng, {p: v[u] for p, v in per_env.items()}, (len(u),))
-        _require_finite(scm, column, u, f"the noise of {latent} overflows")
+        if not np.all(np.isfinite(column)):
+            _fail_at(scm, ~np.isfinite(column), u, f"the noise of {latent} overflows")
         columns.append(column)
     return np.stack(columns, axis=1)
 
@@ -90,21 +92,8 @@ def latents_from_noise(scm: SCM, n: np.ndarray, u: np.ndarray) -> np.ndarray:
     [[1.0, 0.5], [1.0, 2.5]]
     """
     table = scm.environment_table()
-    column = {name: k for k, name in enumerate(scm.latents)}
-    z = np.empty_like(n, dtype=float)
-    for latent in scm.order:
-        expr = scm.mechanism(latent)
-        symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-        args = [table[s][u] if s in table else z[:, column[s.name]] for s in symbols]
-        with np.errstate(all="ignore"):
-            g = _evaluate(expr, symbols, args, len(u))
-            _require_finite(scm, g, u, f"the mechanism of {latent} gives non-finite values (overflow or NaN)")
-            value = g + n[:, column[latent]]
-            if latent in scm.post_nonlinear:
-                value = _evaluate(scm.post_nonlinear[latent], [PNL_SYMBOL], [value], len(u))
-                _require_finite(scm, value, u, f"the post-nonlinear map of {latent} overflows")
-        z[:, column[latent]] = value
-    return z
+    return latents_at(scm, n, {s: v[u] for s, v in table.items()},
+                      on_failure=lambda bad, problem: _fail_at(scm, bad, u, problem))
 
 
 def _mix(scm: SCM, mixing: Mixing, z: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -129,13 +118,12 @@ def _evaluate(expr: sp.Expr, symbols: list[sp.Symbol], args: list[np.ndarray], s
     return np.broadcast_to(np.asarray(function(*args), dtype=float), (size,))
 
 
-def _require_finite(scm: SCM, values: np.ndarray, u: np.ndarray, problem: str) -> None:
-    bad = ~np.isfinite(values)
-    if bad.any():
-        envs = np.unique(u[bad])
-        label = scm.environments.labels[envs[0]]
-        more = f" (and {len(envs) - 1} more)" if len(envs) > 1 else ""
-        raise DataError(f"{scm.source}: {problem} in environment {label!r}{more}")
+def _fail_at(scm: SCM, bad: np.ndarray, u: np.ndarray, problem: str) -> None:
+    """DataError naming the first environment among the `bad` rows."""
+    envs = np.unique(u[bad])
+    label = scm.environments.labels[envs[0]]
+    more = f" (and {len(envs) - 1} more)" if len(envs) > 1 else ""
+    raise DataError(f"{scm.source}: {problem} in environment {label!r}{more}")
 
 
 def require_integer(value: Any, name: str, minimum: int) -> int:

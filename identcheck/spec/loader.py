@@ -28,6 +28,7 @@ import yaml
 
 from ..errors import SpecError
 from ..families import LATENT_FAMILIES, OBSERVATION_FAMILIES, LatentFamily
+from ..psi import first_undefined
 from ..scm import PNL_SYMBOL, SCM, Environments, Mixing, ObservationNoise
 from .expressions import numeric_function, parse_expression
 
@@ -221,9 +222,24 @@ class _Builder:
         mixing = self.mixing(data.get("mixing") or {"kind": "mlp"}, latents)
         obs = self.observation_noise(data.get("observation_noise") or {"family": "gaussian", "scale": 0.01})
         spec = {**data, "name": name}
-        return SCM(name=name, latents=latents, environments=env, parameters=parameters,
-                   noise_family=family, noise_params=noise_params, mechanisms=mechanisms,
-                   post_nonlinear=pnl, mixing=mixing, observation_noise=obs, spec=spec, source=self.source)
+        scm = SCM(name=name, latents=latents, environments=env, parameters=parameters,
+                  noise_family=family, noise_params=noise_params, mechanisms=mechanisms,
+                  post_nonlinear=pnl, mixing=mixing, observation_noise=obs, spec=spec, source=self.source)
+        self.defined_where_latents_live(scm)
+        return scm
+
+    def defined_where_latents_live(self, scm: SCM) -> None:
+        """Every mechanism is finite and real in every observed environment where the latents live
+        (`first_undefined`): sqrt(u - 10)*z1 at u = 0, or 1/(u - 1)*z1 at u = 1, defines no model there (the
+        sampler would fail on it, the checker would read NaN as "undecided")."""
+        found = first_undefined(scm)
+        if found is not None:
+            latent, m, parents = found
+            at = ", ".join(f"{p} = {v:.6g}" for p, v in parents.items())
+            where = f"environment {scm.environments.labels[m]!r}" + (f" at {at}" if at else "")
+            mapped = " (through its post-nonlinear map)" if latent in scm.post_nonlinear else ""
+            raise self.fail(f"mechanisms.{latent}", f"not finite and real{mapped} in {where}; the model must be "
+                                                    "defined wherever the latents live")
 
     def latents(self, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:
@@ -363,21 +379,22 @@ class _Builder:
     def post_nonlinear(self, value: Any, latents: tuple[str, ...]) -> dict[str, sp.Expr]:
         value = self.mapping(value, "post_nonlinear", set(latents))
         out = {}
-        grid = np.linspace(-50.0, 50.0, 20001)
+        inner = np.linspace(-50.0, 50.0, 20001)
+        grid = np.concatenate([-_FAR[::-1], inner, _FAR])
+        inside = slice(len(_FAR), len(_FAR) + len(inner))
         for latent, text in value.items():
             key = f"post_nonlinear.{latent}"
             expr = parse_expression(text, {"t": PNL_SYMBOL}, source=self.source, key=key)
-            slope = numeric_function([PNL_SYMBOL], sp.diff(expr, PNL_SYMBOL))
+            derivative = sp.diff(expr, PNL_SYMBOL)
             with np.errstate(all="ignore"):
-                d = np.broadcast_to(np.asarray(slope(grid), dtype=float), grid.shape)
-            if not np.all(np.isfinite(d)):
+                d = np.broadcast_to(np.asarray(numeric_function([PNL_SYMBOL], derivative)(grid), dtype=float),
+                                    grid.shape)
+            if not np.all(np.isfinite(d[inside])):
                 raise self.fail(key, f"gbar(t) = {expr} is not differentiable on the whole real line")
-            scale = max(float(np.max(np.abs(d))), 1e-300)
-            # a derivative exactly 0 at two neighbouring grid points is 0 on an interval (Max(t, 0) for t < 0),
-            # so gbar is not injective there; an isolated zero (t**3 at 0) is allowed
-            flat_piece = bool(np.any((d[:-1] == 0) & (d[1:] == 0)))
-            if flat_piece or np.all(np.abs(d) <= 1e-12 * scale) or (np.any(d > 1e-12 * scale)
-                                                                    and np.any(d < -1e-12 * scale)):
+            scale = max(float(np.max(np.abs(d[inside]))), 1e-300)
+            signs = d[np.isfinite(d)]  # far out, float64 may overflow (exp(t)): no evidence there
+            if _flat_piece(derivative, grid, d) or np.all(np.abs(d[inside]) <= 1e-12 * scale) or (
+                    np.any(signs > 1e-12 * scale) and np.any(signs < -1e-12 * scale)):
                 raise self.fail(key, f"gbar(t) = {expr} is not invertible (its derivative changes sign, or is 0 "
                                      "on an interval)")
             out[latent] = expr
@@ -422,6 +439,24 @@ class _Builder:
         if scale < 0 or (scale == 0 and family.name != "none"):
             raise self.fail("observation_noise.scale", f"expected a scale > 0, got {scale:g}")
         return ObservationNoise(family, scale)
+
+
+#: Beyond the [-50, 50] grid: 240 points per side, log-spaced out to 1e6.
+_FAR = np.logspace(np.log10(50.0), 6.0, 241)[1:]
+
+
+def _flat_piece(derivative: sp.Expr, grid: np.ndarray, d: np.ndarray) -> bool:
+    """gbar' is 0 on an interval, so gbar is not injective there (Max(t, 0) for t < 0, Max(t, 100) below 100):
+    a run of grid points where float64 gives exactly 0, confirmed by sympy at the exact points of up to three
+    neighbouring pairs per run. An isolated zero (t**3 at 0) is allowed, and so is a derivative that only
+    underflows (tanh beyond |t| ~ 19: sympy shows 1 - tanh(20)**2 is not 0, or cannot say)."""
+    pairs = np.concatenate([[False], (d[:-1] == 0) & (d[1:] == 0), [False]])
+    edges = np.flatnonzero(np.diff(pairs.astype(int)))  # pair runs [start, end) of pair indices
+    for start, end in zip(edges[::2], edges[1::2]):
+        for k in sorted({int(start), int((start + end - 1) // 2), int(end - 1)}):
+            if all(derivative.subs(PNL_SYMBOL, sp.Rational(grid[j])).is_zero for j in (k, k + 1)):
+                return True
+    return False
 
 
 def _first_bad_environment(family: LatentFamily, values: dict[str, np.ndarray], env: Environments) -> str:

@@ -1,0 +1,136 @@
+"""Probing (iv) inside the support of the parents in each environment (SPEC §5 Pitfalls), and mechanisms
+that must be defined wherever the latents live.
+
+With noise on a half-line or an interval, a non-root parent z_j = g_j(pa_j, u) + n_j does not live on the
+noise family's support: its support moves with u and with its own parents. Before, the checker probed the
+noise family's support and gave wrong verdicts in both directions (r_beta: a real influence read as "no
+influence"; r_gamma: a derivative that vanishes on the support read as never vanishing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from identcheck import SpecError, check, from_text, simulate
+from identcheck.check.condition_iv import _Context, check_edge
+
+HEADER = "identcheck: 1\nlatents: [{latents}]\nenvironments: {{values: {values}{domain}}}\n"
+
+BETA = """identcheck: 1
+latents: [z1, z2, z3]
+environments: {values: [0, 1, 2, 3, 4, 5, 6]}
+noise:
+  family: beta
+  params:
+    z1: {a: "2 + sin(1.0*u + 1)", b: "exp(0.6*cos(1.1*u + 2.1))"}
+    z2: {a: "2 + sin(1.7*u + 2)", b: "exp(0.6*cos(2.2*u + 4.2))"}
+    z3: {a: "2 + sin(2.4*u + 3)", b: "exp(0.6*cos(3.3*u + 6.3))"}
+mechanisms: {z2: "5*u*z1", z3: "u*z1 + Max(z2 - 1, 0)"}
+"""
+
+GAMMA = """identcheck: 1
+latents: [z1, z2, z3]
+environments: {values: [0, 1, 2, 3, 4, 5, 6]}
+noise:
+  family: gamma
+  params:
+    z1: {shape: "2 + sin(1.0*u + 1)", rate: "exp(0.6*cos(1.1*u + 2.1))"}
+    z2: {shape: "2 + sin(1.7*u + 2)", rate: "exp(0.6*cos(2.2*u + 4.2))"}
+    z3: {shape: "2 + sin(2.4*u + 3)", rate: "exp(0.6*cos(3.3*u + 6.3))"}
+mechanisms: {z2: "5", z3: "u*z1 + u*z2 + Max(2 - z2, 0)"}
+"""
+
+# z2 = 5 + n2 lives on (5, inf), where Max(2 - z2, 0) is 0: dg_z3/dz2 = u there, zero only at u = 0,
+# which the domain [0, 5] contains but no environment observes
+GAMMA_EXTRAPOLATED = """identcheck: 1
+latents: [z2, z3]
+environments: {values: [1, 2, 3, 4, 5], domain: [0, 5]}
+noise:
+  family: gamma
+  params:
+    z2: {shape: "2 + sin(1.7*u + 2)", rate: "exp(0.6*cos(2.2*u + 4.2))"}
+    z3: {shape: "2 + sin(2.4*u + 3)", rate: "exp(0.6*cos(3.3*u + 6.3))"}
+mechanisms: {z2: "5", z3: "u*z2 + Max(2 - z2, 0)"}
+"""
+
+
+def _verdicts(text: str) -> dict[str, str]:
+    return {name: node.verdict for name, node in check(from_text(text)).nodes.items()}
+
+
+def test_beta_parent_probed_where_it_lives():
+    # z2 = 5u*z1 + n2 ranges over (0, 1) at u = 0 but reaches (0, 6) at u = 1: Max(z2 - 1, 0) is an influence
+    # that vanishes at u = 0 only. The noise family's (0, 1) showed "no influence" before.
+    edge = check_edge(from_text(BETA), "z2", "z3")
+    assert edge.status == "holds" and not edge.no_influence
+    assert edge.vanishes_at == (0,) and edge.nonzero_at is not None
+    assert edge.nonzero_point is not None and edge.nonzero_point["z2"] > 1  # Heaviside(z2 - 1) != 0 there
+    assert _verdicts(BETA) == {"z1": "identifiable", "z2": "identifiable", "z3": "identifiable"}
+
+
+def test_gamma_parent_probed_where_it_lives():
+    # z2 = 5 + n2 > 5: Max(2 - z2, 0) never acts, so dg_z3/dz2 = u vanishes at u = 0. Probing (0, inf) found
+    # u - Heaviside(2 - z2) "never vanishing" and called z3 unidentifiable.
+    edge = check_edge(from_text(GAMMA), "z2", "z3")
+    assert edge.status == "holds" and edge.vanishes_at == (0,)
+    assert edge.method == "numeric"  # zero on the support only, not identically in z2: not a symbolic proof
+    assert edge.nonzero_point is not None and edge.nonzero_point["z2"] > 5
+    assert _verdicts(GAMMA)["z3"] == "identifiable"
+
+
+def test_probes_lie_in_each_environments_support():
+    scm = from_text(BETA)
+    points = _Context(scm, 1e-9, 0, 64).points("z3")  # (E, K, |pa|): parents z1, z2
+    assert points.shape[0] == scm.environments.count and points.shape[2] == 2
+    z1, z2 = points[..., 0], points[..., 1]
+    u = np.asarray(scm.environments.values[:, 0])[:, None]
+    assert np.all((z1 > 0) & (z1 < 1))
+    assert np.all((z2 > 5 * u * z1) & (z2 < 5 * u * z1 + 1))  # z2 - 5u*z1 = n2 in (0, 1)
+    # the same probes as the data: every simulated (z1, z2) of environment u = 3 is inside the probed box
+    data = simulate(scm, 500, seed=0)
+    rows = data.u == 3
+    assert z2[3].max() > data.z[rows, 1].max() * 0.8 and z2[3].min() < data.z[rows, 1].min() + 0.5
+
+
+def test_gaussian_probes_unchanged():
+    scm = from_text(HEADER.format(latents="z1, z2", values=[0, 1, 2, 3, 4], domain="")
+                    + 'noise: {family: gaussian, params: {z1: {mean: "sin(u)", std: "1"}, '
+                      'z2: {mean: "cos(u)", std: "exp(0.3*sin(u))"}}}\nmechanisms: {z2: "u*z1"}\n')
+    assert _Context(scm, 1e-9, 0, 64).points("z2").ndim == 2  # the whole line in every environment
+
+
+def test_extrapolated_zero_scanned_on_the_moving_support():
+    edge = check_edge(from_text(GAMMA_EXTRAPOLATED), "z2", "z3")
+    assert edge.status == "holds" and edge.extrapolated and edge.vanishes_at == ()
+    assert 0.0 in [round(v, 6) for v in edge.extrapolated_zeros]
+
+
+@pytest.mark.parametrize("mechanism, environment", [("sqrt(u - 10)*z1", "0"), ("1/(u - 1)*z1", "1"),
+                                                    ("log(u)*z1", "0"), ("log(z1)", "0")])
+def test_mechanism_undefined_in_an_observed_environment_is_a_spec_error(mechanism, environment):
+    text = (HEADER.format(latents="z1, z2", values=[0, 1, 2, 3, 4], domain="")
+            + 'noise: {family: gaussian, params: {z1: {mean: "sin(u)", std: "1"}, '
+              'z2: {mean: "cos(u)", std: "exp(0.3*sin(u))"}}}\n' + f'mechanisms: {{z2: "{mechanism}"}}\n')
+    with pytest.raises(SpecError, match=rf"mechanisms\.z2: not finite and real in environment {environment}\b"):
+        from_text(text)
+
+
+def test_mechanism_defined_on_a_positive_support_is_accepted():
+    # log(z1) is undefined for z1 < 0, but gamma noise keeps z1 > 0
+    scm = from_text(HEADER.format(latents="z1, z2", values=[0, 1, 2, 3, 4], domain="")
+                    + 'noise: {family: gamma, params: {z1: {shape: "2 + sin(u)", rate: "1"}, '
+                      'z2: {shape: "2 + cos(u)", rate: "exp(0.3*sin(u))"}}}\nmechanisms: {z2: "u*log(z1)"}\n')
+    assert simulate(scm, 50, seed=0).z.shape == (250, 2)
+
+
+def test_scan_on_a_moving_support_ignores_tables_outside_the_ancestors():
+    """z4 reads a table parameter; z3's ancestors do not, so the domain scan for z3 still runs."""
+    text = GAMMA_EXTRAPOLATED.replace("latents: [z2, z3]", "latents: [z2, z3, z4]").replace(
+        'mechanisms: {z2: "5", z3: "u*z2 + Max(2 - z2, 0)"}',
+        'parameters: {c: [1, 2, 3, 1, 2]}\nmechanisms: {z2: "5", z3: "u*z2 + Max(2 - z2, 0)", z4: "c*z3"}').replace(
+        '    z3: {shape: "2 + sin(2.4*u + 3)", rate: "exp(0.6*cos(3.3*u + 6.3))"}\n',
+        '    z3: {shape: "2 + sin(2.4*u + 3)", rate: "exp(0.6*cos(3.3*u + 6.3))"}\n'
+        '    z4: {shape: "2 + cos(u)", rate: "exp(0.3*sin(u))"}\n')
+    edge = check_edge(from_text(text), "z2", "z3")
+    assert edge.status == "holds" and edge.extrapolated
