@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from os import PathLike
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -16,7 +17,9 @@ __all__ = ["write_atomically"]
 
 def write_atomically(path: str | PathLike[str], write: Callable[[BinaryIO], object]) -> None:
     """Call `write` on a temporary file beside `path`, then rename it to `path`: the file appears whole or
-    not at all. DataError when it cannot be written.
+    not at all. DataError when it cannot be written. A symbolic link is followed (the file it names is
+    replaced, the link stays); a FIFO or a device such as /dev/stdout is written into directly, since it
+    cannot be replaced.
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "a.bin")
@@ -27,6 +30,18 @@ def write_atomically(path: str | PathLike[str], write: Callable[[BinaryIO], obje
     path = Path(path)
     if not path.name:  # "" or "." or "/": no file name to write
         raise DataError(f"cannot write {str(path)!r}: not a file name")
+    try:
+        kind: int | None = os.stat(path).st_mode
+    except OSError:  # no such file yet (or a name the system refuses: the write below says so)
+        kind = None
+    if kind is not None and not (stat.S_ISREG(kind) or stat.S_ISDIR(kind)):
+        _write_through(path, write)  # a FIFO or a device (/dev/stdout): it cannot be replaced, only written
+        return
+    try:
+        if path.is_symlink():  # write the file the link names (even one not there yet), and keep the link
+            path = Path(os.path.realpath(path))
+    except OSError:
+        pass
     # a short temporary name beside the target (a long target name must not make it too long)
     temp = path.with_name(f".identcheck-{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
@@ -43,3 +58,13 @@ def write_atomically(path: str | PathLike[str], write: Callable[[BinaryIO], obje
     finally:
         if temp.exists():
             temp.unlink()
+
+
+def _write_through(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    try:
+        with open(path, "wb") as stream:
+            write(stream)
+    except BrokenPipeError:  # the reader went away: not a bad input (the CLI stops quietly, as on stdout)
+        raise
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None

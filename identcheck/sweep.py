@@ -172,7 +172,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
     """
     from .spec import from_text
     from .spec.loader import safe_load_unique
-    from .verify import check_method
+    from .verify import BUDGETS, check_method, require_held_out
 
     path = Path(path)
     source = str(path)
@@ -199,11 +199,12 @@ def load_sweep(path: str | Path) -> SweepPlan:
         raise _fail(source, "sweep.specs", "expected a non-empty list")
     specs = {}
     texts = []
+    environments: dict[str, int] = {}
     for k, entry in enumerate(body["specs"]):
         key = f"sweep.specs[{k}]"
         text = _spec_text(entry, path.parent, source, key)
         texts.append(text)
-        from_text(text, source=f"{source}: {key} ({entry})")
+        environments[entry] = from_text(text, source=f"{source}: {key} ({entry})").environments.count
         specs[entry] = text
     _no_duplicates(texts, source, "sweep.specs", "same content as")  # run ids hash the text, not the name
     methods = body["methods"]
@@ -222,6 +223,11 @@ def load_sweep(path: str | Path) -> SweepPlan:
         least = 2 if key == "samples_per_env" else 1  # verify holds out a fifth of the rows
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise _fail(source, f"sweep.budget.{key}", f"expected an integer >= {least}, got {value!r}")
+    for entry, count in environments.items():
+        try:
+            require_held_out(budget.get("samples_per_env", BUDGETS[False].samples_per_env), count)
+        except IdentcheckError as exc:
+            raise _fail(source, "sweep.budget.samples_per_env", f"{entry}: {exc}") from None
     return SweepPlan(source, body["task"], specs, _seeds(body["seeds"], source, "sweep.seeds"),
                      tuple(methods), cast(SweepBudget, dict(budget)))
 

@@ -64,6 +64,9 @@ __all__ = ["verify", "VerifyReport", "NodeVerification", "Budget", "BUDGETS", "c
 
 #: Fraction of the simulated rows held out for the comparison (never seen by the learner).
 HELD_OUT = 0.2
+#: The fewest held-out rows a comparison may rest on: at 10 rows a |correlation| of 0.9 has p < 0.001 under
+#: independence; at 2 rows every correlation is 1.
+MIN_HELD_OUT = 10
 #: Parent share above which a recovery is distinguishable from an identified one. An identified recovery has
 #: share ≈ 0 up to learning error; identifiable nodes recovered near the 0.9 threshold showed shares up to 0.09
 #: on the 20-segment test models of theory_tests/test_verify.py.
@@ -484,6 +487,26 @@ def plot_format(path: str | Path) -> str:
 # The run
 
 
+def held_out_rows(samples_per_env: int, environments: int) -> int:
+    """How many of the simulated rows `_split` holds out for the comparison.
+
+    >>> held_out_rows(2, 5), held_out_rows(100, 5)
+    (2, 100)
+    """
+    return max(1, int(round(HELD_OUT * samples_per_env * environments)))
+
+
+def require_held_out(samples_per_env: int, environments: int) -> None:
+    """IdentcheckError when the held-out split would be smaller than `MIN_HELD_OUT` rows."""
+    held = held_out_rows(samples_per_env, environments)
+    if held < MIN_HELD_OUT:
+        least = math.ceil(MIN_HELD_OUT / (HELD_OUT * environments) - 1e-9)
+        raise IdentcheckError(
+            f"samples_per_env = {samples_per_env} holds out {held} row(s) over {environments} environments; "
+            f"the comparison needs at least {MIN_HELD_OUT} (samples_per_env >= {least}): on fewer rows a "
+            "correlation says nothing")
+
+
 def _split(count: int, seed: int, fraction: float = HELD_OUT) -> tuple[np.ndarray, np.ndarray]:
     """Train and held-out row indices (``fraction`` of the rows, at least one, drawn with `seed`)."""
     order = np.random.default_rng(seed).permutation(count)
@@ -647,6 +670,7 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
     default = BUDGETS[bool(quick)]
     budget = Budget(default.samples_per_env if samples_per_env is None else samples_per_env,
                     default.epochs if epochs is None else epochs, default.hidden, default.restarts)
+    require_held_out(budget.samples_per_env, scm.environments.count)
     start = time.perf_counter()
     report = check(scm)
     checked = time.perf_counter()

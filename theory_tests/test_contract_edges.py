@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import identcheck
@@ -214,11 +215,58 @@ def test_unreachable_dask_scheduler_is_a_usage_error_with_no_folder_left(tmp_pat
     assert not (tmp_path / "out").exists()
 
 
-def test_mechanism_infinite_in_an_observed_environment_does_not_crash_the_caveat():
-    """log(u)·z1 is -inf·z1 at u = 0: the linear-Gaussian caveat has no Gaussian model there and steps aside
-    (it raised numpy's LinAlgError, exit 3)."""
+def test_mechanism_overflowing_in_an_observed_environment_does_not_crash_the_caveat():
+    """exp(800*u)*z1 overflows float64 for u >= 1 (a defined model: 50-digit mpmath evaluates it): the
+    linear-Gaussian caveat has no finite Gaussian model there and steps aside. (log(u)*z1 at u = 0, which
+    raised numpy's LinAlgError here, is now a spec error: see test_support_probes.py.)"""
     text = ("identcheck: 1\nlatents: [z1, z2]\nenvironments: {values: [0, 1, 2, 3, 4]}\nnoise:\n  family: gaussian\n"
             "  params:\n    z1: {mean: 'sin(u)', std: 'exp(0.5*cos(u))'}\n"
-            "    z2: {mean: 'cos(1.3*u)', std: 'exp(0.4*sin(2*u))'}\nmechanisms: {z2: 'log(u)*z1'}\n")
+            "    z2: {mean: 'cos(1.3*u)', std: 'exp(0.4*sin(2*u))'}\nmechanisms: {z2: 'exp(800*u)*z1'}\n")
     report = identcheck.check(from_text(text)).to_dict()
     assert "caveats" not in report and report["nodes"]["z1"]["verdict"] == "identifiable"
+
+
+def test_out_through_a_symbolic_link_keeps_the_link(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "link.npz").symlink_to(tmp_path / "data" / "real.npz")
+    result = cli("simulate", "--example", "C1", "--samples-per-env", "20", "--out", "link.npz", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "link.npz").is_symlink()  # before: replaced by a regular file
+    assert np.load(tmp_path / "data" / "real.npz")["x"].shape == (100, 2)
+
+
+def test_out_to_stdout_writes_only_the_data_there(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "identcheck", "simulate", "--example", "C1",
+                             "--samples-per-env", "20", "--out", "/dev/stdout"], capture_output=True, cwd=tmp_path,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"PK") and b"wrote" not in result.stdout  # the npz alone, no summary after it
+    (tmp_path / "copy.npz").write_bytes(result.stdout)
+    assert np.load(tmp_path / "copy.npz")["x"].shape == (100, 2)
+    assert b"wrote /dev/stdout" in result.stderr
+
+
+def test_out_to_stdout_whose_reader_goes_away_stops_quietly():
+    """--out /dev/stdout into a closed pipe: the mid-command broken-pipe exit (1), no error message (before:
+    "cannot write /dev/stdout: Broken pipe", exit 2, as if the input were bad)."""
+    proc = subprocess.Popen([sys.executable, "-m", "identcheck", "simulate", "--example", "C1",
+                             "--samples-per-env", "20000", "--out", "/dev/stdout"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 1, err
+    assert err == ""
+
+
+def test_verify_refuses_a_held_out_split_too_small_to_compare(capsys):
+    code, out, err = run(capsys, "verify", "--example", "C1", "--samples-per-env", "2", "--epochs", "1")
+    assert_usage_error(code, out, err, "holds out 2 row(s) over 5 environments", "samples_per_env >= 10")
+
+
+def test_sweep_refuses_a_budget_too_small_to_compare_before_any_run(capsys, tmp_path):
+    (tmp_path / "s.yaml").write_text("identcheck: 1\nsweep: {task: bench, specs: [examples/C1], seeds: [0], "
+                                     "methods: [ivae], budget: {epochs: 1, samples_per_env: 9}}\n")
+    code, out, err = run(capsys, "sweep", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"))
+    assert_usage_error(code, out, err, "sweep.budget.samples_per_env", "examples/C1")
+    assert not (tmp_path / "out").exists()

@@ -68,6 +68,15 @@ def write(text: str) -> None:
         silence_stdout()
 
 
+def is_stdout(path: str) -> bool:
+    """True when `path` is the file that stdout writes to (``--out /dev/stdout``, piped on)."""
+    try:
+        target, stdout = os.stat(path), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no such file yet, or a stdout without a descriptor
+        return False
+    return (target.st_dev, target.st_ino) == (stdout.st_dev, stdout.st_ino)
+
+
 def silence_stdout() -> None:
     """Point the stdout file descriptor at devnull (after a broken pipe)."""
     devnull = os.open(os.devnull, os.O_WRONLY)

@@ -7,8 +7,9 @@ seed gives the same bytes. Exit 0 on success, 2 for bad input (nothing is writte
 from __future__ import annotations
 
 import argparse
+import sys
 
-from .common import add_spec_arguments, load_scm, output_path, write
+from .common import add_spec_arguments, is_stdout, load_scm, output_path, write
 
 __all__ = ["register", "run"]
 
@@ -33,5 +34,9 @@ def run(args: argparse.Namespace) -> int:
 
     data = simulate(load_scm(args), args.samples_per_env, args.seed)
     data.save(args.out)
-    write(f"wrote {args.out}: {data}")
+    summary = f"wrote {args.out}: {data}"
+    if is_stdout(args.out):  # the data went to stdout: the summary must not follow it there
+        print(summary, file=sys.stderr)
+    else:
+        write(summary)
     return 0

@@ -48,6 +48,14 @@ class TrainSettings:
     obs_var: float
     sparsity: float
     obs_var_final: float | None = None
+    #: Seed of the validation split and of the held-out objective's noise draw (None: ``seed``). Restarts
+    #: share it, so that their held-out objectives are measured on the same rows and compare.
+    split_seed: int | None = None
+
+    @property
+    def held_out_seed(self) -> int:
+        """The seed of the validation split and of its noise draw."""
+        return self.seed if self.split_seed is None else self.split_seed
 
     @property
     def anneal_epochs(self) -> int:
@@ -79,7 +87,8 @@ def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def split_rows(n_rows: int, settings: TrainSettings) -> tuple[torch.Tensor, torch.Tensor, torch.Generator]:
     """The rows `train` trains on and the rows it holds out for validation (index tensors on the CPU), drawn
-    with ``settings.seed``, and the generator that goes on to shuffle the training rows every epoch.
+    with ``settings.held_out_seed``, and the generator that goes on to shuffle the training rows every epoch
+    (seeded with ``settings.seed``).
 
     >>> settings = TrainSettings(epochs=1, lr=1e-3, batch_size=8, schedule="constant", clip_grad=5.0,
     ...     early_stopping=False, patience=1, validation_fraction=0.2, progress=False, seed=0,
@@ -88,16 +97,18 @@ def split_rows(n_rows: int, settings: TrainSettings) -> tuple[torch.Tensor, torc
     >>> len(fit_rows), len(val_rows), sorted(fit_rows.tolist() + val_rows.tolist()) == list(range(10))
     (8, 2, True)
     """
-    generator = torch.Generator().manual_seed(settings.seed)
+    generator = torch.Generator().manual_seed(settings.held_out_seed)
     order = torch.randperm(n_rows, generator=generator)
     n_val = int(round(settings.validation_fraction * n_rows))
+    if settings.held_out_seed != settings.seed:  # a later restart: the shared split, its own shuffling
+        generator = torch.Generator().manual_seed(settings.seed)
     return order[n_val:], order[:n_val], generator
 
 
 def _evaluate(model: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, settings: TrainSettings,
               obs_var: float) -> float:
     """Held-out objective with a fixed noise draw, so that epochs are compared on the same sample."""
-    generator = torch.Generator(device=x.device).manual_seed(settings.seed + 2)
+    generator = torch.Generator(device=x.device).manual_seed(settings.held_out_seed + 2)
     model.eval()
     total = 0.0
     with torch.no_grad():
