@@ -128,8 +128,9 @@ class LatentLearner:
             for ``patience`` epochs, and keep the best state.
         restarts: train this many times (seeds ``seed``, ``seed + 1``, ...) and keep the run with the best
             held-out objective, measured for every restart on the same held-out rows (drawn with ``seed``)
-            and the same noise draw; each restart has its own initial model and shuffling. A run can settle with the learned order 1..ℓ inconsistent with the true
-            causal order (SPEC §3, subtle point 3); such runs fit worse, and restarts avoid them.
+            and the same noise draw; each restart has its own initial model and shuffling. A run can settle
+            with the learned order 1..ℓ inconsistent with the true causal order (SPEC §3, subtle point 3);
+            such runs fit worse, and restarts avoid them.
         n_jobs: train the restarts in a pool of this many processes (-1: one per CPU core; at most one per
             restart), each on ``threads`` torch threads (1 when None). Every restart seeds itself, so the fit
             is the one ``n_jobs=1`` gives, in the time of about ⌈restarts / n_jobs⌉ restarts on as many free
@@ -393,8 +394,9 @@ class LatentLearner:
 
     def _restarts(self, x: torch.Tensor, env: torch.Tensor, n_envs: int) -> Generator[Restart, None, None]:
         """Every restart's outcome in seed order: trained here one after another, or, with ``n_jobs`` > 1 on
-        the CPU, in a pool of that many processes (at most one per restart). Each restart seeds its own model and
-        shuffling (the split is shared), so both give the same fits; a restart's `TrainingError` comes back in its outcome.
+        the CPU, in a pool of that many processes (at most one per restart). Each restart seeds its own model
+        and shuffling (the split is shared), so both give the same fits; a restart's `TrainingError` comes back
+        in its outcome.
         """
         seeds = range(self.seed, self.seed + self.restarts)
         jobs = min(self.restarts, (os.cpu_count() or 1) if self.n_jobs == -1 else self.n_jobs)
