@@ -487,18 +487,18 @@ def plot_format(path: str | Path) -> str:
 # The run
 
 
-def held_out_rows(samples_per_env: int, environments: int) -> int:
-    """How many of the simulated rows `_split` holds out for the comparison.
+def held_out_rows(rows: int, fraction: float = HELD_OUT) -> int:
+    """How many of `rows` rows `_split` holds out (``fraction`` of them, at least one).
 
-    >>> held_out_rows(2, 5), held_out_rows(100, 5)
+    >>> held_out_rows(10), held_out_rows(500)
     (2, 100)
     """
-    return max(1, int(round(HELD_OUT * samples_per_env * environments)))
+    return max(1, int(round(fraction * rows)))
 
 
 def require_held_out(samples_per_env: int, environments: int) -> None:
     """IdentcheckError when the held-out split would be smaller than `MIN_HELD_OUT` rows."""
-    held = held_out_rows(samples_per_env, environments)
+    held = held_out_rows(samples_per_env * environments)
     if held < MIN_HELD_OUT:
         least = math.ceil(MIN_HELD_OUT / (HELD_OUT * environments) - 1e-9)
         raise IdentcheckError(
@@ -510,7 +510,7 @@ def require_held_out(samples_per_env: int, environments: int) -> None:
 def _split(count: int, seed: int, fraction: float = HELD_OUT) -> tuple[np.ndarray, np.ndarray]:
     """Train and held-out row indices (``fraction`` of the rows, at least one, drawn with `seed`)."""
     order = np.random.default_rng(seed).permutation(count)
-    cut = count - max(1, int(round(fraction * count)))
+    cut = count - held_out_rows(count, fraction)
     return np.sort(order[:cut]), np.sort(order[cut:])
 
 

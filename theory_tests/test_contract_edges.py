@@ -122,14 +122,21 @@ def test_write_atomically_gives_umask_permissions(tmp_path):
 
 # 4. broken pipe -----------------------------------------------------------------------------------------------
 
+def closed_reader(*args: str) -> tuple[int, str]:
+    """Run `identcheck ARGS` with a stdout pipe whose reader goes away before anything is written: (exit
+    code, stderr)."""
+    proc = subprocess.Popen([sys.executable, "-m", "identcheck", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    return proc.wait(timeout=300), err
+
+
 @pytest.mark.parametrize("name, expected", [("C1", 0), ("C2", 1)])
 def test_broken_pipe_keeps_the_exit_code(name, expected):
-    proc = subprocess.Popen([sys.executable, "-m", "identcheck", "check", "--example", name, "--format", "json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.close()  # the reader goes away before the report is written
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=300) == expected, err
+    code, err = closed_reader("check", "--example", name, "--format", "json")
+    assert code == expected, err
     assert "Traceback" not in err and "Exception ignored" not in err
 
 
@@ -249,13 +256,8 @@ def test_out_to_stdout_writes_only_the_data_there(tmp_path):
 def test_out_to_stdout_whose_reader_goes_away_stops_quietly():
     """--out /dev/stdout into a closed pipe: the mid-command broken-pipe exit (1), no error message (before:
     "cannot write /dev/stdout: Broken pipe", exit 2, as if the input were bad)."""
-    proc = subprocess.Popen([sys.executable, "-m", "identcheck", "simulate", "--example", "C1",
-                             "--samples-per-env", "20000", "--out", "/dev/stdout"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.close()
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=300) == 1, err
+    code, err = closed_reader("simulate", "--example", "C1", "--samples-per-env", "20000", "--out", "/dev/stdout")
+    assert code == 1, err
     assert err == ""
 
 

@@ -12,57 +12,42 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from identcheck import SpecError, check, from_text, simulate
+from identcheck import SpecError, check, from_dict, simulate
 from identcheck.check.condition_iv import _Context, check_edge
 
-HEADER = "identcheck: 1\nlatents: [{latents}]\nenvironments: {{values: {values}{domain}}}\n"
+#: The two noise parameters of each family, both given as 2 + sin(...) and exp(0.6*cos(...)) below.
+PARAMS = {"beta": ("a", "b"), "gamma": ("shape", "rate"), "gaussian": ("mean", "std")}
 
-BETA = """identcheck: 1
-latents: [z1, z2, z3]
-environments: {values: [0, 1, 2, 3, 4, 5, 6]}
-noise:
-  family: beta
-  params:
-    z1: {a: "2 + sin(1.0*u + 1)", b: "exp(0.6*cos(1.1*u + 2.1))"}
-    z2: {a: "2 + sin(1.7*u + 2)", b: "exp(0.6*cos(2.2*u + 4.2))"}
-    z3: {a: "2 + sin(2.4*u + 3)", b: "exp(0.6*cos(3.3*u + 6.3))"}
-mechanisms: {z2: "5*u*z1", z3: "u*z1 + Max(z2 - 1, 0)"}
-"""
 
-GAMMA = """identcheck: 1
-latents: [z1, z2, z3]
-environments: {values: [0, 1, 2, 3, 4, 5, 6]}
-noise:
-  family: gamma
-  params:
-    z1: {shape: "2 + sin(1.0*u + 1)", rate: "exp(0.6*cos(1.1*u + 2.1))"}
-    z2: {shape: "2 + sin(1.7*u + 2)", rate: "exp(0.6*cos(2.2*u + 4.2))"}
-    z3: {shape: "2 + sin(2.4*u + 3)", rate: "exp(0.6*cos(3.3*u + 6.3))"}
-mechanisms: {z2: "5", z3: "u*z1 + u*z2 + Max(2 - z2, 0)"}
-"""
+def spec(family: str, mechanisms: dict[str, str], latents: tuple[str, ...] = ("z1", "z2", "z3"),
+         values: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6), domain: list[int] | None = None, **extra) -> dict:
+    """A spec dict whose latent z_k has the noise parameters 2 + sin((0.3 + 0.7k)*u + k) and
+    exp(0.6*cos(1.1k*u + 2.1k)) (valid for every family here, and different for every latent)."""
+    first, second = PARAMS[family]
+    params = {name: {first: f"2 + sin({0.3 + 0.7 * k:.1f}*u + {k})",
+                     second: f"exp(0.6*cos({1.1 * k:.1f}*u + {2.1 * k:.1f}))"}
+              for name in latents for k in [int(name[1:])]}
+    environments = {"values": list(values)} | ({"domain": domain} if domain is not None else {})
+    return {"identcheck": 1, "latents": list(latents), "environments": environments,
+            "noise": {"family": family, "params": params}, "mechanisms": mechanisms, **extra}
 
+
+BETA = spec("beta", {"z2": "5*u*z1", "z3": "u*z1 + Max(z2 - 1, 0)"})
+GAMMA = spec("gamma", {"z2": "5", "z3": "u*z1 + u*z2 + Max(2 - z2, 0)"})
 # z2 = 5 + n2 lives on (5, inf), where Max(2 - z2, 0) is 0: dg_z3/dz2 = u there, zero only at u = 0,
 # which the domain [0, 5] contains but no environment observes
-GAMMA_EXTRAPOLATED = """identcheck: 1
-latents: [z2, z3]
-environments: {values: [1, 2, 3, 4, 5], domain: [0, 5]}
-noise:
-  family: gamma
-  params:
-    z2: {shape: "2 + sin(1.7*u + 2)", rate: "exp(0.6*cos(2.2*u + 4.2))"}
-    z3: {shape: "2 + sin(2.4*u + 3)", rate: "exp(0.6*cos(3.3*u + 6.3))"}
-mechanisms: {z2: "5", z3: "u*z2 + Max(2 - z2, 0)"}
-"""
+GAMMA_EXTRAPOLATED = spec("gamma", {"z2": "5", "z3": "u*z2 + Max(2 - z2, 0)"}, latents=("z2", "z3"),
+                          values=(1, 2, 3, 4, 5), domain=[0, 5])
 
 
-def _verdicts(text: str) -> dict[str, str]:
-    return {name: node.verdict for name, node in check(from_text(text)).nodes.items()}
+def _verdicts(data: dict) -> dict[str, str]:
+    return {name: node.verdict for name, node in check(from_dict(data)).nodes.items()}
 
 
 def test_beta_parent_probed_where_it_lives():
     # z2 = 5u*z1 + n2 ranges over (0, 1) at u = 0 but reaches (0, 6) at u = 1: Max(z2 - 1, 0) is an influence
     # that vanishes at u = 0 only. The noise family's (0, 1) showed "no influence" before.
-    edge = check_edge(from_text(BETA), "z2", "z3")
+    edge = check_edge(from_dict(BETA), "z2", "z3")
     assert edge.status == "holds" and not edge.no_influence
     assert edge.vanishes_at == (0,) and edge.nonzero_at is not None
     assert edge.nonzero_point is not None and edge.nonzero_point["z2"] > 1  # Heaviside(z2 - 1) != 0 there
@@ -72,7 +57,7 @@ def test_beta_parent_probed_where_it_lives():
 def test_gamma_parent_probed_where_it_lives():
     # z2 = 5 + n2 > 5: Max(2 - z2, 0) never acts, so dg_z3/dz2 = u vanishes at u = 0. Probing (0, inf) found
     # u - Heaviside(2 - z2) "never vanishing" and called z3 unidentifiable.
-    edge = check_edge(from_text(GAMMA), "z2", "z3")
+    edge = check_edge(from_dict(GAMMA), "z2", "z3")
     assert edge.status == "holds" and edge.vanishes_at == (0,)
     assert edge.method == "numeric"  # zero on the support only, not identically in z2: not a symbolic proof
     assert edge.nonzero_point is not None and edge.nonzero_point["z2"] > 5
@@ -80,7 +65,7 @@ def test_gamma_parent_probed_where_it_lives():
 
 
 def test_probes_lie_in_each_environments_support():
-    scm = from_text(BETA)
+    scm = from_dict(BETA)
     points = _Context(scm, 1e-9, 0, 64).points("z3")  # (E, K, |pa|): parents z1, z2
     assert points.shape[0] == scm.environments.count and points.shape[2] == 2
     z1, z2 = points[..., 0], points[..., 1]
@@ -94,14 +79,12 @@ def test_probes_lie_in_each_environments_support():
 
 
 def test_gaussian_probes_unchanged():
-    scm = from_text(HEADER.format(latents="z1, z2", values=[0, 1, 2, 3, 4], domain="")
-                    + 'noise: {family: gaussian, params: {z1: {mean: "sin(u)", std: "1"}, '
-                      'z2: {mean: "cos(u)", std: "exp(0.3*sin(u))"}}}\nmechanisms: {z2: "u*z1"}\n')
+    scm = from_dict(spec("gaussian", {"z2": "u*z1"}, latents=("z1", "z2"), values=(0, 1, 2, 3, 4)))
     assert _Context(scm, 1e-9, 0, 64).points("z2").ndim == 2  # the whole line in every environment
 
 
 def test_extrapolated_zero_scanned_on_the_moving_support():
-    edge = check_edge(from_text(GAMMA_EXTRAPOLATED), "z2", "z3")
+    edge = check_edge(from_dict(GAMMA_EXTRAPOLATED), "z2", "z3")
     assert edge.status == "holds" and edge.extrapolated and edge.vanishes_at == ()
     assert 0.0 in [round(v, 6) for v in edge.extrapolated_zeros]
 
@@ -109,28 +92,20 @@ def test_extrapolated_zero_scanned_on_the_moving_support():
 @pytest.mark.parametrize("mechanism, environment", [("sqrt(u - 10)*z1", "0"), ("1/(u - 1)*z1", "1"),
                                                     ("log(u)*z1", "0"), ("log(z1)", "0")])
 def test_mechanism_undefined_in_an_observed_environment_is_a_spec_error(mechanism, environment):
-    text = (HEADER.format(latents="z1, z2", values=[0, 1, 2, 3, 4], domain="")
-            + 'noise: {family: gaussian, params: {z1: {mean: "sin(u)", std: "1"}, '
-              'z2: {mean: "cos(u)", std: "exp(0.3*sin(u))"}}}\n' + f'mechanisms: {{z2: "{mechanism}"}}\n')
+    data = spec("gaussian", {"z2": mechanism}, latents=("z1", "z2"), values=(0, 1, 2, 3, 4))
     with pytest.raises(SpecError, match=rf"mechanisms\.z2: not finite and real in environment {environment}\b"):
-        from_text(text)
+        from_dict(data)
 
 
 def test_mechanism_defined_on_a_positive_support_is_accepted():
     # log(z1) is undefined for z1 < 0, but gamma noise keeps z1 > 0
-    scm = from_text(HEADER.format(latents="z1, z2", values=[0, 1, 2, 3, 4], domain="")
-                    + 'noise: {family: gamma, params: {z1: {shape: "2 + sin(u)", rate: "1"}, '
-                      'z2: {shape: "2 + cos(u)", rate: "exp(0.3*sin(u))"}}}\nmechanisms: {z2: "u*log(z1)"}\n')
+    scm = from_dict(spec("gamma", {"z2": "u*log(z1)"}, latents=("z1", "z2"), values=(0, 1, 2, 3, 4)))
     assert simulate(scm, 50, seed=0).z.shape == (250, 2)
 
 
 def test_scan_on_a_moving_support_ignores_tables_outside_the_ancestors():
     """z4 reads a table parameter; z3's ancestors do not, so the domain scan for z3 still runs."""
-    text = GAMMA_EXTRAPOLATED.replace("latents: [z2, z3]", "latents: [z2, z3, z4]").replace(
-        'mechanisms: {z2: "5", z3: "u*z2 + Max(2 - z2, 0)"}',
-        'parameters: {c: [1, 2, 3, 1, 2]}\nmechanisms: {z2: "5", z3: "u*z2 + Max(2 - z2, 0)", z4: "c*z3"}').replace(
-        '    z3: {shape: "2 + sin(2.4*u + 3)", rate: "exp(0.6*cos(3.3*u + 6.3))"}\n',
-        '    z3: {shape: "2 + sin(2.4*u + 3)", rate: "exp(0.6*cos(3.3*u + 6.3))"}\n'
-        '    z4: {shape: "2 + cos(u)", rate: "exp(0.3*sin(u))"}\n')
-    edge = check_edge(from_text(text), "z2", "z3")
+    data = spec("gamma", {"z2": "5", "z3": "u*z2 + Max(2 - z2, 0)", "z4": "c*z3"}, latents=("z2", "z3", "z4"),
+                values=(1, 2, 3, 4, 5), domain=[0, 5], parameters={"c": [1, 2, 3, 1, 2]})
+    edge = check_edge(from_dict(data), "z2", "z3")
     assert edge.status == "holds" and edge.extrapolated

@@ -408,11 +408,8 @@ def _mp_witnesses(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.Sym
     for the environments where some probe shows a non-zero. Points where mpmath fails are skipped (no
     evidence either way); with shared points (K, dim), identical environment values are tested once, with
     points (E, K, dim) each environment on its own rows."""
-    try:
-        wanted = set(variables)
-        fn = sp.lambdify(variables + others, [expr, _magnitude(expr, wanted, True), _magnitude(expr, wanted, False)],
-                         modules="mpmath")
-    except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):  # no mpmath printer for it
+    fn = _mp_function(expr, variables, others)
+    if fn is None:
         return {}
     found: dict[int, int] = {}
     cache: dict[tuple, int | None] = {}
@@ -610,7 +607,8 @@ def scan_zero_set(
     worst, total, scale = evaluate(us)
     pieces: list[sp.Set] = []
     proven = True
-    clean = _mp_clean(expr, variables, symbol, points)
+    mp_expr = _mp_function(expr, variables, [symbol])  # one mpmath function for every 50-digit look below
+    clean = _mp_clean(mp_expr, points)
     # grid zeros: an interval (e.g. Max(u, 0)), confirmed at 50 digits (a float64 zero may be an exponentially
     # small value, (u + 2)*(1 - tanh(52*z2 + 5)**2) for large u), or isolated hits, candidates as the refined
     # roots below are (the grid's float u may sit 1e-14 off the exact zero, 301/2)
@@ -641,15 +639,14 @@ def scan_zero_set(
         found.append((_bisect(at_probe(k), us[j], us[j + 1]), j))
     # across a stretch of float64 zeros (an underflow: (u - 383/2)*(1 - tanh(u/10 + z1*(u - 383/2))**2) is 0.0
     # for u near 191, whatever the sign of u - 383/2), the sign change only 50 digits show
-    mp_expr = _mp_function(expr, variables + [symbol]) if stretches else None
     deep = [(root, a) for k, a, b in stretches if mp_expr is not None
             and (root := _mp_sign_change(mp_expr, points, us[a], us[b], k)) is not None]
     if deep:
         found.append((np.array([r for r, _ in deep]), np.array([j for _, j in deep], int)))
     if dips:
         k, j = np.array(dips).T
-        size = at_probe(k)
-        found.append((_golden_minimum(lambda x: np.abs(size(x)), us[j - 1], us[j + 1]), j))
+        dip_value = at_probe(k)
+        found.append((_golden_minimum(lambda x: np.abs(dip_value(x)), us[j - 1], us[j + 1]), j))
     xs, js = (np.concatenate(parts) for parts in zip(*found))
     xs, first = np.unique(xs, return_index=True)
     js = js[first]
@@ -736,18 +733,13 @@ def _golden_minimum(f: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.
     return np.where(fc <= fd, c, d)
 
 
-def _mp_clean(expr: sp.Expr, variables: list[sp.Symbol], symbol: sp.Symbol,
-              points: np.ndarray | Callable[[np.ndarray], np.ndarray]) -> Callable[[float], bool]:
-    """x -> True when no probe point shows expr(., x) != 0 at 50 digits (the test of `_first_mp_nonzero`);
-    always True when mpmath cannot evaluate expr (no evidence either way)."""
-    try:
-        wanted = set(variables)
-        fn = sp.lambdify(variables + [symbol], [expr, _magnitude(expr, wanted, True), _magnitude(expr, wanted, False)],
-                         modules="mpmath")
-    except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):  # no mpmath printer for it
-        return lambda x: True
+def _mp_clean(fn: Callable | None, points: np.ndarray | Callable[[np.ndarray], np.ndarray]) -> Callable[[float], bool]:
+    """x -> True when no probe point shows expr(., x) != 0 at 50 digits (the test of `_first_mp_nonzero`; fn
+    from `_mp_function`, u last); always True when mpmath cannot evaluate expr (fn None: no evidence)."""
 
     def clean(x: float) -> bool:
+        if fn is None:
+            return True
         at = points(np.array([x]))[0] if callable(points) else points
         with mpmath.workdps(MP_DIGITS):
             return _first_mp_nonzero(fn, _mp_rows(at), [mpmath.mpf(float(x))]) is None
@@ -765,25 +757,28 @@ def _zero_stretches(values: np.ndarray) -> list[tuple[int, int]]:
     return [(max(a - 1, 0), min(b + 1, last)) for a, b in _runs(values == 0)]
 
 
-def _mp_function(expr: sp.Expr, symbols: list[sp.Symbol]) -> Callable | None:
-    """expr lambdified for mpmath, or None when there is no mpmath printer for it."""
+def _mp_function(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.Symbol]) -> Callable | None:
+    """expr and its two magnitudes (as `_first_mp_nonzero` reads them) lambdified for mpmath, arguments the
+    variables and then the others; None when there is no mpmath printer for expr."""
+    wanted = set(variables)
     try:
-        return sp.lambdify(symbols, expr, modules="mpmath")
+        return sp.lambdify(variables + others, [expr, _magnitude(expr, wanted, True), _magnitude(expr, wanted, False)],
+                           modules="mpmath")
     except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
         return None
 
 
 def _mp_sign_change(fn: Callable, points: np.ndarray | Callable[[np.ndarray], np.ndarray], low: float,
                     high: float, probe: int) -> float | None:
-    """A root of u -> expr(p, u) in [low, high] (fn: expr for mpmath, of the variables and then u), p the probe
-    with index `probe`, whose 50-digit values at the ends have opposite signs, bisected at 50 digits to float
-    resolution; None when the signs do not differ at 50 digits."""
+    """A root of u -> expr(p, u) in [low, high] (fn from `_mp_function`, u last), p the probe with index
+    `probe`, whose 50-digit values at the ends have opposite signs, bisected at 50 digits to float resolution;
+    None when the signs do not differ at 50 digits."""
 
     def sign(x: float) -> int:
         at = points(np.array([x]))[0] if callable(points) else points
         with mpmath.workdps(MP_DIGITS):
             try:
-                value = mpmath.mpmathify(fn(*(mpmath.mpf(float(v)) for v in at[probe]), mpmath.mpf(x)))
+                value = mpmath.mpmathify(fn(*(mpmath.mpf(float(v)) for v in at[probe]), mpmath.mpf(x))[0])
             except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
                 return 0
             return int(mpmath.sign(value)) if isinstance(value, mpmath.mpf) and mpmath.isfinite(value) else 0
