@@ -118,7 +118,8 @@ def _finite_at_50_digits(scm: SCM, latent: str, point: dict[sp.Symbol, float], n
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     with mpmath.workdps(50):
         try:
-            value = mpmath.mpmathify(sp.lambdify(symbols, expr, modules="mpmath")(*(point[s] for s in symbols)))
+            fn = sp.lambdify(symbols, expr, modules="mpmath")
+            value = mpmath.mpmathify(fn(*(mpmath.mpf(point[s]) for s in symbols)))  # floats would overflow
             if latent in scm.post_nonlinear:
                 gbar = sp.lambdify([PNL_SYMBOL], scm.post_nonlinear[latent], modules="mpmath")
                 value = mpmath.mpmathify(gbar(value + noise))

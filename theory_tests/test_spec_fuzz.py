@@ -11,7 +11,8 @@ numpy alone cannot evaluate (erf, gamma: TypeError; zeta, besselj: NameError), f
 (expint) or that are distributions (DiracDelta), a Derivative or Integral written in a spec, the text 1e400, a
 float .inf, an irrational constant (E) on the exact path of (iii), LambertW's complex values, the unevaluated
 derivative of floor in (iv), the DiracDelta of Heaviside's derivative, and natural parameters that overflow
-(LinAlgError, numpy warnings).
+(LinAlgError, numpy warnings). Since stop 39 it also draws Python that sympy would have run as Python (a call
+of exec or open, a conditional) and constants that hung the loader (9**9**9): test_spec_formula.py.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ _EXPRESSIONS = (
     "u", "z1", "x", "t", "u1", "u**", "1/0", "zoo", "nan", "oo", "I", "sqrt(-1)", "log(0)", "z1*z2", "-0",
     "1e400", "-1e308*u", "1e-400", "exp(1000*u)", "E", "pi", "Piecewise((1, u > 0), (0, True))", "abs(u)",
     "sign(z1)*u", "floor(z1)*(u - 2)", "Max(z1, 0)*u", "Heaviside(z1)*(u - 1)", "Mod(u, 2)", "f(u)", "z1(u)",
-    "u[0]", "lambda: 0", "__import__('os')", "Derivative(u, u)", "Integral(z1, (u, 0, 1))", "Sum(u, (u, 0, 1))",
+    "u[0]", "lambda: 0", "__import__('os')", "exec('1')", "open('/dev/null')", "z1 if u else 0",
+    "9**9**9*u", "factorial(10**6)*u", "Piecewise((z1, u == 1), (0, True))", "Derivative(u, u)",
+    "Integral(z1, (u, 0, 1))", "Sum(u, (u, 0, 1))",
     "DiracDelta(z1)", "expint(1, u)", "erf(z1)*u", "gamma(u + 1)", "zeta(u + 2)", "besselj(0, z1)*u",
     "LambertW(u)", "LambertW(z1)*u", "airyai(z1)*(u - 1)", "polygamma(1, z1 + 3)*u", "loggamma(u + 1)",
     "z1**1000*u", "(z1 + 1)**40*u", "u**(1/3)*z1", "1/(u - 2)*z1", "sqrt(z1)*u", "t**3", "t + sin(t)",

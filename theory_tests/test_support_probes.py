@@ -103,6 +103,14 @@ def test_mechanism_defined_on_a_positive_support_is_accepted():
     assert simulate(scm, 50, seed=0).z.shape == (250, 2)
 
 
+@pytest.mark.parametrize("mechanism", ["u*z1**1000", "exp(800*u)*z1"])
+def test_mechanism_overflowing_floats_but_defined_is_accepted(mechanism):
+    # at u = 0, 0*(-3)**1000 is 0: Python's float power overflows (an OverflowError before the 50-digit check
+    # was given mpmath numbers), and exp(800) overflows numpy; both are finite at 50 digits
+    scm = from_dict(spec("gaussian", {"z2": mechanism}, latents=("z1", "z2"), values=(0, 1, 2, 3, 4)))
+    assert scm.parents("z2") == ("z1",)
+
+
 def test_scan_on_a_moving_support_ignores_tables_outside_the_ancestors():
     """z4 reads a table parameter; z3's ancestors do not, so the domain scan for z3 still runs."""
     data = spec("gamma", {"z2": "5", "z3": "u*z2 + Max(2 - z2, 0)", "z4": "c*z3"}, latents=("z2", "z3", "z4"),
