@@ -236,7 +236,8 @@ def fig2_run(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]
                                  **data_recipe(vars(args))), args.held_out, seed)
     learner, seconds = fit(method, fitted, seed, args, partial_references(data, args.pins))
     score, nodes = node_recovery(data, learner.transform(data.x, data.u))
-    return {"mpc": score.value, "nodes": nodes, "seconds": seconds, **slot_order(learner),
+    return {"mpc": score.value, "nodes": nodes, "seconds": seconds,
+            "restart_val_objectives": learner.restart_val_losses_, **slot_order(learner),
             **fitted_rows_mpc(learner, fitted, args)}
 
 
