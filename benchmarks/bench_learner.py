@@ -404,12 +404,12 @@ def fig1_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
 
 def share_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
     """Fig. 1's within-segment parents' share (`segment_shares`, mean over the non-root nodes, median over
-    seeds), beside the true noise n's."""
+    seeds, then per seed in seed order), beside the true noise n's."""
     rows = []
     for m in args.methods:
         for ell in args.latents:
-            runs = [r for k, r in results["fig1"].items()
-                    if k.startswith(f"{m}/{ell}/") and "segment_parent_share" in r]
+            runs = [r for s in range(args.seeds)  # in seed order, whichever order --jobs stored them in
+                    if "segment_parent_share" in (r := results["fig1"].get(f"{m}/{ell}/{s}", {}))]
             if runs:
                 learned, noise = ([float(np.mean(list(r[key].values()))) for r in runs]
                                   for key in ("segment_parent_share", "noise_segment_parent_share"))

@@ -94,3 +94,18 @@ def test_quick_fills_in_only_the_sizes_not_given(tmp_path):
     assert result.returncode == 0, result.stderr
     line = next(x for x in (tmp_path / "quick" / "results.md").read_text().splitlines() if x.startswith("Reproduce"))
     assert "--latents 4 --seeds 2 " in line and "--segments 6 --samples-per-segment 200 " in line
+
+
+def test_the_share_table_lists_seeds_in_seed_order_whatever_order_they_were_stored_in(monkeypatch):
+    """With --jobs the runs are stored as they finish; the per-seed shares must still read seed 0, 1, 2."""
+    import argparse
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from bench_learner import share_table
+
+    def run(share: float) -> dict:
+        return {"segment_parent_share": {"z2": share}, "noise_segment_parent_share": {"z2": 0.3}}
+
+    results = {"fig1": {"m/5/1": run(0.1), "m/5/0": run(0.0), "m/5/2": run(0.2)}}
+    rows = share_table(results, argparse.Namespace(methods=["m"], latents=[5], seeds=3))
+    assert rows[-1] == "| m | 5 | 0.100 (0.000 / 0.100 / 0.200) | 0.300 |"
