@@ -349,8 +349,8 @@ def method_settings(settings: dict[str, Any], fig_name: str, method: str, args: 
 
 
 def load(out: Path, settings: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """Stored runs, dropped when their settings differ."""
-    results: dict[str, Any] = {"settings": settings, "fig1": {}, "fig2": {}}
+    """Stored runs, dropped when their settings differ, and the machines they were fitted on (``stored_on``)."""
+    results: dict[str, Any] = {"settings": settings, "fig1": {}, "fig2": {}, "stored_on": set()}
     files = [("fig1", m, ell) for m in args.methods for ell in args.latents]
     files += [("fig2", m, None) for m in args.partial_methods]
     for fig_name, method, ell in files:
@@ -358,6 +358,8 @@ def load(out: Path, settings: dict[str, Any], args: argparse.Namespace) -> dict[
         stored = json.loads(path.read_text()) if path.exists() else {}
         if stored.get("settings") == method_settings(settings, fig_name, method, args):
             results[fig_name].update(stored["runs"])
+            if stored["runs"]:
+                results["stored_on"].add(stored.get("machine", {}).get("platform", "an unrecorded machine"))
     return results
 
 
@@ -559,9 +561,11 @@ def main() -> None:
     strength = (f"strength {args.strength:g}, " if args.strength != 1 else "") + (
         f"gain {args.gain:g}, " if args.gain != 1 else "") + (
         f"{args.reference_segments} reference segments, " if args.reference_segments != 1 else "")
+    # the tables may be rebuilt from runs fitted elsewhere: name every machine behind them
+    machines = results["stored_on"] | ({results["machine"]["platform"]} if pending else set())
     lines = [f"# Learner benchmark ({args.segments} segments x {args.samples_per_segment} samples, {strength}"
              f"epochs {args.epochs or 'default'}, restarts {args.restarts}, {args.seeds} seeds; "
-             f"{results['machine']['platform']}, "
+             f"{', '.join(sorted(machines or {results['machine']['platform']}))}, "
              f"{results['machine']['cpu_count']} CPUs, one torch thread per fit)", "",
              f"Reproduce: `{reproduce(args, results)}`", ""]
     lines += fig1_table(results, args)
