@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
-from sympy.parsing.sympy_parser import TokenError, convert_xor, parse_expr, standard_transformations
+from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 from sympy.parsing.sympy_parser import rationalize as _exact_float_literals
 
 from ..errors import SpecError
@@ -126,10 +126,8 @@ def parse_expression(value: Any, allowed: Mapping[str, sp.Symbol], *, source: st
             raise SpecError(f"cannot parse expression {value!r}: {problem}", source=source, key=key)
         try:
             expr = parse_expr(text, local_dict=dict(allowed), transformations=_TRANSFORMS)
-        except Exception as exc:  # sympy raises SyntaxError, TokenError, TypeError, ... for bad text
+        except Exception as exc:  # valid Python sympy cannot build: TypeError (z1(u)), ValueError, ...
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if isinstance(exc, TokenError):
-                detail = "unbalanced brackets"
             raise SpecError(f"cannot parse expression {value!r} ({detail})", source=source, key=key) from None
     if not isinstance(expr, sp.Expr):
         raise SpecError(f"{value!r} is not an arithmetic expression", source=source, key=key)
