@@ -349,17 +349,21 @@ def method_settings(settings: dict[str, Any], fig_name: str, method: str, args: 
 
 
 def load(out: Path, settings: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """Stored runs, dropped when their settings differ, and the machines they were fitted on (``stored_on``)."""
-    results: dict[str, Any] = {"settings": settings, "fig1": {}, "fig2": {}, "stored_on": set()}
+    """Stored runs, dropped when their settings differ, the machines they were fitted on (``stored_on``), and
+    each kept file's own machine field (``file_machines``), which a resumed file keeps."""
+    results: dict[str, Any] = {"settings": settings, "fig1": {}, "fig2": {}, "stored_on": set(), "file_machines": {}}
     files = [("fig1", m, ell) for m in args.methods for ell in args.latents]
     files += [("fig2", m, None) for m in args.partial_methods]
     for fig_name, method, ell in files:
         path = store(out, fig_name, method, ell, args.pins)
         stored = json.loads(path.read_text()) if path.exists() else {}
-        if stored.get("settings") == method_settings(settings, fig_name, method, args):
+        if stored.get("settings") == method_settings(settings, fig_name, method, args) and stored["runs"]:
             results[fig_name].update(stored["runs"])
-            if stored["runs"]:
-                results["stored_on"].add(stored.get("machine", {}).get("platform", "an unrecorded machine"))
+            results["file_machines"][path] = stored.get("machine", {})
+            # a run fitted since runs named their machine carries its own platform; older ones the file's
+            results["stored_on"] |= {run.get("platform", stored.get("machine", {}).get("platform",
+                                                                                     "an unrecorded machine"))
+                                     for run in stored["runs"].values()}
     return results
 
 
@@ -367,9 +371,11 @@ def save(out: Path, fig_name: str, method: str, ell: int | None, results: dict[s
          args: argparse.Namespace) -> None:
     prefix = f"{method}/{ell}/" if ell is not None else f"{method}/"
     runs = {k: v for k, v in results[fig_name].items() if k.startswith(prefix)}
-    payload = {"settings": method_settings(results["settings"], fig_name, method, args), "machine": results["machine"],
-               "runs": runs}
-    store(out, fig_name, method, ell, args.pins).write_text(json.dumps(payload, indent=1))
+    path = store(out, fig_name, method, ell, args.pins)
+    # the file's machine is the one its first runs were fitted on; every run names its own platform
+    payload = {"settings": method_settings(results["settings"], fig_name, method, args),
+               "machine": results["file_machines"].get(path, results["machine"]), "runs": runs}
+    path.write_text(json.dumps(payload, indent=1))
 
 
 def fig1_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
@@ -555,7 +561,7 @@ def main() -> None:
     pending = [job for job in jobs if run_key(*job) not in results[job[0]]]
     for (fig_name, method, ell, seed), row in run_all(pending, args):
         key = run_key(fig_name, method, ell, seed)
-        results[fig_name][key] = row
+        results[fig_name][key] = row | {"platform": results["machine"]["platform"]}
         save(args.out, fig_name, method, ell, results, args)
         print(f"{fig_name} {key}: MPC {row['mpc']:.3f} in {row['seconds']:.0f} s", flush=True)
     strength = (f"strength {args.strength:g}, " if args.strength != 1 else "") + (

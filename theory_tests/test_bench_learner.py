@@ -109,3 +109,26 @@ def test_the_share_table_lists_seeds_in_seed_order_whatever_order_they_were_stor
     results = {"fig1": {"m/5/1": run(0.1), "m/5/0": run(0.0), "m/5/2": run(0.2)}}
     rows = share_table(results, argparse.Namespace(methods=["m"], latents=[5], seeds=3))
     assert rows[-1] == "| m | 5 | 0.100 (0.000 / 0.100 / 0.200) | 0.300 |"
+
+
+def test_resuming_a_file_fitted_elsewhere_keeps_its_machine_and_names_both(tmp_path):
+    """A file's machine field is the machine its first runs were fitted on; a run added later on another
+    machine names its own platform, and the table's header names both. Before, the resumed file's machine
+    field became this machine's, and seed 0's run was credited to it."""
+    base = [sys.executable, str(SCRIPT), "--quick", "--skip-fig1", "--partial-methods", "ivae", "--epochs", "2",
+            "--out", str(tmp_path)]
+    path = tmp_path / "quick" / "fig2_ivae.json"
+    assert subprocess.run([*base, "--seeds", "1"], capture_output=True, timeout=600, cwd=BENCHMARKS).returncode == 0
+    stored = json.loads(path.read_text())
+    stored["machine"]["platform"] = "Elsewhere-1.0"
+    stored["runs"]["ivae/0"].pop("platform", None)  # as a run stored before runs named their machine
+    path.write_text(json.dumps(stored))
+    result = subprocess.run([*base, "--seeds", "2"], capture_output=True, text=True, timeout=600, cwd=BENCHMARKS)
+    assert result.returncode == 0, result.stderr
+    resumed = json.loads(path.read_text())
+    assert resumed["machine"]["platform"] == "Elsewhere-1.0"
+    assert "platform" not in resumed["runs"]["ivae/0"]
+    here = resumed["runs"]["ivae/1"]["platform"]
+    assert here != "Elsewhere-1.0"
+    header = (tmp_path / "quick" / "results.md").read_text().splitlines()[0]
+    assert f"Elsewhere-1.0, {here}" in header or f"{here}, Elsewhere-1.0" in header

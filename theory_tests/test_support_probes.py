@@ -103,12 +103,31 @@ def test_mechanism_defined_on_a_positive_support_is_accepted():
     assert simulate(scm, 50, seed=0).z.shape == (250, 2)
 
 
-@pytest.mark.parametrize("mechanism", ["u*z1**1000", "exp(800*u)*z1"])
+@pytest.mark.parametrize("mechanism", ["u*z1**1000", "exp(800*u)*z1", "exp(800*u)*u/(z1 - 1)"])
 def test_mechanism_overflowing_floats_but_defined_is_accepted(mechanism):
     # at u = 0, 0*(-3)**1000 is 0: Python's float power overflows (an OverflowError before the 50-digit check
-    # was given mpmath numbers), and exp(800) overflows numpy; both are finite at 50 digits
+    # was given mpmath numbers), and exp(800) overflows numpy; both are finite at 50 digits, and the last is
+    # finite next to its pole at z1 = 1 (undefined there at 50 digits too)
     scm = from_dict(spec("gaussian", {"z2": mechanism}, latents=("z1", "z2"), values=(0, 1, 2, 3, 4)))
     assert scm.parents("z2") == ("z1",)
+
+
+@pytest.mark.parametrize("mechanism", ["gamma(z1)*u", "u/(z1 - 1)", "u*log(abs(z1 + 2))"])
+def test_isolated_singularity_on_the_probe_grid_is_accepted(mechanism):
+    # each is undefined at one simple point (z1 = -2 or 1), defined on every neighbour: met with probability
+    # zero, as u/z1's pole at 0 (no probe) is
+    scm = from_dict(spec("gaussian", {"z2": mechanism}, latents=("z1", "z2"), values=(0, 1, 2, 3, 4)))
+    assert simulate(scm, 200, seed=0).z.shape == (1000, 2)
+    assert check(scm).nodes["z2"].verdict == "identifiable"  # dg/dz1 is identically 0 at u = 0 only
+
+
+@pytest.mark.parametrize("mechanism", ["gamma(z1) + 1/(u - 40)", "exp(800 + u)*z1 + 1/(u - 40)*z1"])
+def test_undefined_environment_is_found_behind_many_defined_rows(mechanism):
+    # environments 0-39 each hold rows that floats cannot evaluate but the model defines (a pole of gamma, an
+    # overflow); the one undefined environment, 40, comes after more of them than are read at 50 digits
+    data = spec("gaussian", {"z2": mechanism}, latents=("z1", "z2"), values=tuple(range(50)))
+    with pytest.raises(SpecError, match=r"mechanisms\.z2: not finite and real in environment 40\b"):
+        from_dict(data)
 
 
 def test_scan_on_a_moving_support_ignores_tables_outside_the_ancestors():
