@@ -174,7 +174,9 @@ def main() -> None:
     p.add_argument("stored", type=Path, help="a fig2_<method>[_node-pins].json written by bench_learner.py")
     p.add_argument("--learner-seeds", type=learner_seed, nargs="+", default=[1, 2],
                    help="integers, 'data' for the data seed or 'data+K' for it plus K (default: 1 2)")
-    p.add_argument("--seeds", type=int, nargs="+", default=None, help="data seeds (default: every stored one)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="data seeds (default: every stored one); one the file does not hold is fitted on data "
+                        "redrawn from its settings")
     p.add_argument("--set", type=option, action="append", default=[], metavar="KEY=VALUE",
                    help="a learner option over the stored budget; repeat for several")
     p.add_argument("--against", type=Path, default=None, help="an earlier output of this script to compare with")
@@ -202,8 +204,8 @@ def main() -> None:
             key = f"{seed}/{fit_seed}"
             if key in kept["runs"]:
                 continue
-            stored = runs[f"{method}/{seed}"]
-            is_stored = fit_seed == seed and not options  # the stored run's seed and budget
+            stored = runs.get(f"{method}/{seed}")  # None for a data seed the file does not hold: refitted
+            is_stored = fit_seed == seed and not options and stored is not None  # the stored run's seed and budget
             if is_stored and not args.keep_latents:  # the stored run itself
                 kept["runs"][key] = {**score(stored["nodes"]), "seconds": stored["seconds"], "stored": True}
             else:

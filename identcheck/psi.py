@@ -15,7 +15,8 @@ puts it, not on the noise family's support (SPEC §5 Pitfalls).
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from functools import cached_property
+from typing import Any, Callable, Mapping
 
 import mpmath
 import numpy as np
@@ -123,7 +124,8 @@ def first_undefined(scm: SCM) -> tuple[str, int, dict[str, float]] | None:
     return None
 
 
-#: Rows re-evaluated at 50 digits per latent, looking for an undefined value among float overflows.
+#: Rows re-evaluated at 50 digits per latent, the first undefined one of each environment first, looking for
+#: an undefined value among float overflows.
 _MP_ROWS = 64
 #: Neighbours tried around an undefined point, and their relative distance (fixed: the verdict repeats).
 _NEIGHBOURS = 8
@@ -152,15 +154,21 @@ class _Step:
         return around, moved(noise, len(self.parents))
 
     def floats(self, at: Mapping[sp.Symbol, np.ndarray], noise: np.ndarray) -> np.ndarray:
+        """The step at every given point, in floats (NaN or inf where undefined or overflowing)."""
         with np.errstate(all="ignore"):
             value = np.broadcast_to(np.asarray(self.g(*(at[s] for s in self.symbols)), dtype=float), noise.shape)
             return value if self.gbar_floats is None else np.asarray(self.gbar_floats(value + noise), dtype=float)
 
+    @cached_property
+    def _mpmath(self) -> tuple[Callable[..., Any], Callable[..., Any] | None]:
+        """g and ḡ lambdified for mpmath (once: their constants are made at the caller's precision)."""
+        return (sp.lambdify(self.symbols, self.expr, modules="mpmath"),
+                None if self.gbar is None else sp.lambdify([PNL_SYMBOL], self.gbar, modules="mpmath"))
+
     def finite_at_50_digits(self, at: Mapping[sp.Symbol, np.ndarray], noise: np.ndarray) -> bool:
         """Whether the step is finite and real at every given point, evaluated at 50 digits (mpmath)."""
+        g, gbar = self._mpmath
         with mpmath.workdps(50):
-            g = sp.lambdify(self.symbols, self.expr, modules="mpmath")
-            gbar = None if self.gbar is None else sp.lambdify([PNL_SYMBOL], self.gbar, modules="mpmath")
             for index in np.ndindex(noise.shape):
                 try:
                     # mpf arguments: Python floats would overflow where mpf does not (u*z1**1000 at u = 0)
