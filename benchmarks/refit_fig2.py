@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
+import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,8 @@ def main() -> None:
                 learner, data = refit(method, seed, settings, fit_seed, **options)
                 z_hat = learner.transform(data.x, data.u)
                 _, nodes = node_recovery(data, z_hat)
-                kept["runs"][key] = {**score(nodes), "seconds": time.perf_counter() - start}
+                kept["runs"][key] = {**score(nodes), "seconds": time.perf_counter() - start,
+                                     "platform": platform.platform()}
                 if args.keep_latents:
                     if is_stored:
                         check_stored(kept["runs"][key]["correlation"], stored, key)

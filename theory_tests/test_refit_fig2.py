@@ -123,6 +123,24 @@ def test_the_stored_run_is_read_not_refitted_and_earlier_runs_are_kept(tmp_path,
     assert runs["3/3"]["hit"] and runs["3/3"]["clear_split"]
 
 
+def test_a_data_seed_the_stored_file_does_not_hold_is_fitted_and_names_its_platform(tmp_path, tiny_fig2_run):
+    """Seeds the stored file lacks (the rotation screens' seeds 10-39 beside `fig2_seeds10`'s 0-9) are fitted
+    on data redrawn from its settings, also under learner seed ``data`` and no options; before, a KeyError."""
+    import platform
+
+    method, settings = tiny_fig2_run
+    stored = tmp_path / "fig2_latent_mlp-greedy.json"
+    nodes = {"z1": node(0.95, 0.0), "z2": node(0.5, 0.3)}
+    stored.write_text(json.dumps({"settings": settings, "runs": {f"{method}/3": {"nodes": nodes, "seconds": 7.0}}}))
+    command = [sys.executable, str(BENCHMARKS / "refit_fig2.py"), str(stored), "--learner-seeds", "data",
+               "--seeds", "5"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    run = json.loads((tmp_path / "refit_latent_mlp-greedy_base.json").read_text())["runs"]["5/5"]
+    assert "stored" not in run and set(run["correlation"]) == {"z1", "z2"}
+    assert run["platform"] == platform.platform()
+
+
 def test_saving_keeps_what_another_process_wrote_meanwhile_under_the_same_options(tmp_path, refit_fig2):
     out = tmp_path / "refit.json"
     mine = {"settings": {"a": 1}, "options": {}, "runs": {"0/1": {"hit": True}}}
