@@ -359,11 +359,10 @@ def load(out: Path, settings: dict[str, Any], args: argparse.Namespace) -> dict[
         stored = json.loads(path.read_text()) if path.exists() else {}
         if stored.get("settings") == method_settings(settings, fig_name, method, args) and stored["runs"]:
             results[fig_name].update(stored["runs"])
-            results["file_machines"][path] = stored.get("machine", {})
+            machine = results["file_machines"][path] = stored.get("machine", {})
             # a run fitted since runs named their machine carries its own platform; older ones the file's
-            results["stored_on"] |= {run.get("platform", stored.get("machine", {}).get("platform",
-                                                                                     "an unrecorded machine"))
-                                     for run in stored["runs"].values()}
+            older = machine.get("platform", "an unrecorded machine")
+            results["stored_on"] |= {run.get("platform", older) for run in stored["runs"].values()}
     return results
 
 

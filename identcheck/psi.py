@@ -109,8 +109,9 @@ def first_undefined(scm: SCM) -> tuple[str, int, dict[str, float]] | None:
         bad = np.flatnonzero(~np.isfinite(z[:, column]) & np.all(np.isfinite(z[:, parents]), axis=1))
         if not len(bad):
             continue
-        inputs = values | {scm.symbol(scm.latents[k]): z[:, k] for k in parents}
-        step = _Step(scm, latent, [scm.symbol(scm.latents[k]) for k in parents])
+        symbols = [scm.symbol(scm.latents[k]) for k in parents]
+        inputs = values | {s: z[:, k] for s, k in zip(symbols, parents)}
+        step = _Step(scm, latent, symbols)
         at = {s: v[bad] for s, v in inputs.items()}
         bad = bad[~np.all(np.isfinite(step.floats(*step.neighbours(at, noise[bad, column]))), axis=1)]
         # the 50-digit reading is slow: the first undefined row of every environment comes first
