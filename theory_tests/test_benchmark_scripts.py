@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("*.py") if p.name != "script_errors.py")
@@ -40,3 +41,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, script, args, problem):
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == "", result.stderr
     assert result.stderr.startswith(f"{script}: error: ") and problem in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.json"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_the_cuda_check_without_a_gpu_says_so_and_writes_nothing(tmp_path):
+    result = run("cuda_check.py", "--out", "cuda", cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == "cuda_check.py: error: no CUDA device on this machine: the check needs one\n"
+    assert list(tmp_path.iterdir()) == []

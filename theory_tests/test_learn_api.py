@@ -278,10 +278,10 @@ def test_a_pinned_mechanism_is_constant_in_its_parents(data):
     import torch
 
     learner = LatentCausalVAE(3, reference_envs=[1], **TINY).fit(*data)
-    z = torch.randn(50, 3)
+    z = torch.randn(50, 3, device=learner.device_)
     with torch.no_grad():
-        g = learner.module_.structure.mechanisms(z, torch.full((50,), 1))
-        g_free = learner.module_.structure.mechanisms(z, torch.full((50,), 0))
+        g = learner.module_.structure.mechanisms(z, torch.full((50,), 1, device=learner.device_))
+        g_free = learner.module_.structure.mechanisms(z, torch.full((50,), 0, device=learner.device_))
     assert torch.all(g[:, 1:] == g[:1, 1:])
     assert not torch.all(g_free[:, 2] == g_free[0, 2])
 
@@ -308,8 +308,9 @@ def test_save_and_load_give_the_same_transform(name, data, tmp_path):
 
 def test_load_can_move_a_learner_saved_for_a_device_this_machine_lacks(data, tmp_path):
     """A learner saved with a CUDA device this machine lacks loads with device="cpu" (the same transform);
-    without it, load names the device and the way out instead of failing inside torch."""
-    learner = LatentCausalVAE(2, **TINY).fit(*data)
+    without it, load names the device and the way out instead of failing inside torch. (Fitted on the CPU, so
+    that the moved learner's transform is the same bit for bit on a machine with CUDA too.)"""
+    learner = LatentCausalVAE(2, device="cpu", **TINY).fit(*data)
     learner.save(tmp_path / "model.pt")
     payload = torch.load(tmp_path / "model.pt", weights_only=True)
     payload["params"]["device"] = _ABSENT_CUDA
@@ -461,11 +462,12 @@ def test_a_training_error_in_a_process_is_raised_as_in_one_process(data):
 
 def test_a_script_without_the_main_guard_gets_a_clear_error_not_a_hang(tmp_path):
     """Spawned processes import the main script again; without the guard each would fit again. The pool
-    breaks, and fit names the fix instead of hanging or respawning."""
+    breaks, and fit names the fix instead of hanging or respawning. (On the CPU: on a CUDA device the restarts run
+    one after another in this process, and there is no pool.)"""
     script = tmp_path / "no_guard.py"
     script.write_text("import numpy as np\nfrom identcheck.learn import LatentCausalVAE\n"
                       "x, u = np.random.default_rng(0).normal(size=(240, 3)), np.repeat(np.arange(4), 60)\n"
-                      "LatentCausalVAE(2, restarts=2, n_jobs=2, epochs=2, progress=False).fit(x, u)\n")
+                      "LatentCausalVAE(2, restarts=2, n_jobs=2, epochs=2, progress=False, device='cpu').fit(x, u)\n")
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "if __name__ == \"__main__\":" in result.stderr.splitlines()[-1]
 

@@ -89,8 +89,8 @@ def test_exact_noise_is_the_flow_output_minus_the_mechanisms(data):
     with torch.no_grad():
         z = learner.module_.flow(xt)[0]
         expected = z - learner.module_.structure.mechanisms(z, et)
-    assert np.allclose(learner.transform(x, u), z.numpy(), atol=1e-5)
-    assert np.allclose(learner.noise(x, u), expected.numpy(), atol=1e-6)
+    assert np.allclose(learner.transform(x, u), z.cpu().numpy(), atol=1e-5)
+    assert np.allclose(learner.noise(x, u), expected.cpu().numpy(), atol=1e-6)
 
 
 def test_exact_learners_keep_the_reference_environments_pinned(data):

@@ -116,7 +116,7 @@ def test_the_search_keeps_the_best_order_and_goes_on_from_its_short_run(data, ro
     assert len(scores) == 6 and learner.history_["slot_order"] == list(orders[best])
     assert learner.history_["searched_orders"] == [list(o) for o in orders]
     no_edge = short[0]["start"]  # the no-edge solution as handed over (orders[0] is the identity)
-    model = learner._build(3, 4, torch.device("cpu"), 0)
+    model = learner._build(3, 4, learner.device_, 0)
     for call, order in zip(short, orders):
         model.load_state_dict(no_edge)
         model.permute_slots(order)
@@ -143,7 +143,7 @@ def test_the_greedy_search_fills_the_slots_from_the_root_down(route_training):
         replayed += [c for c in candidates if c not in replayed]
         best = min(candidates, key=score.__getitem__)
     assert replayed == searched and learner.history_["slot_order"] == list(best)
-    model = learner._build(4, 4, torch.device("cpu"), 0)
+    model = learner._build(4, 4, learner.device_, 0)
     model.load_state_dict(calls[1]["start"])  # the no-edge solution as handed over (the identity runs first)
     model.permute_slots(searched[-1])
     _assert_same_state(calls[-2]["start"], model.state_dict(), "last short run")
@@ -165,7 +165,7 @@ def test_the_fixed_order_runs_once_off_the_plateau_and_goes_on_from_that_run(dat
     assert short["epochs"] == short["ran"] == 6 and short["lr"] == 2e-3 and short["schedule"] == "constant"
     trained = [k for k in no_edge["end"] if k.startswith(("flow.", "structure.prior_net."))]
     _assert_same_state(short["start"], {k: no_edge["end"][k] for k in trained}, "short run")
-    model = learner._build(3, 4, torch.device("cpu"), 0)
+    model = learner._build(3, 4, learner.device_, 0)
     model.load_state_dict(short["start"])
     assert not model.structure.edge_weights().detach().any()  # it starts from the no-edge solution
     _assert_same_state(full["start"], short["end"], "full stage")

@@ -97,7 +97,7 @@ def test_the_screen_starts_each_short_run_from_its_rotation_and_goes_on_from_the
     assert [c["ran"] for c in short] == [4] * 7 and {c["schedule"] for c in short} == {"constant"}
     assert learner.history_["searched_rotations"] == CANDIDATES
     assert learner.history_["rotation_val_loss"] == scripted
-    model = learner._build(3, 4, torch.device("cpu"), 0)
+    model = learner._build(3, 4, learner.device_, 0)
     xt, _ = learner._tensors(x, u)
     model.load_state_dict(first["end"])
     with torch.no_grad():
@@ -183,7 +183,7 @@ def test_the_gain_z_is_the_paired_difference_of_the_kept_short_runs_on_the_held_
     learner = LatentCausalVAE(3, reference_envs=[0], **SCREEN).fit(x, u)
     scores = learner.history_["rotation_val_loss"]
     best = 1 + int(np.argmin(scores[1:]))
-    model = learner._build(3, 4, torch.device("cpu"), 0)
+    model = learner._build(3, 4, learner.device_, 0)
     xt, et = learner._tensors(x, u)
     _, rows, _ = split_rows(xt.shape[0], ends[0][1])
     objective = []

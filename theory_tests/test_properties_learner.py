@@ -73,10 +73,10 @@ def test_a_fitted_learner_is_exactly_constant_in_its_parents_at_the_pins(case):
                               progress=False).fit(data.x, data.u)
     assert np.all(learner.causal_weights(np.array(pins)) == 0.0)
     structure = learner.module_.structure
-    z = torch.randn(64, len(case.scm.latents), generator=torch.Generator().manual_seed(0))
+    z = torch.randn(64, len(case.scm.latents), generator=torch.Generator().manual_seed(0)).to(learner.device_)
     for env in pins:
         with torch.no_grad():
-            g = structure.mechanisms(z, torch.full((64,), env))
+            g = structure.mechanisms(z, torch.full((64,), env, device=learner.device_))
         assert torch.equal(g, g[:1].expand_as(g)), env
 
 

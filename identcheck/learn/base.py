@@ -324,8 +324,10 @@ class LatentLearner:
         raise NotImplementedError
 
     def _build(self, n_features: int, n_envs: int, device: torch.device, seed: int) -> LatentVAE | LatentFlow:
+        # the CPU generator alone, restored after: torch.manual_seed would also reseed the caller's CUDA
+        # generators, which no part of a fit draws from (training draws from generators of its own)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
+            torch.default_generator.manual_seed(int(seed))
             structure = self._make_structure(n_envs)
             if self.likelihood == "exact":
                 flow = SmoothLeakyFlow(self.latent_dim, self.layers, torch.Generator().manual_seed(int(seed)))

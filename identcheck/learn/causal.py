@@ -94,8 +94,11 @@ class CausalLearner(LatentLearner):
         # scale-free: |∂ĝ_i/∂ẑ_j| · std(ẑ_j) / std(ĝ_i + n_i), invariant to rescaling either latent
         scale = z.detach().std(0).unsqueeze(1) / pre.std(0).clamp_min(1e-12).unsqueeze(0)
         per_sample = grads.abs() * scale
-        sums = torch.zeros(self.n_envs_, l, l, device=x.device).index_add_(0, env, per_sample)
-        counts = torch.bincount(env, minlength=self.n_envs_)
+        # per-environment sums as a product with the one-hot u: repeatable on CUDA, where index_add_'s atomic
+        # adds sum in a different order on every call
+        one_hot = torch.nn.functional.one_hot(env, self.n_envs_).to(per_sample.dtype)
+        sums = (one_hot.T @ per_sample.reshape(x.shape[0], l * l)).reshape(self.n_envs_, l, l)
+        counts = one_hot.sum(0)
         present = counts > 0
         per_env = sums[present] / counts[present].view(-1, 1, 1)
         return per_env.mean(0).cpu().numpy().astype(np.float64)  # mean, never min, over environments
