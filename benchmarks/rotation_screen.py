@@ -92,7 +92,7 @@ def fit_twice(seed: int, fit_seed: int, settings: dict[str, Any], margin: float,
         if not truth:
             truth.append(truth_nll(scored, learner.x_mean_, learner.x_scale_))
         with torch.no_grad():
-            z_hat = module.structure.push(module.noise_mean(xs, es), es).double().numpy()
+            z_hat = module.structure.push(module.noise_mean(xs, es), es).double().cpu().numpy()
             nll = float(module.neg_log_likelihood(xs, es).double().mean())
         return {**read(scored, z_hat), "gap": nll - truth[0]}
 
