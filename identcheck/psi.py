@@ -26,7 +26,7 @@ from .families import simple_points
 from .scm import PNL_SYMBOL, SCM
 from .spec.expressions import numeric_function
 
-__all__ = ["latents_at", "latent_map", "first_undefined"]
+__all__ = ["latents_at", "latent_map", "first_undefined", "noise_symbols", "latents_exact"]
 
 #: Called with (rows where a step gave a non-finite value, what failed) when `latents_at` is strict.
 OnFailure = Callable[[np.ndarray, str], None]
@@ -82,6 +82,52 @@ def latent_map(scm: SCM) -> Callable[..., np.ndarray]:
         return z
 
     return evaluate
+
+
+def noise_symbols(scm: SCM) -> dict[str, sp.Symbol]:
+    """One symbol t_i per latent, from which `latents_exact` builds the noise: with t_i > 0, n_i = a + t_i on
+    a support (a, inf), a + (b - a)/(1 + t_i) on (a, b), b - t_i on (-inf, b); on the whole line n_i = t_i,
+    real. Dummies, so that no spec symbol can clash with them.
+
+    >>> from identcheck import load_example
+    >>> noise_symbols(load_example("C1"))["z1"].is_positive is None  # Gaussian noise: the whole line
+    True
+    """
+    low, high = scm.noise_family.support
+    on_line = np.isinf(low) and np.isinf(high)
+    return {name: sp.Dummy(f"t_{name}", real=True) if on_line else sp.Dummy(f"t_{name}", positive=True)
+            for name in scm.latents}
+
+
+def latents_exact(scm: SCM, at: Mapping[sp.Symbol, sp.Expr], noise: Mapping[str, sp.Symbol],
+                  max_ops: int = 40) -> dict[sp.Symbol, sp.Expr]:
+    """ψ_u in exact form: every latent's symbol -> z_i = ḡ_i(g_i(pa_i, u) + n_i) as an expression of the
+    symbols `noise` (from `noise_symbols`), at the environment whose exact symbol and parameter values are
+    `at`. As the t_i range over their domain, the latents range over their joint support in that
+    environment, so an expression that vanishes for every t after this substitution vanishes on the support
+    (SPEC §5 Pitfalls: probe only inside it). A latent whose form would exceed `max_ops` operations (deep
+    graphs nest the mechanisms) is left as a free real symbol instead: a zero for every real value of it
+    holds on its support too.
+
+    >>> from identcheck import load_example
+    >>> scm = load_example("C1")
+    >>> t = noise_symbols(scm)
+    >>> u = scm.environments.symbols[0]
+    >>> z = latents_exact(scm, {u: sp.Integer(2)}, t)
+    >>> [z[scm.symbol(name)] - t[name] for name in scm.latents]
+    [0, 2*_t_z1]
+    """
+    low, high = (sp.nsimplify(v) if np.isfinite(v) else None for v in scm.noise_family.support)
+    z: dict[sp.Symbol, sp.Expr] = {}
+    for latent in scm.order:
+        t = noise[latent]
+        n = (t if low is None and high is None else low + t if high is None else high - t if low is None
+             else low + (high - low) / (1 + t))
+        value = scm.mechanism(latent).xreplace(at).xreplace(z) + n
+        gbar = scm.post_nonlinear.get(latent)
+        value = value if gbar is None else gbar.xreplace({PNL_SYMBOL: value})
+        z[scm.symbol(latent)] = value if sp.count_ops(value) <= max_ops else scm.symbol(latent)
+    return z
 
 
 def first_undefined(scm: SCM) -> tuple[str, int, dict[str, float]] | None:

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from identcheck import SpecError, check, from_dict, simulate
-from identcheck.check.condition_iv import _Context, check_edge
+from identcheck.check.condition_iv import _Context, check_edge, exact_table
+from identcheck.psi import latents_exact, noise_symbols
 
 #: The two noise parameters of each family, both given as 2 + sin(...) and exp(0.6*cos(...)) below.
 PARAMS = {"beta": ("a", "b"), "gamma": ("shape", "rate"), "gaussian": ("mean", "std")}
@@ -59,9 +60,62 @@ def test_gamma_parent_probed_where_it_lives():
     # u - Heaviside(2 - z2) "never vanishing" and called z3 unidentifiable.
     edge = check_edge(from_dict(GAMMA), "z2", "z3")
     assert edge.status == "holds" and edge.vanishes_at == (0,)
-    assert edge.method == "numeric"  # zero on the support only, not identically in z2: not a symbolic proof
+    # zero on the support only, not identically in z2: proven with z2 written as 5 + t, t > 0 (stop 42;
+    # graded numeric before)
+    assert edge.method == "symbolic"
     assert edge.nonzero_point is not None and edge.nonzero_point["z2"] > 5
     assert _verdicts(GAMMA)["z3"] == "identifiable"
+
+
+def test_zero_on_a_support_built_from_a_parent_is_proven():
+    # z2 = z1**2 + 3 + n2 > 3 wherever z1 lives, so Heaviside(2 - z2) vanishes on the support: proven through
+    # z1 = t1, z2 = t1**2 + 3 + t2. With z2 = z1**2 + 1 + n2, z2 < 2 happens and there is no zero at all.
+    above = check_edge(from_dict(spec("gamma", {"z2": "z1**2 + 3", "z3": "u*z2 + Max(2 - z2, 0)"})), "z2", "z3")
+    assert (above.status, above.vanishes_at, above.method) == ("holds", (0,), "symbolic")
+    across = check_edge(from_dict(spec("gamma", {"z2": "z1**2 + 1", "z3": "u*z2 + Max(2 - z2, 0)"})), "z2", "z3")
+    assert (across.status, across.vanishes_at) == ("fails", ())
+
+
+def test_zero_on_an_interval_support_is_proven():
+    # at u = 0, z2 = n2 lies in (0, 1), where Heaviside(z2 - 1) is 0: proven through z2 = 1/(1 + t)
+    edge = check_edge(from_dict(BETA), "z2", "z3")
+    assert (edge.vanishes_at, edge.method) == ((0,), "symbolic")
+
+
+def test_latents_left_free_where_their_exact_form_grows_too_large():
+    scm = from_dict(spec("gamma", {"z2": "z1**2 + 3", "z3": "sin(z2)*z1"}))
+    at = {s: values[0] for s, values in exact_table(scm).items()}
+    t = noise_symbols(scm)
+    full, capped = latents_exact(scm, at, t), latents_exact(scm, at, t, max_ops=2)
+    assert full[scm.symbol("z2")] == t["z1"]**2 + 3 + t["z2"]
+    assert capped[scm.symbol("z2")] == scm.symbol("z2") and capped[scm.symbol("z1")] == t["z1"]
+
+
+def test_influence_of_a_far_out_parent_is_found_beyond_50_digits():
+    # z2 = 100 + n2: d = 2u*tanh(z2)*(1 - tanh(z2)**2) is about 1e-87 at u = 1, 0.0 in floats and below the
+    # 50-digit rounding; at 200 digits it is a witness. Before, every environment read "zero" and the edge
+    # "no influence"
+    data = spec("gamma", {"z2": "100", "z3": "u*tanh(z2)**2"}, latents=("z2", "z3"), values=(0, 1, 2, 3, 4))
+    edge = check_edge(from_dict(data), "z2", "z3")
+    assert (edge.status, edge.vanishes_at, edge.method) == ("holds", (0,), "symbolic")
+    assert edge.nonzero_point is not None and edge.nonzero_point["z2"] > 100
+    assert _verdicts(data)["z3"] == "identifiable"
+
+
+def test_influence_beyond_the_deepest_look_stays_numeric():
+    # at z2 > 10**6 the same influence is about 10**(-868589): no witness, and the reading says it is numeric
+    data = spec("gamma", {"z2": "1e6", "z3": "u*tanh(z2)**2"}, latents=("z2", "z3"), values=(0, 1, 2, 3, 4))
+    edge = check_edge(from_dict(data), "z2", "z3")
+    assert edge.status == "fails" and edge.method == "numeric" and "not proven" in edge.reason
+
+
+def test_exact_zero_where_floats_overflow_at_every_probe():
+    # exp(z2/1000) overflows at every probe of z2 > 10**6; at u = 1 the derivative is 0 exactly (undecided
+    # before), and the 50-digit witnesses decide the other environments
+    data = spec("gamma", {"z2": "1e6", "z3": "(u - 1)*exp(z2/1000)"}, latents=("z2", "z3"),
+                values=(0, 1, 2, 3, 4))
+    edge = check_edge(from_dict(data), "z2", "z3")
+    assert (edge.status, edge.vanishes_at, edge.method, edge.nonzero_at) == ("holds", (1,), "symbolic", 0)
 
 
 def test_probes_lie_in_each_environments_support():

@@ -26,7 +26,7 @@ import numpy as np
 import sympy as sp
 
 from ..report import ConditionIVResult, EdgeResult, EdgeStatus
-from ..psi import latent_map
+from ..psi import latent_map, latents_exact, noise_symbols
 from ..scm import PNL_SYMBOL, SCM
 from ..spec.expressions import numeric_function
 from .results import Status
@@ -163,6 +163,8 @@ class _Context:
         self.moving_support = not (np.isinf(support[0]) and np.isinf(support[1]))
         self._noise_probes = probe_points(support, len(scm.latents), probes, seed) if self.moving_support else None
         self._psi = latent_map(scm) if self.moving_support else None
+        self._noise_symbols = noise_symbols(scm) if self.moving_support else {}
+        self._exact_latents: dict[int, dict[sp.Symbol, sp.Expr]] = {}
 
     def points(self, child: str) -> np.ndarray:
         """Probe points for the parents of `child`, inside their support (SPEC §5 pitfalls: probe inside
@@ -184,6 +186,14 @@ class _Context:
                             pts[:, k] = np.broadcast_to(np.asarray(gbar(pts[:, k]), float), pts[:, k].shape)
                 self._points[child] = pts
         return self._points[child]
+
+    def exact_support(self, m: int) -> dict[sp.Symbol, sp.Expr]:
+        """The latents in environment m as exact functions of noise symbols (`psi.latents_exact`): the
+        support where a zero on a half-line or an interval support is proven."""
+        if m not in self._exact_latents:
+            at = {s: values[m] for s, values in self.exact.items()}
+            self._exact_latents[m] = latents_exact(self.scm, at, self._noise_symbols)
+        return self._exact_latents[m]
 
     def _pushed(self, values: dict[sp.Symbol, np.ndarray], count: int) -> np.ndarray:
         """psi_u of the noise probes (count, K, l) at `count` environments given by `values` (arrays of
@@ -272,7 +282,8 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     parents = [scm.symbol(p) for p in scm.parents(child)]
     d = sp.diff(scm.mechanism(child), scm.symbol(parent))
     points = ctx.points(child)
-    profile = vanishing_profile(d, parents, points, ctx.table, ctx.exact, tol=ctx.tol)
+    profile = vanishing_profile(d, parents, points, ctx.table, ctx.exact, tol=ctx.tol,
+                                support=ctx.exact_support if ctx.moving_support else None)
     tables = bool(d.free_symbols & ctx.parameter_symbols)
     solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, child)
     extrapolated_zeros = sp.Complement(within, ctx.observed_u) if within is not None else sp.S.EmptySet

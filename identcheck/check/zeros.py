@@ -62,6 +62,12 @@ MP_DIGITS = 50
 MP_ROUNDING = 1e-45
 #: Environments at which one derivative's simplify may fail before the others get the cheap proof only.
 SIMPLIFY_FAILURES = 3
+#: Digits at which a zero that 50 digits cannot tell from a non-zero is looked at again, and the probe points
+#: per environment tried there (1 - tanh(z1)**2 needs about 0.87*z1 digits: z1 = 5000 is 1.6e-4341).
+DEEP_DIGITS = (200, 1000, 5000)
+DEEP_TRIES = 3
+#: Functions of the sign of their argument: an expression with them may vanish on a support only.
+SIGN_DEPENDENT = (sp.Heaviside, sp.Piecewise, sp.sign, sp.Abs, sp.Max, sp.Min, sp.floor, sp.ceiling)
 #: Large-magnitude probe points (+-10**U(0, 6)) added to the other scales: a derivative that is zero on a
 #: half-line far out (0.8*Heaviside(z1 - 60)) is not identically zero (SPEC §5 Pitfalls).
 LARGE_PROBES = 6
@@ -292,13 +298,17 @@ def vanishing_profile(
     exact: Mapping[sp.Symbol, Sequence[sp.Expr]],
     *,
     tol: float = 1e-9,
+    support: Callable[[int], Mapping[sp.Symbol, sp.Expr]] | None = None,
 ) -> ZeroProfile:
     """Decide, for every environment m at once, whether expr(., u_m) vanishes identically in `variables`.
 
     `points` (K, len(variables)) are probe points inside the support, or (E, K, len(variables)) when the
     support changes with the environment (row m: points inside the support in environment m); `table` maps
     every other symbol of expr to its value in each environment (arrays of length E); `exact` the same
-    values as exact sympy numbers (used to prove the zeros the numbers suggest).
+    values as exact sympy numbers (used to prove the zeros the numbers suggest). `support(m)`, when the
+    support moves with the environment, gives the variables in environment m as exact functions of noise
+    symbols (`psi.latents_exact`): a zero that holds on the support only (Heaviside(2 - z1) where z1 > 5) is
+    proven after that substitution.
 
     >>> u, z = sp.symbols("u z1", real=True)
     >>> us = [0, 1, 2]
@@ -357,8 +367,11 @@ def vanishing_profile(
         zero = coefficient_zero & ~nonzero
         suspects = np.flatnonzero(zero & ~proven)
     else:
-        zero = enough & ~nonzero
-        proven = _prove_at(expr, others, exact, np.flatnonzero(zero), count, simplify=False)  # expand: cheap
+        # an environment that floats cannot read (exp(1000)*(u - 1) at u = 1) may still be an exact zero
+        unread = ~enough & ~nonzero
+        proven = _prove_at(expr, others, exact, np.flatnonzero((enough & ~nonzero) | unread), count,
+                           simplify=False)  # expand: cheap
+        zero = (enough & ~nonzero) | (unread & proven)
         suspects = np.flatnonzero(zero & ~proven)
     # 3. a numeric zero (no float witness, no exact proof) is re-checked at 50 digits on the UNEXPANDED
     # expression: float64 cancellation (u - u*tanh(50 + 502*z1)**2, tanh**2 == 1.0) hides real non-zeros
@@ -369,6 +382,14 @@ def vanishing_profile(
             witness[env_index] = grid[env_index, point_index]
     if separation is None:  # simplify last: it is slow, and a 50-digit witness makes it moot
         proven |= _prove_at(expr, others, exact, np.flatnonzero(zero & ~proven), count)
+    if support is not None:  # a zero on the support only: proven with the variables written through the noise
+        proven |= _prove_on_support(expr, others, exact, np.flatnonzero(zero & ~proven), count, support)
+    # 4. a zero still unproven may be a non-zero below 50 digits (1 - tanh(z1)**2 at z1 = 101 is 1.5e-87,
+    # where the parent's support lies far out): looked for again at more digits
+    for env_index, point_index in _deep_witnesses(expr, variables, others, grid, exact, table,
+                                                  np.flatnonzero(zero & ~proven)).items():
+        zero[env_index], nonzero[env_index] = False, True
+        witness[env_index] = grid[env_index, point_index]
     return ZeroProfile(zero, proven, nonzero, witness, separation)
 
 
@@ -393,10 +414,10 @@ def _inner(expr: sp.Expr, variables: set[sp.Symbol], spec_only: bool) -> sp.Expr
     return _magnitude(expr, variables, spec_only)
 
 
-def _mp_number(value: object, fallback: float) -> mpmath.mpf:
-    """An environment value as an mpmath number at the working precision (exact when sympy can give it)."""
+def _mp_number(value: object, fallback: float, digits: int = MP_DIGITS) -> mpmath.mpf:
+    """An environment value as an mpmath number at `digits` (exact when sympy can give it)."""
     try:
-        return mpmath.mpf(str(sp.N(sp.sympify(value), MP_DIGITS + 10)))
+        return mpmath.mpf(str(sp.N(sp.sympify(value), digits + 10)))
     except (TypeError, ValueError, sp.SympifyError):
         return mpmath.mpf(fallback)
 
@@ -433,9 +454,10 @@ def _mp_rows(points: np.ndarray) -> list[list[mpmath.mpf]]:
     return [[mpmath.mpf(float(x)) for x in row] for row in points]
 
 
-def _first_mp_nonzero(fn: Callable, mp_points: list[list[mpmath.mpf]], env: list[mpmath.mpf]) -> int | None:
+def _first_mp_nonzero(fn: Callable, mp_points: list[list[mpmath.mpf]], env: list[mpmath.mpf],
+                      rounding: float = MP_ROUNDING) -> int | None:
     """The first point where |value| > MP_RELATIVE_TOL * (magnitude of the spec's cancelling numbers) and
-    |value| > MP_ROUNDING * (magnitude of all the terms): the second bound keeps the 50-digit rounding of an
+    |value| > rounding * (magnitude of all the terms): the second bound keeps the 50-digit rounding of an
     unsimplified identity (z1*(sin(z1)**2 + cos(z1)**2 - 1)) from counting as a witness."""
     for k, row in enumerate(mp_points):
         try:
@@ -447,9 +469,44 @@ def _first_mp_nonzero(fn: Callable, mp_points: list[list[mpmath.mpf]], env: list
         value, spec_scale, full_scale = (mpmath.re(v) for v in parts)
         if not all(mpmath.isfinite(v) for v in (value, spec_scale, full_scale)) or full_scale == 0:
             continue
-        if abs(value) > MP_RELATIVE_TOL * spec_scale and abs(value) > MP_ROUNDING * full_scale:
+        if abs(value) > MP_RELATIVE_TOL * spec_scale and abs(value) > rounding * full_scale:
             return k
     return None
+
+
+def _deep_witnesses(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.Symbol], grid: np.ndarray,
+                    exact: Mapping[sp.Symbol, Sequence[sp.Expr]], table: Mapping[sp.Symbol, np.ndarray],
+                    environments: np.ndarray) -> dict[int, int]:
+    """{environment m: index of a probe point where expr is non-zero} found by `_first_mp_nonzero` at
+    DEEP_DIGITS (the first DEEP_TRIES points of grid[m]), for zeros that 50 digits cannot tell apart from a
+    non-zero: 1 - tanh(z1)**2 at z1 = 600 is 1e-520. The rounding bound scales with the digits, as at 50.
+    After `SIMPLIFY_FAILURES` environments without a witness the rest are left as they are (at 5000 digits
+    each failure costs a few hundredths of a second).
+
+    >>> z, u = sp.symbols("z1 u", real=True)
+    >>> grid = np.full((2, 3, 1), 600.0)
+    >>> _deep_witnesses(u*(1 - sp.tanh(z)**2), [z], [u], grid, {u: [sp.Integer(0), sp.Integer(1)]},
+    ...                 {u: np.array([0.0, 1.0])}, np.array([0, 1]))
+    {1: 0}
+    """
+    fn = _mp_function(expr, variables, others) if len(environments) else None
+    if fn is None:
+        return {}
+    found: dict[int, int] = {}
+    failures = start = 0  # neighbouring environments need about as many digits: start where the last one hit
+    for m in environments.tolist():
+        if failures >= SIMPLIFY_FAILURES:
+            break
+        for level in range(start, len(DEEP_DIGITS)):
+            digits = DEEP_DIGITS[level]
+            with mpmath.workdps(digits):
+                env = [_mp_number(exact[s][m], float(table[s][m]), digits) for s in others]
+                hit = _first_mp_nonzero(fn, _mp_rows(grid[m, :DEEP_TRIES]), env, rounding=10.0 ** (5 - digits))
+            if hit is not None:
+                found[m], start = hit, level
+                break
+        failures += m not in found
+    return found
 
 
 def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol],
@@ -508,6 +565,33 @@ def _prove_at(expr: sp.Expr, others: list[sp.Symbol], exact: Mapping[sp.Symbol, 
                                        simplify and failures < SIMPLIFY_FAILURES) is True
             failures += not cache[key]
         proven[m] = cache[key]
+    return proven
+
+
+def _prove_on_support(expr: sp.Expr, others: list[sp.Symbol], exact: Mapping[sp.Symbol, Sequence[sp.Expr]],
+                      indices: np.ndarray, count: int,
+                      support: Callable[[int], Mapping[sp.Symbol, sp.Expr]]) -> np.ndarray:
+    """Exact proof that expr(., u_m) vanishes on the support of the variables in environment m: the variables
+    are replaced by support(m), their exact forms in positive noise symbols, and the result expanded
+    (Heaviside(2 - z1) is 0 once z1 = 5 + t with t > 0). Only where expr holds a function of the sign of its
+    argument (an analytic expression that vanishes on an open set vanishes everywhere it is analytic, which
+    the proof without the support already tried), and until it has failed at `SIMPLIFY_FAILURES` environments.
+
+    >>> z, u, t = sp.Symbol("z1", real=True), sp.Symbol("u", real=True), sp.Symbol("t", positive=True)
+    >>> _prove_on_support(u - sp.Heaviside(2 - z), [u], {u: [0, 1]}, np.array([0, 1]), 2,
+    ...                   lambda m: {z: 5 + t}).tolist()
+    [True, False]
+    """
+    proven = np.zeros(count, bool)
+    if not expr.has(*SIGN_DEPENDENT):
+        return proven
+    failures = 0
+    for m in indices.tolist():
+        if failures >= SIMPLIFY_FAILURES:
+            break
+        at = expr.xreplace({s: exact[s][m] for s in others}).xreplace(dict(support(m)))
+        proven[m] = is_zero_exact(at, simplify=False) is True
+        failures += not proven[m]
     return proven
 
 
@@ -763,7 +847,7 @@ def _mp_function(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.Symb
     wanted = set(variables)
     try:
         return sp.lambdify(variables + others, [expr, _magnitude(expr, wanted, True), _magnitude(expr, wanted, False)],
-                           modules="mpmath")
+                           modules="mpmath", cse=True)  # the three share their functions (tanh at 5000 digits)
     except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
         return None
 
