@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from identcheck import SpecError, check, from_dict, simulate
 from identcheck.check.condition_iv import _Context, check_edge, exact_table
 from identcheck.psi import latents_exact, noise_symbols
+from identcheck.testing import examples
 
 #: The two noise parameters of each family, both given as 2 + sin(...) and exp(0.6*cos(...)) below.
 PARAMS = {"beta": ("a", "b"), "gamma": ("shape", "rate"), "gaussian": ("mean", "std")}
@@ -80,6 +83,20 @@ def test_zero_on_an_interval_support_is_proven():
     # at u = 0, z2 = n2 lies in (0, 1), where Heaviside(z2 - 1) is 0: proven through z2 = 1/(1 + t)
     edge = check_edge(from_dict(BETA), "z2", "z3")
     assert (edge.vanishes_at, edge.method) == ((0,), "symbolic")
+
+
+@settings(max_examples=examples(30), deadline=None)
+@given(family=st.sampled_from(["gamma", "beta"]), shift=st.integers(0, 6), kink=st.integers(-3, 9))
+def test_a_kink_is_a_proven_zero_exactly_where_the_support_misses_it(family, shift, kink):
+    # z2 = shift + n2 lives above `shift`, so at u = 0 the derivative -Heaviside(kink - z2) vanishes on the
+    # support iff kink <= shift: then the zero is proven (and is the only one, the derivative being u there);
+    # otherwise u = 0 is no zero
+    data = spec(family, {"z2": str(shift), "z3": f"u*z2 + Max({kink} - z2, 0)"}, latents=("z2", "z3"))
+    edge = check_edge(from_dict(data), "z2", "z3")
+    if kink <= shift:
+        assert (edge.vanishes_at, edge.method) == ((0,), "symbolic")
+    else:
+        assert 0 not in edge.vanishes_at
 
 
 def test_latents_left_free_where_their_exact_form_grows_too_large():

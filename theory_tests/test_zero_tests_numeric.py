@@ -4,12 +4,15 @@ the intercept caveat on duplicated environments; a false collision of an injecti
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import sympy as sp
 
 from identcheck import from_dict, load_example
 from identcheck.check.condition_iii import check_noise_variability
 from identcheck.check.condition_iv import check_condition_iv, check_edge
 from identcheck.check.noise_mixing import check_injectivity
+from identcheck.check.zeros import _deep_witnesses
 from identcheck.errors import SpecError
 
 NOISE2 = {"z1": {"mean": "1.5*sin(1.7*u+0.9)", "std": "exp(0.6*cos(1.3*u+2.1))"},
@@ -41,6 +44,18 @@ def test_spec_number_artefact_below_the_tolerance_still_counts_as_zero():
     """0.3333333333333333*3 differs from 1 only in the 16th digit: a zero at the spec's precision."""
     result = edge("(u - 0.3333333333333333*3)*tanh(z1 + u)", (1, 2, 3, 4, 5))
     assert result.vanishes_at == (1,)
+
+
+def test_deep_digits_tell_a_tiny_influence_from_an_identitys_rounding():
+    """At 200-5000 digits, u*(1 - tanh(z1)**2) at z1 = 600 (about 1e-520) is a witness at u = 1, and the
+    rounding of an unsimplified identity is none. A float bound 10.0**(5 - 1000) underflows to 0.0 and made
+    any rounding residue a witness (caught in review, stop 42)."""
+    z, u = sp.symbols("z1 u", real=True)
+    grid = np.full((2, 3, 1), 600.0)
+    exact, table = {u: [sp.Integer(0), sp.Integer(1)]}, {u: np.array([0.0, 1.0])}
+    assert _deep_witnesses(u*(1 - sp.tanh(z)**2), [z], [u], grid, exact, table, np.array([0, 1])) == {1: 0}
+    identity = sp.Mul(u, z, sp.Add(sp.sin(z)**2, sp.cos(z)**2, -1, evaluate=False), evaluate=False)
+    assert _deep_witnesses(identity, [z], [u], np.full((2, 3, 1), 1.7), exact, table, np.array([0, 1])) == {}
 
 
 def test_half_line_far_out_is_covered_by_the_probes():

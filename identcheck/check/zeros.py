@@ -11,7 +11,11 @@ here combine three kinds of evidence and say which one decided:
 - *exact proof* of a candidate zero with sympy (`is_zero_exact`), only where the numbers say "zero";
 - a *numeric probe* over ALL environments at once (one lambdified, vectorised evaluation): a point where
   |d| exceeds tol * sum|additive terms| is a witness of non-zero (re-evaluated with 50-digit mpmath when
-  it is close to the tolerance). "simplify did not return 0" is never read as non-zero without a witness.
+  it is close to the tolerance, and a zero still unproven at 200-5000 digits). "simplify did not return 0"
+  is never read as non-zero without a witness.
+
+Where the support moves with the environment (noise on a half-line or an interval), a zero that holds on the
+support only is proven with the variables written through the noise (`psi.latents_exact`).
 
 >>> import sympy as sp
 >>> u, z = sp.Symbol("u", real=True), sp.Symbol("z1", real=True)
@@ -455,7 +459,7 @@ def _mp_rows(points: np.ndarray) -> list[list[mpmath.mpf]]:
 
 
 def _first_mp_nonzero(fn: Callable, mp_points: list[list[mpmath.mpf]], env: list[mpmath.mpf],
-                      rounding: float = MP_ROUNDING) -> int | None:
+                      rounding: float | mpmath.mpf = MP_ROUNDING) -> int | None:
     """The first point where |value| > MP_RELATIVE_TOL * (magnitude of the spec's cancelling numbers) and
     |value| > rounding * (magnitude of all the terms): the second bound keeps the 50-digit rounding of an
     unsimplified identity (z1*(sin(z1)**2 + cos(z1)**2 - 1)) from counting as a witness."""
@@ -501,7 +505,8 @@ def _deep_witnesses(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.S
             digits = DEEP_DIGITS[level]
             with mpmath.workdps(digits):
                 env = [_mp_number(exact[s][m], float(table[s][m]), digits) for s in others]
-                hit = _first_mp_nonzero(fn, _mp_rows(grid[m, :DEEP_TRIES]), env, rounding=10.0 ** (5 - digits))
+                hit = _first_mp_nonzero(fn, _mp_rows(grid[m, :DEEP_TRIES]), env,
+                                        rounding=mpmath.mpf(10) ** (5 - digits))  # a float would underflow
             if hit is not None:
                 found[m], start = hit, level
                 break
