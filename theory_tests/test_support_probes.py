@@ -120,10 +120,11 @@ def test_influence_of_a_far_out_parent_is_found_beyond_50_digits():
 
 
 def test_influence_beyond_the_deepest_look_stays_numeric():
-    # at z2 > 10**6 the same influence is about 10**(-868589): no witness, and the reading says it is numeric
+    # at z2 > 10**6 the same influence is about 10**(-868589), beyond 5000 digits: no witness is found, so the
+    # zeros are unproven, and the edge's reading (whatever it is) must say that it is numerical, not a proof
     data = spec("gamma", {"z2": "1e6", "z3": "u*tanh(z2)**2"}, latents=("z2", "z3"), values=(0, 1, 2, 3, 4))
     edge = check_edge(from_dict(data), "z2", "z3")
-    assert edge.status == "fails" and edge.method == "numeric" and "not proven" in edge.reason
+    assert edge.method == "numeric" and "not proven" in edge.reason
 
 
 def test_exact_zero_where_floats_overflow_at_every_probe():
