@@ -26,6 +26,7 @@ support only is proven with the variables written through the noise (`psi.latent
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -64,7 +65,8 @@ MP_RELATIVE_TOL = 1e-12
 MP_DIGITS = 50
 #: Relative size of the 50-digit rounding, with a margin: below it a residual is no evidence at all.
 MP_ROUNDING = 1e-45
-#: Environments at which one derivative's simplify may fail before the others get the cheap proof only.
+#: Environments at which one derivative's slow test may fail before the rest are left to the cheaper
+#: evidence: sympy's simplify, the proof on the support, the look at 200-5000 digits.
 SIMPLIFY_FAILURES = 3
 #: Digits at which a zero that 50 digits cannot tell from a non-zero is looked at again, and the probe points
 #: per environment tried there (1 - tanh(z1)**2 needs about 0.87*z1 digits: z1 = 5000 is 1.6e-4341).
@@ -846,11 +848,17 @@ def _zero_stretches(values: np.ndarray) -> list[tuple[int, int]]:
     return [(max(a - 1, 0), min(b + 1, last)) for a, b in _runs(values == 0)]
 
 
-def _mp_function(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.Symbol]) -> Callable | None:
+def _mp_function(expr: sp.Expr, variables: Sequence[sp.Symbol], others: Sequence[sp.Symbol]) -> Callable | None:
     """expr and its two magnitudes (as `_first_mp_nonzero` reads them) lambdified for mpmath, arguments the
-    variables and then the others; None when there is no mpmath printer for expr."""
+    variables and then the others; None when there is no mpmath printer for expr. Made once per expression:
+    the 50-digit witnesses, the deeper look and the domain scan of one derivative share it."""
+    return _mp_lambdified(expr, tuple(variables), tuple(others))
+
+
+@functools.lru_cache(maxsize=1024)
+def _mp_lambdified(expr: sp.Expr, variables: tuple[sp.Symbol, ...], others: tuple[sp.Symbol, ...]) -> Callable | None:
     wanted = set(variables)
-    try:
+    try:  # the spec's floats are printed as their exact binary values, the same at every precision
         return sp.lambdify(variables + others, [expr, _magnitude(expr, wanted, True), _magnitude(expr, wanted, False)],
                            modules="mpmath", cse=True)  # the three share their functions (tanh at 5000 digits)
     except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
