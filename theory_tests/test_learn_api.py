@@ -93,10 +93,17 @@ _ABSENT_CUDA = f"cuda:{torch.cuda.device_count()}"  # one past this machine's la
     ({"device": "meta"}, "device must be 'auto', 'cpu' or 'cuda\\[:k\\]'"),
     ({"device": _ABSENT_CUDA}, "is not on this machine"),
     ({"seed": -1}, r"seed must be an integer in \[0, 2\*\*32\)"), ({"seed": 2**70}, "seed must be"),
-    ({"seed": 1.5}, "seed must be"), ({"seed": True}, "seed must be")])
+    ({"seed": 1.5}, "seed must be"), ({"seed": True}, "seed must be"),
+    ({"lr": "1e-3"}, "lr must be a finite number > 0, got '1e-3'"), ({"sparsity": None}, "sparsity must be"),
+    ({"sparsity": float("inf")}, "sparsity must be a finite number >= 0"), ({"clip_grad": float("inf")}, "clip_grad"),
+    ({"lr": True}, "lr must be"), ({"early_stopping": "no"}, "early_stopping must be True or False"),
+    ({"reference_envs": iter([0])}, "not a one-shot iterator")])
 def test_invalid_hyperparameters_are_reported_at_fit(params, match, data):
     """Each is one IdentcheckError naming the argument. A CUDA device the machine lacks, and seeds numpy or
-    torch refuse, used to surface as torch's AssertionError or a ValueError from a random number generator."""
+    torch refuse, used to surface as torch's AssertionError or a ValueError from a random number generator; a
+    string lr as a TypeError from a comparison; an infinite sparsity as a diverged loss ("try a smaller lr");
+    early_stopping="no" turned early stopping on, and an iterator of reference environments was used up by
+    the check, so that nothing was pinned (found in a review, stop 43)."""
     with pytest.raises(IdentcheckError, match=match):
         LatentCausalVAE(2, progress=False, **params).fit(*data)
 
@@ -369,7 +376,8 @@ def _foreign_file(case: str, folder, saved) -> object:
         torch.save({"weights": torch.zeros(2)}, path)
     elif case == "cut short":
         path.write_bytes(saved.read_bytes()[:500])
-    elif case in ("unknown learner", "unknown parameter", "no fitted state", "other weights"):
+    elif case in ("unknown learner", "unknown parameter", "no fitted state", "other weights", "invalid parameter",
+                  "other standardisation"):
         payload = torch.load(saved, weights_only=True)
         if case == "unknown learner":
             payload["learner"] = "no_such_learner"
@@ -377,6 +385,10 @@ def _foreign_file(case: str, folder, saved) -> object:
             payload["params"]["no_such_parameter"] = 1
         elif case == "no fitted state":
             del payload["fitted"]["n_envs_"]
+        elif case == "invalid parameter":
+            payload["params"]["epochs"] = -5
+        elif case == "other standardisation":
+            payload["fitted"]["x_mean_"] = torch.zeros(4, dtype=torch.float64)  # x has 3 features
         else:
             payload["state_dict"] = {"w": torch.zeros(1)}
         torch.save(payload, path)
@@ -394,6 +406,8 @@ def _foreign_file(case: str, folder, saved) -> object:
     ("cut short", "is not an identcheck learner file, or is damaged"),
     ("unknown learner", "unknown learner 'no_such_learner'"), ("unknown parameter", "damaged .*no_such_parameter"),
     ("no fitted state", "damaged .*n_envs_"), ("other weights", "damaged .*RuntimeError"),
+    ("invalid parameter", "damaged .*epochs must be an integer >= 1, got -5"),
+    ("other standardisation", "damaged .*standardisation is not 3 finite means"),
     ("missing", "No such file"), ("directory", "Is a directory")])
 def test_loading_a_file_save_did_not_write_is_a_named_data_error(case, match, data, tmp_path):
     """`load` reads only what `save` wrote: anything else, or a damaged file, is one DataError saying so,
@@ -402,6 +416,19 @@ def test_loading_a_file_save_did_not_write_is_a_named_data_error(case, match, da
     LatentCausalVAE(2, **TINY).fit(*data).save(saved)
     with pytest.raises(DataError, match=match):
         LatentLearner.load(_foreign_file(case, tmp_path, saved))
+
+
+def test_a_fit_takes_tensors_that_require_grad_and_edge_strengths_need_two_rows(data):
+    """x and u as torch tensors attached to an autograd graph are read as their values (numpy refused them
+    with torch's RuntimeError); edge strengths on one row, which has no spread, are a DataError, not a matrix
+    of NaN with torch's warnings (found in a review, stop 43)."""
+    x, u = data
+    from_tensors = LatentCausalVAE(2, **TINY).fit(torch.tensor(x, requires_grad=True), torch.tensor(u))
+    assert np.array_equal(from_tensors.transform(x, u), LatentCausalVAE(2, **TINY).fit(x, u).transform(x, u))
+    with pytest.raises(DataError, match="at least 2 rows"):
+        from_tensors.edge_strengths(x[:1], u[:1])
+    with pytest.raises(DataError, match="a fit needs at least 2"):
+        LatentCausalVAE(2, validation_fraction=0.0, early_stopping=False, **TINY).fit(x[:1], np.zeros(1, int))
 
 
 def test_fits_are_deterministic_for_a_seed(data):
@@ -528,6 +555,28 @@ def test_nan_loss_raises_training_error_and_keeps_the_last_good_state(data, monk
     assert np.array_equal(learner.transform(x, u), after_one_epoch)
     assert len(learner.history_["train_loss"]) == 1
     assert learner.graph().shape == (2, 2)
+
+
+@pytest.mark.parametrize("name", ["latent_mlp", "ivae"])
+@pytest.mark.parametrize("poisoned_call", [1, 2])
+def test_after_a_divergence_the_history_and_the_kept_epoch_agree_with_the_message(name, poisoned_call, data,
+                                                                                  monkeypatch):
+    """A validation objective that turns NaN after epoch k (injected) stops the fit with the state after epoch
+    k - 1: best_epoch_ is that epoch, as the message says, and the history's lists hold exactly the epochs
+    before it. Epoch k's train_loss used to be recorded before the check failed: one more train_loss than
+    val_loss, and best_epoch_ one past the kept state (found in a review, stop 43)."""
+    original, calls = training._evaluate, {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        calls["n"] += 1
+        return float("nan") if calls["n"] == poisoned_call else original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_evaluate", poisoned)
+    learner = make_learner(name, latent_dim=2, **(TINY | {"epochs": 5}))
+    with pytest.raises(TrainingError, match=f"after epoch {poisoned_call}; .* after epoch {poisoned_call - 1}"):
+        learner.fit(*data)
+    assert learner.best_epoch_ == poisoned_call - 1
+    assert {len(v) for v in learner.history_.values()} == {poisoned_call - 1}
 
 
 @pytest.mark.parametrize("kwargs, match", [

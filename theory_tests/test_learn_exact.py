@@ -155,7 +155,7 @@ def test_pretraining_joins_both_stages_in_the_history(data):
     assert learner.best_epoch_ == 7 and np.all(np.diff(learner.history_["seconds"]) > 0)
     with pytest.raises(IdentcheckError, match="pretrain_epochs must be an integer >= 0"):
         LatentCausalVAE(3, pretrain_epochs=-1, **TINY).fit(x, u)
-    with pytest.raises(IdentcheckError, match="pretrain_lr must be None or > 0"):
+    with pytest.raises(IdentcheckError, match="pretrain_lr must be None or a finite number > 0"):
         LatentCausalVAE(3, pretrain_epochs=2, pretrain_lr=0.0, **TINY).fit(x, u)
 
 

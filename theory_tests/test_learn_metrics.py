@@ -138,11 +138,40 @@ def test_parent_share_within_environments_sees_a_parent_whose_weight_flips_sign(
     assert parent_share(-2 * z2 + 5, z2, z1[:, None], u=u).share == pytest.approx(0.0, abs=1e-9)
 
 
-@pytest.mark.parametrize("u", [np.zeros(99, dtype=int), np.zeros(100)])
-def test_parent_share_rejects_bad_environment_indices(u):
+@pytest.mark.parametrize("u, match", [(np.zeros(99, dtype=int), "one environment per row"),
+                                      (np.full(100, 0.5), "integer environment indices"),
+                                      (np.ones((100, 2)), "one-hot")])
+def test_parent_share_rejects_bad_environment_indices(u, match):
     z1 = np.random.default_rng(0).normal(size=100)
-    with pytest.raises(DataError, match="integer environment indices"):
+    with pytest.raises(DataError, match=match):
         parent_share(z1, z1, z1[:, None], u=u)
+
+
+def test_parent_share_takes_u_as_the_learners_do():
+    """Indices as integers, as integer-valued floats or as a one-hot matrix give the same share (it took
+    integer dtypes only, the learners take all three; found in a review, stop 43)."""
+    rng = np.random.default_rng(0)
+    u = rng.integers(0, 3, size=300)
+    z1, n2 = rng.normal(size=(2, 300))
+    z2 = np.where(u == 0, 0.8, -0.8) * z1 + n2
+    shares = {parent_share(n2, z2, z1[:, None], u=form).share for form in (u, u.astype(float), np.eye(3)[u])}
+    assert len(shares) == 1 and shares.pop() > 0.1
+
+
+def test_mpc_is_scale_free_at_the_ends_of_the_float_range(z):
+    """|corr| does not depend on scale; at 1e200 the norms overflowed and at 1e-200 they underflowed, and
+    MPC came out 0 (found in a review, stop 43)."""
+    assert mpc(z * 1e200, z).value == pytest.approx(1.0) and mpc(z * 1e-200, z).value == pytest.approx(1.0)
+    assert mpc(np.column_stack([z[:, 0], np.full(len(z), 0.1)]), z).per_node[1] < 1e-12  # constant: about 0
+
+
+def test_metrics_take_torch_tensors_that_require_grad(z):
+    """A tensor still attached to an autograd graph is read as its values (numpy refused it with torch's
+    RuntimeError)."""
+    torch = pytest.importorskip("torch")
+    assert mpc(torch.tensor(z, requires_grad=True), z).value == pytest.approx(1.0)
+    adjacency = torch.tensor([[0.0, 1.0], [0.0, 0.0]], requires_grad=True)
+    assert shd(adjacency, adjacency, torch.tensor([0, 1])).value == 0
 
 
 def test_agreement_is_symmetric_sees_through_order_and_scale_and_singles_out_the_odd_fit(z):

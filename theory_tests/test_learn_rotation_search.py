@@ -226,8 +226,8 @@ def test_a_learner_without_mechanisms_screens_rotations_too(data):
     ({"rotation_angles": (0.0, 90.0)}, "strictly between 0 and 180"),
     ({"rotation_angles": (180,)}, "strictly between 0 and 180"),
     ({"rotation_angles": "90"}, "rotation_angles must be"),
-    ({"rotation_margin": -0.1}, "rotation_margin must be a number >= 0"),
-    ({"rotation_margin": "0.1"}, "rotation_margin must be a number >= 0"),
+    ({"rotation_margin": -0.1}, "rotation_margin must be a finite number >= 0"),
+    ({"rotation_margin": "0.1"}, "rotation_margin must be a finite number >= 0"),
     ({"rotation_decision": "long"}, "rotation_decision must be one of 'short', 'full', got 'long'"),
     ({"validation_fraction": 0.0, "early_stopping": False}, "need a validation split"),
 ])

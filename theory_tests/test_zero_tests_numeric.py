@@ -46,6 +46,24 @@ def test_spec_number_artefact_below_the_tolerance_still_counts_as_zero():
     assert result.vanishes_at == (1,)
 
 
+@pytest.mark.parametrize("mechanism, values, vanishes_at", [
+    ("sin(pi*u)*z1", (0.5, 1, 1.5, 2.5, 3.5), (1,)),  # separable: the coefficient sin(pi*u)
+    ("tanh(sin(pi*u)*z1)", (0.5, 1, 1.5, 2.5, 3.5), (1,)),  # not separable: the probe path
+    ("cos(pi*u)*z1", (0, 0.5, 1, 2, 3), (0.5,)),
+    ("sin(pi*u/2)*z1", (0, 1, 2, 3, 4, 5, 6), (0, 2, 4, 6)),
+    ("tanh(sin(pi*u/2)*z1 + u)", (0, 1, 2, 3, 4, 5, 6), (0, 2, 4, 6)),
+    ("(u - 1e-12)*tanh(z1 + u)", (0, 1, 2, 3, 4), ()),  # guards: small values that are real
+    ("1e-30*u*z1", (0, 1, 2, 3, 4), (0,))])
+def test_the_float_rounding_of_an_exact_zero_is_not_a_witness(mechanism, values, vanishes_at):
+    """sin(pi*u) at u = 1 is 1.2e-16 in float64: a single term, so its relative residual is 1 and it read as a
+    clear non-zero, graded symbolic; z2 came out unidentifiable with u = 1 observed (found in a review, stop
+    43). A float value 1e-8 times below the same expression's largest over the environments is now tried
+    exactly first, and the exact numbers decide."""
+    result = edge(mechanism, values)
+    assert (result.vanishes_at, result.method) == (vanishes_at, "symbolic")
+    assert result.status == ("holds" if vanishes_at else "fails")
+
+
 def test_deep_digits_tell_a_tiny_influence_from_an_identitys_rounding():
     """At 200-5000 digits, u*(1 - tanh(z1)**2) at z1 = 600 (about 1e-520) is a witness at u = 1, and the
     rounding of an unsimplified identity is none. A float bound 10.0**(5 - 1000) underflows to 0.0 and made
@@ -130,6 +148,23 @@ def test_domain_scan_keeps_a_real_interval_of_zeros():
     result = check_edge(scm, "z1", "z2")
     assert result.status == "holds" and result.extrapolated
     assert "Interval" in result.zero_set and all(0 <= v <= 40 for v in result.extrapolated_zeros)
+
+
+@pytest.mark.parametrize("mechanism, zero_set", [("tanh(z1 + 100*u)**2", None),
+                                                  ("Max(u - 1, 0)*tanh(z1 + 100*u)", "Interval(0, 1)")])
+def test_domain_scan_looks_deeper_than_50_digits_before_keeping_an_interval(mechanism, zero_set):
+    """d = 2*tanh(z1 + 100*u)*(1 - tanh(z1 + 100*u)**2) is never 0, but for u in about [0.7, 1] it is
+    1e-61...1e-87 at the probes, below the 50-digit rounding of 1 - tanh**2: the scan kept an interval of
+    zeros there and called z2 identifiable (extrapolated, numeric). A grid value is exact as given, so it is
+    looked at with 200-5000 digits too, and the interval is gone. Max(u - 1, 0)*... vanishes for u <= 1
+    exactly, and float64 zeros (underflow) go on to u = 1.44: the interval [0, 1] stays whole (it ended at
+    0.9025, the last checked grid point before the first unclean one, until the boundary was bisected)."""
+    scm = from_dict(spec(mechanism) | {"environments": {"values": [0, 0.5, 1.5, 2], "domain": [0, 2]}})
+    result = check_edge(scm, "z1", "z2")
+    if zero_set is None:
+        assert result.status == "fails" and result.extrapolated_zeros == ()
+    else:
+        assert result.status == "holds" and zero_set in result.zero_set
 
 
 @pytest.mark.parametrize("a, high", [(100.5, 121), (117.5, 121), (119.5, 121), (150.5, 201), (191.5, 201),

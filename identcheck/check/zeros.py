@@ -53,6 +53,9 @@ __all__ = [
 SIMPLIFY_MAX_OPS = 120
 #: A relative residual above this is a clear non-zero; between `tol` and this, mpmath re-checks it.
 CLEAR_NONZERO = 1e-6
+#: A float non-zero this much smaller than the same expression's largest value over the environments may be
+#: the rounding of an exact zero (sin(pi*u) at u = 1 is 1.2e-16 in float64): it is tried exactly first.
+ROUNDING_SUSPECT = 1e-8
 #: Fewer finite probe values than this in an environment leave it undecided.
 MIN_FINITE_PROBES = 8
 #: Relative tolerance of the 50-digit recheck of a numeric zero (SPEC §5 step 2c, "evaluated with mpmath at
@@ -264,14 +267,15 @@ def _evaluate(exprs: list[sp.Expr], symbols: list[sp.Symbol], arrays: list[np.nd
 
 
 def _terms_residual(terms: list[sp.Expr], symbols: list[sp.Symbol], arrays: list[np.ndarray],
-                    shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """|sum of terms| / sum |terms| (the relative residual of SPEC §5 step 2c) and a finiteness mask."""
+                    shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """|sum of terms| / sum |terms| (the relative residual of SPEC §5 step 2c), a finiteness mask and
+    |sum of terms| (0 where not finite)."""
     values = np.stack(_evaluate(terms, symbols, arrays, shape)) if terms else np.zeros((1, *shape))
     with np.errstate(all="ignore"):
         total, scale = np.sum(values, axis=0), np.sum(np.abs(values), axis=0)
         finite = np.isfinite(total) & np.isfinite(scale)
         relative = np.where(scale > 0, np.abs(total) / np.where(scale > 0, scale, 1.0), 0.0)
-    return np.where(finite, relative, np.nan), finite
+    return np.where(finite, relative, np.nan), finite, np.where(finite, np.abs(total), 0.0)
 
 
 def _mpmath_relative(terms: list[sp.Expr], symbols: list[sp.Symbol]) -> Callable[[Sequence[float]], float]:
@@ -340,7 +344,7 @@ def vanishing_profile(
     symbols = variables + others
     arrays = [grid[:, :, k] for k in range(len(variables))] + [np.asarray(table[s])[:, None] for s in others]
     terms = list(sp.Add.make_args(sp.expand(expr)))
-    relative, finite = _terms_residual(terms, symbols, arrays, shape)
+    relative, finite, size = _terms_residual(terms, symbols, arrays, shape)
     enough = finite.sum(axis=1) >= MIN_FINITE_PROBES
     row = np.where(finite, relative, -1.0)
     clear = row > CLEAR_NONZERO
@@ -354,6 +358,8 @@ def vanishing_profile(
         values = [*grid[m, pick[m]], *(float(table[s][m]) for s in others)]
         nonzero[m] = mp_relative is not None and mp_relative(values) > tol
     witness[nonzero] = grid[np.flatnonzero(nonzero), pick[nonzero]]
+    largest_size = size.max(axis=1)
+    suspect = nonzero & (largest_size <= ROUNDING_SUSPECT * largest_size.max())  # sin(pi*u) at u = 1
     # too few finite probes (float64 overflow, exp(800*u) at u = 1): a 50-digit witness may still decide
     starved = np.flatnonzero(~enough)
     if len(starved):
@@ -368,15 +374,17 @@ def vanishing_profile(
         coefficient_nonzero, coefficient_zero, coefficient_proven = _coefficient_profile(
             separation.coefficients, others, table, exact, count, tol)
         # an exact zero overrides the probe; otherwise either kind of evidence of non-zero counts
-        proven = coefficient_proven
+        proven = coefficient_proven  # it tried the coefficients' rounding suspects exactly
         nonzero = (nonzero | coefficient_nonzero) & ~proven
         zero = coefficient_zero & ~nonzero
         suspects = np.flatnonzero(zero & ~proven)
     else:
         # an environment that floats cannot read (exp(1000)*(u - 1) at u = 1) may still be an exact zero
+        # and a float non-zero far below the other environments' values may be the rounding of an exact zero
         unread = ~enough & ~nonzero
-        proven = _prove_at(expr, others, exact, np.flatnonzero((enough & ~nonzero) | unread), count,
+        proven = _prove_at(expr, others, exact, np.flatnonzero((enough & ~nonzero) | unread | suspect), count,
                            simplify=False)  # expand: cheap
+        nonzero &= ~proven
         zero = (enough & ~nonzero) | (unread & proven)
         suspects = np.flatnonzero(zero & ~proven)
     # 3. a numeric zero (no float witness, no exact proof) is re-checked at 50 digits on the UNEXPANDED
@@ -536,15 +544,19 @@ def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol
     np.add.at(scales, owner, np.abs(values))
     finite = np.isfinite(totals) & np.isfinite(scales)
     small = finite & (np.abs(totals) <= tol * scales)
-    clearly_nonzero = np.any(finite & ~small, axis=0)
+    # a value far below the coefficient's largest may be the rounding of an exact zero (sin(pi*u) at u = 1)
+    largest = np.where(finite, np.abs(totals), 0.0).max(axis=1, keepdims=True)
+    suspect = finite & ~small & (np.abs(totals) <= ROUNDING_SUSPECT * largest)
+    clearly_nonzero = np.any(finite & ~small & ~suspect, axis=0)
     candidate = np.all(small, axis=0)
+    recheck = ~clearly_nonzero & np.all(small | suspect, axis=0) & ~candidate
     # float64 overflow (exp(800*(u - 2)**2) expanded into exp(3200)*...): the exact numbers may still decide
     unknown = ~clearly_nonzero & ~candidate & np.any(~finite, axis=0)
-    nonzero = clearly_nonzero.copy()
+    nonzero = clearly_nonzero | recheck  # a suspect stays non-zero unless the exact numbers prove it zero
     proven = np.zeros(count, bool)
     # exact confirmation at the (few) candidate environments; identical environment values are tested once
     cache: dict[tuple, bool | None] = {}
-    for m in np.flatnonzero(candidate | unknown).tolist():
+    for m in np.flatnonzero(candidate | unknown | recheck).tolist():
         key = tuple(exact[s][m] for s in symbols)
         if key not in cache:
             subs = dict(zip(symbols, key))
@@ -554,6 +566,7 @@ def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol
             nonzero[m], candidate[m] = True, False
         elif cache[key]:
             proven[m] = candidate[m] = True
+            nonzero[m] = False
     return nonzero, candidate, proven
 
 
@@ -700,12 +713,13 @@ def scan_zero_set(
     proven = True
     mp_expr = _mp_function(expr, variables, [symbol])  # one mpmath function for every 50-digit look below
     clean = _mp_clean(mp_expr, points)
+    deep_clean = _mp_clean(mp_expr, points, deep=True)
     # grid zeros: an interval (e.g. Max(u, 0)), confirmed at 50 digits (a float64 zero may be an exponentially
     # small value, (u + 2)*(1 - tanh(52*z2 + 5)**2) for large u), or isolated hits, candidates as the refined
     # roots below are (the grid's float u may sit 1e-14 off the exact zero, 301/2)
     hits: list[int] = []
     for grid_run in _runs(worst <= tol):
-        for a, b in _confirmed(*grid_run, lambda j: clean(us[j])) if grid_run[1] > grid_run[0] else [grid_run]:
+        for a, b in _confirmed(*grid_run, lambda j: deep_clean(us[j])) if grid_run[1] > grid_run[0] else [grid_run]:
             if b > a:
                 pieces.append(sp.Interval(sp.nsimplify(us[a]), sp.nsimplify(us[b])))
                 proven = False
@@ -824,16 +838,27 @@ def _golden_minimum(f: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.
     return np.where(fc <= fd, c, d)
 
 
-def _mp_clean(fn: Callable | None, points: np.ndarray | Callable[[np.ndarray], np.ndarray]) -> Callable[[float], bool]:
+def _mp_clean(fn: Callable | None, points: np.ndarray | Callable[[np.ndarray], np.ndarray],
+              deep: bool = False) -> Callable[[float], bool]:
     """x -> True when no probe point shows expr(., x) != 0 at 50 digits (the test of `_first_mp_nonzero`; fn
-    from `_mp_function`, u last); always True when mpmath cannot evaluate expr (fn None: no evidence)."""
+    from `_mp_function`, u last); always True when mpmath cannot evaluate expr (fn None: no evidence). With
+    `deep`, a clean x is also looked at with DEEP_DIGITS at the first DEEP_TRIES probes, as `_deep_witnesses`
+    does: for an x that is exact as given (a grid value), not for a float approximation of a root, which more
+    digits always show to be off the root."""
 
     def clean(x: float) -> bool:
         if fn is None:
             return True
-        at = points(np.array([x]))[0] if callable(points) else points
+        rows = _mp_rows(points(np.array([x]))[0] if callable(points) else points)
         with mpmath.workdps(MP_DIGITS):
-            return _first_mp_nonzero(fn, _mp_rows(at), [mpmath.mpf(float(x))]) is None
+            if _first_mp_nonzero(fn, rows, [mpmath.mpf(float(x))]) is not None:
+                return False
+        for digits in DEEP_DIGITS if deep else ():
+            with mpmath.workdps(digits):
+                if _first_mp_nonzero(fn, rows[:DEEP_TRIES], [mpmath.mpf(float(x))],
+                                     rounding=mpmath.mpf(10) ** (5 - digits)) is not None:
+                    return False
+        return True
 
     return clean
 
@@ -896,8 +921,16 @@ def _mp_sign_change(fn: Callable, points: np.ndarray | Callable[[np.ndarray], np
 def _confirmed(a: int, b: int, clean: Callable[[int], bool], checks: int = 9) -> list[tuple[int, int]]:
     """The parts of the grid run [a, b] that survive a 50-digit check at up to `checks` evenly spaced grid
     points (the ends included): a grid point stays when it lies between two neighbouring checked points that
-    are both clean, and a clean checked point stays (alone, when its neighbours are not: an isolated zero
-    inside a run of float64 near-zeros)."""
+    are both clean, a clean checked point stays (alone, when its neighbours are not: an isolated zero inside
+    a run of float64 near-zeros), and between a clean and an unclean checked point the boundary is bisected
+    on the grid (a run of float zeros that goes on past the true interval, Max(u - 1, 0)*sech(z + 100*u)**2,
+    keeps [0, 1], not [0, 0.9]).
+
+    >>> _confirmed(0, 16, lambda j: j <= 10)
+    [(0, 10)]
+    >>> _confirmed(0, 16, lambda j: j == 8)
+    [(8, 8)]
+    """
     checked = np.unique(np.linspace(a, b, min(b - a + 1, checks)).round().astype(int))
     flags = [clean(int(j)) for j in checked]
     keep = np.zeros(b - a + 1, bool)
@@ -905,6 +938,13 @@ def _confirmed(a: int, b: int, clean: Callable[[int], bool], checks: int = 9) ->
     for (j0, f0), (j1, f1) in zip(zip(checked, flags), zip(checked[1:], flags[1:])):
         if f0 and f1:
             keep[j0 - a:j1 - a + 1] = True
+        elif f0 or f1:
+            good, bad = (j0, j1) if f0 else (j1, j0)
+            while abs(bad - good) > 1:
+                mid = (good + bad) // 2
+                good, bad = (mid, bad) if clean(int(mid)) else (good, mid)
+            low, high = sorted((j0 if f0 else j1, good))
+            keep[low - a:high - a + 1] = True
     return [(a + s, a + e) for s, e in _runs(keep)]
 
 

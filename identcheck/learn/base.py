@@ -5,7 +5,7 @@ it with the one loop of `training.py` and returns ``self``; learned attributes e
 differ only in `_make_structure` (the prior and the mechanisms, `model.py`), so all of them share one
 constructor signature and one interface: a benchmark loops over names, never over special cases.
 Arguments that a learner has no use for (``reference_envs``, ``sparsity`` and ``post_nonlinear`` on the
-learners without mechanisms) are accepted and ignored. Beside it: `params` checks the arguments, `screens`
+learners without mechanisms) are accepted, checked as every learner checks them, and have no effect. Beside it: `params` checks the arguments, `screens`
 holds the exact likelihood's slot-order and rotation screens, and `causal` adds the learned graph.
 
 >>> import numpy as np
@@ -386,8 +386,8 @@ class LatentLearner:
                     self._after_fit(xt, et)  # the kept model's derived attributes match it
                     if self.restarts == 1:
                         raise run.error
-                    raise TrainingError(f"restart {k} of {self.restarts} (seed {seed}) failed: {run.error}; "
-                                        f"{what}") from run.error
+                    raise TrainingError(f"restart {k} (of 0..{self.restarts - 1}, seed {seed}) failed, and {what}: "
+                                        f"{run.error}") from run.error
                 self.restart_val_losses_.append(run.val_loss)
                 if len(self.restart_val_losses_) == 1 or run.val_loss < min(self.restart_val_losses_[:-1]):
                     self.module_, self.history_, self.best_epoch_ = run.module, run.history, run.best_epoch
@@ -650,7 +650,8 @@ class LatentLearner:
             payload["params"]["device"] = device
         learner_cls = _learner_class(payload.get("learner"))
         if not issubclass(learner_cls, cls):
-            raise DataError(f"{path} holds a {learner_cls.__name__}, not a {cls.__name__}")
+            article = "an" if learner_cls.__name__[0] in "AEIOU" else "a"
+            raise DataError(f"{path} holds {article} {learner_cls.__name__}, not a {cls.__name__}")
         try:
             return learner_cls._from_payload(payload)
         except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:  # a damaged payload
@@ -667,6 +668,14 @@ class LatentLearner:
         learner.best_epoch_ = int(fitted["best_epoch_"])
         learner.x_mean_ = fitted["x_mean_"].numpy()
         learner.x_scale_ = fitted["x_scale_"].numpy()
+        shape = (learner.n_features_in_,)
+        if learner.x_mean_.shape != shape or learner.x_scale_.shape != shape \
+                or not np.isfinite(learner.x_mean_).all() or not (learner.x_scale_ > 0).all():
+            raise ValueError(f"its standardisation is not {learner.n_features_in_} finite means and positive scales")
+        try:  # parameters as fit checks them (a row count large enough for any validation split)
+            check_params(learner.get_params(), learner.n_envs_, n_samples=2**62)
+        except IdentcheckError as exc:
+            raise ValueError(f"its parameters: {exc}") from None
         learner.history_ = fitted["history_"]
         learner.restart_val_losses_ = fitted["restart_val_losses_"]
         learner.module_ = learner._build(learner.n_features_in_, learner.n_envs_, torch.device("cpu"), learner.seed)

@@ -19,7 +19,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from identcheck.errors import IdentcheckError
+from identcheck.errors import DataError, IdentcheckError
 
 from .base import LatentLearner, torch_threads
 from .inputs import as_env_index
@@ -118,7 +118,11 @@ class CausalLearner(LatentLearner):
         >>> s.shape, bool((s >= 0).all()), bool(s[1, 0] == 0)
         ((2, 2), True, True)
         """
-        return self._strengths(*self._inputs(x, u))
+        x_t, env = self._inputs(x, u)
+        if x_t.shape[0] < 2:
+            raise DataError(f"edge_strengths needs at least 2 rows (it divides by standard deviations), got "
+                            f"{x_t.shape[0]}")
+        return self._strengths(x_t, env)
 
     def graph(self, threshold: float = 0.1) -> np.ndarray:
         """Learned adjacency (ℓ, ℓ), bool, ``A[j, i]`` = edge j → i, from ``edge_strengths_ > threshold``

@@ -10,7 +10,14 @@ import numpy as np
 
 from identcheck.errors import DataError
 
-__all__ = ["as_real_array", "as_features", "as_env_index"]
+__all__ = ["as_real_array", "as_features", "as_env_index", "on_host"]
+
+
+def on_host(a: object) -> object:
+    """A torch tensor detached and on the CPU (numpy refuses one that requires grad or lives on a GPU);
+    anything else as it is."""
+    detach = getattr(a, "detach", None)
+    return detach().cpu() if callable(detach) and hasattr(a, "cpu") else a
 
 
 def as_real_array(a: object, name: str, shape: str) -> np.ndarray:
@@ -21,7 +28,7 @@ def as_real_array(a: object, name: str, shape: str) -> np.ndarray:
     dtype('float64')
     """
     try:
-        raw = np.asarray(a)
+        raw = np.asarray(on_host(a))
         if np.iscomplexobj(raw):
             raise DataError(f"{name} must be real: it holds complex numbers")
         return raw.astype(np.float64)
@@ -60,7 +67,7 @@ def as_env_index(u: object, *, n_samples: int, n_envs: int | None = None) -> tup
     >>> as_env_index([0, 2, 1], n_samples=3)
     (array([0, 2, 1]), 3)
     """
-    arr = np.asarray(u)
+    arr = np.asarray(on_host(u))
     if arr.dtype == object or np.iscomplexobj(arr) or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise DataError(f"u must be integer environment indices (N,) or a one-hot matrix (N, E), got {arr.dtype}")
     if arr.ndim not in (1, 2):
@@ -73,7 +80,8 @@ def as_env_index(u: object, *, n_samples: int, n_envs: int | None = None) -> tup
         raise DataError("u contains NaN/inf")
     if arr.ndim == 2:
         if not (np.isin(arr, (0, 1)).all() and (arr.sum(1) == 1).all()):
-            raise DataError("a 2-D u must be one-hot: every row has a single 1 and zeros elsewhere")
+            column = " (a column of environment indices? pass it flat, u.ravel())" if arr.shape[1] == 1 else ""
+            raise DataError(f"a 2-D u must be one-hot: every row has a single 1 and zeros elsewhere{column}")
         width = arr.shape[1]
         if n_envs is not None and width != n_envs:
             raise DataError(f"u is one-hot over {width} environments but the learner was fitted on {n_envs}")

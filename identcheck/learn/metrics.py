@@ -19,7 +19,7 @@ from scipy.stats import rankdata
 
 from identcheck.errors import DataError
 
-from .inputs import as_real_array
+from .inputs import as_env_index, as_real_array, on_host
 
 __all__ = ["MPC", "SHD", "ParentShare", "mpc", "agreement", "shd", "shd_curve", "parent_share"]
 
@@ -89,7 +89,7 @@ def mpc(z_true: np.ndarray, z_hat: np.ndarray, method: str = "pearson") -> MPC:
         raise DataError(f"z_hat has {zh.shape[1]} components, fewer than the {zt.shape[1]} true latents")
     if method == "spearman":
         zt, zh = rankdata(zt, axis=0), rankdata(zh, axis=0)
-    zt, zh = zt - zt.mean(0), zh - zh.mean(0)
+    zt, zh = _centred(zt), _centred(zh)
     norms = np.outer(np.linalg.norm(zt, axis=0), np.linalg.norm(zh, axis=0))
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.abs(zt.T @ zh) / norms
@@ -98,6 +98,19 @@ def mpc(z_true: np.ndarray, z_hat: np.ndarray, method: str = "pearson") -> MPC:
     per_node = corr[rows, cols]
     return MPC(value=float(per_node.mean()), per_node=per_node, assignment=cols.astype(np.int64), matrix=corr,
                method=method)
+
+
+def _centred(a: np.ndarray) -> np.ndarray:
+    """Columns centred and divided by their largest absolute value, so that norms neither overflow (values of
+    1e200) nor underflow (1e-200). A constant column stays (near) 0: the rounding of its mean leaves equal
+    values, which correlate (about) 0 with any centred column.
+
+    >>> _centred(np.array([[1e200, 2.0], [-1e200, 2.0], [3e200, 2.0]])).tolist()
+    [[0.0, 0.0], [-1.0, 0.0], [1.0, 0.0]]
+    """
+    centred = a - a.mean(0)
+    peak = np.abs(centred).max(0)
+    return centred / np.where(peak > 0, peak, 1.0)
 
 
 def agreement(fits: Sequence[np.ndarray], method: str = "pearson") -> np.ndarray:
@@ -147,7 +160,7 @@ class SHD:
 
 def _adjacency(a: object, name: str) -> np.ndarray:
     """A square matrix whose non-zero entries are edges (bool, or numbers without NaN)."""
-    arr = np.asarray(a)
+    arr = np.asarray(on_host(a))
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
         raise DataError(f"{name} must be a square adjacency matrix, got shape {arr.shape}")
     if arr.dtype != bool and not (np.issubdtype(arr.dtype, np.number) and not np.iscomplexobj(arr)
@@ -158,7 +171,7 @@ def _adjacency(a: object, name: str) -> np.ndarray:
 
 
 def _relabel(true_adj: np.ndarray, learned: np.ndarray, assignment: object) -> np.ndarray:
-    raw = np.asarray(assignment)
+    raw = np.asarray(on_host(assignment))
     if raw.size and not np.issubdtype(raw.dtype, np.integer):
         raise DataError(f"assignment must hold integer indices, got {raw.dtype} values")
     perm = raw.astype(np.int64)
@@ -292,8 +305,9 @@ def parent_share(z_hat_i: np.ndarray, z_true_i: np.ndarray, z_true_parents: np.n
 
 
 def _environment_rows(u: np.ndarray, n_rows: int) -> list[np.ndarray]:
-    """The row indices of each environment in ``u`` (N,) integer indices."""
-    env = np.asarray(u)
-    if env.shape != (n_rows,) or not np.issubdtype(env.dtype, np.integer):
-        raise DataError(f"u must be ({n_rows},) integer environment indices, got shape {env.shape} ({env.dtype})")
+    """The row indices of each environment in ``u``: indices (N,) or a one-hot matrix (N, E)."""
+    shape = np.asarray(on_host(u)).shape
+    if shape[:1] != (n_rows,):
+        raise DataError(f"u must have one environment per row ({n_rows}), got shape {shape}")
+    env, _ = as_env_index(u, n_samples=n_rows)  # as the learners take it: indices or one-hot
     return [np.flatnonzero(env == e) for e in np.unique(env)]

@@ -10,7 +10,8 @@ identcheck.errors.IdentcheckError: epochs must be an integer >= 1, got 0
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -42,6 +43,26 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _number(key: str, value: Any, low: float, *, strict: bool, high: float = math.inf,
+            optional: bool = False) -> None:
+    """Raise unless ``value`` is a finite real number (numpy's too; not a bool) in the range: above ``low``
+    (strictly with ``strict``) and below ``high``; None passes when ``optional``.
+
+    >>> _number("lr", "1e-3", 0.0, strict=True)
+    Traceback (most recent call last):
+        ...
+    identcheck.errors.IdentcheckError: lr must be a finite number > 0, got '1e-3'
+    """
+    if optional and value is None:
+        return
+    ok = (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+          and math.isfinite(value) and (value > low if strict else value >= low) and value < high)
+    if not ok:
+        bound = f"{'>' if strict else '>='} {low:g}" + (f" and < {high:g}" if high < math.inf else "")
+        raise IdentcheckError(f"{key} must be {'None or ' if optional else ''}a finite number {bound}, "
+                              f"got {value!r}")
+
+
 def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None:
     """Raise `IdentcheckError` for the first invalid argument in ``params`` (a learner's `get_params`), and
     `DataError` where the arguments do not fit data of ``n_samples`` rows in ``n_envs`` environments (no rows
@@ -53,20 +74,22 @@ def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise IdentcheckError(f"{key} must be an integer >= 1, got {value!r}")
     require_seed(p.seed)
-    if p.threads is not None and (isinstance(p.threads, bool) or not isinstance(p.threads, int)
+    if p.threads is not None and (isinstance(p.threads, bool) or not isinstance(p.threads, (int, np.integer))
                                      or p.threads < 1):
         raise IdentcheckError(f"threads must be None or an integer >= 1, got {p.threads!r}")
     if isinstance(p.n_jobs, bool) or not isinstance(p.n_jobs, (int, np.integer)) \
             or not (p.n_jobs >= 1 or p.n_jobs == -1):
         raise IdentcheckError(f"n_jobs must be an integer >= 1, or -1 for every CPU core, got {p.n_jobs!r}")
     for key in ("lr", "obs_var", "clip_grad"):
-        if not getattr(p, key) > 0:
-            raise IdentcheckError(f"{key} must be > 0, got {getattr(p, key)!r}")
-    if p.obs_var_final is not None and not p.obs_var_final > 0:
-        raise IdentcheckError(f"obs_var_final must be None or > 0, got {p.obs_var_final!r}")
-    for key in ("beta", "sparsity"):
-        if not getattr(p, key) >= 0:
-            raise IdentcheckError(f"{key} must be >= 0, got {getattr(p, key)!r}")
+        _number(key, getattr(p, key), 0.0, strict=True)
+    for key in ("obs_var_final", "pretrain_lr"):
+        _number(key, getattr(p, key), 0.0, strict=True, optional=True)
+    for key in ("beta", "sparsity", "rotation_margin", "noise_floor"):
+        _number(key, getattr(p, key), 0.0, strict=False)
+    _number("validation_fraction", p.validation_fraction, 0.0, strict=False, high=1.0)
+    for key in ("post_nonlinear", "early_stopping", "progress"):
+        if not isinstance(getattr(p, key), (bool, np.bool_)):
+            raise IdentcheckError(f"{key} must be True or False, got {getattr(p, key)!r}")
     for key in ("pretrain_epochs", "order_search_epochs", "rotation_search_epochs"):
         value = getattr(p, key)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
@@ -80,27 +103,19 @@ def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None
     if p.rotation_search_epochs and p.likelihood != "exact":
         raise IdentcheckError("rotation_search_epochs rotates the latents of the exact likelihood's flow: it "
                               "needs likelihood='exact'")
-    angles = p.rotation_angles
+    angles = plain(p.rotation_angles)  # a numpy array of degrees as a list
     if isinstance(angles, (str, bytes)) or not isinstance(angles, Sequence) or not angles or not all(
             isinstance(a, (int, float)) and not isinstance(a, bool) and 0 < a < 180 for a in angles):
         raise IdentcheckError(f"rotation_angles must be a non-empty list of degrees strictly between 0 and "
                               f"180, got {angles!r}")
-    if isinstance(p.rotation_margin, bool) or not isinstance(p.rotation_margin, (int, float)) \
-            or not 0 <= p.rotation_margin < float("inf"):
-        raise IdentcheckError(f"rotation_margin must be a number >= 0, got {p.rotation_margin!r}")
     if p.rotation_decision not in ROTATION_DECISIONS:
         raise IdentcheckError(f"rotation_decision must be one of {', '.join(map(repr, ROTATION_DECISIONS))}, "
                               f"got {p.rotation_decision!r}")
-    if isinstance(p.noise_floor, bool) or not isinstance(p.noise_floor, (int, float)) \
-            or not 0 <= p.noise_floor < float("inf"):
-        raise IdentcheckError(f"noise_floor must be a number >= 0, got {p.noise_floor!r}")
     steps = p.noise_floor_steps
     least = 1 if p.noise_floor else 0
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < least:
         raise IdentcheckError(f"noise_floor_steps must be an integer >= {least} "
                               f"(with noise_floor {p.noise_floor!r}), got {steps!r}")
-    if p.pretrain_lr is not None and not p.pretrain_lr > 0:
-        raise IdentcheckError(f"pretrain_lr must be None or > 0, got {p.pretrain_lr!r}")
     if p.likelihood not in ("elbo", "exact"):
         raise IdentcheckError(f"likelihood must be 'elbo' or 'exact', got {p.likelihood!r}")
     if p.likelihood == "exact" and p.post_nonlinear:
@@ -108,20 +123,20 @@ def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None
                               "need an inverse): use likelihood='elbo'")
     if p.schedule not in ("cosine", "constant"):
         raise IdentcheckError(f"schedule must be 'cosine' or 'constant', got {p.schedule!r}")
-    if not 0 <= p.validation_fraction < 1:
-        raise IdentcheckError(f"validation_fraction must be in [0, 1), got {p.validation_fraction!r}")
     n_val = int(round(p.validation_fraction * n_samples))
     if (p.early_stopping or p.restarts > 1 or p.order_search_epochs or p.rotation_search_epochs) \
             and n_val == 0:
         raise IdentcheckError("early_stopping, restarts, order_search_epochs and rotation_search_epochs need a "
                               "validation split: raise validation_fraction or the sample size")
-    if n_samples - n_val < 1:
-        raise DataError(f"{n_samples} sample(s) leave nothing to train on after the validation split")
+    if n_samples - n_val < 2:  # one row has no spread: the edge strengths divide by standard deviations
+        raise DataError(f"{n_samples} sample(s) leave {n_samples - n_val} to train on after the validation "
+                        f"split; a fit needs at least 2")
     references = () if p.reference_envs is None else p.reference_envs
     sets = list(references.values()) if isinstance(references, Mapping) else [references]
-    if not all(isinstance(envs, Iterable) and not isinstance(envs, (str, bytes)) for envs in sets):
+    if not all(isinstance(envs, Iterable) and not isinstance(envs, (str, bytes, Iterator)) for envs in sets):
         raise IdentcheckError(f"reference_envs must be a list of environment indices or a mapping from node "
-                              f"slots to such lists, got {p.reference_envs!r}")
+                              f"slots to such lists (not a one-shot iterator, which the first look would "
+                              f"use up), got {p.reference_envs!r}")
     for slot in references if isinstance(references, Mapping) else ():
         if isinstance(slot, bool) or not isinstance(slot, (int, np.integer)) or not 0 <= slot < p.latent_dim:
             raise IdentcheckError(f"reference_envs maps node slot {slot!r}, but the slots are the "
@@ -130,5 +145,5 @@ def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None
         for env in envs:
             if isinstance(env, bool) or not isinstance(env, (int, np.integer)) or not 0 <= env < n_envs:
                 raise DataError(f"reference environment {env!r} is not an environment index of the data "
-                                f"(0..{n_envs - 1})")
+                                f"(an integer in 0..{n_envs - 1})")
 

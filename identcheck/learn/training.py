@@ -174,7 +174,7 @@ def train(model: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, set
             torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad)
             opt.step()
             total += loss.detach() * idx.shape[0]
-        history["train_loss"].append(float(total) / perm.shape[0])
+        train_loss = float(total) / perm.shape[0]
         val = _evaluate(model, x_val, env_val, settings, obs_var) if n_val else float("nan")
         # without a validation split, the epoch's last batch checks that the updated state is still finite
         probe = val if n_val else _evaluate(model, x[idx], env[idx], settings, obs_var)
@@ -183,10 +183,11 @@ def train(model: LatentVAE | LatentFlow, x: torch.Tensor, env: torch.Tensor, set
             bar.close()
             raise TrainingError(f"the {'validation' if n_val else 'training'} loss became {probe} after epoch "
                                 f"{epoch}; the learner keeps its state after epoch {epoch - 1}. Try a smaller lr.")
+        history["train_loss"].append(train_loss)  # the three lists hold the complete, finite epochs only
         history["val_loss"].append(val)
         history["seconds"].append(time.perf_counter() - start_time)
         last_good = snapshot(model)
-        bar.set_postfix(train=f"{history['train_loss'][-1]:.3f}", val=f"{val:.3f}")
+        bar.set_postfix(train=f"{train_loss:.3f}", val=f"{val:.3f}", refresh=False)  # drawn at tqdm's pace
         if settings.early_stopping:
             # while the decoder variance anneals, objectives of different epochs are not comparable: keep the
             # latest state and start comparing once the variance is final
