@@ -36,6 +36,8 @@ CASES = {
     "non-invertible post-nonlinearity": (changed(lambda d: d.update(post_nonlinear={"z2": "t**2"})),
                                          "post_nonlinear.z2", "not invertible"),
     "duplicate latents": (changed(lambda d: d.update(latents=["z1", "z1"])), "latents[1]", "duplicate latent"),
+    "YAML 1.1 exponent without a dot": (BASE_TEXT.replace("values: [0, 1, 2, 3, 4]", "values: [0, 1e-3, 2, 3, 4]"),
+                                        "environments.values[1]", "write 1.0e-3"),
     "unparsable expression": (changed(lambda d: d["mechanisms"].update(z2="u*(z1")), "mechanisms.z2",
                               "cannot parse"),
     "empty file": ("", None, "empty"),

@@ -45,3 +45,13 @@ def test_unobserved_common_zero_with_an_unidentifiable_parent_is_flagged():
     assert nodes["z2"]["verdict"] == "unidentifiable"
     assert nodes["z3"]["verdict"] == "identifiable" and nodes["z3"]["extrapolated"]
     assert nodes["z3"]["reason"].startswith("EXTRAPOLATED")
+
+
+def test_an_interval_of_unobserved_zeros_is_named_as_an_interval():
+    """Max(Abs(u - 0.5) - 0.25, 0)*z1 vanishes for every u in [0.25, 0.75], none observed: the node's reason
+    names the interval (it said 'only at unobserved u = 0.5', one point standing for it, as if the zero were
+    isolated; found in a review, stop 43). The JSON reference keeps that one point."""
+    node = _nodes({"z2": "Max(Abs(u - 0.5) - 0.25, 0)*z1"})["z2"]
+    assert node["verdict"] == "identifiable" and node["extrapolated"]
+    assert "only at unobserved u in Interval(" in node["reason"] and "(e.g. u = " in node["reason"]
+    assert len(node["extrapolated_reference"]) == 1

@@ -174,8 +174,8 @@ def node_verdict(scm: SCM, latent: str, analysis: IVAnalysis, parent_verdicts: M
     if common.exists and (not_good or extrapolated):
         return NodeResult(
             latent, "identifiable",
-            f"EXTRAPOLATED: g_{latent}(., u) is constant in {which} only at unobserved u = "
-            f"{', '.join(pretty(v) for v in values) or pretty(common.extrapolated)} inside the declared domain "
+            f"EXTRAPOLATED: g_{latent}(., u) is constant in {which} only at unobserved "
+            f"{_where(common.extrapolated, values)} inside the declared domain "
             f"(node-wise zero of the formula in u, {_theorem(scm, latent, 'a')}); this relies on the formula "
             f"holding off the observed environments (SPEC §2, 'Must u' be observed?'){idle_note}",
             up_to=up_to, extrapolated_reference=tuple(float(v) for v in values), extrapolated=True)
@@ -187,9 +187,8 @@ def node_verdict(scm: SCM, latent: str, analysis: IVAnalysis, parent_verdicts: M
                       f"observes, so this identification relies on the formula in u too (SPEC §2, 'Must u' be "
                       f"observed?')")
         if common.exists:
-            notes += (f"; the parent edges also vanish together at unobserved u = "
-                      f"{', '.join(pretty(v) for v in values) or pretty(common.extrapolated)} (an extrapolated "
-                      f"node-wise zero, not needed here)")
+            notes += (f"; the parent edges also vanish together at unobserved "
+                      f"{_where(common.extrapolated, values)} (an extrapolated node-wise zero, not needed here)")
         together = " though not together at an observed environment" if common.exists else " though not together"
         return NodeResult(
             latent, "identifiable",
@@ -213,6 +212,20 @@ def _edge_zeros(scm: SCM, edge: EdgeZeros) -> str:
     if edge.zeros.observed:
         return _envs(scm, edge.zeros.observed)
     return "unobserved u = " + ", ".join(map(pretty, edge.result.extrapolated_zeros))
+
+
+def _where(zeros: sp.Set | None, values: list[sp.Expr]) -> str:
+    """The unobserved zeros for a reason: the points of a finite set, else the set with the point that
+    stands for it (an interval of zeros is not one value).
+
+    >>> _where(sp.FiniteSet(1, 2), [sp.Integer(1), sp.Integer(2)])
+    'u = 1, 2'
+    >>> _where(sp.Interval(0, sp.Rational(3, 2)), _points(sp.Interval(0, sp.Rational(3, 2))))
+    'u in Interval(0, 3/2) (e.g. u = 0.75)'
+    """
+    if isinstance(zeros, sp.FiniteSet) and values:
+        return "u = " + ", ".join(pretty(v) for v in values)
+    return f"u in {pretty(zeros)}" + (f" (e.g. u = {pretty(values[0])})" if values else "")
 
 
 def _points(zeros: sp.Set | None) -> list[sp.Expr]:

@@ -775,7 +775,12 @@ def scan_zero_set(
             # sympy's slow simplify runs only where a zero may be real
             guesses = [g for g in guesses if clean(float(g))]
             if not guesses and not clean(x):
-                continue
+                # no closed form (a zero of besselj(0, u) at 2.4048...): the float x is 1e-16 off the root,
+                # which 50 digits show; the root itself, refined at 50 digits, must vanish at every probe
+                root = _mp_common_root(mp_expr, points, x, float(reference[np.flatnonzero(xs == x)[0]]))
+                if root is None:
+                    continue
+                x = root
             exact = next((g for g in guesses if is_zero_exact(expr.xreplace({symbol: g}))), None)
         if exact is not None:
             pieces.append(sp.FiniteSet(exact))
@@ -861,6 +866,40 @@ def _mp_clean(fn: Callable | None, points: np.ndarray | Callable[[np.ndarray], n
         return True
 
     return clean
+
+
+def _mp_common_root(fn: Callable | None, points: np.ndarray | Callable[[np.ndarray], np.ndarray], x: float,
+                    reference: float, tries: int = 3) -> float | None:
+    """A root of u -> expr(p, u) near x (fn from `_mp_function`, u last) refined at 50 digits by mpmath's
+    findroot from x, for one of the first `tries` probes p, when expr vanishes at that root at EVERY probe to
+    10**(10 - 50) times `reference` (the size of the terms at the neighbouring grid values); else None. A root
+    of one probe's function that the others do not share is no zero of the expression.
+
+    >>> u, z = sp.symbols("u z1", real=True)
+    >>> fn = _mp_function(sp.besselj(0, u)*z, [z], [u])
+    >>> round(_mp_common_root(fn, np.array([[0.5], [2.0]]), 2.404825557695773, 1.0), 12)
+    2.404825557696
+    >>> _mp_common_root(_mp_function((u - z)*z, [z], [u]), np.array([[0.5], [2.0]]), 0.5, 1.0) is None
+    True
+    """
+    if fn is None:
+        return None
+    rows = _mp_rows(points(np.array([x]))[0] if callable(points) else points)
+    failures = (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError)
+    with mpmath.workdps(MP_DIGITS):
+        bound = mpmath.mpf(10) ** (10 - MP_DIGITS) * mpmath.mpf(reference)
+        for row in rows[:tries]:
+            try:
+                root = mpmath.findroot(lambda t: mpmath.re(mpmath.mpmathify(fn(*row, t)[0])), mpmath.mpf(x),
+                                       verify=False)  # an even-order root converges slowly: judged below
+                values = [mpmath.mpmathify(fn(*other, root)[0]) for other in rows]
+            except failures:
+                continue
+            if not isinstance(root, mpmath.mpf) or abs(root - x) > 1e-6 * max(1.0, abs(x)):
+                continue
+            if all(mpmath.isfinite(v) and abs(v) <= bound for v in values):
+                return float(root)
+    return None
 
 
 def _zero_stretches(values: np.ndarray) -> list[tuple[int, int]]:

@@ -162,6 +162,26 @@ def from_dict(data: Any, *, source: str = "<dict>", default_name: str = "spec") 
     return _Builder(source).build(data, default_name)
 
 
+def _yaml_number_hint(value: Any) -> str:
+    """A hint for a number YAML read as text: PyYAML follows YAML 1.1, where 1e-3 (no dot) is a string.
+
+    >>> print(_yaml_number_hint("1e-3"))
+     (YAML reads 1e-3 without a dot as text: write 1.0e-3)
+    >>> _yaml_number_hint("abc")
+    ''
+    """
+    if not isinstance(value, str):
+        return ""
+    try:
+        float(value)
+    except ValueError:
+        return ""
+    mantissa, _, exponent = value.lower().partition("e")
+    if exponent and "." not in mantissa:
+        return f" (YAML reads {value} without a dot as text: write {mantissa}.0e{exponent})"
+    return " (text, not a number: write it without quotes)"
+
+
 class _Builder:
     """Validates one spec; every error names `source` and the dotted key."""
 
@@ -185,7 +205,7 @@ class _Builder:
 
     def number(self, value: Any, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(key, f"expected a finite number, got {value!r}")
+            raise self.fail(key, f"expected a finite number, got {value!r}{_yaml_number_hint(value)}")
         try:
             number = float(value)
         except OverflowError:  # an integer beyond the floating-point range
