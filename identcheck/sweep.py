@@ -31,7 +31,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypedDict, cast
 
 import yaml
 
@@ -39,6 +39,10 @@ from .errors import IdentcheckError, SpecError
 from .examples import example_names, example_path
 from .files import write_atomically
 from .seeds import require_seed
+from .sizes import MAX_EPOCHS, MAX_SAMPLES_PER_ENV, require_memory
+
+if TYPE_CHECKING:  # for the annotation only
+    from .scm import SCM
 
 __all__ = ["COLUMNS", "Run", "SweepPlan", "SweepResult", "load_sweep", "plan_runs", "execute", "sweep"]
 
@@ -170,6 +174,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
     >>> plan.task, list(plan.specs), plan.seeds, plan.methods, plan.budget
     ('verify', ['examples/C1', 'examples/C2'], (0, 1), ('ivae',), {'epochs': 2})
     """
+    from .simulate import simulation_bytes
     from .spec import from_text
     from .spec.loader import safe_load_unique
     from .verify import BUDGETS, check_method, require_held_out
@@ -199,12 +204,12 @@ def load_sweep(path: str | Path) -> SweepPlan:
         raise _fail(source, "sweep.specs", "expected a non-empty list")
     specs = {}
     texts = []
-    environments: dict[str, int] = {}
+    scms: dict[str, SCM] = {}
     for k, entry in enumerate(body["specs"]):
         key = f"sweep.specs[{k}]"
         text = _spec_text(entry, path.parent, source, key)
         texts.append(text)
-        environments[entry] = from_text(text, source=f"{source}: {key} ({entry})").environments.count
+        scms[entry] = from_text(text, source=f"{source}: {key} ({entry})")
         specs[entry] = text
     _no_duplicates(texts, source, "sweep.specs", "same content as")  # run ids hash the text, not the name
     methods = body["methods"]
@@ -221,11 +226,16 @@ def load_sweep(path: str | Path) -> SweepPlan:
         raise _fail(source, "sweep.budget", f"expected a mapping with keys among {', '.join(_BUDGET_KEYS)}")
     for key, value in budget.items():
         least = 2 if key == "samples_per_env" else 1  # verify holds out a fifth of the rows
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise _fail(source, f"sweep.budget.{key}", f"expected an integer >= {least}, got {value!r}")
-    for entry, count in environments.items():
+        largest = MAX_SAMPLES_PER_ENV if key == "samples_per_env" else MAX_EPOCHS
+        if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= largest:
+            raise _fail(source, f"sweep.budget.{key}", f"expected an integer in [{least}, {largest:,}], "
+                                                       f"got {value!r}")
+    samples = budget.get("samples_per_env", BUDGETS[False].samples_per_env)
+    for entry, scm in scms.items():
         try:
-            require_held_out(budget.get("samples_per_env", BUDGETS[False].samples_per_env), count)
+            require_held_out(samples, scm.environments.count)
+            require_memory(simulation_bytes(scm, samples), f"{scm.environments.count} environments x {samples} "
+                                                           f"samples per environment")
         except IdentcheckError as exc:
             raise _fail(source, "sweep.budget.samples_per_env", f"{entry}: {exc}") from None
     return SweepPlan(source, body["task"], specs, _seeds(body["seeds"], source, "sweep.seeds"),
@@ -334,8 +344,8 @@ def _dask(pending: list[Run], jobs: int, address: str | None) -> Iterable[dict[s
     cluster = None if address else LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True)
     try:
         client = Client(address or cluster, timeout=CONNECT_TIMEOUT_S)
-    except OSError as exc:  # distributed raises OSError (a TimeoutError among them) for an unreachable scheduler
-        if cluster is not None:
+    except (OSError, ValueError) as exc:  # OSError (a TimeoutError among them): an unreachable scheduler;
+        if cluster is not None:  # ValueError: an address that is not one ('missing port number')
             cluster.close()
         raise IdentcheckError(f"cannot reach the dask scheduler at {address or 'the local cluster'}: {exc}") from None
     try:
@@ -403,8 +413,8 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "local", address:
                 failed += row["status"] != "ok"
                 _write_rows(results, ordered())
                 bar.update(1)
-        except IdentcheckError:
-            if created and not any(folder.iterdir()):  # nothing written half-way: no empty folder left behind
+        except BaseException:  # bad input, a bug or an interrupt: no empty folder left behind
+            if created and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
             raise
     if not results.exists():

@@ -51,7 +51,8 @@ from .errors import DataError, IdentcheckError
 from .report import Report, jsonable
 from .scm import SCM, require_scm
 from .seeds import SEED_LIMIT, require_seed
-from .simulate import Dataset, simulate
+from .simulate import Dataset, simulate, simulation_bytes
+from .sizes import MAX_EPOCHS, require_memory, require_size
 from .files import write_atomically
 
 if TYPE_CHECKING:
@@ -653,7 +654,7 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
     """
     require_scm(scm, "verify")
     require_seed(seed)
-    for key, value, low in (("seeds", seeds, 1), ("samples_per_env", samples_per_env, 2)):
+    for key, value, low in (("seeds", seeds, 1), ("samples_per_env", samples_per_env, 2), ("epochs", epochs, 1)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
             raise IdentcheckError(f"{key} must be an integer >= {low}, got {value!r}")
     if seed + seeds - 1 >= SEED_LIMIT:  # each run fits with its own seed: refuse before the first fit
@@ -671,6 +672,9 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
     budget = Budget(default.samples_per_env if samples_per_env is None else samples_per_env,
                     default.epochs if epochs is None else epochs, default.hidden, default.restarts)
     require_held_out(budget.samples_per_env, scm.environments.count)
+    require_size(budget.epochs, "epochs", MAX_EPOCHS, IdentcheckError)  # before the check and the simulation
+    require_memory(simulation_bytes(scm, budget.samples_per_env),
+                   f"{scm.environments.count} environments x {budget.samples_per_env} samples per environment")
     start = time.perf_counter()
     report = check(scm)
     checked = time.perf_counter()

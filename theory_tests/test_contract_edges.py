@@ -272,3 +272,119 @@ def test_sweep_refuses_a_budget_too_small_to_compare_before_any_run(capsys, tmp_
     code, out, err = run(capsys, "sweep", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"))
     assert_usage_error(code, out, err, "sweep.budget.samples_per_env", "examples/C1")
     assert not (tmp_path / "out").exists()
+
+
+# Found by an adversarial review of the command line (stop 43) ---------------------------------------------
+
+def test_a_name_python_reads_as_another_is_refused(capsys, tmp_path):
+    """ℓ is a valid YAML name that Python reads as l (NFKC): with both as latents, the edge ℓ -> z3 came out as
+    l -> z3, a wrong graph with exit 1 and no warning."""
+    spec = SPEC.replace("latents: [z1, z2]", "latents: [z1, ℓ]").replace("z2:", "ℓ:")
+    (tmp_path / "s.yaml").write_text(spec, encoding="utf-8")
+    assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "latents[1]", "read as 'l'")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["simulate", "--samples-per-env", str(10**22)], ["samples per environment need about", "GB"]),
+    (["simulate", "--samples-per-env", str(2 * 10**8)], ["samples per environment need about", "GB"]),
+    (["verify", "--epochs", str(10**23), "--samples-per-env", "50"], ["epochs", "beyond the largest"]),
+    (["verify", "--samples-per-env", str(10**22)], ["samples per environment need about"])])
+def test_requests_too_large_for_the_machine_fail_before_any_work(capsys, tmp_path, argv, words):
+    """Each was an OverflowError (exit 3), or a process killed for memory after a minute at 24 GB; the
+    memory a simulation needs is estimated first (identcheck.sizes). This suite assumes no machine has
+    10**4 TB; 2e8 rows x 5 environments need about 112 GB."""
+    out = ["--out", str(tmp_path / "d.npz")] if argv[0] == "simulate" else []
+    assert_usage_error(*run(capsys, *argv, "--example", "C1", *out), *words)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("edit, key", [
+    (lambda s: s.replace("environments: {values: [0, 1, 2, 3, 4]}", "environments: {segments: 1000000000}"),
+     "environments.segments"),
+    (lambda s: s + "mixing: {kind: mlp, layers: 10000000}\n", "mixing.layers")])
+def test_absurd_sizes_in_a_spec_are_refused_when_it_is_read(capsys, tmp_path, edit, key):
+    """A billion segments made `check` allocate 24 GB before anything else was checked; ten million mixing
+    layers made `simulate` loop for minutes."""
+    (tmp_path / "s.yaml").write_text(edit(SPEC))
+    assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), key, "this toolkit accepts")
+
+
+@pytest.mark.parametrize("budget, key", [("{epochs: 1, samples_per_env: 1000000000000}", "samples_per_env"),
+                                         ("{epochs: 100000000000000000000000}", "epochs")])
+def test_sweep_budgets_beyond_the_limits_are_refused_before_any_run(capsys, tmp_path, budget, key):
+    """Every run failed (exit 1) with an OverflowError or a MemoryError in results.csv."""
+    (tmp_path / "s.yaml").write_text("identcheck: 1\nsweep: {task: bench, specs: [examples/C1], seeds: [0], "
+                                     f"methods: [ivae], budget: {budget}}}\n")
+    code, out, err = run(capsys, "sweep", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"))
+    assert_usage_error(code, out, err, f"sweep.budget.{key}")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("expression", ["+".join(["z1*u"] * 5000), "-" * 3000 + "z1*u", "z1" + "**1" * 3000],
+                         ids=["a sum of 5000 terms", "3000 minus signs", "3000 powers"])
+def test_an_expression_too_deep_for_pythons_parser_is_a_spec_error(capsys, tmp_path, expression):
+    """A RecursionError (exit 3) or a message about memory and samples before; the message quotes the
+    expression cut to its start and length."""
+    (tmp_path / "s.yaml").write_text(SPEC.replace('"u*z1"', f'"{expression}"'))
+    code, out, err = run(capsys, "check", str(tmp_path / "s.yaml"))
+    assert_usage_error(code, out, err, "mechanisms.z2", "nested too deeply", "characters)")
+    assert len(err) < 400
+
+
+def test_a_long_sum_written_with_add_is_read(capsys, tmp_path):
+    """The way out the message names: Add(...) of 5000 terms is one flat call."""
+    (tmp_path / "s.yaml").write_text(SPEC.replace('"u*z1"', '"Add(' + ", ".join(["z1*u"] * 5000) + ')"'))
+    assert run(capsys, "check", str(tmp_path / "s.yaml"), "--format", "json")[0] == 0
+
+
+@pytest.mark.parametrize("option", ["--out", "--plot"])
+def test_an_output_that_is_the_spec_itself_is_refused(capsys, tmp_path, option):
+    """`simulate s.yaml --out s.yaml` replaced the spec with the data (exit 0), and `verify s.svg --plot s.svg`
+    with the plot."""
+    spec = tmp_path / ("s.svg" if option == "--plot" else "s.yaml")
+    spec.write_text(SPEC)
+    command = ["verify", "--quick"] if option == "--plot" else ["simulate"]
+    assert_usage_error(*run(capsys, *command, str(spec), option, str(spec)), "is the spec file itself")
+    assert spec.read_text() == SPEC
+
+
+def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
+    """`timeout`, a batch scheduler or `docker stop` send SIGTERM: the command stops with 128 + 15, and the
+    temporary file of an unfinished write is removed (it was left beside the target, 648 MB in the review:
+    a signal's default action skips every `finally`). The kill comes once the temporary file exists, or at
+    the end of the first 60 s."""
+    import signal
+    import time
+
+    (tmp_path / "s.yaml").write_text(SPEC)
+    process = subprocess.Popen([sys.executable, "-m", "identcheck", "simulate", str(tmp_path / "s.yaml"),
+                                "--samples-per-env", "2000000", "--out", str(tmp_path / "d.npz")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".identcheck-*")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process.poll() is None, "simulate finished before its write could be interrupted"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM and "stopped by SIGTERM" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+
+
+def test_a_dask_address_that_is_not_one_is_a_usage_error_with_no_folder_left(tmp_path):
+    """'not a url' raised ValueError in distributed (exit 3), and the output folder was left behind empty."""
+    pytest.importorskip("dask.distributed")
+    import identcheck.sweep as sweep_module
+
+    plan = tmp_path / "sweep.yaml"
+    plan.write_text("identcheck: 1\nsweep:\n  task: verify\n  specs: [examples/C1]\n  seeds: [0]\n"
+                    "  methods: [ivae]\n  budget: {epochs: 1, samples_per_env: 20}\n")
+    with pytest.raises(identcheck.IdentcheckError, match="cannot reach the dask scheduler"):
+        sweep_module.sweep(plan, tmp_path / "out", backend="dask", address="not a url")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_latent_named_like_a_function_it_calls_is_named_in_the_error(capsys, tmp_path):
+    """A latent named tanh makes tanh(z1) a call of a symbol: "'Symbol' object is not callable" before."""
+    spec = SPEC.replace("latents: [z1, z2]", "latents: [z1, tanh]").replace("z2:", "tanh:")
+    (tmp_path / "s.yaml").write_text(spec.replace('"u*z1"', '"u*tanh(z1)"'))
+    assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "'tanh' is called as a function")

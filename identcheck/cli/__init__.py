@@ -17,10 +17,13 @@ too, exit 3; set IDENTCHECK_DEBUG=1 to see its traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
-from typing import NoReturn, Sequence
+import threading
+from typing import Iterator, NoReturn, Sequence
 
 from ..errors import IdentcheckError
 
@@ -58,11 +61,36 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP (`timeout`, a batch scheduler, a closed terminal), raised like KeyboardInterrupt so
+    that files being written are removed on the way out (a handler's default would skip every `finally`)."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stopping_cleanly() -> Iterator[None]:
+    """While the command runs, SIGTERM and SIGHUP raise `_Stopped` (main thread only, handlers restored)."""
+    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {s: signal.signal(s, _stop) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (the `identcheck` script exits with it)."""
     try:
-        args = build_parser().parse_args(argv)
-        return int(args.run(args))
+        with _stopping_cleanly():
+            args = build_parser().parse_args(argv)
+            return int(args.run(args))
     except SystemExit as exc:  # --help and --version print and exit 0
         return exc.code if isinstance(exc.code, int) else 0
     except IdentcheckError as exc:
@@ -76,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("identcheck: interrupted", file=sys.stderr)
         return 130
+    except _Stopped as stop:
+        number = int(stop.args[0])
+        print(f"identcheck: stopped by {signal.Signals(number).name}", file=sys.stderr)
+        return 128 + number
     except MemoryError as exc:  # the request, not the code: too many samples, segments or latents for this machine
         print(f"identcheck: error: not enough memory for this request ({_one_line(exc) or 'MemoryError'}); ask for "
               "fewer samples, segments or latents", file=sys.stderr)

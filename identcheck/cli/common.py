@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # for the annotation only
     from ..report import Report
     from ..verify import VerifyReport
 
-__all__ = ["add_spec_arguments", "at_least", "load_scm", "output_path", "silence_stdout", "write",
+__all__ = ["add_spec_arguments", "at_least", "load_scm", "not_the_spec", "output_path", "silence_stdout", "write",
            "write_report"]
 
 
@@ -53,6 +53,18 @@ def load_scm(args: argparse.Namespace) -> SCM:
     if (args.spec is None) == (args.example is None):
         raise UsageError("give exactly one of SPEC or --example NAME")
     return load_spec(args.spec) if args.spec is not None else load_example(args.example)
+
+
+def not_the_spec(args: argparse.Namespace, path: str, option: str) -> None:
+    """UsageError when the output ``path`` is the spec file itself (``--out spec.yaml`` would replace it)."""
+    from . import UsageError
+
+    try:
+        same = args.spec is not None and os.path.samefile(args.spec, path)
+    except OSError:  # no such output file yet (or no such spec: loading it says so)
+        same = False
+    if same:
+        raise UsageError(f"{option} {path} is the spec file itself: writing there would replace the spec")
 
 
 def write(text: str) -> None:

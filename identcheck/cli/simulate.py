@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_spec_arguments, is_stdout, load_scm, output_path, write
+from .common import add_spec_arguments, is_stdout, load_scm, not_the_spec, output_path, write
 
 __all__ = ["register", "run"]
 
@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     """Simulate, save atomically, and print one line saying what was written."""
     from ..simulate import simulate
 
+    not_the_spec(args, args.out, "--out")
     data = simulate(load_scm(args), args.samples_per_env, args.seed)
     data.save(args.out)
     summary = f"wrote {args.out}: {data}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_spec_arguments, at_least, load_scm, output_path, write_report
+from .common import add_spec_arguments, at_least, load_scm, not_the_spec, output_path, write_report
 
 __all__ = ["register", "run"]
 
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from ..verify import plot_format, verify
 
     if args.plot:
+        not_the_spec(args, args.plot, "--plot")
         plot_format(args.plot)  # a bad path fails now, not after the fit
     report = verify(load_scm(args), seed=args.seed, samples_per_env=args.samples_per_env, epochs=args.epochs,
                     seeds=args.seeds, threshold=args.threshold, quick=args.quick, method=args.method,

@@ -19,6 +19,7 @@ import numpy as np
 
 from identcheck.errors import DataError, IdentcheckError
 from identcheck.seeds import require_seed
+from identcheck.sizes import MAX_EPOCHS, require_size
 
 from .screens import ORDER_SEARCHES, ROTATION_DECISIONS
 
@@ -73,6 +74,10 @@ def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None
         value = getattr(p, key)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise IdentcheckError(f"{key} must be an integer >= 1, got {value!r}")
+    for key in ("epochs", "pretrain_epochs", "order_search_epochs", "rotation_search_epochs"):
+        value = getattr(p, key)
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):  # types: checked here or below
+            require_size(int(value), key, MAX_EPOCHS, IdentcheckError)
     require_seed(p.seed)
     if p.threads is not None and (isinstance(p.threads, bool) or not isinstance(p.threads, (int, np.integer))
                                      or p.threads < 1):

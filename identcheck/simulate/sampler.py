@@ -24,11 +24,12 @@ from ..errors import DataError
 from ..psi import latents_at
 from ..scm import SCM, require_scm
 from ..seeds import require_seed
+from ..sizes import require_memory
 from ..spec.expressions import numeric_function
 from .dataset import Dataset
 from .mixing import Mixing, MLPMixing, mixing_for
 
-__all__ = ["simulate", "sample_noise", "latents_from_noise", "require_integer"]
+__all__ = ["simulate", "simulation_bytes", "sample_noise", "latents_from_noise", "require_integer"]
 
 _NOISE, _MIXING, _OBSERVATION = range(3)
 
@@ -47,6 +48,8 @@ def simulate(scm: SCM, samples_per_env: int, seed: int = 0) -> Dataset:
     """
     require_scm(scm, "simulate")
     count = require_integer(samples_per_env, "samples_per_env", 1)
+    require_memory(simulation_bytes(scm, count),
+                   f"{scm.environments.count} environments x {count} samples per environment")
     seeds = np.random.SeedSequence(require_seed(seed, "seed", DataError)).spawn(3)
     streams = [np.random.default_rng(s) for s in seeds]
     u = np.repeat(np.arange(scm.environments.count), count)
@@ -61,6 +64,23 @@ def simulate(scm: SCM, samples_per_env: int, seed: int = 0) -> Dataset:
         env_labels=scm.environments.labels, adjacency=scm.adjacency(), scm=scm, seed=int(seed),
         name=scm.name, mixing_params=mixing.weights if isinstance(mixing, MLPMixing) else (),
     )
+
+
+def simulation_bytes(scm: SCM, samples_per_env: int) -> int:
+    """About the memory `simulate` needs (a Python int: a request of 10**22 rows does not overflow): n and z
+    (ℓ columns each) with a temporary, x and the observation noise with two MLP temporaries (d columns each),
+    u, and the mixing's d × d weights with their QR.
+
+    >>> from identcheck import load_example
+    >>> simulation_bytes(load_example("C1"), 1000)  # 5 environments, ℓ = d = 2: 8 bytes x 5000 rows x 15
+    600288
+    """
+    ell = len(scm.latents)
+    mlp = scm.mixing.kind == "mlp"
+    d = scm.mixing.observed_dim if mlp else len(scm.mixing.expressions)
+    rows = scm.environments.count * int(samples_per_env)
+    weights = 3 * scm.mixing.layers * d * max(d, ell) if mlp else 0
+    return 8 * (rows * (3 * ell + 4 * d + 1) + weights)
 
 
 def sample_noise(scm: SCM, u: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -9,6 +9,7 @@ evaluate them (or expressions derived from them) on numpy arrays with `numeric_f
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from functools import lru_cache
@@ -105,6 +106,16 @@ def rationalize(expr: sp.Expr) -> sp.Expr:
     return expr.xreplace({f: sp.Rational(str(f)) for f in floats}) if floats else expr
 
 
+def _quoted(value: Any, width: int = 80) -> str:
+    """``repr(value)`` for a message, cut to ``width`` characters with the length named (a 5000-term sum).
+
+    >>> _quoted("z1*u" * 100)
+    "'z1*uz1*uz1*uz1*uz1*uz1*uz1*uz1*uz1*uz1*uz1*uz1*uz1*uz1*uz1*uz1*uz1*uz1*uz1...' (400 characters)"
+    """
+    text = repr(value)
+    return text if len(text) <= width else f"{text[:width - 5]}...{text[-1]} ({len(str(value)):,} characters)"
+
+
 def parse_expression(value: Any, allowed: Mapping[str, sp.Symbol], *, source: str, key: str) -> sp.Expr:
     """Parse a number or an expression string whose free symbols must all be in `allowed`.
 
@@ -112,49 +123,54 @@ def parse_expression(value: Any, allowed: Mapping[str, sp.Symbol], *, source: st
     (`not_a_formula`: it is refused before sympy runs the text), unknown symbols or functions, and complex or
     infinite constants.
     """
+    shown = _quoted(value)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise SpecError(f"expected an expression or a number, got {type(value).__name__} {value!r}",
+        raise SpecError(f"expected an expression or a number, got {type(value).__name__} {shown}",
                         source=source, key=key)
     if isinstance(value, float) and not np.isfinite(value):
-        raise SpecError(f"{value!r} is not a finite number", source=source, key=key)
+        raise SpecError(f"{shown} is not a finite number", source=source, key=key)
     if isinstance(value, (int, float)):
         expr: Any = sp.Rational(str(value)) if isinstance(value, float) else sp.Integer(value)
     else:
         text = value.strip()
         problem = not_a_formula(text) if text else "it is empty"  # parse_expr runs its text as Python
         if problem:
-            raise SpecError(f"cannot parse expression {value!r}: {problem}", source=source, key=key)
+            raise SpecError(f"cannot parse expression {shown}: {problem}", source=source, key=key)
         try:
             expr = parse_expr(text, local_dict=dict(allowed), transformations=_TRANSFORMS)
         except Exception as exc:  # valid Python sympy cannot build: TypeError (z1(u)), ValueError, ...
+            called = [name for name in allowed if re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", text)]
+            if called:  # a latent named tanh, then tanh(z1): the name is a symbol here, not the function
+                raise SpecError(f"'{called[0]}' is called as a function in {shown}, but here it names a latent, "
+                                f"a parameter or u: rename it", source=source, key=key) from None
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise SpecError(f"cannot parse expression {value!r} ({detail})", source=source, key=key) from None
+            raise SpecError(f"cannot parse expression {shown} ({detail})", source=source, key=key) from None
     if not isinstance(expr, sp.Expr):
-        raise SpecError(f"{value!r} is not an arithmetic expression", source=source, key=key)
+        raise SpecError(f"{shown} is not an arithmetic expression", source=source, key=key)
     undefined = sorted(str(f.func) for f in expr.atoms(AppliedUndef))
     if undefined:
-        raise SpecError(f"unknown function '{undefined[0]}' in {value!r}", source=source, key=key)
+        raise SpecError(f"unknown function '{undefined[0]}' in {shown}", source=source, key=key)
     unknown = sorted(str(s) for s in expr.free_symbols if s not in set(allowed.values()))
     if unknown:
         names = ", ".join(sorted(allowed)) or "none"
-        raise SpecError(f"unknown symbol '{unknown[0]}' in {value!r} (allowed here: {names})",
+        raise SpecError(f"unknown symbol '{unknown[0]}' in {shown} (allowed here: {names})",
                         source=source, key=key)
     if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.oo) or expr.has(sp.nan):
-        raise SpecError(f"{value!r} is not a finite real expression", source=source, key=key)
+        raise SpecError(f"{shown} is not a finite real expression", source=source, key=key)
     if any(abs(n) > _FLOAT_MAX for n in expr.atoms(sp.Number)):
-        raise SpecError(f"{value!r} holds a number beyond the floating-point range", source=source, key=key)
+        raise SpecError(f"{shown} holds a number beyond the floating-point range", source=source, key=key)
     exponents = [p.exp for p in expr.atoms(sp.Pow) if p.exp.is_Number and abs(p.exp) > MAX_EXPONENT]
     if exponents:
-        raise SpecError(f"{value!r} raises to the power {exponents[0]}: exponents are limited to "
+        raise SpecError(f"{shown} raises to the power {exponents[0]}: exponents are limited to "
                         f"|p| <= {MAX_EXPONENT}", source=source, key=key)
     if expr.has(sp.DiracDelta):
-        raise SpecError(f"{value!r} holds DiracDelta, a distribution rather than a function", source=source,
+        raise SpecError(f"{shown} holds DiracDelta, a distribution rather than a function", source=source,
                         key=key)
     unevaluated = sorted({type(a).__name__ for a in expr.atoms(*_UNEVALUATED)})
     if unevaluated:
-        raise SpecError(f"{value!r} holds an unevaluated {unevaluated[0]}: write it in closed form",
+        raise SpecError(f"{shown} holds an unevaluated {unevaluated[0]}: write it in closed form",
                         source=source, key=key)
     problem = _numeric_problem(expr)
     if problem:
-        raise SpecError(f"{value!r}: {problem}", source=source, key=key)
+        raise SpecError(f"{shown}: {problem}", source=source, key=key)
     return rationalize(expr)

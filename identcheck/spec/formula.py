@@ -66,14 +66,16 @@ def not_a_formula(text: str) -> str | None:
     """
     try:
         tree = ast.parse(text.replace("^", "**"), mode="eval")
+        for node in ast.walk(tree):
+            problem = _problem(node)
+            if problem:
+                return problem
     except SyntaxError as exc:
         return exc.msg
     except ValueError as exc:  # a NUL byte
         return str(exc)
-    for node in ast.walk(tree):
-        problem = _problem(node)
-        if problem:
-            return problem
+    except (RecursionError, MemoryError):  # Python's parser gives up on 1000s of nested operations
+        return "it is nested too deeply for Python's parser: write a long sum as Add(...) of its terms"
     return None
 
 

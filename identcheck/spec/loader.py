@@ -18,6 +18,7 @@ from __future__ import annotations
 import keyword
 import math
 import os
+import unicodedata
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -30,6 +31,7 @@ from ..errors import SpecError
 from ..families import LATENT_FAMILIES, OBSERVATION_FAMILIES, LatentFamily
 from ..psi import first_undefined
 from ..scm import PNL_SYMBOL, SCM, Environments, Mixing, ObservationNoise
+from ..sizes import MAX_MIXING_LAYERS, MAX_SEGMENTS
 from .expressions import numeric_function, parse_expression
 
 __all__ = ["load_spec", "from_text", "from_dict", "from_graph", "safe_load_unique"]
@@ -218,6 +220,10 @@ class _Builder:
     def identifier(self, value: Any, key: str) -> str:
         if not isinstance(value, str) or not value.isidentifier() or value == "t":
             raise self.fail(key, f"{value!r} is not a valid name (an identifier other than 't')")
+        plain = unicodedata.normalize("NFKC", value)
+        if plain != value:  # Python reads ℓ in an expression as l: the name would name another symbol
+            raise self.fail(key, f"{value!r} is read as {plain!r} in expressions (Unicode NFKC, as Python reads "
+                                 f"names): write {plain!r} or another name")
         if keyword.iskeyword(value):
             raise self.fail(key, f"{value!r} is a Python keyword and cannot name a symbol in expressions")
         return value
@@ -283,6 +289,9 @@ class _Builder:
             count = value["segments"]
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise self.fail("environments.segments", f"expected a positive integer, got {count!r}")
+            if count > MAX_SEGMENTS:
+                raise self.fail("environments.segments", f"{count} segments are more than the {MAX_SEGMENTS:,} "
+                                                         f"this toolkit accepts")
             if "domain" in value:
                 raise self.fail("environments.domain", "a domain is only meaningful for scalar u values")
             return Environments("segments", (), np.zeros((count, 0)), tuple(range(count)))
@@ -433,6 +442,9 @@ class _Builder:
                     raise self.fail(f"mixing.{k}", f"expected a positive integer, got {v!r}")
             if dim < ell:
                 raise self.fail("mixing.observed_dim", f"{dim} < {ell} latents: the mixing cannot be injective")
+            if layers > MAX_MIXING_LAYERS:
+                raise self.fail("mixing.layers", f"{layers} layers are more than the {MAX_MIXING_LAYERS} this "
+                                                 f"toolkit accepts")
             return Mixing("mlp", dim, layers)
         if kind == "expression":
             for k in ("observed_dim", "layers"):
