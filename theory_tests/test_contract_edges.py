@@ -388,3 +388,27 @@ def test_a_latent_named_like_a_function_it_calls_is_named_in_the_error(capsys, t
     spec = SPEC.replace("latents: [z1, z2]", "latents: [z1, tanh]").replace("z2:", "tanh:")
     (tmp_path / "s.yaml").write_text(spec.replace('"u*z1"', '"u*tanh(z1)"'))
     assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "'tanh' is called as a function")
+
+
+def test_a_power_too_large_to_expand_is_checked_unexpanded(capsys, tmp_path):
+    """(z1 + u + 1)**999*(z1 - u)**999: the check expanded it (half a million terms per factor) and did not end
+    in minutes. It is read as one unexpanded term now: d = 999(z1 - u)**998 (z1 + u + 1)**998 (2 z1 + 1) is
+    never identically 0, so the edge fails."""
+    (tmp_path / "s.yaml").write_text(SPEC.replace('"u*z1"', '"(z1 + u + 1)**999*(z1 - u)**999"'))
+    code, out, _ = run(capsys, "check", str(tmp_path / "s.yaml"), "--format", "json")
+    assert code == 1 and json.loads(out)["nodes"]["z2"]["verdict"] == "unidentifiable"
+
+
+@pytest.mark.parametrize("depth, accepted", [(4, True), (5, False)])
+def test_exponentials_nested_too_deep_to_evaluate_are_a_spec_error(capsys, tmp_path, depth, accepted):
+    """exp applied five times: reading the spec evaluated it at 50 digits where float64 overflows, and did not
+    end (60 nested exps ran for over five minutes)."""
+    nested = "z1"
+    for _ in range(depth):
+        nested = f"exp({nested})"
+    (tmp_path / "s.yaml").write_text(SPEC.replace('"u*z1"', f'"u*{nested}"'))
+    code, out, err = run(capsys, "check", str(tmp_path / "s.yaml"))
+    if accepted:
+        assert code in (0, 1) and err == ""
+    else:
+        assert_usage_error(code, out, err, "mechanisms.z2", "nests exponentials 5 deep")

@@ -30,6 +30,7 @@ from ..report import NodeResult, Verdict
 from ..scm import PNL_SYMBOL, SCM
 from .condition_iv import EdgeZeros, IVAnalysis, environment_text, exact_table, pretty
 from .results import AssumptionResult
+from .zeros import too_large_to_expand
 
 __all__ = ["node_verdicts", "node_verdict", "alternative_model"]
 
@@ -81,8 +82,11 @@ def alternative_model(scm: SCM, latent: str, analysis: IVAnalysis, violating: tu
     g = scm.mechanism(latent)
     exact = exact_table(scm, g.free_symbols)
     at_reference = g.xreplace({s: values[m] for s, values in exact.items()})
-    _, varying = sp.expand(at_reference).as_independent(*symbols, as_Add=True)
-    difference = sp.collect(sp.expand(g - at_reference), symbols)
+    if too_large_to_expand(g):  # (z1 + u + 1)**999: its expansion would not end; the witness stays unexpanded
+        varying, difference = at_reference, g - at_reference
+    else:
+        _, varying = sp.expand(at_reference).as_independent(*symbols, as_Add=True)
+        difference = sp.collect(sp.expand(g - at_reference), symbols)
     env = scm.environments
     arguments = ", ".join([*parents, *(["segment"] if env.kind == "segments" else [s.name for s in env.symbols])])
     if latent in scm.post_nonlinear:

@@ -47,6 +47,7 @@ __all__ = [
     "vanishing_profile",
     "real_zero_set",
     "scan_zero_set",
+    "too_large_to_expand",
 ]
 
 #: Expressions larger than this (sympy count_ops) are not handed to `simplify` (too slow to be useful).
@@ -128,7 +129,7 @@ def separate(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Separation | None
     """
     wanted = set(variables)
     grouped: dict[sp.Expr, sp.Expr] = {}
-    for term in sp.Add.make_args(sp.expand(expr)):
+    for term in _terms(expr):
         coefficient, factor = term.as_independent(*wanted, as_Add=False)
         if factor.free_symbols - wanted:
             return None
@@ -223,7 +224,7 @@ def is_zero_exact(expr: sp.Expr, simplify: bool = True) -> bool | None:
             return bool(known)
         equal = expr.equals(0)
         return None if equal is None else bool(equal)
-    if _too_large(expr):
+    if too_large_to_expand(expr):
         return None
     if sp.expand(expr) == 0:
         return True
@@ -232,7 +233,18 @@ def is_zero_exact(expr: sp.Expr, simplify: bool = True) -> bool | None:
     return None
 
 
-def _too_large(expr: sp.Expr) -> bool:
+def _terms(expr: sp.Expr) -> list[sp.Expr]:
+    """The additive terms of expr expanded, or expr alone when expanding could explode (`too_large_to_expand`:
+    (z1 + u + 1)**999 has half a million terms): it is then read as one term, unexpanded.
+
+    >>> z = sp.Symbol("z1", real=True)
+    >>> sorted(_terms((z + 1)**2), key=str), _terms((z + 1)**999) == [(z + 1)**999]
+    ([1, 2*z1, z1**2], True)
+    """
+    return [expr] if too_large_to_expand(expr) else list(sp.Add.make_args(sp.expand(expr)))
+
+
+def too_large_to_expand(expr: sp.Expr) -> bool:
     """Expressions whose expansion can explode: large integer powers of sums, or huge rationals."""
     if any(r.q > 10**12 or abs(r.p) > 10**15 for r in expr.atoms(sp.Rational)):
         return True
@@ -343,7 +355,7 @@ def vanishing_profile(
     shape = grid.shape[:2]
     symbols = variables + others
     arrays = [grid[:, :, k] for k in range(len(variables))] + [np.asarray(table[s])[:, None] for s in others]
-    terms = list(sp.Add.make_args(sp.expand(expr)))
+    terms = _terms(expr)
     relative, finite, size = _terms_residual(terms, symbols, arrays, shape)
     enough = finite.sum(axis=1) >= MIN_FINITE_PROBES
     row = np.where(finite, relative, -1.0)
@@ -531,7 +543,7 @@ def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol
     flat: list[sp.Expr] = []
     owners: list[int] = []
     for k, c in enumerate(coefficients):
-        for term in sp.Add.make_args(sp.expand(c)):
+        for term in _terms(c):
             flat.append(term)
             owners.append(k)
     symbols = sorted({s for c in coefficients for s in c.free_symbols}, key=str)
@@ -687,7 +699,7 @@ def scan_zero_set(
     ({0}, True)
     """
     variables = list(variables)
-    terms = list(sp.Add.make_args(sp.expand(expr)))
+    terms = _terms(expr)
     numeric = _evaluator(terms, variables + [symbol])  # lambdified once: root finding calls it many times
     direct = _evaluator([expr], variables + [symbol])  # unexpanded: no cancellation between terms near a root
 

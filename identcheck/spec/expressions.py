@@ -22,7 +22,7 @@ from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transfo
 from sympy.parsing.sympy_parser import rationalize as _exact_float_literals
 
 from ..errors import SpecError
-from .formula import MAX_EXPONENT, not_a_formula
+from .formula import MAX_EXPONENT, MAX_EXPONENTIAL_DEPTH, not_a_formula
 
 __all__ = ["parse_expression", "rationalize", "numeric_function"]
 
@@ -106,6 +106,19 @@ def rationalize(expr: sp.Expr) -> sp.Expr:
     return expr.xreplace({f: sp.Rational(str(f)) for f in floats}) if floats else expr
 
 
+def _exponential_depth(expr: sp.Basic) -> int:
+    """How deeply exponential growth nests in expr: exp, sinh, cosh, and a power whose exponent is not a
+    number (z1**z1) each count one level.
+
+    >>> z = sp.Symbol("z1")
+    >>> _exponential_depth(sp.exp(sp.exp(z) + sp.tanh(sp.exp(z)))), _exponential_depth(z**2 + sp.cosh(z**z))
+    (2, 2)
+    """
+    inner = max((_exponential_depth(a) for a in expr.args), default=0)
+    grows = isinstance(expr, (sp.exp, sp.sinh, sp.cosh)) or (expr.is_Pow and not expr.exp.is_Number)
+    return inner + 1 if grows else inner
+
+
 def _quoted(value: Any, width: int = 80) -> str:
     """``repr(value)`` for a message, cut to ``width`` characters with the length named (a 5000-term sum).
 
@@ -163,6 +176,10 @@ def parse_expression(value: Any, allowed: Mapping[str, sp.Symbol], *, source: st
     if exponents:
         raise SpecError(f"{shown} raises to the power {exponents[0]}: exponents are limited to "
                         f"|p| <= {MAX_EXPONENT}", source=source, key=key)
+    if _exponential_depth(expr) > MAX_EXPONENTIAL_DEPTH:
+        raise SpecError(f"{shown} nests exponentials {_exponential_depth(expr)} deep: beyond "
+                        f"{MAX_EXPONENTIAL_DEPTH}, its values cannot be evaluated even at 50 digits "
+                        f"(exp(exp(exp(exp(exp(1))))) has an exponent of 1.6 million digits)", source=source, key=key)
     if expr.has(sp.DiracDelta):
         raise SpecError(f"{shown} holds DiracDelta, a distribution rather than a function", source=source,
                         key=key)

@@ -19,12 +19,15 @@ import ast
 import numpy as np
 import sympy as sp
 
-__all__ = ["not_a_formula", "CALLABLE", "MAX_EXPONENT"]
+__all__ = ["not_a_formula", "CALLABLE", "MAX_EXPONENT", "MAX_EXPONENTIAL_DEPTH"]
 
 #: The largest |exponent| a spec expression may write as a number (`x**1001` is rejected): larger powers make the
 #: symbolic checks (derivatives, zero sets) expand numbers of millions of digits instead of answering, and
 #: 9**9**9 would not even finish parsing.
 MAX_EXPONENT = 1000
+#: Exponentials nested deeper than this (exp, sinh, cosh, z1**z1) cannot be evaluated even at 50 digits:
+#: exp applied five times to 1 has an exponent of 1.6 million digits (mpmath took minutes, then more).
+MAX_EXPONENTIAL_DEPTH = 4
 #: The largest number a factorial-type function may be given: beyond it the value overflows float64 anyway
 #: (171! does) and exact evaluation slows to seconds (10**6!) or minutes.
 MAX_FACTORIAL = 1000
