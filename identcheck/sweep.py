@@ -304,7 +304,11 @@ def _read_rows(path: Path) -> dict[str, dict[str, str]]:
         return {}
     try:
         with path.open(newline="") as stream:
-            return {row["run"]: row for row in csv.DictReader(stream) if row.get("run")}
+            reader = csv.DictReader(stream)
+            if reader.fieldnames is not None and "run" not in reader.fieldnames:
+                raise IdentcheckError(f"{path} is not a sweep's results.csv (it has no 'run' column): move it "
+                                      f"away, or write the sweep into another folder")
+            return {row["run"]: row for row in reader if row.get("run")}
     except (OSError, UnicodeDecodeError, csv.Error, KeyError) as exc:
         raise IdentcheckError(f"cannot read {path}: {exc}") from None
 
@@ -320,12 +324,12 @@ def _write_rows(path: Path, rows: Iterable[Mapping[str, str]]) -> None:
 
 
 def _local(pending: list[Run], jobs: int) -> Iterable[dict[str, str]]:
-    """Rows as runs finish: in this process for one job, else in a pool of processes."""
-    if jobs == 1:
+    """Rows as runs finish: in this process for one job, else in a pool of processes (no more than runs)."""
+    if jobs == 1 or len(pending) == 1:
         for run in pending:
             yield execute(run)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=min(jobs, len(pending))) as pool:
         futures = [pool.submit(execute, run) for run in pending]
         for future in as_completed(futures):
             yield future.result()

@@ -412,3 +412,14 @@ def test_exponentials_nested_too_deep_to_evaluate_are_a_spec_error(capsys, tmp_p
         assert code in (0, 1) and err == ""
     else:
         assert_usage_error(code, out, err, "mechanisms.z2", "nests exponentials 5 deep")
+
+
+def test_a_results_file_the_sweep_did_not_write_is_not_replaced(capsys, tmp_path):
+    """A results.csv without a 'run' column (someone else's table) was silently replaced and its rows lost."""
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "s.yaml").write_text("identcheck: 1\nsweep: {task: bench, specs: [examples/C1], seeds: [0], "
+                                     "methods: [ivae], budget: {epochs: 1, samples_per_env: 50}}\n")
+    code, out, err = run(capsys, "sweep", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"))
+    assert_usage_error(code, out, err, "is not a sweep's results.csv")
+    assert (tmp_path / "out" / "results.csv").read_text() == "a,b\n1,2\n"
