@@ -27,6 +27,7 @@ support only is proven with the variables written through the noise (`psi.latent
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -224,7 +225,7 @@ def is_zero_exact(expr: sp.Expr, simplify: bool = True) -> bool | None:
             return bool(known)
         equal = expr.equals(0)
         return None if equal is None else bool(equal)
-    if too_large_to_expand(expr):
+    if _too_large(expr):
         return None
     if sp.expand(expr) == 0:
         return True
@@ -238,17 +239,44 @@ def _terms(expr: sp.Expr) -> list[sp.Expr]:
     (z1 + u + 1)**999 has half a million terms): it is then read as one term, unexpanded.
 
     >>> z = sp.Symbol("z1", real=True)
-    >>> sorted(_terms((z + 1)**2), key=str), _terms((z + 1)**999) == [(z + 1)**999]
+    >>> sorted(_terms((z + 1)**2), key=str), _terms((z**2 + z + 1)**999) == [(z**2 + z + 1)**999]
     ([1, 2*z1, z1**2], True)
     """
     return [expr] if too_large_to_expand(expr) else list(sp.Add.make_args(sp.expand(expr)))
 
 
-def too_large_to_expand(expr: sp.Expr) -> bool:
-    """Expressions whose expansion can explode: large integer powers of sums, or huge rationals."""
+def _too_large(expr: sp.Expr) -> bool:
+    """Expressions too large for an exact proof: integer powers of sums beyond 16, or huge rationals."""
     if any(r.q > 10**12 or abs(r.p) > 10**15 for r in expr.atoms(sp.Rational)):
         return True
     return any(p.exp.is_Integer and abs(int(p.exp)) > 16 and p.base.is_Add for p in expr.atoms(sp.Pow))
+
+
+#: Terms an expansion may make before an expression is read unexpanded instead.
+MAX_EXPANDED_TERMS = 10**4
+
+
+def too_large_to_expand(expr: sp.Basic) -> bool:
+    """Whether expanding expr makes more than MAX_EXPANDED_TERMS terms, by the multinomial count of its
+    integer powers of sums (inside functions too, which `expand` also expands).
+
+    >>> z, u = sp.symbols("z1 u")
+    >>> too_large_to_expand((z + u + 1)**100), too_large_to_expand((z + u + 1)**999 * (z - u)**999)
+    (False, True)
+    """
+    return _expanded_terms(expr) > MAX_EXPANDED_TERMS
+
+
+def _expanded_terms(expr: sp.Basic) -> int:
+    """An upper bound on the terms of expr expanded (for a function: the most its arguments make)."""
+    if expr.is_Add:
+        return sum(_expanded_terms(a) for a in expr.args)
+    if expr.is_Mul:
+        return math.prod(_expanded_terms(a) for a in expr.args)
+    if expr.is_Pow and expr.exp.is_Integer and int(expr.exp) > 1:
+        k = _expanded_terms(expr.base)
+        return math.comb(int(expr.exp) + k - 1, k - 1) if k > 1 else 1
+    return max((_expanded_terms(a) for a in expr.args), default=1)
 
 
 def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]
@@ -399,6 +427,7 @@ def vanishing_profile(
         nonzero &= ~proven
         zero = (enough & ~nonzero) | (unread & proven)
         suspects = np.flatnonzero(zero & ~proven)
+    witness[proven] = np.nan  # a float witness that an exact zero overrode
     # 3. a numeric zero (no float witness, no exact proof) is re-checked at 50 digits on the UNEXPANDED
     # expression: float64 cancellation (u - u*tanh(50 + 502*z1)**2, tanh**2 == 1.0) hides real non-zeros
     if len(suspects):
