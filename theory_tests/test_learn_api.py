@@ -496,7 +496,10 @@ def test_a_script_without_the_main_guard_gets_a_clear_error_not_a_hang(tmp_path)
                       "x, u = np.random.default_rng(0).normal(size=(240, 3)), np.repeat(np.arange(4), 60)\n"
                       "LatentCausalVAE(2, restarts=2, n_jobs=2, epochs=2, progress=False, device='cpu').fit(x, u)\n")
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0 and "if __name__ == \"__main__\":" in result.stderr.splitlines()[-1]
+    # the error's line, wherever it comes: under load multiprocessing's resource tracker may warn after it
+    # about the broken pool's semaphores (seen once in a fresh-clone run, stop 43)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("identcheck.errors.IdentcheckError")]
+    assert result.returncode != 0 and len(errors) == 1 and "if __name__ == \"__main__\":" in errors[0]
 
 
 @pytest.mark.parametrize("n_jobs", [0, -2, 1.5, True])
