@@ -109,7 +109,8 @@ def test_a_failing_later_restart_leaves_the_kept_restart_consistent(data, monkey
         return epoch
 
     monkeypatch.setattr(LatentCausalVAE, "_train", failing)
-    with pytest.raises(TrainingError, match=r"restart 1 \(of 0..1, seed 1\) failed, and the best earlier run, restart 0 \(seed 0\), is kept: .*injected"):
+    kept = r"restart 1 \(of 0..1, seed 1\) failed, and the best earlier run, restart 0 \(seed 0\), is kept: .*injected"
+    with pytest.raises(TrainingError, match=kept):
         learner.fit(x, u)
     monkeypatch.undo()
     single = LatentCausalVAE(2, **KW).fit(x, u)

@@ -5,8 +5,9 @@ it with the one loop of `training.py` and returns ``self``; learned attributes e
 differ only in `_make_structure` (the prior and the mechanisms, `model.py`), so all of them share one
 constructor signature and one interface: a benchmark loops over names, never over special cases.
 Arguments that a learner has no use for (``reference_envs``, ``sparsity`` and ``post_nonlinear`` on the
-learners without mechanisms) are accepted, checked as every learner checks them, and have no effect. Beside it: `params` checks the arguments, `screens`
-holds the exact likelihood's slot-order and rotation screens, and `causal` adds the learned graph.
+learners without mechanisms) are accepted, checked as every learner checks them, and have no effect.
+Beside it: `params` checks the arguments, `screens` holds the exact likelihood's slot-order and rotation
+screens, and `causal` adds the learned graph.
 
 >>> import numpy as np
 >>> from identcheck.learn import IVAE

@@ -10,5 +10,5 @@ from .dataset import Dataset
 from .mixing import ExpressionMixing, MLPMixing, mixing_for, random_mlp, random_orthogonal
 from .sampler import latents_from_noise, sample_noise, simulate, simulation_bytes
 
-__all__ = ["simulate", "simulation_bytes", "Dataset", "sample_noise", "latents_from_noise", "MLPMixing", "ExpressionMixing",
-           "random_mlp", "random_orthogonal", "mixing_for"]
+__all__ = ["simulate", "simulation_bytes", "Dataset", "sample_noise", "latents_from_noise", "MLPMixing",
+           "ExpressionMixing", "random_mlp", "random_orthogonal", "mixing_for"]
