@@ -156,8 +156,16 @@ def independent(factors: Sequence[sp.Expr], variables: Sequence[sp.Symbol], poin
     if not factors:
         return True
     stacked = points.reshape(-1, points.shape[-1])
-    values = _evaluate(list(factors), list(variables), [stacked[:, k] for k in range(stacked.shape[1])])
-    matrices = np.stack(values, axis=1).reshape(*points.shape[:-1], len(factors))
+    columns = [stacked[:, k] for k in range(stacked.shape[1])]
+    evaluate = _evaluator(list(factors), list(variables))
+    values = np.stack(evaluate(columns), axis=1)
+    # rows where float64 has lost the factors to cancellation (1/(cosh(z) - sinh(z)) at z = 14) would show
+    # two equal functions as independent: they disagree with an evaluation at extended precision, and go
+    extended = np.stack(evaluate(columns, dtype=np.longdouble), axis=1)
+    with np.errstate(all="ignore"):
+        lost = np.abs(values - extended) > 1e-9 * np.abs(extended)
+    values = np.where(lost.any(axis=1, keepdims=True), np.nan, values)
+    matrices = values.reshape(*points.shape[:-1], len(factors))
     return all(_full_column_rank(m) for m in (matrices if points.ndim == 3 else [matrices]))
 
 
@@ -279,23 +287,27 @@ def _expanded_terms(expr: sp.Basic) -> int:
     return max((_expanded_terms(a) for a in expr.args), default=1)
 
 
-def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]
-               ) -> Callable[[list[np.ndarray], tuple[int, ...] | None], list[np.ndarray]]:
+Evaluator = Callable[..., list[np.ndarray]]
+
+
+def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> Evaluator:
     """One lambdified numpy function for several expressions, to call many times (SPEC §5: lambdify once):
-    ``evaluator(arrays, shape=None)`` broadcasts the arrays to one shape and returns one array per expression
-    (NaN where the evaluation fails; `numeric_function` makes complex values NaN)."""
+    ``evaluator(arrays, shape=None, dtype=np.float64)`` broadcasts the arrays to one shape and returns one
+    array per expression (NaN where the evaluation fails; `numeric_function` makes complex values NaN), in
+    float64 or, for a check of float64's rounding, in ``np.longdouble``."""
     fn = numeric_function(symbols, exprs)
 
-    def evaluate(arrays: list[np.ndarray], shape: tuple[int, ...] | None = None) -> list[np.ndarray]:
+    def evaluate(arrays: list[np.ndarray], shape: tuple[int, ...] | None = None,
+                 dtype: type = np.float64) -> list[np.ndarray]:
         if shape is None:
             shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
-        inputs = [np.broadcast_to(np.asarray(a, dtype=float), shape) for a in arrays]
+        inputs: list[np.ndarray] = [np.broadcast_to(np.asarray(a, dtype=dtype), shape) for a in arrays]
         with np.errstate(all="ignore"):
             try:
                 out = fn(*inputs)
             except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
                 return [np.full(shape, np.nan) for _ in exprs]
-        return [np.broadcast_to(np.asarray(v, dtype=float), shape) for v in out]
+        return [np.broadcast_to(np.asarray(v, dtype=dtype), shape) for v in out]
 
     return evaluate
 
@@ -306,11 +318,11 @@ def _evaluate(exprs: list[sp.Expr], symbols: list[sp.Symbol], arrays: list[np.nd
     return _evaluator(exprs, symbols)(arrays, shape)
 
 
-def _terms_residual(terms: list[sp.Expr], symbols: list[sp.Symbol], arrays: list[np.ndarray],
-                    shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _terms_residual(evaluate: Evaluator, arrays: list[np.ndarray], shape: tuple[int, ...],
+                    dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """|sum of terms| / sum |terms| (the relative residual of SPEC §5 step 2c), a finiteness mask and
-    |sum of terms| (0 where not finite)."""
-    values = np.stack(_evaluate(terms, symbols, arrays, shape)) if terms else np.zeros((1, *shape))
+    |sum of terms| (0 where not finite), the terms evaluated by ``evaluate`` (from `_evaluator`) in ``dtype``."""
+    values = np.stack(evaluate(arrays, shape, dtype))
     with np.errstate(all="ignore"):
         total, scale = np.sum(values, axis=0), np.sum(np.abs(values), axis=0)
         finite = np.isfinite(total) & np.isfinite(scale)
@@ -384,7 +396,8 @@ def vanishing_profile(
     symbols = variables + others
     arrays = [grid[:, :, k] for k in range(len(variables))] + [np.asarray(table[s])[:, None] for s in others]
     terms = _terms(expr)
-    relative, finite, size = _terms_residual(terms, symbols, arrays, shape)
+    evaluate_terms = _evaluator(terms, symbols)  # once, for float64 and for the extended check below
+    relative, finite, size = _terms_residual(evaluate_terms, arrays, shape)
     enough = finite.sum(axis=1) >= MIN_FINITE_PROBES
     row = np.where(finite, relative, -1.0)
     clear = row > CLEAR_NONZERO
@@ -392,7 +405,15 @@ def vanishing_profile(
     pick = np.where(clear.any(axis=1), np.argmax(clear, axis=1), np.argmax(row, axis=1))
     largest = row[np.arange(count), pick]
     nonzero = enough & (largest > tol)
-    grey = np.flatnonzero(nonzero & ~clear.any(axis=1))
+    # a clear witness that an evaluation at extended precision reads much smaller is float64 cancellation inside
+    # a factor (1/(cosh(z1) - sinh(z1)) at z1 = 14): it joins the grey zone's 50-digit recheck
+    picked = np.flatnonzero(nonzero & clear.any(axis=1))
+    at_pick = [grid[picked, pick[picked], k] for k in range(len(variables))] + [np.asarray(table[s])[picked]
+                                                                              for s in others]
+    extended, _, _ = _terms_residual(evaluate_terms, at_pick, (len(picked),), np.longdouble)
+    unstable = np.zeros(count, bool)
+    unstable[picked] = np.isfinite(extended) & (extended <= 0.1 * largest[picked])
+    grey = np.flatnonzero(nonzero & (~clear.any(axis=1) | unstable))
     mp_relative = _mpmath_relative(terms, symbols) if len(grey) else None
     for m in grey:  # grey zone: cancellation? re-check at 50 digits
         values = [*grid[m, pick[m]], *(float(table[s][m]) for s in others)]
