@@ -39,7 +39,7 @@ from .errors import IdentcheckError, SpecError
 from .examples import example_names, example_path
 from .files import write_atomically
 from .seeds import require_seed
-from .sizes import MAX_EPOCHS, MAX_SAMPLES_PER_ENV, require_memory
+from .sizes import MAX_EPOCHS, MAX_SAMPLES_PER_ENV
 
 if TYPE_CHECKING:  # for the annotation only
     from .scm import SCM
@@ -174,7 +174,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
     >>> plan.task, list(plan.specs), plan.seeds, plan.methods, plan.budget
     ('verify', ['examples/C1', 'examples/C2'], (0, 1), ('ivae',), {'epochs': 2})
     """
-    from .simulate import simulation_bytes
+    from .simulate import require_memory_for
     from .spec import from_text
     from .spec.loader import safe_load_unique
     from .verify import BUDGETS, check_method, require_held_out
@@ -234,8 +234,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
     for entry, scm in scms.items():
         try:
             require_held_out(samples, scm.environments.count)
-            require_memory(simulation_bytes(scm, samples), f"{scm.environments.count} environments x {samples} "
-                                                           f"samples per environment")
+            require_memory_for(scm, samples)
         except IdentcheckError as exc:
             raise _fail(source, "sweep.budget.samples_per_env", f"{entry}: {exc}") from None
     return SweepPlan(source, body["task"], specs, _seeds(body["seeds"], source, "sweep.seeds"),

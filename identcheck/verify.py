@@ -51,8 +51,8 @@ from .errors import DataError, IdentcheckError
 from .report import Report, jsonable
 from .scm import SCM, require_scm
 from .seeds import SEED_LIMIT, require_seed
-from .simulate import Dataset, simulate, simulation_bytes
-from .sizes import MAX_EPOCHS, require_memory, require_size
+from .simulate import Dataset, require_memory_for, simulate
+from .sizes import MAX_EPOCHS, require_size
 from .files import write_atomically
 
 if TYPE_CHECKING:
@@ -673,8 +673,7 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
                     default.epochs if epochs is None else epochs, default.hidden, default.restarts)
     require_held_out(budget.samples_per_env, scm.environments.count)
     require_size(budget.epochs, "epochs", MAX_EPOCHS, IdentcheckError)  # before the check and the simulation
-    require_memory(simulation_bytes(scm, budget.samples_per_env),
-                   f"{scm.environments.count} environments x {budget.samples_per_env} samples per environment")
+    require_memory_for(scm, budget.samples_per_env)
     start = time.perf_counter()
     report = check(scm)
     checked = time.perf_counter()

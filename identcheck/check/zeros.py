@@ -530,6 +530,12 @@ def _mp_rows(points: np.ndarray) -> list[list[mpmath.mpf]]:
     return [[mpmath.mpf(float(x)) for x in row] for row in points]
 
 
+def _rounding(digits: int) -> mpmath.mpf:
+    """The relative size of the rounding at `digits`, with MP_ROUNDING's margin (10**5): an mpmath number,
+    since a float 10.0**(5 - 1000) underflows to 0.0."""
+    return mpmath.mpf(10) ** (5 - digits)
+
+
 def _first_mp_nonzero(fn: Callable, mp_points: list[list[mpmath.mpf]], env: list[mpmath.mpf],
                       rounding: float | mpmath.mpf = MP_ROUNDING) -> int | None:
     """The first point where |value| > MP_RELATIVE_TOL * (magnitude of the spec's cancelling numbers) and
@@ -578,7 +584,7 @@ def _deep_witnesses(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.S
             with mpmath.workdps(digits):
                 env = [_mp_number(exact[s][m], float(table[s][m]), digits) for s in others]
                 hit = _first_mp_nonzero(fn, _mp_rows(grid[m, :DEEP_TRIES]), env,
-                                        rounding=mpmath.mpf(10) ** (5 - digits))  # a float would underflow
+                                        rounding=_rounding(digits))
             if hit is not None:
                 found[m], start = hit, level
                 break
@@ -825,7 +831,7 @@ def scan_zero_set(
     finite = np.isfinite(at_x)
     size = np.where(finite, np.abs(at_x), 0.0).max(axis=1, initial=0.0)
     vanishes = (finite.sum(axis=1) >= MIN_FINITE_PROBES) & (size <= 1e-8 * np.maximum(reference, 1e-300))
-    for x in xs[vanishes].tolist():
+    for x, near in zip(xs[vanishes].tolist(), reference[vanishes].tolist()):
         if any(piece.contains(sp.Float(x)) == sp.true for piece in pieces):
             continue
         guesses = [g for g in (sp.nsimplify(sp.Float(x), tolerance=1e-9, rational=True),
@@ -839,7 +845,7 @@ def scan_zero_set(
             if not guesses and not clean(x):
                 # no closed form (a zero of besselj(0, u) at 2.4048...): the float x is 1e-16 off the root,
                 # which 50 digits show; the root itself, refined at 50 digits, must vanish at every probe
-                root = _mp_common_root(mp_expr, points, x, float(reference[np.flatnonzero(xs == x)[0]]))
+                root = _mp_common_root(mp_expr, points, x, near)
                 if root is None:
                     continue
                 x = root
@@ -923,7 +929,7 @@ def _mp_clean(fn: Callable | None, points: np.ndarray | Callable[[np.ndarray], n
         for digits in DEEP_DIGITS if deep else ():
             with mpmath.workdps(digits):
                 if _first_mp_nonzero(fn, rows[:DEEP_TRIES], [mpmath.mpf(float(x))],
-                                     rounding=mpmath.mpf(10) ** (5 - digits)) is not None:
+                                     rounding=_rounding(digits)) is not None:
                     return False
         return True
 

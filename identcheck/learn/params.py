@@ -74,10 +74,6 @@ def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None
         value = getattr(p, key)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise IdentcheckError(f"{key} must be an integer >= 1, got {value!r}")
-    for key in ("epochs", "pretrain_epochs", "order_search_epochs", "rotation_search_epochs"):
-        value = getattr(p, key)
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):  # types: checked here or below
-            require_size(int(value), key, MAX_EPOCHS, IdentcheckError)
     require_seed(p.seed)
     if p.threads is not None and (isinstance(p.threads, bool) or not isinstance(p.threads, (int, np.integer))
                                      or p.threads < 1):
@@ -99,6 +95,8 @@ def check_params(params: Mapping[str, Any], n_envs: int, n_samples: int) -> None
         value = getattr(p, key)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise IdentcheckError(f"{key} must be an integer >= 0, got {value!r}")
+    for key in ("epochs", "pretrain_epochs", "order_search_epochs", "rotation_search_epochs"):
+        require_size(int(getattr(p, key)), key, MAX_EPOCHS, IdentcheckError)  # integers: checked above
     if p.order_search not in ORDER_SEARCHES:
         raise IdentcheckError(f"order_search must be one of {', '.join(map(repr, ORDER_SEARCHES))}, "
                               f"got {p.order_search!r}")

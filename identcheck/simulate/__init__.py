@@ -8,7 +8,7 @@
 
 from .dataset import Dataset
 from .mixing import ExpressionMixing, MLPMixing, mixing_for, random_mlp, random_orthogonal
-from .sampler import latents_from_noise, sample_noise, simulate, simulation_bytes
+from .sampler import latents_from_noise, require_memory_for, sample_noise, simulate
 
-__all__ = ["simulate", "simulation_bytes", "Dataset", "sample_noise", "latents_from_noise", "MLPMixing",
+__all__ = ["simulate", "require_memory_for", "Dataset", "sample_noise", "latents_from_noise", "MLPMixing",
            "ExpressionMixing", "random_mlp", "random_orthogonal", "mixing_for"]

@@ -29,7 +29,7 @@ from ..spec.expressions import numeric_function
 from .dataset import Dataset
 from .mixing import Mixing, MLPMixing, mixing_for
 
-__all__ = ["simulate", "simulation_bytes", "sample_noise", "latents_from_noise", "require_integer"]
+__all__ = ["simulate", "require_memory_for", "sample_noise", "latents_from_noise", "require_integer"]
 
 _NOISE, _MIXING, _OBSERVATION = range(3)
 
@@ -48,8 +48,7 @@ def simulate(scm: SCM, samples_per_env: int, seed: int = 0) -> Dataset:
     """
     require_scm(scm, "simulate")
     count = require_integer(samples_per_env, "samples_per_env", 1)
-    require_memory(simulation_bytes(scm, count),
-                   f"{scm.environments.count} environments x {count} samples per environment")
+    require_memory_for(scm, count)
     seeds = np.random.SeedSequence(require_seed(seed, "seed", DataError)).spawn(3)
     streams = [np.random.default_rng(s) for s in seeds]
     u = np.repeat(np.arange(scm.environments.count), count)
@@ -64,6 +63,13 @@ def simulate(scm: SCM, samples_per_env: int, seed: int = 0) -> Dataset:
         env_labels=scm.environments.labels, adjacency=scm.adjacency(), scm=scm, seed=int(seed),
         name=scm.name, mixing_params=mixing.weights if isinstance(mixing, MLPMixing) else (),
     )
+
+
+def require_memory_for(scm: SCM, samples_per_env: int) -> None:
+    """DataError when simulating ``samples_per_env`` rows per environment of ``scm`` needs more memory than
+    this machine has (`simulation_bytes`): checked by `simulate`, and by `verify` and `sweep` before any work."""
+    require_memory(simulation_bytes(scm, samples_per_env),
+                   f"{scm.environments.count} environments x {samples_per_env} samples per environment")
 
 
 def simulation_bytes(scm: SCM, samples_per_env: int) -> int:

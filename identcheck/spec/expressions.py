@@ -176,8 +176,9 @@ def parse_expression(value: Any, allowed: Mapping[str, sp.Symbol], *, source: st
     if exponents:
         raise SpecError(f"{shown} raises to the power {exponents[0]}: exponents are limited to "
                         f"|p| <= {MAX_EXPONENT}", source=source, key=key)
-    if _exponential_depth(expr) > MAX_EXPONENTIAL_DEPTH:
-        raise SpecError(f"{shown} nests exponentials {_exponential_depth(expr)} deep: beyond "
+    depth = _exponential_depth(expr)
+    if depth > MAX_EXPONENTIAL_DEPTH:
+        raise SpecError(f"{shown} nests exponentials {depth} deep: beyond "
                         f"{MAX_EXPONENTIAL_DEPTH}, its values cannot be evaluated even at 50 digits "
                         f"(exp(exp(exp(exp(exp(1))))) has an exponent of 1.6 million digits)", source=source, key=key)
     if expr.has(sp.DiracDelta):
