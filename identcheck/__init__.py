@@ -10,7 +10,7 @@ The flow: spec -> SCM -> check -> Report; spec -> simulate -> learn -> verify.
 
 from typing import TYPE_CHECKING
 
-from .errors import DataError, IdentcheckError, NotFittedError, SpecError, TrainingError
+from .errors import DataError, IdentcheckError, IdentcheckWarning, NotFittedError, SpecError, TrainingError
 from .examples import example_names, load_example
 from .scm import SCM
 from .spec import from_dict, from_graph, from_text, load_spec
@@ -54,4 +54,5 @@ __all__ = [
     "DataError",
     "NotFittedError",
     "TrainingError",
+    "IdentcheckWarning",
 ]

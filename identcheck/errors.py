@@ -8,7 +8,7 @@ Every error a user can cause is one of these; the CLI turns them into one line o
 
 from __future__ import annotations
 
-__all__ = ["IdentcheckError", "SpecError", "DataError", "NotFittedError", "TrainingError"]
+__all__ = ["IdentcheckError", "SpecError", "DataError", "NotFittedError", "TrainingError", "IdentcheckWarning"]
 
 
 class IdentcheckError(Exception):
@@ -35,3 +35,8 @@ class NotFittedError(IdentcheckError, ValueError):
 
 class TrainingError(IdentcheckError):
     """Training cannot go on (for example the loss became NaN); the learner keeps its last good state."""
+
+
+class IdentcheckWarning(UserWarning):
+    """A result that holds but deserves a look: a restart that failed beside one that did not, environments
+    without rows. The command line prints it as one line on stderr."""

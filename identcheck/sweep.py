@@ -28,6 +28,7 @@ import hashlib
 import io
 import json
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypedDict, c
 
 import yaml
 
-from .errors import IdentcheckError, SpecError
+from .errors import IdentcheckError, IdentcheckWarning, SpecError
 from .examples import example_names, example_path
 from .files import write_atomically
 from .seeds import require_seed
@@ -47,9 +48,10 @@ if TYPE_CHECKING:  # for the annotation only
 __all__ = ["COLUMNS", "Run", "SweepPlan", "SweepResult", "load_sweep", "plan_runs", "execute", "sweep"]
 
 #: Columns of results.csv, in order (CONTRACT §5 requires run, spec, seed, method, status, mpc, seconds, error);
-#: ``learner`` is the method verify fitted (``method`` resolved, e.g. ``auto`` -> ``latent_mlp:ordered``).
+#: ``learner`` is the method verify fitted (``method`` resolved, e.g. ``auto`` -> ``latent_mlp:ordered``);
+#: ``warnings``, the run's warnings (a restart that failed beside one that did not), one per line.
 COLUMNS = ("run", "spec", "seed", "method", "learner", "task", "status", "mpc", "shd", "consistent", "epochs",
-           "samples_per_env", "seconds", "error", "nodes")
+           "samples_per_env", "seconds", "error", "nodes", "warnings")
 _TASKS = ("verify", "bench")
 _BUDGET_KEYS = ("epochs", "samples_per_env")
 
@@ -282,13 +284,19 @@ def execute(run: Run) -> dict[str, str]:
     row = {"run": run.run_id, "spec": run.spec, "seed": str(run.seed), "method": run.method, "task": run.task,
            "epochs": str(run.budget.get("epochs", "")), "samples_per_env": str(run.budget.get("samples_per_env", ""))}
     start = time.perf_counter()
-    try:
-        scm = from_text(run.text, source=run.spec)
-        report = verify(scm, seed=run.seed, method=run.method, **run.budget)
-    except Exception as exc:  # recorded in the row; the sweep goes on
-        message = " ".join(str(exc).split())
+    with warnings.catch_warnings(record=True) as caught:  # any warning Python would show, into the row
+        warnings.simplefilter("always", IdentcheckWarning)
+        try:
+            scm = from_text(run.text, source=run.spec)
+            report = verify(scm, seed=run.seed, method=run.method, **run.budget)
+        except Exception as exc:  # recorded in the row; the sweep goes on
+            error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+        else:
+            error = ""
+    row["warnings"] = "\n".join(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+    if error:
         return {**row, "status": "failed", "learner": "", "mpc": "", "shd": "", "consistent": "", "nodes": "",
-                "seconds": f"{time.perf_counter() - start:.2f}", "error": f"{type(exc).__name__}: {message}"}
+                "seconds": f"{time.perf_counter() - start:.2f}", "error": error}
     nodes = {name: round(node.correlation, 4) for name, node in report.nodes.items()}
     return {**row, "status": "ok", "learner": report.method, "mpc": f"{report.mpc:.4f}",
             "shd": "" if report.shd is None else str(report.shd),

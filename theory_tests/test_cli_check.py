@@ -101,6 +101,26 @@ def test_a_bug_is_one_line_with_exit_3_and_its_traceback_on_request(capsys, monk
     assert "not enough memory for this request (Unable to allocate 74.5 GiB" in err
 
 
+def test_a_warning_is_one_line_and_keeps_the_exit_code(capsys, monkeypatch):
+    """A warning raised while a command runs (a restart that failed beside one that did not) is one stderr
+    line without the code that raised it, and the command's own exit code stands."""
+    import warnings
+
+    import identcheck.cli.check as command
+    from identcheck import IdentcheckWarning
+
+    def warning_twice(args):
+        for k in range(2):
+            warnings.warn(f"1 of 2 restarts failed\nand restart {k} is kept", IdentcheckWarning)
+        return 1
+
+    monkeypatch.setattr(command, "run", warning_twice)
+    code, out, err = run(capsys, "check", "--example", "C1")
+    assert code == 1 and out == ""
+    assert err == ("identcheck: warning: 1 of 2 restarts failed and restart 0 is kept\n"
+                   "identcheck: warning: 1 of 2 restarts failed and restart 1 is kept\n")
+
+
 def test_examples_lists_every_builtin_example_with_its_description(capsys):
     code, out, _ = run(capsys, "examples")
     lines = out.splitlines()

@@ -350,6 +350,21 @@ def test_an_output_that_is_the_spec_itself_is_refused(capsys, tmp_path, option):
     assert spec.read_text() == SPEC
 
 
+@pytest.mark.parametrize("name, refused", [("data.csv", True), ("data.npz.json", True), ("data.NPZ", False),
+                                           ("data", False)])
+def test_simulate_refuses_an_out_that_names_another_format(capsys, tmp_path, name, refused):
+    """`--out x.csv` wrote an .npz archive under a .csv name (exit 0); a name without a suffix (a FIFO,
+    /dev/stdout, a name of one's own) is still written."""
+    (tmp_path / "s.yaml").write_text(SPEC)
+    result = run(capsys, "simulate", str(tmp_path / "s.yaml"), "--samples-per-env", "5", "--out",
+                 str(tmp_path / name))
+    if refused:
+        assert_usage_error(*result, "simulate writes a NumPy .npz archive")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+    else:
+        assert result[0] == 0 and np.load(tmp_path / name)["x"].shape[0] > 0
+
+
 def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
     """`timeout`, a batch scheduler or `docker stop` send SIGTERM: the command stops with 128 + 15, and the
     temporary file of an unfinished write is removed (it was left beside the target, 648 MB in the review:

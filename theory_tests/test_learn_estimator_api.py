@@ -1,11 +1,11 @@
 """scikit-learn estimator conventions of the learners (get_params/set_params/fit_transform), float64 input
-standardised without float32 loss, numpy-typed arguments through fit, repr, save and load, and a consistent
-kept model when a later restart fails. Tiny fits: 300 rows, 2 latents, 3 epochs, hidden 8, on the CPU."""
+standardised without float32 loss, numpy-typed arguments through fit, repr, save and load, a consistent
+kept model when a restart fails, and a warning for environments without rows. Tiny fits: 300 rows, 2 latents, 3 epochs, hidden 8, on the CPU."""
 
 import numpy as np
 import pytest
 
-from identcheck.errors import IdentcheckError, TrainingError
+from identcheck.errors import IdentcheckError, IdentcheckWarning, TrainingError
 from identcheck.learn import IVAE, LatentCausalVAE, LatentLearner
 
 KW = dict(epochs=3, hidden=8, progress=False, device="cpu", threads=1)
@@ -109,14 +109,52 @@ def test_a_failing_later_restart_leaves_the_kept_restart_consistent(data, monkey
         return epoch
 
     monkeypatch.setattr(LatentCausalVAE, "_train", failing)
-    kept = r"restart 1 \(of 0..1, seed 1\) failed, and the best earlier run, restart 0 \(seed 0\), is kept: .*injected"
-    with pytest.raises(TrainingError, match=kept):
+    kept = r"1 of 2 restarts failed and restart 0 \(seed 0\), the best of the others, is kept: restart 1 \(seed 1\): .*injected"
+    with pytest.warns(IdentcheckWarning, match=kept):
         learner.fit(x, u)
     monkeypatch.undo()
+    assert learner.restart_val_losses_[0] > 0 and np.isnan(learner.restart_val_losses_[1])
     single = LatentCausalVAE(2, **KW).fit(x, u)
     assert np.array_equal(learner.transform(x, u), single.transform(x, u))
     assert np.allclose(learner.edge_strengths_, single.edge_strengths_)
     assert np.array_equal(learner.graph(), single.graph())
+
+
+def test_a_failing_first_restart_does_not_stop_the_later_ones_but_all_failing_raises(data, monkeypatch):
+    """Restarts 0 and 2 of 3 fail: restart 1 is kept, with a warning that names both failures and points at the
+    caller's line; when every restart fails, TrainingError, with restart 0's last good state kept."""
+    x, u = data
+    train = LatentLearner._train
+    failing_seeds = {0, 2}
+
+    def failing(self, module, xt, et, seed, history):
+        epoch = train(self, module, xt, et, seed, history)
+        if seed in failing_seeds:
+            raise TrainingError("the loss became NaN (injected)")
+        return epoch
+
+    monkeypatch.setattr(LatentCausalVAE, "_train", failing)
+    learner = LatentCausalVAE(2, restarts=3, **KW)
+    with pytest.warns(IdentcheckWarning, match=r"^2 of 3 restarts failed and restart 1 \(seed 1\).*restart 0 "
+                      r"\(seed 0\): .*injected\); restart 2 \(seed 2\)") as caught:
+        learner.fit(x, u)
+    assert caught[0].filename == __file__
+    losses = learner.restart_val_losses_
+    assert np.isnan(losses[0]) and np.isfinite(losses[1]) and np.isnan(losses[2])
+    failing_seeds.add(1)
+    with pytest.raises(TrainingError, match=r"every restart \(0..2\) failed, and restart 0's last good state"):
+        learner.fit(x, u)
+    assert np.isfinite(learner.transform(x, u)).all() and np.isnan(learner.restart_val_losses_).all()
+
+
+@pytest.mark.parametrize("references, named", [(None, False), ([1], True), ({0: [1]}, True), ([0], False)])
+def test_environments_without_rows_are_named_in_a_warning(data, references, named):
+    x, u = data
+    u = np.where(u == 1, 2, u)  # environment 1 of 0..2 has no rows
+    with pytest.warns(IdentcheckWarning, match=r"^environment 1 has no rows in u \(indices 0..2\)") as caught:
+        LatentCausalVAE(2, reference_envs=references, **KW).fit(x, u)
+    assert ("reference environments [1] among them" in str(caught[0].message)) == named
+    assert caught[0].filename == __file__
 
 
 def test_without_a_validation_split_a_non_finite_state_is_not_kept_silently():

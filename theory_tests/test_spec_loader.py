@@ -101,6 +101,7 @@ def test_from_graph_names_a_graph_or_mechanisms_of_the_wrong_kind(graph, mechani
     ({"post_nonlinear": {"z2": "t**2"}}, "post_nonlinear.z2", "not invertible"),
     ({"mixing": {"kind": "mlp", "observed_dim": 1}}, "mixing.observed_dim", "cannot be injective"),
     ({"observation_noise": {"family": "gaussian", "scale": -1}}, "observation_noise.scale", "scale > 0"),
+    ({"observation_noise": {"family": "none", "scale": 0.3}}, "observation_noise.scale", "takes no scale"),
     ({"noise": 5}, "noise", "expected a mapping, got int"),
     ({"noise": {"params": NOISE2["params"]}}, "noise.family", "missing required key"),
     ({"latents": ["z1", "t"]}, "latents[1]", "not a valid name"),

@@ -91,6 +91,26 @@ def test_a_failing_run_is_recorded_and_retried(tmp_path):
     assert (again.ran, again.skipped) == (1, 1)
 
 
+def test_a_runs_warnings_are_kept_in_its_row(tmp_path, monkeypatch):
+    """A warning raised during a run (a restart that failed beside one that did not) lands in the row's
+    warnings column, one line per distinct message, whether the run ends ok or failed."""
+    import warnings
+
+    from identcheck import IdentcheckWarning, TrainingError
+
+    def warning_verify(scm, **kwargs):
+        for message in ("1 of 2 restarts failed\n(injected)", "1 of 2 restarts failed (injected)", "second"):
+            warnings.warn(message, IdentcheckWarning)
+        raise TrainingError("every restart failed (injected)")
+
+    monkeypatch.setattr(sys.modules["identcheck.verify"], "verify", warning_verify)
+    result = sweep(write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",)), tmp_path / "out")
+    assert result.ran == 1
+    row = rows(tmp_path / "out")[0]
+    assert row["status"] == "failed" and row["error"] == "TrainingError: every restart failed (injected)"
+    assert row["warnings"] == "1 of 2 restarts failed (injected)\nsecond"
+
+
 def test_bench_task_with_two_local_jobs(tmp_path):
     """--jobs 2 runs in two processes; task bench records MPC and SHD and leaves the verify columns empty."""
     path = write_sweep(tmp_path, specs=("examples/C1",), seeds=(0, 1), task="bench")

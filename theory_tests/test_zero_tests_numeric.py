@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+import identcheck
 from identcheck import from_dict, load_example
 from identcheck.check.condition_iii import check_noise_variability
 from identcheck.check.condition_iv import check_condition_iv, check_edge
@@ -53,15 +54,53 @@ def test_spec_number_artefact_below_the_tolerance_still_counts_as_zero():
     ("sin(pi*u/2)*z1", (0, 1, 2, 3, 4, 5, 6), (0, 2, 4, 6)),
     ("tanh(sin(pi*u/2)*z1 + u)", (0, 1, 2, 3, 4, 5, 6), (0, 2, 4, 6)),
     ("(u - 1e-12)*tanh(z1 + u)", (0, 1, 2, 3, 4), ()),  # guards: small values that are real
-    ("1e-30*u*z1", (0, 1, 2, 3, 4), (0,))])
+    ("1e-30*u*z1", (0, 1, 2, 3, 4), (0,)),
+    # every environment an integer: every float value is rounding, none stands out (stop 44's review)
+    ("sin(pi*u)*z1", (0, 1, 2, 3, 4), (0, 1, 2, 3, 4)),
+    ("sin(pi*u)*exp(u*z1)", (0, 1, 2, 3, 4), (0, 1, 2, 3, 4)),  # not separable: the probe path
+    ("1e-30*(u - 1)*z1", (0, 1, 2, 3, 4), (1,))])
 def test_the_float_rounding_of_an_exact_zero_is_not_a_witness(mechanism, values, vanishes_at):
     """sin(pi*u) at u = 1 is 1.2e-16 in float64: a single term, so its relative residual is 1 and it read as a
     clear non-zero, graded symbolic; z2 came out unidentifiable with u = 1 observed (found in a review, stop
     43). A float value 1e-8 times below the same expression's largest over the environments is now tried
-    exactly first, and the exact numbers decide."""
+    exactly first, and the exact numbers decide. At integer u only, every value is about 1e-16 and none is
+    below the others: a value under 1e-8 in absolute size is tried exactly too (stop 44)."""
     result = edge(mechanism, values)
     assert (result.vanishes_at, result.method) == (vanishes_at, "symbolic")
+    assert result.status == ("holds" if 0 < len(vanishes_at) < len(values) else "fails")
+
+
+def test_a_coefficient_that_rounds_to_zero_everywhere_leaves_a_common_zero():
+    """z3 = sin(pi*u)*z1 + (u - 1)*z2 at integer u: z1 has no influence (sin(pi*k) = 0), and at u = 1 g_z3 is
+    constant in all its parents, a node-wise zero, so z3 is identifiable; it read "contested" with the witness
+    "non-zero at u = 1" (found in a review, stop 44)."""
+    three = {**spec("z1", tuple(range(7))), "latents": ["z1", "z2", "z3"],
+             "mechanisms": {"z2": "z1", "z3": "sin(pi*u)*z1 + (u - 1)*z2"}}
+    three["noise"] = {"family": "gaussian", "params": {**NOISE2, "z3": {"mean": "cos(2.1*u)", "std": "1 + u/7"}}}
+    report = identcheck.check(from_dict(three)).to_dict()
+    idle = next(e for e in report["assumptions"]["iv"]["edges"] if (e["parent"], e["child"]) == ("z1", "z3"))
+    assert idle["nonzero_at"] is None and idle["vanishes_at"] == list(range(7))
+    assert report["nodes"]["z3"]["verdict"] == "identifiable"
+
+
+@pytest.mark.parametrize("mechanism, vanishes_at", [
+    ("Piecewise((1, z1 > 0), (0, True)) + u*z1", ()),  # the invariant part is a step in z1
+    ("sign(z1) + u*z1", ()),
+    ("2*Heaviside(z1) + u*z1", ()),
+    ("sign(z1)", ()),  # a step in every environment: an influence, not an idle parent
+    ("u*sign(z1)", (0,)),  # guards: the step vanishes at u = 0
+    ("(u - 1)*z1*Heaviside(z1) + u", (1,)),  # continuous (ReLU): no jump to find
+    ("Piecewise((z1, z1 > 0), (2*z1, True))*(u - 1)", (1,))])
+def test_a_jump_in_the_parent_is_an_influence_though_the_derivative_vanishes(mechanism, vanishes_at):
+    """g = 1[z1 > 0] + u*z1 at u = 0 is a step in z1, not constant (SPEC §2, (iv-a)), but sympy's derivative
+    of the Piecewise drops the jump (and sign, Heaviside differentiate to DiracDelta, 0 at every probe): the
+    edge held at u = 0 and z2 read identifiable, "constant in its parent z1 at u = 0" (found in a review,
+    stop 44). Where the derivative vanishes, g is now compared at two probe values of the parent."""
+    result = edge(mechanism)
+    assert result.vanishes_at == vanishes_at and not result.no_influence
     assert result.status == ("holds" if vanishes_at else "fails")
+    if not vanishes_at:
+        assert "jumps in z1" in result.reason and result.method == "numeric"
 
 
 def test_cancellation_inside_a_factor_is_not_a_witness_nor_independence():

@@ -275,6 +275,67 @@ def _representatives(zeros: sp.Set | None, limit: int = 10) -> tuple[float, ...]
     return tuple(sorted(out)[:limit])
 
 
+#: Functions with a jump. Where their argument (a Piecewise's condition) moves with a parent, sympy's
+#: derivative drops the jump (a Piecewise's) or puts a DiracDelta there, 0 at every probe (sign, Heaviside):
+#: a vanishing derivative then does not make g constant in the parent (SPEC §2, (iv-a)).
+JUMPS = (sp.Piecewise, sp.Heaviside, sp.sign, sp.floor, sp.ceiling, sp.frac)
+#: Relative difference of g between two probe values of the parent that counts as a jump.
+JUMP_TOL = 1e-6
+
+
+def _jump_points(ctx: _Context, parent: str, child: str, points: np.ndarray,
+                 values: dict[sp.Symbol, float]) -> np.ndarray | None:
+    """A probe point (K, |pa|) of `points` where g_child(., u) changes when only the parent's value does (its
+    values taken from the other probe points, in reverse), at the environment given by `values`; None when
+    g is constant in the parent at every probe point, or has no function with a jump in it."""
+    scm = ctx.scm
+    g, symbol = scm.mechanism(child), scm.symbol(parent)
+    if not any(symbol in atom.free_symbols for atom in g.atoms(*JUMPS)):
+        return None
+    parents = [scm.symbol(p) for p in scm.parents(child)]
+    others = sorted(values, key=str)
+    fn = numeric_function(parents + others, g)
+    moved = points.copy()
+    j = parents.index(symbol)
+    moved[:, j] = points[::-1, j]
+    with np.errstate(all="ignore"):
+        at, there = (np.broadcast_to(np.asarray(fn(*p.T, *(values[o] for o in others)), float), len(p))
+                     for p in (points, moved))
+    jump = np.isfinite(at) & np.isfinite(there) & (
+        np.abs(at - there) > JUMP_TOL * np.maximum(1.0, np.maximum(np.abs(at), np.abs(there))))
+    return points[int(np.argmax(jump))] if jump.any() else None
+
+
+def _without_jumps(ctx: _Context, parent: str, child: str, profile: ZeroProfile) -> tuple[ZeroProfile, list[int]]:
+    """The profile with every zero of the derivative where g still jumps in the parent turned into a
+    non-zero (the jump is the influence; witness: a point beside it), and those environments."""
+    zero_idx = np.flatnonzero(profile.zero)
+    points = ctx.points(child)
+    jumps = []
+    for m in zero_idx.tolist():
+        at = _jump_points(ctx, parent, child, points[m] if points.ndim == 3 else points,
+                          {s: float(v[m]) for s, v in ctx.table.items()})
+        if at is None:
+            continue
+        jumps.append(m)
+        profile.zero[m], profile.proven[m], profile.nonzero[m] = False, False, True
+        profile.witness[m] = at
+    return profile, jumps
+
+
+def _jump_at(ctx: _Context, parent: str, child: str, zeros: sp.Set) -> float | None:
+    """An unobserved zero of the derivative (a representative of `zeros`) where g jumps in the parent."""
+    u = ctx.scm.environments.symbols[0] if ctx.scm.environments.kind == "scalar" else None
+    scan = ctx.scan_points(child)
+    if u is None or scan is None:
+        return None
+    for value in _representatives(zeros):
+        points = scan if isinstance(scan, np.ndarray) else scan(np.array([value]))[0]
+        if _jump_points(ctx, parent, child, points, {u: value}) is not None:
+            return value
+    return None
+
+
 def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     """(iv) for one edge: the per-environment zero test, the zero set in u, then the grading."""
     scm = ctx.scm
@@ -284,9 +345,13 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     points = ctx.points(child)
     profile = vanishing_profile(d, parents, points, ctx.table, ctx.exact, tol=ctx.tol,
                                 support=ctx.exact_support if ctx.moving_support else None)
+    profile, jumps = _without_jumps(ctx, parent, child, profile)
     tables = bool(d.free_symbols & ctx.parameter_symbols)
     solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, child)
     extrapolated_zeros = sp.Complement(within, ctx.observed_u) if within is not None else sp.S.EmptySet
+    jump_u = _jump_at(ctx, parent, child, extrapolated_zeros) if _nonempty(extrapolated_zeros) else None
+    if jump_u is not None:  # the derivative's zero set away from the observed environments says nothing
+        extrapolated_zeros = sp.S.EmptySet
 
     zero_idx = [int(m) for m in np.flatnonzero(profile.zero)]
     nonzero_idx = [int(m) for m in np.flatnonzero(profile.nonzero)]
@@ -294,13 +359,20 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     if nonzero_idx and not np.any(np.isnan(profile.witness[nonzero_idx[0]])):
         witness_point = {p.name: float(v) for p, v in zip(parents, profile.witness[nonzero_idx[0]])}
     name = f"dg_{child}/d{parent} = {pretty(d)}"
+    if jumps or jump_u is not None:
+        name += f" with the jumps of g_{child} in {parent}"
     status, reason = _grade(ctx, name, child, profile, extrapolated_zeros, witness_point)
-    if status == "fails" and zero_idx == [] and nonzero_idx:
+    if jumps or jump_u is not None:
+        where = _list_envs(ctx, jumps) if jumps else f"u = {jump_u:g}"
+        reason += (f"; g_{child} jumps in {parent} (a Piecewise, sign, Heaviside, floor or ceiling) at {where}, "
+                   f"where the derivative vanishes: it is not constant in {parent} there")
+    elif status == "fails" and zero_idx == [] and nonzero_idx:
         reason += _why_no_zero(ctx, solved, tables)
     extrapolated = status == "holds" and not zero_idx
     # symbolic: every zero claimed is proven exactly, and a zero set in the domain (an extrapolated zero, or
     # its absence) was solved exactly; non-zeros rest on exact coefficients or on witness points
-    exact = bool(np.all(profile.proven[zero_idx])) and (solved_exactly or not (extrapolated or status == "fails"))
+    exact = bool(np.all(profile.proven[zero_idx])) and (solved_exactly or not (extrapolated or status == "fails")) \
+        and not jumps and jump_u is None  # a jump is seen at probe points
     method: Literal["symbolic", "numeric", "undecided"] = (
         "undecided" if status == "undecided" else ("symbolic" if exact else "numeric"))
     if method == "numeric":
@@ -440,7 +512,8 @@ def analyse_iv(scm: SCM, *, tol: float = DEFAULT_TOL, seed: int = 0, probes: int
     results = tuple(e.result for e in edges.values())
     statuses = [r.status for r in results]
     status: Status = "fails" if "fails" in statuses else ("unknown" if "undecided" in statuses else "holds")
-    bad = [f"{r.parent}->{r.child}" for r in results if r.status != "holds"]
+    bad = [f"{r.parent}->{r.child}" + (" (no influence: not a real edge, ignored by the verdicts)"
+                                        if r.no_influence else "") for r in results if r.status != "holds"]
     if not results:
         reason = "no edges: every latent is a root"
     elif status == "holds":

@@ -60,7 +60,9 @@ def check_deconvolvability(scm: SCM) -> AssumptionResult:
     noise = scm.observation_noise
     family = noise.family
     status, fact = _ZERO_SETS.get(family.cf_zeros, ("unknown", "has a zero set of unknown measure"))
-    reason = (f"{family.name} observation noise (scale {noise.scale:g}): its characteristic function {fact} "
+    scaled = "no observation noise" if family.name == "none" else \
+        f"{family.name} observation noise (scale {noise.scale:g})"
+    reason = (f"{scaled}: its characteristic function {fact} "
               f"({family.cf_description})")
     return AssumptionResult(status, reason, {"family": family.name, "cf_zeros": family.cf_zeros})
 

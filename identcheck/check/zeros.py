@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -58,6 +59,10 @@ CLEAR_NONZERO = 1e-6
 #: A float non-zero this much smaller than the same expression's largest value over the environments may be
 #: the rounding of an exact zero (sin(pi*u) at u = 1 is 1.2e-16 in float64): it is tried exactly first.
 ROUNDING_SUSPECT = 1e-8
+#: So may a float non-zero this small in absolute size, whatever the other environments give: sin(pi*u) is
+#: about 1e-16 at every integer u, so no environment stands out (it is 1e-13 at u = 1000, 1e-10 times a
+#: probe point of 1e6). Trying a genuine small non-zero exactly costs a substitution, and decides the same.
+ABSOLUTE_SUSPECT = 1e-8
 #: Fewer finite probe values than this in an environment leave it undecided.
 MIN_FINITE_PROBES = 8
 #: Relative tolerance of the 50-digit recheck of a numeric zero (SPEC §5 step 2c, "evaluated with mpmath at
@@ -420,7 +425,11 @@ def vanishing_profile(
         nonzero[m] = mp_relative is not None and mp_relative(values) > tol
     witness[nonzero] = grid[np.flatnonzero(nonzero), pick[nonzero]]
     largest_size = size.max(axis=1)
-    suspect = nonzero & (largest_size <= ROUNDING_SUSPECT * largest_size.max())  # sin(pi*u) at u = 1
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an environment without a finite probe: NaN
+        typical_size = np.nanmedian(np.where(finite, size, np.nan), axis=1)  # large probes inflate the largest
+    suspect = nonzero & ((largest_size <= ROUNDING_SUSPECT * largest_size.max())  # sin(pi*u) at u = 1
+                         | (typical_size <= ABSOLUTE_SUSPECT))
     # too few finite probes (float64 overflow, exp(800*u) at u = 1): a 50-digit witness may still decide
     starved = np.flatnonzero(~enough)
     if len(starved):
@@ -614,7 +623,8 @@ def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol
     small = finite & (np.abs(totals) <= tol * scales)
     # a value far below the coefficient's largest may be the rounding of an exact zero (sin(pi*u) at u = 1)
     largest = np.where(finite, np.abs(totals), 0.0).max(axis=1, keepdims=True)
-    suspect = finite & ~small & (np.abs(totals) <= ROUNDING_SUSPECT * largest)
+    suspect = finite & ~small & ((np.abs(totals) <= ROUNDING_SUSPECT * largest)
+                                 | (np.abs(totals) <= ABSOLUTE_SUSPECT))
     clearly_nonzero = np.any(finite & ~small & ~suspect, axis=0)
     candidate = np.all(small, axis=0)
     recheck = ~clearly_nonzero & np.all(small | suspect, axis=0) & ~candidate

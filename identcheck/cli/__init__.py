@@ -6,8 +6,9 @@ imports (torch, the learner) inside `run`, so that `identcheck check` starts fas
 
 Exit codes: what `run` returns (0 / 1 as the command defines), 2 for invalid input or usage: an
 `IdentcheckError` or an argparse error becomes exactly one line on stderr and nothing on stdout, and so does
-running out of memory (a request too large for the machine). An unexpected exception (a bug) is one line
-too, exit 3; set IDENTCHECK_DEBUG=1 to see its traceback.
+running out of memory (a request too large for the machine). A warning (`IdentcheckWarning`, or a
+library's) is one line on stderr, "identcheck: warning: ...", and changes no exit code. An unexpected
+exception (a bug) is one line too, exit 3; set IDENTCHECK_DEBUG=1 to see its traceback.
 
 >>> main(["check", "--example", "C1", "--format", "json"])  # doctest: +ELLIPSIS
 {...
@@ -23,6 +24,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from typing import Iterator, NoReturn, Sequence
 
 from ..errors import IdentcheckError
@@ -85,10 +87,16 @@ def _stopping_cleanly() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    print(f"identcheck: warning: {_one_line(message)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (the `identcheck` script exits with it)."""
     try:
-        with _stopping_cleanly():
+        with _stopping_cleanly(), warnings.catch_warnings():
+            warnings.showwarning = _show_warning  # a warning is one line too, without the code that raised it
             args = build_parser().parse_args(argv)
             return int(args.run(args))
     except SystemExit as exc:  # --help and --version print and exit 0

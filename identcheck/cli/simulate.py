@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import PurePath
 
+from . import UsageError
 from .common import add_spec_arguments, is_stdout, load_scm, not_the_spec, output_path, write
 
 __all__ = ["register", "run"]
@@ -24,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--samples-per-env", type=int, default=1000, metavar="N",
                         help="rows per environment (default 1000)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed in [0, 2**32) (default 0)")
-    parser.add_argument("--out", required=True, type=output_path, metavar="PATH", help="the .npz file to write")
+    parser.add_argument("--out", required=True, type=output_path, metavar="PATH",
+                        help="the .npz file to write (a name ending in another suffix, such as .csv, is refused)")
     parser.set_defaults(run=run)
 
 
@@ -33,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
     from ..simulate import simulate
 
     not_the_spec(args, args.out, "--out")
+    suffix = PurePath(args.out).suffix
+    if suffix and suffix.lower() != ".npz":  # no suffix is fine: a FIFO, /dev/stdout, a name of one's own
+        raise UsageError(f"--out {args.out}: simulate writes a NumPy .npz archive, but the name ends in "
+                         f"'{suffix}'; give a name ending in .npz")
     data = simulate(load_scm(args), args.samples_per_env, args.seed)
     data.save(args.out)
     summary = f"wrote {args.out}: {data}"

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from identcheck.errors import DataError, IdentcheckError, NotFittedError, TrainingError
+from identcheck.errors import DataError, IdentcheckError, IdentcheckWarning, NotFittedError, TrainingError
 from identcheck.files import write_atomically
 
 from .flows import SmoothLeakyFlow
@@ -105,6 +105,21 @@ def torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+def _warn_of_empty_environments(env: np.ndarray, n_envs: int, reference_envs: References | None) -> None:
+    """An `IdentcheckWarning` when some of the environments 0..n_envs-1 have no rows (their prior parameters
+    learn nothing), naming any that ``reference_envs`` pins: a pin without rows constrains nothing."""
+    empty = np.flatnonzero(np.bincount(env, minlength=n_envs) == 0)
+    if empty.size == 0:
+        return
+    references = () if reference_envs is None else reference_envs
+    sets = references.values() if isinstance(references, Mapping) else [references]
+    pinned = sorted(set(int(e) for envs in sets for e in envs) & set(empty.tolist()))
+    shown = ", ".join(str(e) for e in empty[:10]) + (f", ... ({empty.size} in all)" if empty.size > 10 else "")
+    which = f"environment {shown} has" if empty.size == 1 else f"environments {shown} have"
+    also = f"; the reference environments {pinned} among them, so their pins constrain nothing" if pinned else ""
+    warnings.warn(f"{which} no rows in u (indices 0..{n_envs - 1}){also}", IdentcheckWarning, stacklevel=3)
+
+
 class LatentLearner:
     """Base of all learners: a VAE over the noise n with a learner-specific structure (SPEC §6).
 
@@ -131,7 +146,9 @@ class LatentLearner:
             held-out objective, measured for every restart on the same held-out rows (drawn with ``seed``)
             and the same noise draw; each restart has its own initial model and shuffling. A run can settle
             with the learned order 1..ℓ inconsistent with the true causal order (SPEC §3, subtle point 3);
-            such runs fit worse, and restarts avoid them.
+            such runs fit worse, and restarts avoid them. A restart whose loss becomes NaN/inf does not stop
+            the others: the best of those that did not fail is kept, with an `IdentcheckWarning` naming the
+            failures (its objective in ``restart_val_losses_`` is NaN); `TrainingError` when every one fails.
         n_jobs: train the restarts in a pool of this many processes (-1: one per CPU core; at most one per
             restart), each on ``threads`` torch threads (1 when None). Every restart seeds itself, so the fit
             is the one ``n_jobs=1`` gives, in the time of about ⌈restarts / n_jobs⌉ restarts on as many free
@@ -214,7 +231,8 @@ class LatentLearner:
     unrotated run's, `screens.paired_gain_z`; with ``rotation_decision="full"`` also ``rotation_full_val_loss``, the
     unrotated and the best rotated candidate's best held-out objectives after their second full stages),
     ``best_epoch_``,
-    ``restart_val_losses_`` (held-out objective of each restart's kept state), ``device_``.
+    ``restart_val_losses_`` (held-out objective of each restart's kept state; NaN for a restart that
+    failed), ``device_``.
     """
 
     name: ClassVar[str] = ""
@@ -342,7 +360,8 @@ class LatentLearner:
         """Learn from observations ``x`` (N, d) and environments ``u`` (indices (N,) or one-hot (N, E)).
 
         Returns ``self``. Raises `DataError` for unusable data, `IdentcheckError` for invalid arguments and
-        `TrainingError` when the loss becomes NaN/inf (the learner then keeps its last good state).
+        `TrainingError` when the loss becomes NaN/inf in every restart (the learner then keeps its last good
+        state).
 
         >>> import numpy as np
         >>> from identcheck.learn import IVAE
@@ -355,6 +374,7 @@ class LatentLearner:
         x_arr = as_features(x)
         env, n_envs = as_env_index(u, n_samples=x_arr.shape[0])
         check_params(self.get_params(), n_envs, x_arr.shape[0])
+        _warn_of_empty_environments(env, n_envs, self.reference_envs)
         if self.likelihood == "exact" and x_arr.shape[1] != self.latent_dim:
             raise DataError(f"likelihood='exact' needs as many observed features as latents (an invertible "
                             f"map x -> ẑ), got {x_arr.shape[1]} features for latent_dim={self.latent_dim}; "
@@ -374,26 +394,33 @@ class LatentLearner:
             raise DataError("x is too large to standardise: its per-feature mean or standard deviation overflows")
         xt, et = self._tensors(x_arr, env)
         self.restart_val_losses_: list[float] = []
-        kept = None  # the index of the restart whose model module_ holds
+        kept: int | None = None  # the index of the best restart that did not fail
+        failed: list[tuple[int, TrainingError]] = []
         with closing(self._restarts(xt, et, n_envs)) as runs:  # an error shuts the pool down at once
             for k, run in enumerate(runs):
+                self.restart_val_losses_.append(run.val_loss)  # NaN for a failed restart
                 if run.error is not None:
-                    seed = int(self.seed) + k
-                    if kept is None:  # nothing better to keep: keep this run's last good state
+                    failed.append((k, run.error))
+                    if kept is None:  # nothing better yet: keep this run's last good state
                         self.module_, self.history_, self.best_epoch_ = run.module, run.history, run.best_epoch
-                        kept, what = k, "its last good state is kept"
-                    else:
-                        what = f"the best earlier run, restart {kept} (seed {int(self.seed) + kept}), is kept"
-                    self._after_fit(xt, et)  # the kept model's derived attributes match it
-                    if self.restarts == 1:
-                        raise run.error
-                    raise TrainingError(f"restart {k} (of 0..{self.restarts - 1}, seed {seed}) failed, and {what}: "
-                                        f"{run.error}") from run.error
-                self.restart_val_losses_.append(run.val_loss)
-                if len(self.restart_val_losses_) == 1 or run.val_loss < min(self.restart_val_losses_[:-1]):
+                elif kept is None or run.val_loss < self.restart_val_losses_[kept]:
                     self.module_, self.history_, self.best_epoch_ = run.module, run.history, run.best_epoch
                     kept = k
-        self._after_fit(xt, et)
+        self._after_fit(xt, et)  # the kept model's derived attributes match it, also when every restart failed
+        if failed:
+            self._report_failed(failed, kept)
+
+    def _report_failed(self, failed: list[tuple[int, TrainingError]], kept: int | None) -> None:
+        """Raise `TrainingError` when every restart failed (one restart: its own error), else warn."""
+        if kept is None and self.restarts == 1:
+            raise failed[0][1]
+        named = "; ".join(f"restart {k} (seed {int(self.seed) + k}): {error}" for k, error in failed)
+        if kept is None:
+            raise TrainingError(f"every restart (0..{self.restarts - 1}) failed, and restart 0's last good state "
+                                f"is kept: {named}") from failed[0][1]
+        warnings.warn(f"{len(failed)} of {self.restarts} restarts failed and restart {kept} (seed "
+                      f"{int(self.seed) + kept}), the best of the others, is kept: {named}", IdentcheckWarning,
+                      stacklevel=4)  # the caller of fit
 
     def _restarts(self, x: torch.Tensor, env: torch.Tensor, n_envs: int) -> Generator[Restart, None, None]:
         """Every restart's outcome in seed order: trained here one after another, or, with ``n_jobs`` > 1 on

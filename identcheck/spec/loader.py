@@ -470,6 +470,9 @@ class _Builder:
         scale = self.number(value.get("scale", 0.0 if family.name == "none" else 0.01), "observation_noise.scale")
         if scale < 0 or (scale == 0 and family.name != "none"):
             raise self.fail("observation_noise.scale", f"expected a scale > 0, got {scale:g}")
+        if scale != 0 and family.name == "none":
+            raise self.fail("observation_noise.scale", f"family none is eps = 0 and takes no scale (or scale 0), "
+                                                       f"got {scale:g}")
         return ObservationNoise(family, scale)
 
 
