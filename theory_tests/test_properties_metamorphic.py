@@ -10,8 +10,8 @@ from identcheck import check, from_dict
 from identcheck.testing import (add_intercept, duplicate_environment, examples, keep_environments, relabel, reorder,
                                 reparametrise_u, rescale_noise, scms)
 
-MODELS = scms(max_nodes=3, variability="sufficient", post_nonlinear=True)
-SCALAR_MODELS = scms(max_nodes=3, variability="sufficient", kinds=("scalar",), domains=None)
+MODELS = scms(max_nodes=3, min_edges=1, variability="sufficient", post_nonlinear=True)
+SCALAR_MODELS = scms(max_nodes=3, min_edges=1, variability="sufficient", kinds=("scalar",), domains=None)
 
 
 def _verdicts(spec) -> dict:

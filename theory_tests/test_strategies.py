@@ -112,13 +112,21 @@ def test_constructed_rank_is_the_rank_of_L(case):
     assert case.assumptions["iii"] == (rank == 2 * len(case.scm.latents))
 
 
+C9_SHAPE = nx.DiGraph([("z1", "z2"), ("z1", "z3"), ("z2", "z3")])
+
+
 @settings(max_examples=examples(60))
-@given(scms(max_nodes=3, variability="sufficient", max_parents=2, kinds=ALL_KINDS, domains=None),
+@given(st.one_of(scms(max_nodes=3, min_edges=1, variability="sufficient", max_parents=2, kinds=ALL_KINDS,
+                      domains=None),
+                 scms(graphs=st.just(C9_SHAPE), variability="sufficient", kinds=("scalar",), domains=True,
+                      influences={"z2": ("shared", "own", "invariant"), "z3": ("shared", "own")})),
        st.integers(0, 2**32 - 1))
 def test_constructed_zeros_are_where_the_influence_vanishes_identically(case, seed):
     """(iv-a): ∂g_i/∂z_j is zero at every probe point exactly in the environments the construction lists,
     and clearly non-zero at some probe point in every other environment (iv-b); at each unobserved zero u*
-    it is zero at every probe point too (scalar, vector u and segments alike)."""
+    it is zero at every probe point too (scalar, vector u and segments alike). The second strategy, the C9
+    triangle with a declared domain, is there for the unobserved zeros: the first draws them in about 2 of
+    60 models, the second in about 42 of 60 (at seed 0; stop 44's review found the loop over them unrun)."""
     points = np.random.default_rng(seed).uniform(-2, 2, size=(RNG_POINTS, len(case.scm.latents)))
     for (parent, child), zeros in case.edge_zeros.items():
         size = _derivative_table(case.scm, parent, child, points).max(axis=1)

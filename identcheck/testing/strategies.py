@@ -258,25 +258,43 @@ def extrapolated_nodes(graph: nx.DiGraph, edge_zeros: Mapping[tuple[str, str], f
 # Graphs and environments
 
 
+def _capacity(count: int, max_parents: int) -> int:
+    """The most edges a DAG over ``count`` ordered nodes with at most ``max_parents`` parents each can have."""
+    return sum(min(max_parents, k) for k in range(count))
+
+
 @st.composite
-def dags(draw: st.DrawFn, min_nodes: int = 1, max_nodes: int = 4, max_parents: int = 2) -> nx.DiGraph:
-    """A DAG over ``z1..zk`` (min_nodes <= k <= max_nodes) with at most ``max_parents`` parents per node.
+def dags(draw: st.DrawFn, min_nodes: int = 1, max_nodes: int = 4, max_parents: int = 2,
+         min_edges: int = 0) -> nx.DiGraph:
+    """A DAG over ``z1..zk`` (min_nodes <= k <= max_nodes) with at most ``max_parents`` parents per node and
+    at least ``min_edges`` edges.
 
     Edges only go from a lower to a higher index, so the spec order is a causal order; shrinking removes
-    nodes and edges.
+    nodes and edges. Left free, about half the draws have no edge at all (Hypothesis favours short lists):
+    a property about edges asks for ``min_edges=1``.
 
     >>> from hypothesis import find
     >>> find(dags(max_nodes=3), lambda g: any(g.in_degree(n) == 2 for n in g)).edges
     OutEdgeView([('z1', 'z3'), ('z2', 'z3')])
+    >>> find(dags(min_edges=1), lambda g: True).edges
+    OutEdgeView([('z1', 'z2')])
     """
     _require_count("min_nodes", min_nodes, 0)
     _require_count("max_parents", max_parents, 0)
-    count = draw(st.integers(min_nodes, max_nodes))
+    _require_count("min_edges", min_edges, 0)
+    _require(_capacity(max_nodes, max_parents) >= min_edges,
+             f"min_edges={min_edges} is more than {max_nodes} nodes with at most {max_parents} parents can have")
+    smallest = next(k for k in range(min_nodes, max_nodes + 1) if _capacity(k, max_parents) >= min_edges)
+    count = draw(st.integers(smallest, max_nodes))
     names = [f"z{k + 1}" for k in range(count)]
     graph = nx.DiGraph()
     graph.add_nodes_from(names)
     for k, child in enumerate(names[1:], start=1):
-        parents = draw(st.lists(st.sampled_from(names[:k]), unique=True, max_size=min(max_parents, k)))
+        room = min(max_parents, k)
+        # at least what the later nodes cannot hold of the edges still missing
+        later = _capacity(count, max_parents) - _capacity(k + 1, max_parents)
+        least = max(0, min_edges - graph.number_of_edges() - later)
+        parents = draw(st.lists(st.sampled_from(names[:k]), unique=True, min_size=min(least, room), max_size=room))
         graph.add_edges_from((parent, child) for parent in sorted(parents, key=names.index))
     return graph
 
@@ -792,7 +810,7 @@ class GeneratedSCM:
 
 
 @st.composite
-def scms(draw: st.DrawFn, *, min_nodes: int = 1, max_nodes: int = 3, max_parents: int = 2,
+def scms(draw: st.DrawFn, *, min_nodes: int = 1, max_nodes: int = 3, max_parents: int = 2, min_edges: int = 0,
          min_extra_envs: int = 0, max_extra_envs: int = 2, kinds: Sequence[str] = ("scalar", "segments"),
          domains: bool | None = False, families: Sequence[str] = ("gaussian",),
          variability: Literal["sufficient", "insufficient", "any"] = "any", forms: Sequence[str] = FORMS,
@@ -801,7 +819,7 @@ def scms(draw: st.DrawFn, *, min_nodes: int = 1, max_nodes: int = 3, max_parents
          graphs: st.SearchStrategy[nx.DiGraph] | None = None) -> GeneratedSCM:
     """A whole model (an `SCM` built through `identcheck.spec.from_dict`) with its expected verdicts.
 
-    The DAG comes from `dags`, the environments from `environment_designs` (2ℓ+1 plus between
+    The DAG comes from `dags` (``min_edges`` as there), the environments from `environment_designs` (2ℓ+1 plus between
     ``min_extra_envs`` and ``max_extra_envs``; with ``variability`` "insufficient" or "any", possibly fewer;
     ``kinds`` and ``domains`` as there: add "vector" for vector u, C13b_vector; ``domains`` None or True for
     declared domains and extrapolated zeros, C13_extrapolated),
@@ -828,7 +846,7 @@ def scms(draw: st.DrawFn, *, min_nodes: int = 1, max_nodes: int = 3, max_parents
     _require(variability in VARIABILITY, f"variability must be one of {', '.join(VARIABILITY)}; got {variability!r}")
     _require(graphs is None or isinstance(graphs, st.SearchStrategy),
              f"graphs must be a strategy of networkx DiGraphs (or None), got {graphs!r}")
-    graph = draw(graphs if graphs is not None else dags(min_nodes, max_nodes, max_parents))
+    graph = draw(graphs if graphs is not None else dags(min_nodes, max_nodes, max_parents, min_edges))
     _require(isinstance(graph, nx.DiGraph) and nx.is_directed_acyclic_graph(graph) and len(graph) > 0,
              f"graphs drew {graph!r}: expected a non-empty acyclic networkx DiGraph")
     latents = list(graph)
