@@ -15,7 +15,9 @@ The theory predicts, per node (Theorem 2.5 / Corollary 3.3, under (i)-(iii)):
   the model it can fit exactly is the witness z_i − g_i(pa_i, u*), which carries a function of the parents.
   Measured: the parents' share of the recovered latent (R² on z_i and its parents minus R² on z_i alone,
   `identcheck.learn.parent_share`). A share above ``share_margin`` is distinguishable from an identified
-  recovery (whose share is ≈ 0) and confirms the prediction (consistent True). A smaller share is
+  recovery (whose share is ≈ 0) and confirms the prediction (consistent True), provided the same fit
+  recovers every identifiable node it covers: a fit that misses one (an untrained learner's latents carry
+  anything) says nothing about other solutions, and its share is inconclusive too. A smaller share is
   inconclusive (consistent None): non-identifiability says that other solutions exist, not that a learner
   finds them, and a learner may fit z_i approximately (SPEC §7.10: assert only what the theory guarantees).
   Also reported, not judged: the same share within each environment (``segment_parent_share``). The noise
@@ -37,7 +39,7 @@ from __future__ import annotations
 import io
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -47,7 +49,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .check import check
 from .check.linear_gaussian import PinnedClassWitness, pinned_class_witness
-from .errors import DataError, IdentcheckError
+from .errors import DataError, IdentcheckError, SpecError
 from .report import Report, jsonable
 from .scm import SCM, require_scm
 from .seeds import SEED_LIMIT, require_seed
@@ -128,16 +130,29 @@ def choose_method(scm: SCM, method: str = "auto") -> tuple[str, str]:
                     f"slot orders screened: {search} ({order_search_runs(ell, search)} short runs)")
 
 
-def check_method(method: str) -> None:
+def check_method(method: str, scm: SCM | None = None, params: Mapping[str, Any] | None = None) -> None:
     """Raise `IdentcheckError` unless ``method`` is ``"auto"`` or a learner name with an optional preset
-    (`identcheck.learn.registry.resolve_method`), before any work is done.
+    (`identcheck.learn.registry.resolve_method`), before any work is done; with ``scm``, also when the
+    method's likelihood (``params`` win over the preset's) is the exact one and the spec's observed
+    dimension d differs from its ℓ latents (no flow inverts such a mixing).
 
     >>> check_method("auto"); check_method("latent_mlp:ordered")
+    >>> import identcheck
+    >>> wide = identcheck.load_example("C1").spec | {"mixing": {"kind": "mlp", "observed_dim": 3}}
+    >>> check_method("ivae:exact", identcheck.from_dict(wide))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    identcheck.errors.IdentcheckError: ivae:exact fits the exact likelihood, ... d = 3 for ℓ = 2 (use an ELBO ...
     """
     from .learn.registry import resolve_method
 
-    if method != "auto":
-        resolve_method(method)
+    if method == "auto":
+        return
+    preset = resolve_method(method)[1]
+    likelihood = {"likelihood": "elbo", **preset, **(params or {})}["likelihood"]
+    if scm is not None and likelihood == "exact" and scm.mixing.observed_dim != len(scm.latents):
+        raise IdentcheckError(f"{method} fits the exact likelihood, which needs as many observed features as "
+                              f"latents; the spec has d = {scm.mixing.observed_dim} for ℓ = {len(scm.latents)} "
+                              f"(use an ELBO learner, e.g. the preset-free name)")
 
 
 def _stage_epochs(preset: Mapping[str, Any], epochs: int) -> dict[str, int]:
@@ -554,6 +569,10 @@ def _one_seed(scm: SCM, seed: int, budget: Budget, pins: Pins, method: str, para
 
     start = time.perf_counter()
     data: Dataset = simulate(scm, budget.samples_per_env, seed=seed)
+    if np.abs(data.x).max() > np.finfo(np.float32).max:  # the model, not the learner: name the spec
+        raise SpecError(f"the simulated x reaches {np.abs(data.x).max():.3g}, beyond the float32 range the "
+                        f"learners train in ({np.finfo(np.float32).max:.3g}): a mechanism or the mixing scales "
+                        f"the latents that far", source=scm.source)
     simulated = time.perf_counter()
     train, test = _split(len(data.u), seed)
     learner = _fit(data, train, seed, budget, pins, method, params, progress)
@@ -562,9 +581,11 @@ def _one_seed(scm: SCM, seed: int, budget: Budget, pins: Pins, method: str, para
     correlation, matched, best = _matched_correlations(scm, z_true, z_hat)
     index = {name: k for k, name in enumerate(scm.latents)}
     parents = [z_true[:, [index[p] for p in scm.parents(name)]] for name in scm.latents]
-    shares = [parent_share(z_hat[:, matched[k]], z_true[:, k], parents[k]) for k in range(len(scm.latents))]
-    segment_shares = [parent_share(z_hat[:, matched[k]], z_true[:, k], parents[k], u=data.u[test]).share
-                      for k in range(len(scm.latents))]
+    ranks = ["spearman" if name in scm.post_nonlinear else "pearson" for name in scm.latents]  # up to h (Cor. 3.1)
+    shares = [parent_share(z_hat[:, matched[k]], z_true[:, k], parents[k], method=ranks[k])
+              for k in range(len(scm.latents))]
+    segment_shares = [parent_share(z_hat[:, matched[k]], z_true[:, k], parents[k], u=data.u[test],
+                                   method=ranks[k]).share for k in range(len(scm.latents))]
     learned_edges, distance = None, None
     if hasattr(learner, "graph"):
         learned = np.asarray(learner.graph())[np.ix_(matched, matched)]  # relabelled to true nodes
@@ -624,6 +645,13 @@ def _judge(verdict: str, correlation: float, share: float, covered: bool, thresh
     return None, f"{verdict}: the theory predicts nothing for this node"
 
 
+def _require_fraction(name: str, value: object, *, zero: bool) -> None:
+    """IdentcheckError unless ``value`` is a real number in (0, 1], or [0, 1] with ``zero``."""
+    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not (real and (0 <= value if zero else 0 < value) and value <= 1):  # type: ignore[operator]
+        raise IdentcheckError(f"{name} must be a number in {'[' if zero else '('}0, 1], got {value!r}")
+
+
 def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epochs: int | None = None,
            seeds: int = 1, threshold: float = 0.9, quick: bool = False, method: str = "auto",
            share_margin: float = SHARE_MARGIN, learner_params: Mapping[str, Any] | None = None,
@@ -664,9 +692,13 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
         raise IdentcheckError(f"learner_params must be a mapping of argument names to values, got {learner_params!r}")
     if learner_params and "latent_dim" in learner_params:
         raise IdentcheckError("learner_params cannot set latent_dim: verify fits as many latents as the spec has")
-    if not 0 < threshold <= 1:
-        raise IdentcheckError(f"threshold must lie in (0, 1], got {threshold!r}")
-    check_method(method)  # an unknown learner or preset fails before any work
+    if learner_params and "reference_envs" in learner_params:  # the report judges the pins it chose
+        raise IdentcheckError("learner_params cannot set reference_envs: verify pins the environments its check "
+                              "found (choose_pins) and judges each node by them; to fit other pins, fit the "
+                              "learner directly")
+    _require_fraction("threshold", threshold, zero=False)
+    _require_fraction("share_margin", share_margin, zero=True)
+    check_method(method, scm, learner_params)  # an unknown learner or preset fails before any work
     method, reason = choose_method(scm, method)
     default = BUDGETS[bool(quick)]
     budget = Budget(default.samples_per_env if samples_per_env is None else samples_per_env,
@@ -679,7 +711,7 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
     checked = time.perf_counter()
     pins = choose_pins(scm, report)
     params = dict(learner_params or {})
-    caveat = learner_class_caveat(scm, params.get("reference_envs", pins.environments), method)
+    caveat = learner_class_caveat(scm, pins.environments, method)
     runs = [_one_seed(scm, seed + k, budget, pins, method, params, progress) for k in range(seeds)]
     correlations = np.array([r["correlation"] for r in runs])  # (seeds, ℓ)
     shares = [r["shares"] for r in runs]  # per seed, one ParentShare per latent
@@ -708,6 +740,12 @@ def verify(scm: SCM, *, seed: int = 0, samples_per_env: int | None = None, epoch
             per_seed=tuple(float(c) for c in correlations[:, k]),
             per_seed_share=tuple(float(s[k].share) for s in shares), ci=_interval(correlations[:, k]),
             best_correlation=best, segment_parent_share=segment_share)
+    missed = [name for name, node in nodes.items() if node.verdict == "identifiable" and node.consistent is False]
+    for name, node in nodes.items():
+        if missed and node.verdict == "unidentifiable" and node.consistent:
+            nodes[name] = replace(node, consistent=None, note=node.note + (
+                f"; not counted: the same fit misses the identifiable node(s) {', '.join(missed)}, and a fit that "
+                "does not recover what the theory guarantees shows nothing about other solutions"))
     timings = {"check": checked - start,
                **{key: float(sum(r[key] for r in runs)) for key in ("simulate", "fit", "compare")},
                "total": time.perf_counter() - start}

@@ -91,6 +91,18 @@ def test_a_locally_invertible_periodic_mixing_is_not_globally_injective():
     assert check_injectivity(from_dict(with_mixing(["sin(z1)", "z2"]))).status == "fails"
 
 
+@pytest.mark.parametrize("x, status", [(["z1*z2", "z2"], "fails"), (["z1**3", "z2"], "holds"),
+                                       (["z1 + 0.5*Abs(z1)", "z2"], "holds")])
+def test_a_jacobian_determinant_of_both_signs_is_a_fold(x, status):
+    """x = (z1*z2, z2) maps the line z2 = 0 to one point, but the collision probe rarely draws two points of
+    that line, and (ii) read "holds" (found in a review, stop 44). det J = z2 takes both signs, which a
+    continuous injective map cannot do where det J != 0 (its local degree is constant). Guards: z1**3 (det 0
+    on a line, one sign) and a monotone kink keep "holds"."""
+    result = check_injectivity(from_dict(with_mixing(x)))
+    assert result.status == status
+    assert (result.details["fold"] is not None) == (status == "fails")
+
+
 def test_probe_respects_the_support_of_z():
     """With Gamma noise the root z1 > 0: z1² is injective there, (z1 - 1)² is not."""
     assert check_injectivity(from_dict(with_mixing(["z1**2", "z2"], noise=GAMMA_NOISE))).status == "holds"

@@ -104,7 +104,8 @@ def _affine_parts(scm: SCM) -> tuple[list[sp.Expr], list[sp.Expr]] | None:
 
 def _gaussian_moments(scm: SCM, parts: tuple[list[sp.Expr], list[sp.Expr]]) -> tuple[np.ndarray, np.ndarray] | None:
     """Per environment, the mean (E, ℓ) and covariance (E, ℓ, ℓ) of z given u; None when a coefficient or
-    intercept is not finite in some environment (log(u)·z1 at u = 0): no Gaussian model there."""
+    intercept is not finite in some environment (log(u)·z1 at u = 0): no Gaussian model there; None too
+    when the moments are too large to whiten and pool in float64 (u·1e300·z1)."""
     ell, count = len(scm.latents), scm.environments.count
     symbols, values = _arguments(scm)
     fn = numeric_function(symbols, [*parts[0], *parts[1]])
@@ -117,8 +118,12 @@ def _gaussian_moments(scm: SCM, parts: tuple[list[sp.Expr], list[sp.Expr]]) -> t
     if not (np.isfinite(weights).all() and np.isfinite(mean).all()):
         return None
     inverse = np.linalg.inv(np.eye(ell) - weights)  # z = (I - B)^-1 (n + c)
-    return (np.einsum("eij,ej->ei", inverse, mean),
-            np.einsum("eij,ej,ekj->eik", inverse, var, inverse))
+    with np.errstate(over="ignore", invalid="ignore"):  # moments beyond float64 (u*1e300*z1): no answer
+        moments = (np.einsum("eij,ej->ei", inverse, mean), np.einsum("eij,ej,ekj->eik", inverse, var, inverse))
+        pooled_scale = np.abs(moments[1]).max() * ell  # _pooled and the whitening multiply and add such terms
+    if not (np.isfinite(moments[0]).all() and np.isfinite(moments[1]).all() and pooled_scale < 1e150):
+        return None
+    return moments
 
 
 def _pooled(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:

@@ -196,6 +196,20 @@ def _collision(f: Callable, jac: Callable, z: np.ndarray, x: np.ndarray) -> dict
     return {"z": z[a[k]].tolist(), "z_prime": w[k].tolist(), "x": x[a[k]].tolist()}
 
 
+def _fold(jacobian: np.ndarray, z: np.ndarray) -> dict[str, Any] | None:
+    """Two samples where the square Jacobian's determinant has opposite signs, each clearly away from 0
+    (beyond 1e-8 of the largest |det|), or None. ``x = (z1*z2, z2)`` has det J = z2 and maps the line z2 = 0
+    to one point; the collision probe rarely draws two points of that line."""
+    with np.errstate(all="ignore"):
+        det = np.linalg.det(jacobian)
+    scale = np.abs(det[np.isfinite(det)]).max(initial=0.0)
+    plus, minus = det > 1e-8 * scale, det < -1e-8 * scale
+    if scale == 0 or not (plus.any() and minus.any()):
+        return None
+    a, b = int(np.argmax(np.where(plus, det, -np.inf))), int(np.argmin(np.where(minus, det, np.inf)))
+    return {"z_plus": z[a].tolist(), "det_plus": float(det[a]), "z_minus": z[b].tolist(), "det_minus": float(det[b])}
+
+
 def _point(values: Sequence[float]) -> str:
     return "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
 
@@ -233,6 +247,14 @@ def _expression_probe(scm: SCM, samples: int, scales: tuple[float, ...], seed: i
                                 f"z = {_point(witness['z'])} and z' = {_point(witness['z_prime'])} (collision "
                                 f"probe: KD-tree neighbours refined by Gauss-Newton); the Jacobian probe alone "
                                 f"only shows {jacobian_text}", details)
+    folded = _fold(jacobian, z) if shape[0] == shape[1] else None
+    details["fold"] = folded
+    if folded is not None:
+        return AssumptionResult("fails", f"f is not injective: det J(z) = {folded['det_plus']:.3g} at z = "
+                                f"{_point(folded['z_plus'])} but {folded['det_minus']:.3g} at z = "
+                                f"{_point(folded['z_minus'])}; a continuous injective map of the (connected) "
+                                f"support keeps one sign of det J wherever it is non-zero (its local degree), so "
+                                f"f folds between them", details)
     if ratios[worst] < RANK_RATIO_TOL:
         # not a failure: an injective map can approach singularity (exp(z1) as z1 -> -inf); collisions decide
         caveat += (f"; warning: the Jacobian is numerically rank-deficient at z = {_point(z[worst])}, so (ii+) "

@@ -54,7 +54,8 @@ def as_features(x: object, *, n_features: int | None = None) -> np.ndarray:
         row, col = np.argwhere(bad)[0]
         raise DataError(f"x contains {int(bad.sum())} NaN/inf value(s), the first at row {row}, column {col}")
     if np.abs(arr).max() > np.finfo(np.float32).max:
-        raise DataError("x has values beyond the float32 range")
+        raise DataError(f"x has values beyond the float32 range the learners train in (up to "
+                        f"{np.abs(arr).max():.3g}; float32 ends at {np.finfo(np.float32).max:.3g})")
     return arr
 
 
