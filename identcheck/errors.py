@@ -12,7 +12,15 @@ __all__ = ["IdentcheckError", "SpecError", "DataError", "NotFittedError", "Train
 
 
 class IdentcheckError(Exception):
-    """Base class: an error caused by the input, reported without a traceback."""
+    """Base class: an error caused by the input, reported without a traceback.
+
+    >>> import identcheck
+    >>> try:
+    ...     identcheck.check("model.yaml")  # a path, not a loaded spec
+    ... except IdentcheckError as error:
+    ...     print(type(error).__name__, isinstance(error, IdentcheckError))
+    IdentcheckError True
+    """
 
 
 class SpecError(IdentcheckError):
@@ -26,11 +34,24 @@ class SpecError(IdentcheckError):
 
 
 class DataError(IdentcheckError):
-    """Data arrays are unusable (NaN/inf, wrong shape, a sampler that overflows, a missing file)."""
+    """Data arrays are unusable (NaN/inf, wrong shape, a sampler that overflows, a missing file).
+
+    >>> from identcheck.learn import mpc
+    >>> mpc([[1.0, 2.0], [0.0, 1.0]], [[float("nan"), 0.0], [1.0, 1.0]])
+    Traceback (most recent call last):
+    identcheck.errors.DataError: z_hat contains NaN/inf
+    """
 
 
 class NotFittedError(IdentcheckError, ValueError):
-    """A learner was used before `fit`."""
+    """A learner was used before `fit`.
+
+    >>> import numpy as np
+    >>> from identcheck.learn import IVAE
+    >>> IVAE(2).transform(np.zeros((3, 2)), np.zeros(3, dtype=int))
+    Traceback (most recent call last):
+    identcheck.errors.NotFittedError: this IVAE is not fitted yet: call fit(x, u) first
+    """
 
 
 class TrainingError(IdentcheckError):

@@ -213,6 +213,10 @@ class Report:
     >>> report = identcheck.check(identcheck.load_example("C2"))
     >>> report.nodes["z2"].verdict, report.fully_identifiable
     ('unidentifiable', False)
+    >>> report.partition  # Remark 2.8: the identifiable latents, and the rest
+    (('z1',), ('z2',))
+    >>> report.to_dict()["nodes"]["z2"]["violating_parents"], report.to_markdown().splitlines()[0]
+    (['z1'], '# identcheck report: C2')
     """
 
     name: str

@@ -75,6 +75,11 @@ class SCM:
     Expressions are sympy objects over real symbols: latents (`symbol(name)`), the environment symbols
     (`environments.symbols`) and the per-environment parameters (`parameters`, one value per environment;
     a noise parameter given as a table becomes a parameter named "<latent>.<param>").
+
+    >>> import identcheck
+    >>> scm = identcheck.load_example("C8")
+    >>> scm.latents, scm.edges, scm.parents("z3"), scm.mechanism("z3"), scm.environments.count
+    (('z1', 'z2', 'z3'), (('z1', 'z2'), ('z2', 'z3')), ('z2',), u*z2, 7)
     """
 
     name: str

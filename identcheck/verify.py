@@ -332,7 +332,15 @@ class VerifyReport:
     `NodeVerification` per latent, with the settings that produced them: ``method`` is the learner fitted
     (``"auto"`` resolved by `choose_method`; ``method_reason`` says why), ``learner_settings`` its constructor
     arguments (the first seed's, without ``seed`` and ``progress``), ``class_caveat`` the exact fits of a
-    linear Gaussian spec in that learner's class (`learner_class_caveat`; None where it does not apply)."""
+    linear Gaussian spec in that learner's class (`learner_class_caveat`; None where it does not apply).
+
+    >>> import identcheck
+    >>> report = identcheck.verify(identcheck.load_example("C8"), samples_per_env=60, epochs=2, method="ivae")
+    >>> report.method, report.pins.environments, report.to_dict()["nodes"]["z3"]["verdict"]
+    ('ivae', (0,), 'identifiable')
+    >>> str(report).splitlines()[0]
+    'identcheck verify: C8: ivae, 3 latents, 60 samples/env, 2 epochs, seeds 0'
+    """
 
     check: Report
     nodes: Mapping[str, NodeVerification]

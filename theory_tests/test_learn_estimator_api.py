@@ -26,11 +26,17 @@ def test_get_params_takes_deep_and_rebuilds_an_equal_learner():
     assert copy is not learner and copy.get_params() == params and repr(copy) == repr(learner)
 
 
-def test_sklearn_clone_copies_the_parameters():
-    base = pytest.importorskip("sklearn.base")
-    learner = LatentCausalVAE(2, sparsity=0.5, **KW)
-    copy = base.clone(learner)
-    assert type(copy) is LatentCausalVAE and copy.get_params() == learner.get_params()
+def test_a_rebuilt_learner_holds_the_very_argument_objects_as_sklearn_clone_requires():
+    """scikit-learn's `clone` rebuilds an estimator as type(e)(**e.get_params(deep=False)) and then requires
+    every parameter of the copy to be the very object it passed (`is`): a constructor must store its
+    arguments unchanged. scikit-learn is not a dependency (this test skipped on every CI run before stop 44's
+    review), so the check is written out here."""
+    references, lr = np.array([0, 1]), np.float64(3e-3)
+    learner = LatentCausalVAE(2, sparsity=0.5, reference_envs=references, lr=lr, **KW)
+    params = learner.get_params(deep=False)
+    copy = type(learner)(**params)
+    assert params["reference_envs"] is references and params["lr"] is lr
+    assert all(copy.get_params()[key] is value for key, value in params.items())
 
 
 def test_set_params_stores_values_unchanged_and_returns_self(data):

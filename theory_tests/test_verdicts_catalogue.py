@@ -103,8 +103,12 @@ def test_C12a_segment_zero_identifies_only_if_the_learner_pins_segment_0():
 
 
 def test_C12b_invariant_segment_weight_is_unidentifiable():
+    """lam = 0.8 in every segment: the witness z2 - 0.8*z1 is its own noise in every segment (its mechanism
+    read "z1*(lam - 0.8), which vanishes at segment 0" before stop 44's review)."""
     assert verdicts("C12b")["z2"] == "unidentifiable"
-    assert report("C12b").nodes["z2"].violating_parents == ("z1",)
+    node = report("C12b").nodes["z2"]
+    assert node.violating_parents == ("z1",)
+    assert node.alternative.startswith("z2_hat = z2 - 0.8*z1, with g_z2_hat = 0: z2_hat is its own noise")
 
 
 def test_C12c_no_zero_among_observed_segments_is_unidentifiable():

@@ -97,10 +97,19 @@ def alternative_model(scm: SCM, latent: str, analysis: IVAnalysis, violating: tu
                f"map of it)"
     else:
         head = f"{latent}_hat = {_minus(latent, varying)}"
-    if difference == 0:
+    if difference == 0 or _zero_in_every_environment(difference, exact):
         return f"{head}, with g_{latent}_hat = 0: {latent}_hat is its own noise, a root in every environment"
     return f"{head}, with g_{latent}_hat({arguments}) = {pretty(difference)}, which vanishes at " \
            f"{environment_text(scm, m)}"
+
+
+def _zero_in_every_environment(expr: sp.Expr, exact: dict[sp.Symbol, tuple[sp.Expr, ...]]) -> bool:
+    """Whether ``expr`` vanishes once its per-environment symbols take their values, when every one of them
+    takes a single value (a table such as lam = 0.8 in every segment, C12b); False otherwise."""
+    values = {s: set(exact[s]) for s in expr.free_symbols if s in exact}
+    if not values or any(len(v) != 1 for v in values.values()):
+        return False
+    return sp.expand(expr.xreplace({s: next(iter(v)) for s, v in values.items()})) == 0
 
 
 def _minus(left: str, expr: sp.Expr) -> str:
