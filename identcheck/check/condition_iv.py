@@ -18,7 +18,7 @@ node, or all edges; `analyse_iv` keeps the sets for the verdicts (SPEC §5 rule 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Literal, Sequence
 
 import networkx as nx
@@ -309,18 +309,18 @@ def _jump_points(ctx: _Context, parent: str, child: str, points: np.ndarray,
 def _without_jumps(ctx: _Context, parent: str, child: str, profile: ZeroProfile) -> tuple[ZeroProfile, list[int]]:
     """The profile with every zero of the derivative where g still jumps in the parent turned into a
     non-zero (the jump is the influence; witness: a point beside it), and those environments."""
-    zero_idx = np.flatnonzero(profile.zero)
     points = ctx.points(child)
-    jumps = []
-    for m in zero_idx.tolist():
-        at = _jump_points(ctx, parent, child, points[m] if points.ndim == 3 else points,
-                          {s: float(v[m]) for s, v in ctx.table.items()})
-        if at is None:
-            continue
-        jumps.append(m)
-        profile.zero[m], profile.proven[m], profile.nonzero[m] = False, False, True
-        profile.witness[m] = at
-    return profile, jumps
+    found = {m: at for m in np.flatnonzero(profile.zero).tolist()
+             if (at := _jump_points(ctx, parent, child, points[m] if points.ndim == 3 else points,
+                                    {s: float(v[m]) for s, v in ctx.table.items()})) is not None}
+    if not found:
+        return profile, []
+    jumps = list(found)
+    zero, proven, nonzero, witness = (a.copy() for a in (profile.zero, profile.proven, profile.nonzero,
+                                                         profile.witness))
+    zero[jumps], proven[jumps], nonzero[jumps] = False, False, True
+    witness[jumps] = np.array([found[m] for m in jumps])
+    return replace(profile, zero=zero, proven=proven, nonzero=nonzero, witness=witness), jumps
 
 
 def _jump_at(ctx: _Context, parent: str, child: str, zeros: sp.Set) -> float | None:
