@@ -204,3 +204,21 @@ def test_bad_backend_arguments_are_errors(tmp_path):
     with pytest.raises(IdentcheckError):
         sweep(path, tmp_path / "o", address="tcp://x:1")
     assert identcheck("sweep", str(path), "--out", str(tmp_path / "o"), "--jobs", "0").returncode == 2
+
+
+def test_an_exact_likelihood_method_on_a_spec_with_more_observed_features_is_refused_before_any_run(tmp_path,
+                                                                                                   capsys):
+    """The exact likelihood needs d = ℓ (README, learner presets: "otherwise exit 2"); a sweep with
+    ivae:exact on a spec with d = 3 for ℓ = 2 failed every run, and retried them on every rerun (found in a
+    review, stop 44). load_sweep now names the method and the spec; the learner without a preset and auto
+    (which picks the ELBO learner) are accepted there."""
+    spec = load_example("C1").spec
+    spec["mixing"] = {"kind": "mlp", "observed_dim": 3}
+    (tmp_path / "d3.yaml").write_text(yaml.safe_dump(spec))
+    path = write_sweep(tmp_path, specs=("examples/C1", "d3.yaml"), methods=("ivae", "auto", "ivae:exact"))
+    with pytest.raises(SpecError, match=r"sweep\.methods\[2\]: ivae:exact .* d3\.yaml has d = 3 for ℓ = 2"):
+        load_sweep(path)
+    assert cli_main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and not (tmp_path / "out").exists()
+    assert load_sweep(write_sweep(tmp_path, specs=("d3.yaml",), methods=("ivae", "auto"))).methods == ("ivae", "auto")
