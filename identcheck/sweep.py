@@ -9,7 +9,7 @@ added to results.csv are kept (after `COLUMNS`, empty in new rows). One sweep at
 folder: a second one started while the first runs stops at once with exit 2 (a lock on
 ``DIR/.results.csv.lock``, removed at the end; on systems without ``fcntl``, Windows, there is no lock).
 A run whose worker process dies (killed, out of memory) gets a ``failed`` row, and the runs not started
-yet go on in a fresh pool.
+yet go on in a fresh pool. Files are read and written as UTF-8, whatever the locale.
 
 Tasks: ``verify`` is `identcheck.verify` (records MPC, SHD, whether every prediction held, and the
 per-node correlations); ``bench`` is the same simulate-pin-fit-compare run used to compare learners, and
@@ -169,12 +169,12 @@ def _spec_text(entry: Any, folder: Path, source: str, key: str) -> str:
     path = folder / entry
     try:
         if path.is_file():
-            return path.read_text()
+            return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:  # a name too long, no permission, not text
         raise _fail(source, key, f"cannot read {path} ({type(exc).__name__})") from None
     name = entry.removeprefix("examples/")
     if entry.startswith("examples/") and name in example_names():
-        return example_path(name).read_text()
+        return example_path(name).read_text(encoding="utf-8")
     raise _fail(source, key, f"no spec file {path} and no built-in example {entry!r}")
 
 
@@ -217,7 +217,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
     path = Path(path)
     source = str(path)
     try:
-        data = safe_load_unique(path.read_text())
+        data = safe_load_unique(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError("file not found", source=source) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -281,8 +281,8 @@ def plan_runs(plan: SweepPlan) -> list[Run]:
     """Every run of a plan: specs × seeds × methods, in that nesting order.
 
     >>> from identcheck.examples import example_path
-    >>> plan = SweepPlan("<doc>", "bench", {"examples/C1": example_path("C1").read_text()}, (0, 1),
-    ...                  ("ivae", "vae"), SweepBudget(epochs=2))
+    >>> text = example_path("C1").read_text(encoding="utf-8")
+    >>> plan = SweepPlan("<doc>", "bench", {"examples/C1": text}, (0, 1), ("ivae", "vae"), SweepBudget(epochs=2))
     >>> [(run.spec, run.seed, run.method) for run in plan_runs(plan)]  # doctest: +NORMALIZE_WHITESPACE
     [('examples/C1', 0, 'ivae'), ('examples/C1', 0, 'vae'), ('examples/C1', 1, 'ivae'),
      ('examples/C1', 1, 'vae')]
@@ -303,7 +303,7 @@ def execute(run: Run) -> dict[str, str]:
     so ``jobs`` parallel runs use ``jobs`` cores.
 
     >>> from identcheck.examples import example_path
-    >>> run = Run("examples/C1", example_path("C1").read_text(), 0, "ivae", "bench",
+    >>> run = Run("examples/C1", example_path("C1").read_text(encoding="utf-8"), 0, "ivae", "bench",
     ...           SweepBudget(epochs=1, samples_per_env=50))
     >>> row = execute(run)
     >>> row["status"], row["run"] == run.run_id, row["method"], row["error"]
@@ -363,7 +363,7 @@ def _read_rows(path: Path) -> tuple[dict[str, dict[str, str]], tuple[str, ...]]:
     if not path.exists():
         return {}, ()
     try:
-        with path.open(newline="") as stream:
+        with path.open(newline="", encoding="utf-8") as stream:
             reader = csv.DictReader(stream)
             if reader.fieldnames is not None and "run" not in reader.fieldnames:
                 raise IdentcheckError(f"{path} is not a sweep's results.csv (it has no 'run' column): move it "
@@ -380,7 +380,7 @@ def _read_rows(path: Path) -> tuple[dict[str, dict[str, str]], tuple[str, ...]]:
 
 
 def _write_rows(path: Path, rows: Iterable[Mapping[str, str | None]], extra: tuple[str, ...]) -> None:
-    """Rewrite results.csv atomically (a temporary file renamed into place): `COLUMNS`, then the
+    """Rewrite results.csv atomically (a temporary file renamed into place), as UTF-8: `COLUMNS`, then the
     ``extra`` columns the file had (empty in rows that lack them)."""
     columns = (*COLUMNS, *extra)
     buffer = io.StringIO()
@@ -388,7 +388,7 @@ def _write_rows(path: Path, rows: Iterable[Mapping[str, str | None]], extra: tup
     writer.writeheader()
     for row in rows:
         writer.writerow({key: row.get(key) or "" for key in columns})
-    write_atomically(path, lambda stream: stream.write(buffer.getvalue().encode()))
+    write_atomically(path, lambda stream: stream.write(buffer.getvalue().encode("utf-8")))
 
 
 #: The lock file a sweep holds inside its output folder while it runs (removed at the end).

@@ -418,3 +418,38 @@ def test_an_exact_likelihood_method_on_a_spec_with_more_observed_features_is_ref
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and not (tmp_path / "out").exists()
     assert load_sweep(write_sweep(tmp_path, specs=("d3.yaml",), methods=("ivae", "auto"))).methods == ("ivae", "auto")
+
+
+def test_files_are_read_as_utf8_whatever_the_locale(tmp_path):
+    """Spec files, the sweep file and results.csv were read in the locale's encoding: under LC_ALL=C a spec
+    with a non-ASCII comment was refused, and run ids would differ between machines (found in a review, stop
+    44). Read as UTF-8, the run ids are the same and the rows of an earlier run are recognised."""
+    spec = "# ℓ = 2 latents, café\n" + yaml.safe_dump(load_example("C1").spec)
+    (tmp_path / "c1.yaml").write_text(spec, encoding="utf-8")
+    path = write_sweep(tmp_path, specs=("c1.yaml",), methods=("ivae",), seeds=(0, 1))
+    first = plan_runs(load_sweep(path))[0]
+    (tmp_path / "out").mkdir()
+    with (tmp_path / "out" / "results.csv").open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=[*COLUMNS, "note"])
+        writer.writeheader()
+        writer.writerow({**fake_execute(first), "note": "ℓ ✓"})
+    process = start_stand_in("sweep", str(path), "--out", str(tmp_path / "out"),
+                             LC_ALL="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:
+        stop_group(process)
+    assert process.returncode == 0 and "1 run(s) executed (0 failed), 1 skipped" in out, err
+    assert [(r["seed"], r["note"]) for r in rows(tmp_path / "out")] == [("0", "ℓ ✓"), ("1", "")]
+
+
+def test_an_example_description_is_read_as_utf8_whatever_the_locale(tmp_path):
+    """`example_description` (the `identcheck examples` listing, and a sweep's ``examples/NAME``) read the
+    example in the locale's encoding, so an example with a non-ASCII description ("ℓ = 2") could not be
+    listed under LC_ALL=C (found in a review, stop 44; the shipped examples are ASCII today)."""
+    (tmp_path / "X.yaml").write_text("description: 'two latents, ℓ = 2'\n", encoding="utf-8")
+    code = ("import pathlib, identcheck.examples as e; e.example_path = lambda name: pathlib.Path(%r); "
+            "print(ascii(e.example_description('X')))" % str(tmp_path / "X.yaml"))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"})
+    assert result.returncode == 0 and result.stdout == "'two latents, \\u2113 = 2'\n", result.stderr
