@@ -4,7 +4,12 @@ A sweep file names the specs (paths relative to the sweep file, or built-in exam
 the seeds, the learner names and a budget. Every run has a content hash (`Run.run_id`) of the spec text,
 the seed, the method, the budget and the task. ``DIR/results.csv`` gets one row per run and is rewritten
 atomically after every finished run, so an interrupted sweep loses at most the runs in flight, and running
-the same sweep again skips the runs whose row is already ``ok`` (failed runs are retried).
+the same sweep again skips the runs whose row is already ``ok`` (failed runs are retried). Columns a user
+added to results.csv are kept (after `COLUMNS`, empty in new rows). One sweep at a time writes into a
+folder: a second one started while the first runs stops at once with exit 2 (a lock on
+``DIR/.results.csv.lock``, removed at the end; on systems without ``fcntl``, Windows, there is no lock).
+A run whose worker process dies (killed, out of memory) gets a ``failed`` row, and the runs not started
+yet go on in a fresh pool. Files are read and written as UTF-8, whatever the locale.
 
 Tasks: ``verify`` is `identcheck.verify` (records MPC, SHD, whether every prediction held, and the
 per-node correlations); ``bench`` is the same simulate-pin-fit-compare run used to compare learners, and
@@ -23,16 +28,22 @@ records MPC and SHD only (the paper's benchmark of SPEC §6, with the checker's 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
+import importlib
 import io
 import json
+import os
+import signal
+import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Generator, Iterable, Iterator, Mapping, TypedDict, cast
 
 import yaml
 
@@ -42,7 +53,12 @@ from .files import write_atomically
 from .seeds import require_seed
 from .sizes import MAX_EPOCHS, MAX_SAMPLES_PER_ENV
 
+if sys.platform != "win32":
+    import fcntl
+
 if TYPE_CHECKING:  # for the annotation only
+    from dask.distributed import Client
+
     from .scm import SCM
 
 __all__ = ["COLUMNS", "Run", "SweepPlan", "SweepResult", "load_sweep", "plan_runs", "execute", "sweep"]
@@ -153,19 +169,36 @@ def _spec_text(entry: Any, folder: Path, source: str, key: str) -> str:
     path = folder / entry
     try:
         if path.is_file():
-            return path.read_text()
+            return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:  # a name too long, no permission, not text
         raise _fail(source, key, f"cannot read {path} ({type(exc).__name__})") from None
     name = entry.removeprefix("examples/")
     if entry.startswith("examples/") and name in example_names():
-        return example_path(name).read_text()
+        return example_path(name).read_text(encoding="utf-8")
     raise _fail(source, key, f"no spec file {path} and no built-in example {entry!r}")
+
+
+def _require_square_for_exact(method: str, scms: Mapping[str, SCM], source: str, key: str) -> None:
+    """SpecError when ``method`` fits the exact likelihood (a preset such as ``ivae:exact``) and a spec has
+    d ≠ ℓ observed features: the exact likelihood needs an invertible x -> ẑ (d = ℓ), so every such run would
+    fail, and be retried on every rerun. ``auto`` chooses the ELBO learner there itself."""
+    from .learn import make_learner
+
+    if method == "auto" or make_learner(str(method), latent_dim=1).likelihood != "exact":
+        return
+    for entry, scm in scms.items():
+        ell, d = len(scm.latents), scm.mixing.observed_dim
+        if d != ell:
+            raise _fail(source, key, f"{method} fits the exact likelihood, which needs as many observed features "
+                                     f"as latents, but {entry} has d = {d} for ℓ = {ell} latents (use the "
+                                     f"learner without a preset, or auto)")
 
 
 def load_sweep(path: str | Path) -> SweepPlan:
     """Read and validate a sweep file (CONTRACT §5); SpecError names the file, the key and the problem.
 
-    Every spec is loaded once here, so a broken spec is reported before any run starts.
+    Every spec is loaded once here, so a broken spec is reported before any run starts, and so is a method
+    on the exact likelihood for a spec with d ≠ ℓ.
 
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -184,7 +217,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
     path = Path(path)
     source = str(path)
     try:
-        data = safe_load_unique(path.read_text())
+        data = safe_load_unique(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError("file not found", source=source) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -222,6 +255,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
             check_method(name)
         except IdentcheckError as exc:
             raise _fail(source, f"sweep.methods[{k}]", str(exc)) from None
+        _require_square_for_exact(name, scms, source, f"sweep.methods[{k}]")
     _no_duplicates(methods, source, "sweep.methods")
     budget = body["budget"]
     if not isinstance(budget, dict) or set(budget) - set(_BUDGET_KEYS):
@@ -247,8 +281,8 @@ def plan_runs(plan: SweepPlan) -> list[Run]:
     """Every run of a plan: specs × seeds × methods, in that nesting order.
 
     >>> from identcheck.examples import example_path
-    >>> plan = SweepPlan("<doc>", "bench", {"examples/C1": example_path("C1").read_text()}, (0, 1),
-    ...                  ("ivae", "vae"), SweepBudget(epochs=2))
+    >>> text = example_path("C1").read_text(encoding="utf-8")
+    >>> plan = SweepPlan("<doc>", "bench", {"examples/C1": text}, (0, 1), ("ivae", "vae"), SweepBudget(epochs=2))
     >>> [(run.spec, run.seed, run.method) for run in plan_runs(plan)]  # doctest: +NORMALIZE_WHITESPACE
     [('examples/C1', 0, 'ivae'), ('examples/C1', 0, 'vae'), ('examples/C1', 1, 'ivae'),
      ('examples/C1', 1, 'vae')]
@@ -269,7 +303,7 @@ def execute(run: Run) -> dict[str, str]:
     so ``jobs`` parallel runs use ``jobs`` cores.
 
     >>> from identcheck.examples import example_path
-    >>> run = Run("examples/C1", example_path("C1").read_text(), 0, "ivae", "bench",
+    >>> run = Run("examples/C1", example_path("C1").read_text(encoding="utf-8"), 0, "ivae", "bench",
     ...           SweepBudget(epochs=1, samples_per_env=50))
     >>> row = execute(run)
     >>> row["status"], row["run"] == run.run_id, row["method"], row["error"]
@@ -281,8 +315,6 @@ def execute(run: Run) -> dict[str, str]:
     from .spec import from_text
     from .verify import verify
 
-    row = {"run": run.run_id, "spec": run.spec, "seed": str(run.seed), "method": run.method, "task": run.task,
-           "epochs": str(run.budget.get("epochs", "")), "samples_per_env": str(run.budget.get("samples_per_env", ""))}
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:  # any warning Python would show, into the row
         warnings.simplefilter("always", IdentcheckWarning)
@@ -293,66 +325,238 @@ def execute(run: Run) -> dict[str, str]:
             error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
         else:
             error = ""
-    row["warnings"] = "\n".join(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+    said = "\n".join(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+    seconds = f"{time.perf_counter() - start:.2f}"
     if error:
-        return {**row, "status": "failed", "learner": "", "mpc": "", "shd": "", "consistent": "", "nodes": "",
-                "seconds": f"{time.perf_counter() - start:.2f}", "error": error}
+        return _failed_row(run, error, seconds, said)
     nodes = {name: round(node.correlation, 4) for name, node in report.nodes.items()}
-    return {**row, "status": "ok", "learner": report.method, "mpc": f"{report.mpc:.4f}",
+    return {**_planned_columns(run), "status": "ok", "learner": report.method, "mpc": f"{report.mpc:.4f}",
             "shd": "" if report.shd is None else str(report.shd),
             "consistent": str(report.consistent) if run.task == "verify" else "",
-            "nodes": json.dumps(nodes) if run.task == "verify" else "",
-            "seconds": f"{time.perf_counter() - start:.2f}", "error": ""}
+            "nodes": json.dumps(nodes) if run.task == "verify" else "", "seconds": seconds, "error": "",
+            "warnings": said}
 
 
-def _read_rows(path: Path) -> dict[str, dict[str, str]]:
-    """Existing rows of results.csv by run id (empty when the file does not exist)."""
+def _planned_columns(run: Run) -> dict[str, str]:
+    """The columns of a run's row that the plan sets: run id, spec, seed, method, task and budget."""
+    return {"run": run.run_id, "spec": run.spec, "seed": str(run.seed), "method": run.method, "task": run.task,
+            "epochs": str(run.budget.get("epochs", "")),
+            "samples_per_env": str(run.budget.get("samples_per_env", ""))}
+
+
+def _failed_row(run: Run, error: str, seconds: str = "", said: str = "") -> dict[str, str]:
+    """The row of a run that failed with ``error`` ("Type: message") after ``seconds``, with its warnings."""
+    return {**_planned_columns(run), "status": "failed", "learner": "", "mpc": "", "shd": "", "consistent": "",
+            "nodes": "", "seconds": seconds, "error": error, "warnings": said}
+
+
+#: The error of a run whose worker process stopped before the run returned. The pool then stops its other
+#: workers too, so the runs in flight beside it get this error as well; a rerun retries them all.
+LOST = ("BrokenProcessPool: its worker process stopped before it returned (killed, or out of memory?); "
+        "a rerun of the sweep retries it")
+
+
+def _read_rows(path: Path) -> tuple[dict[str, dict[str, str]], tuple[str, ...]]:
+    """Existing rows of results.csv by run id, and its columns beyond `COLUMNS` in their order (a user's,
+    kept on rewrite); both empty when the file does not exist. Where a hand edit left a run id on several
+    rows, an ``ok`` row wins over the others (the run is done), else the last."""
     if not path.exists():
-        return {}
+        return {}, ()
     try:
-        with path.open(newline="") as stream:
+        with path.open(newline="", encoding="utf-8") as stream:
             reader = csv.DictReader(stream)
             if reader.fieldnames is not None and "run" not in reader.fieldnames:
                 raise IdentcheckError(f"{path} is not a sweep's results.csv (it has no 'run' column): move it "
                                       f"away, or write the sweep into another folder")
-            return {row["run"]: row for row in reader if row.get("run")}
+            rows: dict[str, dict[str, str]] = {}
+            for row in reader:
+                run = row.get("run")
+                if run and (rows.get(run, {}).get("status") != "ok" or row.get("status") == "ok"):
+                    rows[run] = row
+            extra = tuple(dict.fromkeys(name for name in reader.fieldnames or () if name not in COLUMNS))
+            return rows, extra
     except (OSError, UnicodeDecodeError, csv.Error, KeyError) as exc:
         raise IdentcheckError(f"cannot read {path}: {exc}") from None
 
 
-def _write_rows(path: Path, rows: Iterable[Mapping[str, str]]) -> None:
-    """Rewrite results.csv atomically (a temporary file renamed into place)."""
+def _write_rows(path: Path, rows: Iterable[Mapping[str, str | None]], extra: tuple[str, ...]) -> None:
+    """Rewrite results.csv atomically (a temporary file renamed into place), as UTF-8: `COLUMNS`, then the
+    ``extra`` columns the file had (empty in rows that lack them)."""
+    columns = (*COLUMNS, *extra)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: row.get(key, "") for key in COLUMNS})
-    write_atomically(path, lambda stream: stream.write(buffer.getvalue().encode()))
+        writer.writerow({key: row.get(key) or "" for key in columns})
+    write_atomically(path, lambda stream: stream.write(buffer.getvalue().encode("utf-8")))
 
 
-def _local(pending: list[Run], jobs: int) -> Iterable[dict[str, str]]:
-    """Rows as runs finish: in this process for one job, else in a pool of processes (no more than runs)."""
+#: The lock file a sweep holds inside its output folder while it runs (removed at the end).
+LOCK_NAME = ".results.csv.lock"
+
+
+@contextlib.contextmanager
+def _writing_into(folder: Path) -> Iterator[None]:
+    """Hold the folder's lock (`LOCK_NAME`, an exclusive ``flock``) while a sweep writes into it: each sweep
+    rewrites results.csv from the rows it holds, so a second sweep writing beside it would drop the first
+    one's rows. IdentcheckError at once when another sweep holds it. Without ``fcntl`` (Windows) there is no
+    lock: do not start two sweeps into one folder there."""
+    if sys.platform == "win32":
+        yield
+        return
+    path = folder / LOCK_NAME
+    for _ in range(3):  # a sweep that just finished may remove the file between our open and our lock
+        try:
+            handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise IdentcheckError(f"cannot write into {folder}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _same_file(handle, path):
+                break
+        except BlockingIOError:
+            os.close(handle)
+            raise IdentcheckError(f"another sweep is writing into {folder}: wait for it to end, or write into "
+                                  f"another folder") from None
+        except OSError as exc:  # a file system without locks (ENOLCK)
+            os.close(handle)
+            raise IdentcheckError(f"cannot lock {path}: {exc.strerror or exc}") from None
+        os.close(handle)
+    else:
+        raise IdentcheckError(f"another sweep is writing into {folder}: wait for it to end, or write into "
+                              f"another folder")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # while still locked, so no other sweep holds a lock on the removed file
+        os.close(handle)
+
+
+def _same_file(handle: int, path: Path) -> bool:
+    """Whether the open file ``handle`` is still the file at ``path`` (not removed or replaced meanwhile)."""
+    try:
+        here, there = os.fstat(handle), os.stat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _make_folder(folder: Path) -> list[Path]:
+    """Create ``folder`` with its missing parents; return the folders this call created, outermost first
+    (`_remove_empty` removes them again when the sweep fails before writing into them)."""
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    created: list[Path] = []
+    try:
+        for candidate in reversed(missing):
+            try:
+                candidate.mkdir()
+            except FileExistsError:  # made meanwhile by another command: not ours to remove
+                continue
+            created.append(candidate)
+    except OSError as exc:
+        _remove_empty(created)
+        raise IdentcheckError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    if not folder.is_dir():
+        raise IdentcheckError(f"cannot create {folder}: a file of that name exists")
+    return created
+
+
+def _remove_empty(created: list[Path]) -> None:
+    """Remove the folders of `_make_folder` that are still empty, innermost first (none left half-made)."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (results were written), or gone: its parents stay too
+            return
+
+
+def _worker_signals() -> None:
+    """In a pool's worker process: ignore Ctrl-C, and let SIGTERM and SIGHUP end the process at once. The
+    sweep in the main process handles them and stops its workers; a handler inherited from the command
+    line (`identcheck.cli`) would raise into the worker's loop instead and print its traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
+def _close_pool(pool: ProcessPoolExecutor, stop: bool) -> None:
+    """Shut ``pool`` down after its last run; when the sweep ``stop``s early (an error, Ctrl-C, SIGTERM),
+    drop the queued runs and kill the workers at once, instead of waiting for the runs in flight (minutes)
+    whose rows could no longer be written. ProcessPoolExecutor has no public way to kill its workers before
+    Python 3.14, hence its ``_processes``."""
+    if not stop:
+        pool.shutdown(wait=True)
+        return
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.kill()
+
+
+def _local(pending: list[Run], jobs: int) -> Generator[dict[str, str], None, None]:
+    """Rows as runs finish: in this process for one job, else in a pool of processes (no more than runs).
+
+    The pool gets a run only when a worker is free, so the runs it holds are the runs in flight. When a
+    worker process dies (killed, out of memory), the pool breaks: the runs in flight get a failed row
+    (`LOST`), and the runs not started yet go on in a fresh pool."""
     if jobs == 1 or len(pending) == 1:
         for run in pending:
             yield execute(run)
         return
-    with ProcessPoolExecutor(max_workers=min(jobs, len(pending))) as pool:
-        futures = [pool.submit(execute, run) for run in pending]
-        for future in as_completed(futures):
-            yield future.result()
+    waiting = pending[::-1]  # taken from the end: in plan order
+    while waiting:
+        workers = min(jobs, len(waiting))
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_signals)
+        stop = True
+        try:
+            in_flight: dict[Future[dict[str, str]], Run] = {}
+            broken = False
+            while in_flight or (waiting and not broken):
+                while waiting and not broken and len(in_flight) < workers:
+                    try:
+                        in_flight[pool.submit(execute, waiting[-1])] = waiting[-1]
+                    except BrokenProcessPool:  # a worker died before we saw its run fail
+                        broken = True
+                    else:
+                        waiting.pop()
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    run = in_flight.pop(future)
+                    try:
+                        row = future.result()
+                    except BrokenProcessPool:
+                        broken, row = True, _failed_row(run, LOST)
+                    yield row
+            stop = False
+        finally:
+            _close_pool(pool, stop)
 
 
 #: Seconds to wait for a dask scheduler before the sweep stops with exit 2.
 CONNECT_TIMEOUT_S = 10
 
 
-def _dask(pending: list[Run], jobs: int, address: str | None) -> Iterable[dict[str, str]]:
-    """Rows as runs finish on a dask cluster (``address``), or on a local one with ``jobs`` workers."""
+def _require_dask() -> None:
+    """IdentcheckError unless dask.distributed can be imported (the optional dependency identcheck[dask])."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+        importlib.import_module("dask.distributed")
     except ImportError:
         raise IdentcheckError("the dask backend needs dask.distributed: install identcheck[dask]") from None
-    cluster = None if address else LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True)
+
+
+@contextlib.contextmanager
+def _dask_client(address: str | None, workers: int) -> Iterator[Client]:
+    """A client of the dask scheduler at ``address``, else of a local cluster of ``workers`` processes;
+    IdentcheckError when the scheduler cannot be reached. Closed, with the local cluster, on the way out."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None if address else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
     try:
         client = Client(address or cluster, timeout=CONNECT_TIMEOUT_S)
     except (OSError, ValueError) as exc:  # OSError (a TimeoutError among them): an unreachable scheduler;
@@ -360,13 +564,19 @@ def _dask(pending: list[Run], jobs: int, address: str | None) -> Iterable[dict[s
             cluster.close()
         raise IdentcheckError(f"cannot reach the dask scheduler at {address or 'the local cluster'}: {exc}") from None
     try:
-        futures = client.map(execute, pending, pure=False)
-        for future in dask_completed(futures):
-            yield future.result()
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _dask(client: Client, pending: list[Run]) -> Generator[dict[str, str], None, None]:
+    """Rows as runs finish on the dask cluster of ``client``."""
+    from dask.distributed import as_completed
+
+    for future in as_completed(client.map(execute, pending, pure=False)):
+        yield future.result()
 
 
 def sweep(path: str | Path, out: str | Path, *, backend: str = "local", address: str | None = None, jobs: int = 1,
@@ -374,8 +584,12 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "local", address:
     """Run the sweep file ``path`` into ``out/results.csv`` (CONTRACT §5), skipping runs already ok.
 
     backend: ``local`` (``jobs`` processes; one job runs in this process) or ``dask`` (a scheduler at
-    ``address``, else a local cluster of ``jobs`` workers; needs identcheck[dask]). progress: a tqdm bar
-    on stderr. See the module docstring for the columns and the resume rule.
+    ``address``, else a local cluster of ``jobs`` workers, no more than runs; needs identcheck[dask]).
+    progress: a tqdm bar on stderr. See the module docstring for the columns, the resume rule and the lock.
+
+    Everything that can be refused is checked before a folder is made: the sweep file, the arguments, the
+    dask import and the scheduler at ``address``. A sweep that fails before its first row removes every
+    folder it made. With nothing to run, nothing is written.
 
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -399,36 +613,56 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "local", address:
     plan = load_sweep(path)
     runs = plan_runs(plan)
     folder = Path(out)
-    created = not folder.exists()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise IdentcheckError(f"cannot create {folder}: {exc.strerror or exc}") from None
     results = folder / "results.csv"
-    rows = _read_rows(results)
-    pending = [run for run in runs if rows.get(run.run_id, {}).get("status") != "ok"]
-    source: Callable[[], Iterable[dict[str, str]]] = (
-        (lambda: _local(pending, jobs)) if backend == "local" else (lambda: _dask(pending, jobs, address)))
+    order = {run.run_id: k for k, run in enumerate(runs)}
+    with contextlib.ExitStack() as stack:
+        client = None
+        if backend == "dask":
+            _require_dask()
+            if address is not None:
+                client = stack.enter_context(_dask_client(address, jobs))
+        rows, extra = _read_rows(results)
+        pending = [run for run in runs if rows.get(run.run_id, {}).get("status") != "ok"]
+        failed = 0
+        if pending:
+            created = _make_folder(folder)
+            try:
+                with _writing_into(folder):
+                    rows, extra = _read_rows(results)  # as it is now that no other sweep writes into it
+                    pending = [run for run in runs if rows.get(run.run_id, {}).get("status") != "ok"]
+                    failed = _run(pending, rows, extra, results, order, backend, jobs, client, progress)
+            except BaseException:  # bad input, a bug or an interrupt: no empty folder left behind
+                _remove_empty(created)
+                raise
+    mine = tuple(row for row in _ordered(rows, order) if row["run"] in order)
+    return SweepResult(results, mine, len(pending), len(runs) - len(pending), failed)
+
+
+def _ordered(rows: Mapping[str, dict[str, str]], order: Mapping[str, int]) -> list[dict[str, str]]:
+    """The rows of this plan's runs in plan order, then the rows of other plans."""
+    return sorted(rows.values(), key=lambda row: order.get(row["run"], len(order)))
+
+
+def _run(pending: list[Run], rows: dict[str, dict[str, str]], extra: tuple[str, ...], results: Path,
+         order: Mapping[str, int], backend: str, jobs: int, client: Client | None, progress: bool) -> int:
+    """Run ``pending`` on the backend, add each row to ``rows`` and rewrite ``results`` as it comes; return
+    how many runs failed."""
     from tqdm.auto import tqdm
 
-    order = {run.run_id: k for k, run in enumerate(runs)}
-
-    def ordered() -> list[dict[str, str]]:  # this plan's runs in plan order, then rows of other plans
-        return sorted(rows.values(), key=lambda r: order.get(r["run"], len(order)))
-
     failed = 0
-    with tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress) as bar:
-        try:
-            for row in source() if pending else ():
-                rows[row["run"]] = row
-                failed += row["status"] != "ok"
-                _write_rows(results, ordered())
-                bar.update(1)
-        except BaseException:  # bad input, a bug or an interrupt: no empty folder left behind
-            if created and folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-            raise
-    if not results.exists():
-        _write_rows(results, ordered())
-    mine = tuple(row for row in ordered() if row["run"] in order)
-    return SweepResult(results, mine, len(pending), len(runs) - len(pending), failed)
+    with contextlib.ExitStack() as stack:
+        if backend == "local":
+            source = _local(pending, jobs)
+        else:
+            if client is None:  # a local cluster, of no more workers than runs
+                client = stack.enter_context(_dask_client(None, min(jobs, len(pending))))
+            source = _dask(client, pending)
+        stack.enter_context(contextlib.closing(source))  # an interrupt stops the workers (`_close_pool`)
+        bar = stack.enter_context(tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress))
+        for row in source:
+            before = rows.get(row["run"], {})  # a rerun keeps the values of the user's own columns
+            rows[row["run"]] = {**{key: before[key] for key in extra if key in before}, **row}
+            failed += row["status"] != "ok"
+            _write_rows(results, _ordered(rows, order), extra)
+            bar.update(1)
+    return failed

@@ -2,9 +2,13 @@
 
 import csv
 import importlib.util
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -26,7 +30,7 @@ def write_sweep(folder, specs=("c7.yaml", "examples/C1"), methods=("latent_mlp",
 
 
 def rows(folder):
-    with (folder / "results.csv").open() as stream:
+    with (folder / "results.csv").open(newline="", encoding="utf-8") as stream:
         return list(csv.DictReader(stream))
 
 
@@ -204,3 +208,248 @@ def test_bad_backend_arguments_are_errors(tmp_path):
     with pytest.raises(IdentcheckError):
         sweep(path, tmp_path / "o", address="tcp://x:1")
     assert identcheck("sweep", str(path), "--out", str(tmp_path / "o"), "--jobs", "0").returncode == 2
+
+
+# Found in a review, stop 44 ------------------------------------------------------------------------------
+
+STAND_INS = Path(__file__).parent  # sweep_stand_ins.py: a sweep in its own process, runs replaced
+
+
+def fake_execute(run):
+    """An ok row at once, for the tests that run the sweep in this process and fit nothing."""
+    return {"run": run.run_id, "spec": run.spec, "seed": str(run.seed), "method": run.method, "task": run.task,
+            "status": "ok", "mpc": "1.0000", "seconds": "0.00", "error": ""}
+
+
+def start_stand_in(*args, cwd=None, **env):
+    """`identcheck ARGS` in a process (and process group) of its own, runs replaced by sweep_stand_ins."""
+    path = os.pathsep.join([str(STAND_INS), os.environ.get("PYTHONPATH", "")])
+    return subprocess.Popen([sys.executable, "-m", "sweep_stand_ins", *args], cwd=cwd, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": path, **env})
+
+
+def stop_group(process):
+    """Kill what is left of a stand-in's process group (its pool workers too)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
+
+
+def wait_for(condition, seconds=120):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_a_second_sweep_into_a_folder_in_use_stops_at_once(tmp_path, monkeypatch, capsys):
+    """Each sweep rewrites results.csv from the rows it holds, so two sweeps into one folder dropped each
+    other's rows (found in a review, stop 44): the second one now stops at once with exit 2 and one line,
+    writing nothing, and the folder is free again once the first one ends (here by SIGTERM)."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    first = start_stand_in("sweep", str(write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",))),
+                           "--out", str(tmp_path / "out"), STAND_IN="0:sleep", STAND_IN_MARKS=str(marks))
+    try:
+        wait_for(lambda: (marks / "0").exists() or first.poll() is not None)
+        monkeypatch.setattr(sys.modules["identcheck.sweep"], "execute", fake_execute)
+        (tmp_path / "other").mkdir()
+        other = write_sweep(tmp_path / "other", specs=("examples/C2",), methods=("ivae",))
+        assert cli_main(["sweep", str(other), "--out", str(tmp_path / "out")]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and "another sweep is writing into" in err
+        assert not (tmp_path / "out" / "results.csv").exists()
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        stop_group(first)
+    assert cli_main(["sweep", str(other), "--out", str(tmp_path / "out")]) == 0
+    assert [r["spec"] for r in rows(tmp_path / "out")] == ["examples/C2"]
+    assert os.listdir(tmp_path / "out") == ["results.csv"]  # the lock file goes with the sweep
+
+
+def test_columns_added_to_results_csv_by_hand_are_kept(tmp_path, monkeypatch):
+    """CONTRACT §5 asks for at least the listed columns; a user's own columns were dropped as soon as a run
+    was pending (found in a review, stop 44). They are kept after the sweep's columns, in their order, with
+    their values, also on a row that is run again; new rows leave them empty."""
+    monkeypatch.setattr(sys.modules["identcheck.sweep"], "execute", fake_execute)
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",), seeds=(0, 1))
+    sweep(path, tmp_path / "out")
+    table = rows(tmp_path / "out")
+    header = ["zeta", *COLUMNS[:3], "mynote", *COLUMNS[3:]]
+    with (tmp_path / "out" / "results.csv").open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=header)
+        writer.writeheader()
+        writer.writerow({**table[0], "zeta": "z", "mynote": "checked by hand ℓ"})
+        writer.writerow({**table[1], "status": "failed", "mynote": "rerun this"})
+    data = yaml.safe_load(path.read_text())
+    data["sweep"]["seeds"] = [0, 1, 2]
+    path.write_text(yaml.safe_dump(data))
+    assert (sweep(path, tmp_path / "out").ran, len(rows(tmp_path / "out"))) == (2, 3)
+    with (tmp_path / "out" / "results.csv").open(newline="", encoding="utf-8") as stream:
+        assert next(csv.reader(stream)) == [*COLUMNS, "zeta", "mynote"]
+    notes = [(r["seed"], r["status"], r["zeta"], r["mynote"]) for r in rows(tmp_path / "out")]
+    assert notes == [("0", "ok", "z", "checked by hand ℓ"), ("1", "ok", "", "rerun this"), ("2", "ok", "", "")]
+
+
+def test_an_ok_row_wins_over_a_failed_row_of_the_same_run(tmp_path, monkeypatch):
+    """A hand-edited results.csv with a run on two rows, ok then failed: the last row won and the run was
+    run again (found in a review, stop 44); an ok row now means the run is done."""
+    monkeypatch.setattr(sys.modules["identcheck.sweep"], "execute", fake_execute)
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",))
+    sweep(path, tmp_path / "out")
+    ok = rows(tmp_path / "out")[0]
+    with (tmp_path / "out" / "results.csv").open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows([ok, {**ok, "status": "failed", "error": "an older failure"}])
+    result = sweep(path, tmp_path / "out")
+    assert (result.ran, result.skipped) == (0, 1)
+
+
+def test_a_killed_worker_fails_its_run_and_the_sweep_goes_on(tmp_path):
+    """A worker process killed mid-run (kill -9, the out-of-memory killer) broke the process pool: exit 3
+    "internal error", the killed run unrecorded and the runs not started abandoned (found in a review, stop
+    44). Now the runs in flight when it died get a failed row that says so, the others run in a fresh pool,
+    and the sweep exits 1 (some run failed)."""
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",), seeds=range(6))
+    process = start_stand_in("sweep", str(path), "--out", str(tmp_path / "out"), "--jobs", "2",
+                             STAND_IN="0:kill,1:nap,2:nap,3:nap,4:nap,5:nap")
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:
+        stop_group(process)
+    assert process.returncode == 1 and err == "", err
+    table = {r["seed"]: r for r in rows(tmp_path / "out")}
+    assert sorted(table) == [str(seed) for seed in range(6)]
+    assert table["0"]["status"] == "failed" and "worker process stopped before it returned" in table["0"]["error"]
+    assert table["1"]["status"] in ("ok", "failed")  # in flight beside the killed run: the pool stops it too
+    assert all(table[seed]["status"] == "ok" for seed in "2345")
+
+
+def test_sigterm_stops_a_parallel_sweep_at_once_and_keeps_the_finished_rows(tmp_path):
+    """With --jobs 2, SIGTERM to the sweep's own process (a plain `kill`, a scheduler) waited for every
+    queued run, about a minute each here, and then dropped their rows (found in a review, stop 44). Now it
+    exits 143 within seconds with one line, the finished row written, and no worker process left."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",), seeds=range(6))
+    process = start_stand_in("sweep", str(path), "--out", str(tmp_path / "out"), "--jobs", "2",
+                             STAND_IN="1:sleep,2:sleep,3:sleep,4:sleep,5:sleep", STAND_IN_MARKS=str(marks))
+    try:
+        wait_for(lambda: (marks / "2").exists() or process.poll() is not None)
+        process.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        out, err = process.communicate(timeout=20)
+        assert time.monotonic() - start < 10
+        assert process.returncode == 128 + signal.SIGTERM and err == "identcheck: stopped by SIGTERM\n", err
+        assert [r["seed"] for r in rows(tmp_path / "out")] == ["0"]
+
+        def group_gone():
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return True
+            return False
+
+        wait_for(group_gone, 10)
+    finally:
+        stop_group(process)
+
+
+def test_a_failed_sweep_removes_every_folder_it_made(tmp_path, monkeypatch, capsys):
+    """--out a/b/c made a, b and c, and a failure removed only c (found in a review, stop 44). The dask
+    backend is now checked before any folder is made (also when no run is pending), and a sweep stopped
+    before its first row removes all three."""
+    monkeypatch.setattr(sys.modules["identcheck.sweep"], "execute", fake_execute)
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",))
+    with monkeypatch.context() as patch:
+        patch.setitem(sys.modules, "dask.distributed", None)  # `import dask.distributed` now fails
+        assert cli_main(["sweep", str(path), "--out", str(tmp_path / "a" / "b" / "c"), "--backend", "dask"]) == 2
+        assert "identcheck[dask]" in capsys.readouterr().err and not (tmp_path / "a").exists()
+        sweep(path, tmp_path / "done")
+        assert cli_main(["sweep", str(path), "--out", str(tmp_path / "done"), "--backend", "dask"]) == 2
+
+    def interrupted(run):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys.modules["identcheck.sweep"], "execute", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(path, tmp_path / "x" / "y" / "z")
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="needs identcheck[dask]")
+def test_a_local_dask_cluster_has_no_more_workers_than_runs(tmp_path, monkeypatch):
+    """--backend dask --jobs N started N worker processes for a single run (found in a review, stop 44); the
+    local cluster is capped at the runs pending, as the local backend's pool is."""
+    import dask.distributed
+
+    sizes = []
+
+    class Cluster:
+        def __init__(self, n_workers, **kwargs):
+            sizes.append(n_workers)
+            raise RuntimeError("no cluster in this test")
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", Cluster)
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",))
+    with pytest.raises(RuntimeError, match="no cluster"):
+        sweep(path, tmp_path / "out", backend="dask", jobs=4)
+    assert sizes == [1]
+
+
+def test_an_exact_likelihood_method_on_a_spec_with_more_observed_features_is_refused_before_any_run(tmp_path,
+                                                                                                   capsys):
+    """The exact likelihood needs d = ℓ (README, learner presets: "otherwise exit 2"); a sweep with
+    ivae:exact on a spec with d = 3 for ℓ = 2 failed every run, and retried them on every rerun (found in a
+    review, stop 44). load_sweep now names the method and the spec; the learner without a preset and auto
+    (which picks the ELBO learner) are accepted there."""
+    spec = load_example("C1").spec
+    spec["mixing"] = {"kind": "mlp", "observed_dim": 3}
+    (tmp_path / "d3.yaml").write_text(yaml.safe_dump(spec))
+    path = write_sweep(tmp_path, specs=("examples/C1", "d3.yaml"), methods=("ivae", "auto", "ivae:exact"))
+    with pytest.raises(SpecError, match=r"sweep\.methods\[2\]: ivae:exact .* d3\.yaml has d = 3 for ℓ = 2"):
+        load_sweep(path)
+    assert cli_main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and not (tmp_path / "out").exists()
+    assert load_sweep(write_sweep(tmp_path, specs=("d3.yaml",), methods=("ivae", "auto"))).methods == ("ivae", "auto")
+
+
+def test_files_are_read_as_utf8_whatever_the_locale(tmp_path):
+    """Spec files, the sweep file and results.csv were read in the locale's encoding: under LC_ALL=C a spec
+    with a non-ASCII comment was refused, and run ids would differ between machines (found in a review, stop
+    44). Read as UTF-8, the run ids are the same and the rows of an earlier run are recognised."""
+    spec = "# ℓ = 2 latents, café\n" + yaml.safe_dump(load_example("C1").spec)
+    (tmp_path / "c1.yaml").write_text(spec, encoding="utf-8")
+    path = write_sweep(tmp_path, specs=("c1.yaml",), methods=("ivae",), seeds=(0, 1))
+    first = plan_runs(load_sweep(path))[0]
+    (tmp_path / "out").mkdir()
+    with (tmp_path / "out" / "results.csv").open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=[*COLUMNS, "note"])
+        writer.writeheader()
+        writer.writerow({**fake_execute(first), "note": "ℓ ✓"})
+    process = start_stand_in("sweep", str(path), "--out", str(tmp_path / "out"),
+                             LC_ALL="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:
+        stop_group(process)
+    assert process.returncode == 0 and "1 run(s) executed (0 failed), 1 skipped" in out, err
+    assert [(r["seed"], r["note"]) for r in rows(tmp_path / "out")] == [("0", "ℓ ✓"), ("1", "")]
+
+
+def test_an_example_description_is_read_as_utf8_whatever_the_locale(tmp_path):
+    """`example_description` (the `identcheck examples` listing, and a sweep's ``examples/NAME``) read the
+    example in the locale's encoding, so an example with a non-ASCII description ("ℓ = 2") could not be
+    listed under LC_ALL=C (found in a review, stop 44; the shipped examples are ASCII today)."""
+    (tmp_path / "X.yaml").write_text("description: 'two latents, ℓ = 2'\n", encoding="utf-8")
+    code = ("import pathlib, identcheck.examples as e; e.example_path = lambda name: pathlib.Path(%r); "
+            "print(ascii(e.example_description('X')))" % str(tmp_path / "X.yaml"))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"})
+    assert result.returncode == 0 and result.stdout == "'two latents, \\u2113 = 2'\n", result.stderr

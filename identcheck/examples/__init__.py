@@ -58,7 +58,7 @@ def example_description(name: str) -> str:
     >>> example_description("C1")
     '1->2, g2 = u*z1: (iv) holds (zero at u=0, non-zero at u=1); both nodes identifiable'
     """
-    return str(yaml.safe_load(example_path(name).read_text()).get("description", ""))
+    return str(yaml.safe_load(example_path(name).read_text(encoding="utf-8")).get("description", ""))
 
 
 def load_example(name: str) -> SCM:
