@@ -178,22 +178,6 @@ def _spec_text(entry: Any, folder: Path, source: str, key: str) -> str:
     raise _fail(source, key, f"no spec file {path} and no built-in example {entry!r}")
 
 
-def _require_square_for_exact(method: str, scms: Mapping[str, SCM], source: str, key: str) -> None:
-    """SpecError when ``method`` fits the exact likelihood (a preset such as ``ivae:exact``) and a spec has
-    d ≠ ℓ observed features: the exact likelihood needs an invertible x -> ẑ (d = ℓ), so every such run would
-    fail, and be retried on every rerun. ``auto`` chooses the ELBO learner there itself."""
-    from .learn import make_learner
-
-    if method == "auto" or make_learner(str(method), latent_dim=1).likelihood != "exact":
-        return
-    for entry, scm in scms.items():
-        ell, d = len(scm.latents), scm.mixing.observed_dim
-        if d != ell:
-            raise _fail(source, key, f"{method} fits the exact likelihood, which needs as many observed features "
-                                     f"as latents, but {entry} has d = {d} for ℓ = {ell} latents (use the "
-                                     f"learner without a preset, or auto)")
-
-
 def load_sweep(path: str | Path) -> SweepPlan:
     """Read and validate a sweep file (CONTRACT §5); SpecError names the file, the key and the problem.
 
@@ -253,9 +237,13 @@ def load_sweep(path: str | Path) -> SweepPlan:
     for k, name in enumerate(methods):
         try:
             check_method(name)
+            for entry, scm in scms.items():  # as verify checks it: an exact-likelihood preset needs d = ℓ
+                try:
+                    check_method(name, scm)
+                except IdentcheckError as exc:
+                    raise IdentcheckError(f"{entry}: {exc}") from None
         except IdentcheckError as exc:
             raise _fail(source, f"sweep.methods[{k}]", str(exc)) from None
-        _require_square_for_exact(name, scms, source, f"sweep.methods[{k}]")
     _no_duplicates(methods, source, "sweep.methods")
     budget = body["budget"]
     if not isinstance(budget, dict) or set(budget) - set(_BUDGET_KEYS):

@@ -121,6 +121,21 @@ def test_a_warning_is_one_line_and_keeps_the_exit_code(capsys, monkeypatch):
                    "identcheck: warning: 1 of 2 restarts failed and restart 1 is kept\n")
 
 
+def test_a_terminal_that_cannot_encode_the_report_gets_escapes_not_an_internal_error():
+    """Under LC_ALL=C with PYTHONUTF8=0 stdout is ASCII, and printing "ℓ" ended `check` with exit 3 (internal
+    error, UnicodeEncodeError; found in a review, stop 44). Such characters are now backslash escapes, which
+    in the JSON report are JSON's own escapes: the output still parses."""
+    import os
+
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}
+    for fmt in ("text", "json"):
+        result = subprocess.run([sys.executable, "-m", "identcheck", "check", "--example", "C1", "--format", fmt],
+                                capture_output=True, env=env, timeout=120)
+        assert result.returncode == 0 and result.stderr == b"", result.stderr
+        assert b"\\u2113" in result.stdout
+    assert "2ℓ+1" in json.loads(result.stdout)["assumptions"]["iii"]["reason"]
+
+
 def test_examples_lists_every_builtin_example_with_its_description(capsys):
     code, out, _ = run(capsys, "examples")
     lines = out.splitlines()

@@ -412,7 +412,7 @@ def test_an_exact_likelihood_method_on_a_spec_with_more_observed_features_is_ref
     spec["mixing"] = {"kind": "mlp", "observed_dim": 3}
     (tmp_path / "d3.yaml").write_text(yaml.safe_dump(spec))
     path = write_sweep(tmp_path, specs=("examples/C1", "d3.yaml"), methods=("ivae", "auto", "ivae:exact"))
-    with pytest.raises(SpecError, match=r"sweep\.methods\[2\]: ivae:exact .* d3\.yaml has d = 3 for ℓ = 2"):
+    with pytest.raises(SpecError, match=r"sweep\.methods\[2\]: d3\.yaml: ivae:exact .* d = 3 for ℓ = 2"):
         load_sweep(path)
     assert cli_main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
     out, err = capsys.readouterr()

@@ -92,8 +92,20 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     print(f"identcheck: warning: {_one_line(message)}", file=sys.stderr)
 
 
+def _ascii_safe_streams() -> None:
+    """Where stdout or stderr cannot encode the reports' characters (ℓ, ≤, under LC_ALL=C with PYTHONUTF8=0),
+    write them as backslash escapes instead of failing; a UTF-8 stream is left as it is."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            "ℓ≤".encode(stream.encoding or "utf-8")
+        except (UnicodeEncodeError, LookupError):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (the `identcheck` script exits with it)."""
+    _ascii_safe_streams()
     try:
         with _stopping_cleanly(), warnings.catch_warnings():
             warnings.showwarning = _show_warning  # a warning is one line too, without the code that raised it
