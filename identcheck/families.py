@@ -192,6 +192,20 @@ def _sample_fejer(rng: np.random.Generator, size: tuple[int, ...]) -> np.ndarray
     return out[:total].reshape(size)
 
 
+def _sample_uniform(rng: np.random.Generator, scale: float, size: tuple[int, ...]) -> np.ndarray:
+    """U(-scale, scale). numpy draws it as -scale + 2*scale*U, whose range 2*scale overflows beyond half the
+    largest float: there the ends are halved and the draw doubled, which scales every step by a power of 2
+    (exact in float64), so each value is the one an unbounded float would round to.
+
+    >>> eps = _sample_uniform(np.random.default_rng(0), 1.5e308, (1000,))
+    >>> bool(np.all(np.abs(eps) <= 1.5e308)), bool(eps.min() < -1e308 < 1e308 < eps.max())
+    (True, True)
+    """
+    if np.isfinite(2.0 * scale):
+        return rng.uniform(-scale, scale, size)
+    return 2.0 * rng.uniform(-scale / 2.0, scale / 2.0, size)
+
+
 @dataclass(frozen=True)
 class ObservationFamily:
     """Observation noise eps with a per-coordinate scale; `cf_zeros` classifies the zero set of its
@@ -219,7 +233,7 @@ OBSERVATION_FAMILIES: dict[str, ObservationFamily] = {
     "uniform": ObservationFamily(
         "uniform", "countable", "the uniform characteristic function sin(st)/(st) vanishes only at the "
         "countable set t = k*pi/s, a null set",
-        lambda rng, s, size: rng.uniform(-s, s, size)),
+        lambda rng, s, size: _sample_uniform(rng, s, size)),
     "sinc2": ObservationFamily(
         "sinc2", "positive_measure", "the Fejér (sinc^2) density has a triangular characteristic function "
         "that vanishes on |t| >= 1/s, a set of positive measure (catalogue C16)",

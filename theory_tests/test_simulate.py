@@ -5,12 +5,14 @@ sample variance within 5 estimated standard errors sqrt((m4 - s^4) / N) of the d
 seeds, so the checks are deterministic; a wrong parameter or a wrong environment moves them by far more).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
 from identcheck import DataError, from_dict, load_example, simulate
 from identcheck.datasets import synthetic
-from identcheck.families import LATENT_FAMILIES
+from identcheck.families import LATENT_FAMILIES, OBSERVATION_FAMILIES
 from identcheck.simulate import latents_from_noise
 
 U_VALUES = [0, 1, 2, 3, 4]
@@ -162,6 +164,32 @@ def test_a_mechanism_that_gives_nan_names_the_node():
             "mechanisms": {"z2": "u*log(z1 + 4)"}}
     with pytest.raises(DataError, match=r"mechanism of z2 .* environment 0 \(and 1 more\)"):
         simulate(from_dict(spec), 100, seed=0)
+
+
+@pytest.mark.parametrize("family", ["gaussian", "laplace", "student_t", "sinc2"])
+def test_observation_noise_that_overflows_x_is_a_data_error_naming_the_scale(family):
+    """Found in a review (stop 44): observation noise of scale 1e308 made x inf, yet simulate returned it (and
+    the CLI wrote a file that Dataset.load then called damaged), with a raw RuntimeWarning for student_t and
+    sinc2. Pins a DataError naming observation_noise.scale, and no warning on the way."""
+    scm = from_dict(two_node_spec("gaussian", observation_noise={"family": family, "scale": 1.0e308}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DataError, match=rf"observation_noise.scale = 1e\+308 \({family} noise\) makes x "
+                                            r"non-finite .* environment 0"):
+            simulate(scm, 200, seed=0)
+
+
+def test_uniform_observation_noise_beyond_half_the_float_range_is_drawn_within_its_scale():
+    """Found in a review (stop 44): uniform noise of scale 1.5e308 raised a raw OverflowError (numpy's range
+    2*scale overflows). Pins finite draws spread over (-scale, scale), and the same bits as numpy's
+    rng.uniform(-s, s) wherever 2*s is finite (same seed, same bytes for existing specs)."""
+    s = 1.5e308
+    data = simulate(from_dict(two_node_spec("gaussian", observation_noise={"family": "uniform", "scale": s})), 500)
+    eps = data.x.ravel()
+    assert np.all(np.abs(eps) <= s) and eps.min() < -s / 2 and eps.max() > s / 2
+    draw = OBSERVATION_FAMILIES["uniform"].sample
+    np.testing.assert_array_equal(draw(np.random.default_rng(3), 0.7, (50,)),
+                                  np.random.default_rng(3).uniform(-0.7, 0.7, 50))
 
 
 @pytest.mark.parametrize("count", [0, -3, 2.5, True, "10"])

@@ -149,3 +149,18 @@ def test_cli_simulate_rejects_bad_input_in_one_line_and_writes_nothing(tmp_path,
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
     assert not (tmp_path / "d.npz").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_cli_simulate_refuses_observation_noise_that_overflows_and_writes_nothing(tmp_path):
+    """Found in a review (stop 44): observation_noise of scale 1e308 wrote a file of inf with exit 0 (and a
+    raw RuntimeWarning for student_t); uniform at that scale was an internal error (exit 3). Pins exit 2 with
+    one line naming the scale and no file for the overflow, and a written file for uniform (its draws are finite)."""
+    spec = load_example("C1").spec
+    for family, code in (("student_t", 2), ("uniform", 0)):
+        (tmp_path / "s.yaml").write_text(yaml.safe_dump({**spec, "observation_noise": {"family": family,
+                                                                                      "scale": 1.5e308}}))
+        result = run_cli("simulate", "s.yaml", "--samples-per-env", 100, "--out", f"{family}.npz", cwd=tmp_path)
+        assert result.returncode == code, result.stderr
+        if code:
+            assert len(result.stderr.strip().splitlines()) == 1 and "observation_noise.scale" in result.stderr
+        assert (tmp_path / f"{family}.npz").exists() == (code == 0)

@@ -37,8 +37,8 @@ _NOISE, _MIXING, _OBSERVATION = range(3)
 def simulate(scm: SCM, samples_per_env: int, seed: int = 0) -> Dataset:
     """Draw `samples_per_env` rows in every environment of `scm`; see the module docstring.
 
-    Raises DataError for a sample count < 1, a negative seed, or a mechanism, post-nonlinear map or
-    mixing that overflows or gives NaN (the message names the node and the environment).
+    Raises DataError for a sample count < 1, a negative seed, or a mechanism, post-nonlinear map, mixing
+    or observation noise that overflows or gives NaN (the message names the node and the environment).
 
     >>> from identcheck import load_example
     >>> a = simulate(load_example("C12a"), 10, seed=3)
@@ -55,9 +55,7 @@ def simulate(scm: SCM, samples_per_env: int, seed: int = 0) -> Dataset:
     n = sample_noise(scm, u, streams[_NOISE])
     z = latents_from_noise(scm, n, u)
     mixing = mixing_for(scm, streams[_MIXING])
-    x = _mix(scm, mixing, z, u)
-    obs = scm.observation_noise
-    x = x + obs.family.sample(streams[_OBSERVATION], obs.scale, x.shape)
+    x = _observe(scm, _mix(scm, mixing, z, u), u, streams[_OBSERVATION])
     return Dataset(
         x=x, u=u, z=z, n=n, latents=scm.latents, env_values=scm.environments.values,
         env_labels=scm.environments.labels, adjacency=scm.adjacency(), scm=scm, seed=int(seed),
@@ -131,6 +129,18 @@ def _mix(scm: SCM, mixing: Mixing, z: np.ndarray, u: np.ndarray) -> np.ndarray:
         part = f"mixing.x[{col}]" if scm.mixing.kind == "expression" else "the mixing MLP"
         raise DataError(f"{scm.source}: {part} gives non-finite values (overflow or NaN) in environment "
                         f"{scm.environments.labels[u[row]]!r}")
+    return x
+
+
+def _observe(scm: SCM, x: np.ndarray, u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """x = f(z) + eps (Eq. 3); DataError naming the observation noise when a huge scale makes x non-finite."""
+    obs = scm.observation_noise
+    with np.errstate(all="ignore"):
+        x = x + obs.family.sample(rng, obs.scale, x.shape)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        _fail_at(scm, bad.any(axis=1), u, f"observation_noise.scale = {obs.scale:g} ({obs.family.name} noise) "
+                                          "makes x non-finite (overflow)")
     return x
 
 
