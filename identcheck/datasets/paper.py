@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -68,7 +69,7 @@ def synthetic(latents: int = 5, segments: int = 50, samples_per_segment: int = 1
     (('z1', 'z2', 'z3', 'z4'), (0,), 0.0)
     """
     ell, (count, refs) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
-    scale, inner = _positive(strength, "strength"), _positive(gain, "gain")
+    scale, inner = _factor(strength, "strength"), _factor(gain, "gain")
     rng = _model_rng(seed)
     edges = _er_lower_triangular(rng, ell, _probability(edge_prob))
     model = _segment_model(rng, _names(ell), edges, count, () if paper_literal else refs, set(),
@@ -100,7 +101,7 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
     (True, 1, ())
     """
     ell, (count, refs) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
-    scale, inner = _positive(strength, "strength"), _positive(gain, "gain")
+    scale, inner = _factor(strength, "strength"), _factor(gain, "gain")
     names = _names(ell)
     invariant = {_forward_edge(edge, names) for edge in invariant_edges}
     rng = _model_rng(seed)
@@ -132,10 +133,26 @@ def _reference_words(refs: tuple[int, ...]) -> str:
     return f"reference segment {refs[0]}" if len(refs) == 1 else f"reference segments {', '.join(map(str, refs))}"
 
 
-def _positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < np.inf:
-        raise DataError(f"{name} must be a positive number, got {value!r}")
+#: `strength` and `gain` lie in [1/_MAX_FACTOR, _MAX_FACTOR], so that the scaled weights stay normal floats.
+_MAX_FACTOR = 1e300
+
+
+def _factor(value: Any, name: str) -> float:
+    """`strength` or `gain`: a positive number within a factor 1e300 of 1 (else DataError)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 / _MAX_FACTOR <= value <= _MAX_FACTOR:
+        raise DataError(f"{name} must be a positive number in [1e-300, 1e300], got {value!r}")
     return float(value)
+
+
+def _scaled(weight: float, factor: float) -> float:
+    """``factor * weight`` for the spec text: to 4 decimals, or, for a factor < 1, to as many more decimals as
+    keep the weight's own 4 (strength 1e-5 turns 0.7312 into 7.312e-06, not 0.0, which deleted the edge).
+    At factors >= 1 this is round(factor * weight, 4), as before.
+
+    >>> _scaled(0.7312, 1e-5), _scaled(-1.2345, 2.0)
+    (7.312e-06, -2.469)
+    """
+    return round(factor * weight, max(4, 4 - math.floor(math.log10(factor))))
 
 
 def _scale_note(strength: float, gain: float) -> str:
@@ -199,8 +216,8 @@ def _segment_model(rng: np.random.Generator, names: list[str], edges: list[tuple
         parents = [j for j, c in edges if c == i]
         units = []
         for _ in range(hidden):
-            a, b = round(strength * _signed(rng, 0.5, 1.5), 4), round(float(rng.uniform(-0.5, 0.5)), 4)
-            inner = " + ".join(f"{round(gain * _signed(rng, 0.5, 1.0), 4)}*lam_{names[j]}_{names[i]}*{names[j]}"
+            a, b = _scaled(_signed(rng, 0.5, 1.5), strength), round(float(rng.uniform(-0.5, 0.5)), 4)
+            inner = " + ".join(f"{_scaled(_signed(rng, 0.5, 1.0), gain)}*lam_{names[j]}_{names[i]}*{names[j]}"
                                for j in parents)
             units.append(f"{a}*tanh({inner} + {b})")
         mechanisms[names[i]] = " + ".join(units).replace("+ -", "- ")
@@ -237,7 +254,7 @@ def fmri(path: str | Path, *, days_per_segment: int = 1, standardize: bool = Tru
     (without biases) needs centred inputs to be non-linear on the data. No data ship with identcheck, and
     the true graph is unknown: `edges` (pairs of column names) fills `adjacency` when the user knows one.
     The noise n is unknown (None) and `scm` is None. DataError for a missing, ragged, non-numeric or NaN
-    table, or a bad argument.
+    table, or a bad argument (a noise_scale so large that x overflows among them).
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "days.csv")
@@ -252,13 +269,16 @@ def fmri(path: str | Path, *, days_per_segment: int = 1, standardize: bool = Tru
     dim = ell if observed_dim is None else require_integer(observed_dim, "observed_dim", 1)
     if dim < ell:
         raise DataError(f"observed_dim {dim} < {ell} regions: the mixing cannot be injective")
-    if isinstance(noise_scale, bool) or not isinstance(noise_scale, (int, float)) or not noise_scale >= 0:
-        raise DataError(f"noise_scale must be a number >= 0, got {noise_scale!r}")
+    if isinstance(noise_scale, bool) or not isinstance(noise_scale, (int, float)) or not 0 <= noise_scale < np.inf:
+        raise DataError(f"noise_scale must be a finite number >= 0, got {noise_scale!r}")
     z = _zscore(table, path) if standardize else table
     mixing_seed, noise_seed = np.random.SeedSequence(require_seed(seed, "seed", DataError)).spawn(2)
     mixing = random_mlp(np.random.default_rng(mixing_seed), ell, dim, require_integer(layers, "layers", 1))
-    x = mixing(z) + observation_family("gaussian").sample(np.random.default_rng(noise_seed), noise_scale,
-                                                            (len(z), dim))
+    with np.errstate(all="ignore"):
+        x = mixing(z) + observation_family("gaussian").sample(np.random.default_rng(noise_seed), noise_scale,
+                                                                (len(z), dim))
+    if not np.all(np.isfinite(x)):
+        raise DataError(f"noise_scale = {noise_scale:g} makes x non-finite (overflow): give a smaller noise_scale")
     u = np.arange(len(z)) // group
     adjacency = np.zeros((ell, ell), dtype=bool)
     for edge in edges:
