@@ -106,6 +106,30 @@ def test_synthetic_rejects_bad_arguments(kwargs, message):
         synthetic(**{"samples_per_segment": 2, **kwargs})
 
 
+@pytest.mark.parametrize("make, kwargs, message", [
+    (synthetic, {"segments": 10**12}, r"segments = 1000000000000 is beyond the largest .* \(100,000\)"),
+    (partial, {"segments": 10**12}, r"segments = 1000000000000 is beyond the largest"),
+    (synthetic, {"latents": 10**6}, r"latents = 1000000 .* need about .* GB, more than this machine's"),
+    (image, {"samples_per_segment": 10**4, "segments": 10, "size": 1024},
+     r"100000 images of size = 1024 \(10 segments x 10000 samples_per_segment\) need about .* GB"),
+], ids=["synthetic segments", "partial segments", "synthetic latents", "image pixels"])
+def test_a_request_too_large_for_the_machine_is_a_data_error_before_any_allocation(make, kwargs, message):
+    """Found in a review (stop 44): synthetic(segments=10**12) drew its tables before the spec's segment
+    bound, and image checked the memory of the colours but not of the rendered pixels: a raw MemoryError
+    (or, just under the machine's memory, a process killed for it). Pins a DataError naming the argument
+    (identcheck.sizes: MAX_SEGMENTS, require_memory)."""
+    with pytest.raises(DataError, match=message):
+        make(**kwargs)
+
+
+def test_too_many_hidden_units_is_a_data_error_about_hidden():
+    """Found in a review (stop 44): synthetic(hidden=10**4) failed with a SpecError on <synthetic> telling
+    the user to write a long sum as Add(...) in a spec they never wrote. Pins a DataError naming hidden and
+    its bound (MAX_HIDDEN_UNITS: 1000 units parse in seconds, 3000 are too deep for Python's parser)."""
+    with pytest.raises(DataError, match=r"hidden = 10000 is beyond the largest this toolkit accepts \(1,000\)"):
+        synthetic(latents=2, segments=5, samples_per_segment=2, hidden=10**4)
+
+
 def test_strength_scales_the_mechanisms_and_nothing_else():
     """strength multiplies the output weights only: the same graph, λ and noise, and g_2(z1, u) (z1 is a
     root, so the same in both) exactly doubles at strength 2."""

@@ -41,6 +41,7 @@ from ..seeds import require_seed
 from ..simulate import Dataset, simulate
 from ..simulate.mixing import random_mlp
 from ..simulate.sampler import require_integer
+from ..sizes import MAX_HIDDEN_UNITS, MAX_SEGMENTS, require_memory, require_size
 from ..spec import from_dict
 
 __all__ = ["synthetic", "partial", "fmri", "read_table"]
@@ -70,10 +71,10 @@ def synthetic(latents: int = 5, segments: int = 50, samples_per_segment: int = 1
     """
     ell, (count, refs) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
     scale, inner = _factor(strength, "strength"), _factor(gain, "gain")
-    rng = _model_rng(seed)
+    rng, units = _model_rng(seed), _hidden(hidden)
     edges = _er_lower_triangular(rng, ell, _probability(edge_prob))
-    model = _segment_model(rng, _names(ell), edges, count, () if paper_literal else refs, set(),
-                           require_integer(hidden, "hidden", 1), scale, inner)
+    model = _segment_model(rng, _names(ell), edges, count, () if paper_literal else refs, set(), units, scale,
+                           inner)
     mode = ("PAPER-LITERAL: lambda is drawn in every segment, so (iv) fails on the observed segments "
             "(SPEC §6)" if paper_literal else f"lambda = 0 in {_reference_words(refs)}, so (iv-N) holds there")
     spec = _spec("synthetic", f"App. F synthetic data with SuaVE defaults; {mode}{_scale_note(scale, inner)}",
@@ -104,10 +105,9 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
     scale, inner = _factor(strength, "strength"), _factor(gain, "gain")
     names = _names(ell)
     invariant = {_forward_edge(edge, names) for edge in invariant_edges}
-    rng = _model_rng(seed)
+    rng, units = _model_rng(seed), _hidden(hidden)
     edges = sorted(set(_er_lower_triangular(rng, ell, _probability(edge_prob))) | invariant)
-    model = _segment_model(rng, names, edges, count, refs, invariant, require_integer(hidden, "hidden", 1), scale,
-                           inner)
+    model = _segment_model(rng, names, edges, count, refs, invariant, units, scale, inner)
     arrows = ", ".join(f"{names[j]}->{names[i]}" for j, i in sorted(invariant)) or "none"
     spec = _spec("partial", f"partial identifiability (Fig. 2): invariant edges {arrows}; lambda = 0 in "
                             f"{_reference_words(refs)} on every other edge{_scale_note(scale, inner)}", model, ell)
@@ -118,7 +118,7 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
 def _segments(segments: Any, reference_segment: Any) -> tuple[int, tuple[int, ...]]:
     """The number of segments and the reference segments: `reference_segment` is one index or a non-empty
     sequence of distinct ones."""
-    count = require_integer(segments, "segments", 1)
+    count = require_size(require_integer(segments, "segments", 1), "segments", MAX_SEGMENTS)
     given = reference_segment if isinstance(reference_segment, (list, tuple, range, np.ndarray)) \
         else [reference_segment]
     refs = tuple(require_integer(r, "reference_segment", 0) for r in given)
@@ -126,6 +126,11 @@ def _segments(segments: Any, reference_segment: Any) -> tuple[int, tuple[int, ..
         raise DataError(f"reference_segment must be one of the {count} segments 0..{count - 1} or a non-empty "
                         f"list of distinct ones, got {reference_segment!r}")
     return count, refs
+
+
+def _hidden(hidden: Any) -> int:
+    """The tanh units per mechanism: 1 to `MAX_HIDDEN_UNITS` (DataError otherwise)."""
+    return require_size(require_integer(hidden, "hidden", 1), "hidden", MAX_HIDDEN_UNITS)
 
 
 def _reference_words(refs: tuple[int, ...]) -> str:
@@ -188,6 +193,7 @@ def _forward_edge(edge: Any, names: list[str]) -> tuple[int, int]:
 def _er_lower_triangular(rng: np.random.Generator, ell: int, edge_prob: float) -> list[tuple[int, int]]:
     """Edges (j, i), j < i, each with probability edge_prob; a latent after the first with no parent
     gets one uniformly among its predecessors."""
+    require_memory(9 * ell**2, f"latents = {ell} (the ℓ x ℓ edge draws)")
     draws = rng.random((ell, ell)) < edge_prob
     edges: list[tuple[int, int]] = []
     for i in range(1, ell):
@@ -200,8 +206,12 @@ def _segment_model(rng: np.random.Generator, names: list[str], edges: list[tuple
                    references: tuple[int, ...], invariant: set[tuple[int, int]], hidden: int,
                    strength: float, gain: float = 1.0) -> dict[str, Any]:
     """The spec keys environments, parameters, noise and mechanisms of a λ-modulated tanh-MLP model over
-    one-hot segments; λ is zero in `references` (empty: nowhere) except on `invariant` edges."""
+    one-hot segments; λ is zero in `references` (empty: nowhere) except on `invariant` edges.
+    DataError before anything is drawn when its tables (a Python float, 32 bytes, per segment and per mean,
+    std and edge) exceed the machine's memory."""
     ell = len(names)
+    require_memory(32 * segments * (2 * ell + len(edges)), f"{segments} segments x {ell} latents and "
+                                                           f"{len(edges)} edges (the model's tables)")
     mean, std = rng.uniform(-2, 2, (ell, segments)), rng.uniform(0.1, 2, (ell, segments))
     parameters = {}
     for j, i in edges:
