@@ -165,23 +165,43 @@ def from_dict(data: Any, *, source: str = "<dict>", default_name: str = "spec") 
 
 
 def _yaml_number_hint(value: Any) -> str:
-    """A hint for a number YAML read as text: PyYAML follows YAML 1.1, where 1e-3 (no dot) is a string.
+    """A hint for a number that arrived as text. PyYAML follows YAML 1.1, whose floats need a dot and a sign
+    in the exponent: unquoted 1e-3 and 1.0e3 are text there, and the hint spells them as YAML reads numbers.
+    Text that YAML would read as a number unquoted ("0.5") was quoted in the file, or given as a string.
 
     >>> print(_yaml_number_hint("1e-3"))
-     (YAML reads 1e-3 without a dot as text: write 1.0e-3)
-    >>> _yaml_number_hint("abc")
-    ''
+     (YAML 1.1 reads 1e-3 as text: write 1.0e-3, with a dot and a signed exponent)
+    >>> print(_yaml_number_hint("1.0e3"))
+     (YAML 1.1 reads 1.0e3 as text: write 1.0e+3, with a dot and a signed exponent)
+    >>> print(_yaml_number_hint("0.5"))
+     (text, not a number: write it without quotes)
+    >>> _yaml_number_hint("abc"), _yaml_number_hint("inf")
+    ('', '')
     """
     if not isinstance(value, str):
         return ""
     try:
-        float(value)
+        number = float(value)
     except ValueError:
         return ""
-    mantissa, _, exponent = value.lower().partition("e")
-    if exponent and "." not in mantissa:
-        return f" (YAML reads {value} without a dot as text: write {mantissa}.0e{exponent})"
-    return " (text, not a number: write it without quotes)"
+    if not math.isfinite(number):
+        return ""
+    if _yaml_reads_a_number(value):
+        return " (text, not a number: write it without quotes)"
+    mantissa, e, exponent = value.strip().lower().partition("e")
+    written = (f"{mantissa if '.' in mantissa else mantissa + '.0'}e"
+               f"{exponent if exponent[:1] in ('+', '-') else '+' + exponent}")
+    if e and _yaml_reads_a_number(written):
+        return f" (YAML 1.1 reads {value} as text: write {written}, with a dot and a signed exponent)"
+    return " (text that YAML 1.1 does not read as a number)"
+
+
+def _yaml_reads_a_number(text: str) -> bool:
+    """Whether YAML reads `text`, written unquoted, as a number."""
+    try:
+        return isinstance(yaml.safe_load(text), (int, float))
+    except yaml.YAMLError:
+        return False
 
 
 class _Builder:
