@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import special
 
 from identcheck import DataError, from_dict, load_example, simulate
 from identcheck.datasets import synthetic
@@ -190,6 +191,27 @@ def test_uniform_observation_noise_beyond_half_the_float_range_is_drawn_within_i
     draw = OBSERVATION_FAMILIES["uniform"].sample
     np.testing.assert_array_equal(draw(np.random.default_rng(3), 0.7, (50,)),
                                   np.random.default_rng(3).uniform(-0.7, 0.7, 50))
+
+
+@pytest.mark.parametrize("name, mechanism, g", [
+    ("select", "Piecewise((u*select, select > 0), (0, True))", lambda a, u: np.where(a > 0, u * a, 0)),
+    ("greater", "Piecewise((u*greater, greater > 0), (0, True))", lambda a, u: np.where(a > 0, u * a, 0)),
+    ("maximum", "Max(maximum, u)", np.maximum),
+    ("gammaln", "u*loggamma(gammaln**2 + 1)", lambda a, u: u * special.gammaln(a**2 + 1)),
+    ("e", "u*e + E", lambda a, u: u * a + np.e),
+])
+def test_a_latent_named_like_numpys_printed_functions_is_evaluated_as_written(name, mechanism, g):
+    """Found in a review (stop 44): lambdify's code calls numpy and scipy by bare names (select for Piecewise,
+    maximum for Max, gammaln for loggamma, e for E), which a latent of that name shadowed: 'numpy.ndarray'
+    object is not callable, or for a latent e, E silently read as e's value. Pins z2 - n2 = g(z1, u) exactly
+    as written, whatever z1 is called."""
+    spec = {"identcheck": 1, "latents": [name, "z2"], "environments": {"values": U_VALUES},
+            "noise": {"family": "gaussian", "params": {name: {"mean": "cos(u)", "std": "1 + u"},
+                                                       "z2": {"mean": "u", "std": 1}}},
+            "mechanisms": {"z2": mechanism}}
+    data = simulate(from_dict(spec), 100, seed=0)
+    np.testing.assert_allclose(data.z[:, 1] - data.n[:, 1], g(data.z[:, 0], data.env_values[data.u, 0]),
+                               rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("count", [0, -3, 2.5, True, "10"])
