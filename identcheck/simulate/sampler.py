@@ -73,7 +73,8 @@ def require_memory_for(scm: SCM, samples_per_env: int) -> None:
 def simulation_bytes(scm: SCM, samples_per_env: int) -> int:
     """About the memory `simulate` needs (a Python int: a request of 10**22 rows does not overflow): n and z
     (ℓ columns each) with a temporary, x and the observation noise with two MLP temporaries (d columns each),
-    u, and the mixing's d × d weights with their QR.
+    u, the mixing's d × d weights with their QR, and what the observation noise's sampler holds besides
+    (`ObservationFamily.sampler_bytes`: sinc2's rejection sampler needs about 10 values' worth per value).
 
     >>> from identcheck import load_example
     >>> simulation_bytes(load_example("C1"), 1000)  # 5 environments, ℓ = d = 2: 8 bytes x 5000 rows x 15
@@ -84,7 +85,7 @@ def simulation_bytes(scm: SCM, samples_per_env: int) -> int:
     d = scm.mixing.observed_dim if mlp else len(scm.mixing.expressions)
     rows = scm.environments.count * int(samples_per_env)
     weights = 3 * scm.mixing.layers * d * max(d, ell) if mlp else 0
-    return 8 * (rows * (3 * ell + 4 * d + 1) + weights)
+    return 8 * (rows * (3 * ell + 4 * d + 1) + weights) + rows * d * scm.observation_noise.family.sampler_bytes
 
 
 def sample_noise(scm: SCM, u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
