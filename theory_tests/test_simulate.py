@@ -235,6 +235,19 @@ def test_the_memory_estimate_covers_the_peak_of_the_observation_noise_sampler(fa
     assert peak <= simulation_bytes(scm, 20000)
 
 
+def test_noise_drawn_on_the_edge_of_its_support_is_named_when_a_mechanism_fails_there():
+    """Found in a review (stop 44): gamma noise of shape 0.01 underflows to exactly 0 in float64 (outside
+    its open support), so a valid u*log(z1) failed with a message blaming the mechanism alone. Pins the
+    message naming the latent, the family, its parameters and the support edge."""
+    spec = {"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": U_VALUES},
+            "noise": {"family": "gamma", "params": {"z1": {"shape": 0.01, "rate": 1}, "z2": {"shape": 2, "rate": 1}}},
+            "mechanisms": {"z2": "u*log(z1)"}}
+    with pytest.raises(DataError, match=r"mechanism of z2 gives non-finite values .* in environment \d+, where the "
+                                        r"noise of z1 \(gamma, shape = 0.01, rate = 1\) is 0, the edge of its open "
+                                        r"support \(0, inf\)"):
+        simulate(from_dict(spec), 1000, seed=0)
+
+
 @pytest.mark.parametrize("count", [0, -3, 2.5, True, "10"])
 def test_a_sample_count_that_is_not_a_positive_integer_is_rejected(count):
     """samples_per_env must be an integer >= 1."""

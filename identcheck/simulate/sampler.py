@@ -118,7 +118,25 @@ def latents_from_noise(scm: SCM, n: np.ndarray, u: np.ndarray) -> np.ndarray:
     """
     table = scm.environment_table()
     return latents_at(scm, n, {s: v[u] for s, v in table.items()},
-                      on_failure=lambda bad, problem: _fail_at(scm, bad, u, problem))
+                      on_failure=lambda bad, problem: _fail_at(scm, bad, u, problem, _on_the_edge(scm, n, u, bad)))
+
+
+def _on_the_edge(scm: SCM, n: np.ndarray, u: np.ndarray, bad: np.ndarray) -> str:
+    """Why a mechanism may fail on valid noise: a draw exactly on the edge of the family's open support. numpy's
+    gamma and beta samplers return 0.0 (or 1.0) when the true draw is below float64's smallest number (shape
+    0.01: about 1 in 1600 gamma draws), where log(n) is -inf. Such draws are reported, not moved inside: a
+    nudged value would be as arbitrary as the 0 (and beta(1, 0.01) puts most draws at 1.0)."""
+    low, high = scm.noise_family.support
+    edge = bad[:, None] & ((n <= low) | (n >= high))
+    if not edge.any():
+        return ""
+    row, k = (int(i) for i in np.argwhere(edge)[0])
+    latent, m = scm.latents[k], int(u[row])
+    table = scm.environment_table()
+    params = ", ".join(f"{p} = {_per_environment(e, table, scm.environments.count)[m]:g}"
+                       for p, e in scm.noise_params[latent].items())
+    return (f", where the noise of {latent} ({scm.noise_family.name}, {params}) is {n[row, k]:g}, the edge of its "
+            f"open support ({low:g}, {high:g}), where float64 draws underflow: choose larger parameters")
 
 
 def _mix(scm: SCM, mixing: Mixing, z: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -155,12 +173,12 @@ def _evaluate(expr: sp.Expr, symbols: list[sp.Symbol], args: list[np.ndarray], s
     return np.broadcast_to(np.asarray(function(*args), dtype=float), (size,))
 
 
-def _fail_at(scm: SCM, bad: np.ndarray, u: np.ndarray, problem: str) -> None:
-    """DataError naming the first environment among the `bad` rows."""
+def _fail_at(scm: SCM, bad: np.ndarray, u: np.ndarray, problem: str, note: str = "") -> None:
+    """DataError naming the first environment among the `bad` rows (then `note`, if any)."""
     envs = np.unique(u[bad])
     label = scm.environments.labels[envs[0]]
     more = f" (and {len(envs) - 1} more)" if len(envs) > 1 else ""
-    raise DataError(f"{scm.source}: {problem} in environment {label!r}{more}")
+    raise DataError(f"{scm.source}: {problem} in environment {label!r}{more}{note}")
 
 
 def require_integer(value: Any, name: str, minimum: int) -> int:
