@@ -350,6 +350,24 @@ def test_an_output_that_is_the_spec_itself_is_refused(capsys, tmp_path, option):
     assert spec.read_text() == SPEC
 
 
+def test_an_output_that_is_the_examples_own_file_is_refused():
+    """Found in a review (stop 44): the "--out is the spec" guard compared --out with SPEC only, so
+    `simulate --example C1 --out <the package's C1.yaml>` replaced the installed example (only the later
+    .npz-suffix check stops it now). Pins that the guard names the built-in example's file; it is called
+    directly, so that nothing is written into the package even where the guard is broken."""
+    from argparse import Namespace
+
+    from identcheck.cli import UsageError
+    from identcheck.cli.common import not_the_spec
+    from identcheck.examples import example_path
+
+    args = Namespace(spec=None, example="C1")
+    with pytest.raises(UsageError, match="--out .*C1.yaml is the built-in example C1's file"):
+        not_the_spec(args, str(example_path("C1")), "--out")
+    not_the_spec(args, str(example_path("C2")), "--out")  # another example's file is not this spec
+    not_the_spec(Namespace(spec=None, example="C99"), str(example_path("C1")), "--out")  # unknown: load says so
+
+
 @pytest.mark.parametrize("name, refused", [("data.csv", True), ("data.npz.json", True), ("data.NPZ", False),
                                            ("data", False)])
 def test_simulate_refuses_an_out_that_names_another_format(capsys, tmp_path, name, refused):

@@ -98,11 +98,36 @@ def test_synthetic_is_reproducible_and_seed_dependent():
     ({"strength": 0}, "strength"), ({"strength": -1.0}, "strength"), ({"strength": float("nan")}, "strength"),
     ({"strength": float("inf")}, "strength"), ({"strength": True}, "strength"),
     ({"gain": 0}, "gain"), ({"gain": -2.0}, "gain"), ({"gain": float("nan")}, "gain"), ({"gain": False}, "gain"),
+    ({"gain": 1e-320}, "gain"), ({"strength": 1e301}, "strength"),
 ])
 def test_synthetic_rejects_bad_arguments(kwargs, message):
     """Out-of-range arguments are DataErrors naming the argument."""
     with pytest.raises(DataError, match=message):
         synthetic(**{"samples_per_segment": 2, **kwargs})
+
+
+@pytest.mark.parametrize("make, kwargs, message", [
+    (synthetic, {"segments": 10**12}, r"segments = 1000000000000 is beyond the largest .* \(100,000\)"),
+    (partial, {"segments": 10**12}, r"segments = 1000000000000 is beyond the largest"),
+    (synthetic, {"latents": 10**6}, r"latents = 1000000 .* need about .* GB, more than this machine's"),
+    (image, {"samples_per_segment": 10**4, "segments": 10, "size": 1024},
+     r"100000 images of size = 1024 \(10 segments x 10000 samples_per_segment\) need about .* GB"),
+], ids=["synthetic segments", "partial segments", "synthetic latents", "image pixels"])
+def test_a_request_too_large_for_the_machine_is_a_data_error_before_any_allocation(make, kwargs, message):
+    """Found in a review (stop 44): synthetic(segments=10**12) drew its tables before the spec's segment
+    bound, and image checked the memory of the colours but not of the rendered pixels: a raw MemoryError
+    (or, just under the machine's memory, a process killed for it). Pins a DataError naming the argument
+    (identcheck.sizes: MAX_SEGMENTS, require_memory)."""
+    with pytest.raises(DataError, match=message):
+        make(**kwargs)
+
+
+def test_too_many_hidden_units_is_a_data_error_about_hidden():
+    """Found in a review (stop 44): synthetic(hidden=10**4) failed with a SpecError on <synthetic> telling
+    the user to write a long sum as Add(...) in a spec they never wrote. Pins a DataError naming hidden and
+    its bound (MAX_HIDDEN_UNITS: 1000 units parse in seconds, 3000 are too deep for Python's parser)."""
+    with pytest.raises(DataError, match=r"hidden = 10000 is beyond the largest this toolkit accepts \(1,000\)"):
+        synthetic(latents=2, segments=5, samples_per_segment=2, hidden=10**4)
 
 
 def test_strength_scales_the_mechanisms_and_nothing_else():
@@ -128,6 +153,22 @@ def test_gain_scales_the_tanh_inputs_and_nothing_else():
     assert sp.simplify(two.scm.mechanism("z2").subs(z1, z1 / 2) - one.scm.mechanism("z2")) == 0
     assert "input weights times 2" in two.scm.spec["description"]
     np.testing.assert_array_equal(synthetic(4, 6, 40, seed=1, gain=1.0).x, one.x)
+
+
+@pytest.mark.parametrize("make", [synthetic, partial], ids=["synthetic", "partial"])
+@pytest.mark.parametrize("factor", [{"strength": 1e-5}, {"gain": 4e-5}, {"gain": 1e-6}, {"strength": 3e-200}])
+def test_a_small_strength_or_gain_scales_the_weights_and_keeps_every_edge(make, factor):
+    """Found in a review (stop 44): the scaled weights were rounded to 4 decimals, so strength or gain
+    <= 4e-5 wrote 0 for every weight and silently deleted the causal graph (edges ()), against "every latent
+    after z1 gets at least one parent". Pins the same edges as at factor 1, and g_2 = factor times g_2 at
+    factor 1 (strength), or g_2 at factor 1 with z1 scaled by the factor (gain), to 4 significant digits."""
+    one, small = make(4, 6, 2, seed=1), make(4, 6, 2, seed=1, **factor)
+    assert small.edges == one.edges and all(c in small.scm.mechanisms for _, c in one.edges)
+    (name, value), = factor.items()
+    z1 = one.scm.symbol("z1")
+    expected = value * one.scm.mechanism("z2") if name == "strength" else one.scm.mechanism("z2").subs(z1, value * z1)
+    point = {one.scm.symbol("lam_z1_z2"): 0.7, z1: 0.3}
+    assert float(small.scm.mechanism("z2").subs(point)) == pytest.approx(float(expected.subs(point)), rel=1e-12)
 
 
 def test_stronger_mechanisms_pull_z_away_from_the_noise():
@@ -309,6 +350,19 @@ def test_fmri_rejects_malformed_tables_naming_the_line(tmp_path, text, message):
     (tmp_path / "t.csv").write_text(text)
     with pytest.raises(DataError, match=message):
         fmri(tmp_path / "t.csv")
+
+
+@pytest.mark.parametrize("scale, message", [(float("inf"), "noise_scale must be a finite number >= 0"),
+                                            (1e308, "noise_scale = 1e\\+308 makes x non-finite")])
+def test_fmri_refuses_a_noise_scale_that_makes_x_non_finite(tmp_path, scale, message):
+    """Found in a review (stop 44): noise_scale inf (or 1e308) was accepted and returned x with inf, which
+    `.save()` wrote and `Dataset.load` then called damaged. Pins a DataError naming noise_scale, without a
+    raw numpy warning."""
+    write_days(tmp_path / "days.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DataError, match=message):
+            fmri(tmp_path / "days.csv", noise_scale=scale)
 
 
 def test_fmri_missing_file_is_a_data_error(tmp_path):

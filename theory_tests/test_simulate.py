@@ -5,12 +5,15 @@ sample variance within 5 estimated standard errors sqrt((m4 - s^4) / N) of the d
 seeds, so the checks are deterministic; a wrong parameter or a wrong environment moves them by far more).
 """
 
+import warnings
+
 import numpy as np
 import pytest
+from scipy import special
 
 from identcheck import DataError, from_dict, load_example, simulate
 from identcheck.datasets import synthetic
-from identcheck.families import LATENT_FAMILIES
+from identcheck.families import LATENT_FAMILIES, OBSERVATION_FAMILIES
 from identcheck.simulate import latents_from_noise
 
 U_VALUES = [0, 1, 2, 3, 4]
@@ -162,6 +165,87 @@ def test_a_mechanism_that_gives_nan_names_the_node():
             "mechanisms": {"z2": "u*log(z1 + 4)"}}
     with pytest.raises(DataError, match=r"mechanism of z2 .* environment 0 \(and 1 more\)"):
         simulate(from_dict(spec), 100, seed=0)
+
+
+@pytest.mark.parametrize("family", ["gaussian", "laplace", "student_t", "sinc2"])
+def test_observation_noise_that_overflows_x_is_a_data_error_naming_the_scale(family):
+    """Found in a review (stop 44): observation noise of scale 1e308 made x inf, yet simulate returned it (and
+    the CLI wrote a file that Dataset.load then called damaged), with a raw RuntimeWarning for student_t and
+    sinc2. Pins a DataError naming observation_noise.scale, and no warning on the way."""
+    scm = from_dict(two_node_spec("gaussian", observation_noise={"family": family, "scale": 1.0e308}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DataError, match=rf"observation_noise.scale = 1e\+308 \({family} noise\) makes x "
+                                            r"non-finite .* environment 0"):
+            simulate(scm, 200, seed=0)
+
+
+def test_uniform_observation_noise_beyond_half_the_float_range_is_drawn_within_its_scale():
+    """Found in a review (stop 44): uniform noise of scale 1.5e308 raised a raw OverflowError (numpy's range
+    2*scale overflows). Pins finite draws spread over (-scale, scale), and the same bits as numpy's
+    rng.uniform(-s, s) wherever 2*s is finite (same seed, same bytes for existing specs)."""
+    s = 1.5e308
+    data = simulate(from_dict(two_node_spec("gaussian", observation_noise={"family": "uniform", "scale": s})), 500)
+    eps = data.x.ravel()
+    assert np.all(np.abs(eps) <= s) and eps.min() < -s / 2 and eps.max() > s / 2
+    draw = OBSERVATION_FAMILIES["uniform"].sample
+    np.testing.assert_array_equal(draw(np.random.default_rng(3), 0.7, (50,)),
+                                  np.random.default_rng(3).uniform(-0.7, 0.7, 50))
+
+
+@pytest.mark.parametrize("name, mechanism, g", [
+    ("select", "Piecewise((u*select, select > 0), (0, True))", lambda a, u: np.where(a > 0, u * a, 0)),
+    ("greater", "Piecewise((u*greater, greater > 0), (0, True))", lambda a, u: np.where(a > 0, u * a, 0)),
+    ("maximum", "Max(maximum, u)", np.maximum),
+    ("gammaln", "u*loggamma(gammaln**2 + 1)", lambda a, u: u * special.gammaln(a**2 + 1)),
+    ("e", "u*e + E", lambda a, u: u * a + np.e),
+])
+def test_a_latent_named_like_numpys_printed_functions_is_evaluated_as_written(name, mechanism, g):
+    """Found in a review (stop 44): lambdify's code calls numpy and scipy by bare names (select for Piecewise,
+    maximum for Max, gammaln for loggamma, e for E), which a latent of that name shadowed: 'numpy.ndarray'
+    object is not callable, or for a latent e, E silently read as e's value. Pins z2 - n2 = g(z1, u) exactly
+    as written, whatever z1 is called."""
+    spec = {"identcheck": 1, "latents": [name, "z2"], "environments": {"values": U_VALUES},
+            "noise": {"family": "gaussian", "params": {name: {"mean": "cos(u)", "std": "1 + u"},
+                                                       "z2": {"mean": "u", "std": 1}}},
+            "mechanisms": {"z2": mechanism}}
+    data = simulate(from_dict(spec), 100, seed=0)
+    np.testing.assert_allclose(data.z[:, 1] - data.n[:, 1], g(data.z[:, 0], data.env_values[data.u, 0]),
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("family", ["sinc2", "student_t", "uniform"])
+def test_the_memory_estimate_covers_the_peak_of_the_observation_noise_sampler(family):
+    """Found in a review (stop 44): with sinc2 noise, simulate's traced peak was 1.6-2.4 times the memory
+    estimate its check relies on (the rejection sampler's Cauchy proposals and temporaries were not
+    counted), so a request just under the machine's memory passed the check and was then killed. Pins the
+    traced peak at or under `simulation_bytes` (d = 20, 5 x 20000 rows)."""
+    import tracemalloc
+
+    from identcheck.simulate.sampler import simulation_bytes
+
+    scm = from_dict(two_node_spec("gaussian", mixing={"kind": "mlp", "observed_dim": 20},
+                                  observation_noise={"family": family, "scale": 0.1}))
+    tracemalloc.start()
+    try:
+        simulate(scm, 20000, seed=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= simulation_bytes(scm, 20000)
+
+
+def test_noise_drawn_on_the_edge_of_its_support_is_named_when_a_mechanism_fails_there():
+    """Found in a review (stop 44): gamma noise of shape 0.01 underflows to exactly 0 in float64 (outside
+    its open support), so a valid u*log(z1) failed with a message blaming the mechanism alone. Pins the
+    message naming the latent, the family, its parameters and the support edge."""
+    spec = {"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": U_VALUES},
+            "noise": {"family": "gamma", "params": {"z1": {"shape": 0.01, "rate": 1}, "z2": {"shape": 2, "rate": 1}}},
+            "mechanisms": {"z2": "u*log(z1)"}}
+    with pytest.raises(DataError, match=r"mechanism of z2 gives non-finite values .* in environment \d+, where the "
+                                        r"noise of z1 \(gamma, shape = 0.01, rate = 1\) is 0, the edge of its open "
+                                        r"support \(0, inf\)"):
+        simulate(from_dict(spec), 1000, seed=0)
 
 
 @pytest.mark.parametrize("count", [0, -3, 2.5, True, "10"])

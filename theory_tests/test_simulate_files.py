@@ -73,8 +73,8 @@ def test_loading_something_that_is_not_a_dataset_is_a_data_error(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     (tmp_path / "empty.npz").write_bytes(b"")
     np.savez(tmp_path / "plain.npz", x=np.zeros(3))
-    for name, message in (("absent.npz", "not found"), ("junk.npz", "not a readable"),
-                          ("empty.npz", "not a readable"), ("plain.npz", "missing")):
+    for name, message in (("absent.npz", "not found"), ("junk.npz", "not an .npz archive"),
+                          ("empty.npz", "not an .npz archive"), ("plain.npz", "missing")):
         with pytest.raises(DataError, match=message):
             Dataset.load(tmp_path / name)
 
@@ -149,3 +149,44 @@ def test_cli_simulate_rejects_bad_input_in_one_line_and_writes_nothing(tmp_path,
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
     assert not (tmp_path / "d.npz").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_cli_simulate_refuses_observation_noise_that_overflows_and_writes_nothing(tmp_path):
+    """Found in a review (stop 44): observation_noise of scale 1e308 wrote a file of inf with exit 0 (and a
+    raw RuntimeWarning for student_t); uniform at that scale was an internal error (exit 3). Pins exit 2 with
+    one line naming the scale and no file for the overflow, and a written file for uniform (its draws are finite)."""
+    spec = load_example("C1").spec
+    for family, code in (("student_t", 2), ("uniform", 0)):
+        (tmp_path / "s.yaml").write_text(yaml.safe_dump({**spec, "observation_noise": {"family": family,
+                                                                                      "scale": 1.5e308}}))
+        result = run_cli("simulate", "s.yaml", "--samples-per-env", 100, "--out", f"{family}.npz", cwd=tmp_path)
+        assert result.returncode == code, result.stderr
+        if code:
+            assert len(result.stderr.strip().splitlines()) == 1 and "observation_noise.scale" in result.stderr
+        assert (tmp_path / f"{family}.npz").exists() == (code == 0)
+
+
+def test_a_text_file_is_not_an_npz_archive(tmp_path):
+    """Found in a review (stop 44): Dataset.load of a text file said "This file contains pickled (object)
+    data ... load it unsafely using allow_pickle=", misleading, and an invitation to unsafe loading. Pins a
+    DataError saying the file is not an .npz archive, without the word pickle."""
+    (tmp_path / "notes.txt").write_text("hello\n")
+    with pytest.raises(DataError, match=r"notes.txt: not an .npz archive") as error:
+        Dataset.load(tmp_path / "notes.txt")
+    assert "pickle" not in str(error.value)
+
+
+def test_a_spec_holding_numpy_numbers_saves_and_loads_back(tmp_path):
+    """Found in a review (stop 44): from_dict accepts np.float64 in a spec and simulate works, but save
+    failed "cannot be written as YAML". Pins that the saved spec holds plain numbers and rebuilds the model."""
+    import copy
+
+    from identcheck import from_dict
+
+    spec = copy.deepcopy(load_example("C1").spec)
+    spec["environments"]["values"] = [np.float64(v) for v in spec["environments"]["values"]]
+    data = simulate(from_dict(spec), 5, seed=0)
+    data.save(tmp_path / "d.npz")
+    again = Dataset.load(tmp_path / "d.npz")
+    assert again.scm.environments.labels == (0.0, 1.0, 2.0, 3.0, 4.0)
+    np.testing.assert_array_equal(again.x, data.x)

@@ -38,6 +38,8 @@ CASES = {
     "duplicate latents": (changed(lambda d: d.update(latents=["z1", "z1"])), "latents[1]", "duplicate latent"),
     "YAML 1.1 exponent without a dot": (BASE_TEXT.replace("values: [0, 1, 2, 3, 4]", "values: [0, 1e-3, 2, 3, 4]"),
                                         "environments.values[1]", "write 1.0e-3"),
+    "YAML 1.1 exponent without a sign": (BASE_TEXT.replace("values: [0, 1, 2, 3, 4]", "values: [0, 1, 2, 3, 4.0e0]"),
+                                         "environments.values[4]", "write 4.0e+0"),
     "unparsable expression": (changed(lambda d: d["mechanisms"].update(z2="u*(z1")), "mechanisms.z2",
                               "cannot parse"),
     "empty file": ("", None, "empty"),
@@ -57,3 +59,19 @@ def test_bad_spec_is_one_line_naming_file_key_and_problem(tmp_path, case):
     assert str(path) in lines[0] and problem in lines[0]
     if key is not None:
         assert f": {key}: " in lines[0]
+
+
+@pytest.mark.parametrize("written, hint", [
+    ("1.0e3", "YAML 1.1 reads 1.0e3 as text: write 1.0e+3, with a dot and a signed exponent"),
+    ("1e3", "write 1.0e+3"),
+    ("'0.5'", "text, not a number: write it without quotes"),
+])
+def test_a_number_yaml_reads_as_text_gets_a_hint_true_to_what_was_written(written, hint):
+    """Found in a review (stop 44): an unquoted 1.0e3 (YAML 1.1 needs a signed exponent) was refused with
+    "(text, not a number: write it without quotes)", though it had no quotes. Pins the YAML 1.1 spelling as
+    the hint, and the word "quotes" only for text YAML would have read as a number unquoted."""
+    from identcheck import SpecError, from_text
+
+    with pytest.raises(SpecError, match="observation_noise.scale: expected a finite number") as error:
+        from_text(BASE_TEXT.replace("scale: 0.01", f"scale: {written}"))
+    assert hint in str(error.value) and ("quotes" in str(error.value)) == written.startswith("'")

@@ -160,6 +160,26 @@ def test_post_nonlinearity_flat_on_an_interval_is_rejected(gbar):
         from_dict(spec("u*z1", post_nonlinear={"z2": gbar}))
 
 
+@pytest.mark.parametrize("gbar", ["t**9 - t", "t**7 - 0.001*t", "t**11 - t**3", "t**3 - 1.0e-9*t",
+                                  "sin(t)**3 - 1.0e-9*t", "exp(t) - 1.0e-9*t"])
+def test_post_nonlinearity_whose_derivative_turns_back_briefly_is_rejected(gbar):
+    """Found in a review (stop 44): a sign change of gbar' only counted beyond 1e-12 times max|gbar'| on
+    [-50, 50], so t**9 - t (gbar(-1) = gbar(0) = gbar(1)) passed as invertible and was simulated and checked.
+    Pins that any strict sign change is refused, however small against the derivative's range, for
+    polynomials (decided exactly) and other maps (scanned, densely near 0)."""
+    with pytest.raises(SpecError, match=r"post_nonlinear\.z2: .*not invertible"):
+        from_dict(spec("u*z1", post_nonlinear={"z2": gbar}))
+
+
+@pytest.mark.parametrize("gbar", ["t**3/3 - t**2 + t", "t + t**3/(1 + t**2)", "t**5", "t - sin(t)",
+                                  "exp(3*t)/3 - exp(2*t) + exp(t)"])
+def test_post_nonlinearity_whose_derivative_only_touches_zero_is_accepted(gbar):
+    """gbar' >= 0 and zero at isolated points only ((t - 1)**2; exp(t)*(exp(t) - 1)**2, which float64 rounds
+    to -2.2e-16 at hundreds of points near 0): invertible. The strict sign-change test of stop 44 must not
+    refuse it on rounding."""
+    assert from_dict(spec("u*z1", post_nonlinear={"z2": gbar})).post_nonlinear
+
+
 @pytest.mark.parametrize("gbar", ["tanh(t)", "erf(t)", "1/(1 + exp(-t))", "atan(t)", "t**3", "t + sin(t)",
                                   "exp(t)", "2*t + Min(t - 600, 0)"])
 def test_invertible_post_nonlinearity_whose_derivative_underflows_is_accepted(gbar):

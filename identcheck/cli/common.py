@@ -14,6 +14,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Callable
 
+from .. import examples
+from ..errors import SpecError
 from ..examples import example_names, load_example
 from ..scm import SCM
 from ..spec import load_spec
@@ -56,15 +58,29 @@ def load_scm(args: argparse.Namespace) -> SCM:
 
 
 def not_the_spec(args: argparse.Namespace, path: str, option: str) -> None:
-    """UsageError when the output ``path`` is the spec file itself (``--out spec.yaml`` would replace it)."""
+    """UsageError when the output ``path`` is the spec file itself: SPEC, or the built-in example's file for
+    ``--example NAME`` (``--out spec.yaml`` would replace it; ``--out .../examples/C1.yaml`` would damage the
+    installed package)."""
     from . import UsageError
 
+    spec = _spec_file(args)
     try:
-        same = args.spec is not None and os.path.samefile(args.spec, path)
+        same = spec is not None and os.path.samefile(spec, path)
     except OSError:  # no such output file yet (or no such spec: loading it says so)
         same = False
     if same:
-        raise UsageError(f"{option} {path} is the spec file itself: writing there would replace the spec")
+        what = "the spec file itself" if args.spec is not None else f"the built-in example {args.example}'s file"
+        raise UsageError(f"{option} {path} is {what}: writing there would replace the spec")
+
+
+def _spec_file(args: argparse.Namespace) -> str | None:
+    """The file SPEC or --example names; None for neither, or an unknown example (loading it says so)."""
+    if args.spec is not None or args.example is None:
+        return args.spec
+    try:
+        return str(examples.example_path(args.example))
+    except SpecError:
+        return None
 
 
 def write(text: str) -> None:

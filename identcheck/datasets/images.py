@@ -31,12 +31,16 @@ from ..errors import DataError
 from ..simulate import Dataset, simulate
 from ..files import write_atomically
 from ..simulate.sampler import require_integer
+from ..sizes import require_memory
 from ..spec import from_dict
 from .paper import _model_rng, _reference_words, _segment_model, _segments
 
 __all__ = ["image", "object_masks", "render", "save_grid"]
 
 _SUPERSAMPLE = 4
+#: Bytes per pixel: of an image (3 float32 channels) and of the masks (per object: the 16 supersampled
+#: bytes of its canvas and their float32 copy, and the float32 mask).
+_IMAGE_BYTES, _MASK_BYTES = 12, 3 * (5 * _SUPERSAMPLE**2 + 4)
 #: Object outlines in unit coordinates (x right, y down): diamond upper left, triangle upper right,
 #: square at the bottom centre; they do not overlap.
 _SHAPES = (
@@ -62,6 +66,9 @@ def image(samples_per_segment: int = 200, segments: int = 10, size: int = 64, se
     """
     side = require_integer(size, "size", 8)
     count, refs = _segments(segments, reference_segment)
+    rows = count * require_integer(samples_per_segment, "samples_per_segment", 1)
+    require_memory(_IMAGE_BYTES * rows * side**2 + _MASK_BYTES * side**2,
+                   f"{rows} images of size = {side} ({count} segments x {rows // count} samples_per_segment)")
     names = ["z1", "z2", "z3"]
     model = _segment_model(_model_rng(seed), names, [(0, 1), (1, 2)], count, refs, set(), 2, 1.0)
     spec = {"identcheck": 1, "name": "image",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -40,6 +41,7 @@ from ..seeds import require_seed
 from ..simulate import Dataset, simulate
 from ..simulate.mixing import random_mlp
 from ..simulate.sampler import require_integer
+from ..sizes import MAX_HIDDEN_UNITS, MAX_SEGMENTS, require_memory, require_size
 from ..spec import from_dict
 
 __all__ = ["synthetic", "partial", "fmri", "read_table"]
@@ -68,11 +70,11 @@ def synthetic(latents: int = 5, segments: int = 50, samples_per_segment: int = 1
     (('z1', 'z2', 'z3', 'z4'), (0,), 0.0)
     """
     ell, (count, refs) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
-    scale, inner = _positive(strength, "strength"), _positive(gain, "gain")
-    rng = _model_rng(seed)
+    scale, inner = _factor(strength, "strength"), _factor(gain, "gain")
+    rng, units = _model_rng(seed), _hidden(hidden)
     edges = _er_lower_triangular(rng, ell, _probability(edge_prob))
-    model = _segment_model(rng, _names(ell), edges, count, () if paper_literal else refs, set(),
-                           require_integer(hidden, "hidden", 1), scale, inner)
+    model = _segment_model(rng, _names(ell), edges, count, () if paper_literal else refs, set(), units, scale,
+                           inner)
     mode = ("PAPER-LITERAL: lambda is drawn in every segment, so (iv) fails on the observed segments "
             "(SPEC §6)" if paper_literal else f"lambda = 0 in {_reference_words(refs)}, so (iv-N) holds there")
     spec = _spec("synthetic", f"App. F synthetic data with SuaVE defaults; {mode}{_scale_note(scale, inner)}",
@@ -100,13 +102,12 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
     (True, 1, ())
     """
     ell, (count, refs) = require_integer(latents, "latents", 1), _segments(segments, reference_segment)
-    scale, inner = _positive(strength, "strength"), _positive(gain, "gain")
+    scale, inner = _factor(strength, "strength"), _factor(gain, "gain")
     names = _names(ell)
     invariant = {_forward_edge(edge, names) for edge in invariant_edges}
-    rng = _model_rng(seed)
+    rng, units = _model_rng(seed), _hidden(hidden)
     edges = sorted(set(_er_lower_triangular(rng, ell, _probability(edge_prob))) | invariant)
-    model = _segment_model(rng, names, edges, count, refs, invariant, require_integer(hidden, "hidden", 1), scale,
-                           inner)
+    model = _segment_model(rng, names, edges, count, refs, invariant, units, scale, inner)
     arrows = ", ".join(f"{names[j]}->{names[i]}" for j, i in sorted(invariant)) or "none"
     spec = _spec("partial", f"partial identifiability (Fig. 2): invariant edges {arrows}; lambda = 0 in "
                             f"{_reference_words(refs)} on every other edge{_scale_note(scale, inner)}", model, ell)
@@ -117,7 +118,7 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
 def _segments(segments: Any, reference_segment: Any) -> tuple[int, tuple[int, ...]]:
     """The number of segments and the reference segments: `reference_segment` is one index or a non-empty
     sequence of distinct ones."""
-    count = require_integer(segments, "segments", 1)
+    count = require_size(require_integer(segments, "segments", 1), "segments", MAX_SEGMENTS)
     given = reference_segment if isinstance(reference_segment, (list, tuple, range, np.ndarray)) \
         else [reference_segment]
     refs = tuple(require_integer(r, "reference_segment", 0) for r in given)
@@ -127,15 +128,36 @@ def _segments(segments: Any, reference_segment: Any) -> tuple[int, tuple[int, ..
     return count, refs
 
 
+def _hidden(hidden: Any) -> int:
+    """The tanh units per mechanism: 1 to `MAX_HIDDEN_UNITS` (DataError otherwise)."""
+    return require_size(require_integer(hidden, "hidden", 1), "hidden", MAX_HIDDEN_UNITS)
+
+
 def _reference_words(refs: tuple[int, ...]) -> str:
     """'reference segment 0', or 'reference segments 0, 1, 2' for several."""
     return f"reference segment {refs[0]}" if len(refs) == 1 else f"reference segments {', '.join(map(str, refs))}"
 
 
-def _positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < np.inf:
-        raise DataError(f"{name} must be a positive number, got {value!r}")
+#: `strength` and `gain` lie in [1/_MAX_FACTOR, _MAX_FACTOR], so that the scaled weights stay normal floats.
+_MAX_FACTOR = 1e300
+
+
+def _factor(value: Any, name: str) -> float:
+    """`strength` or `gain`: a positive number within a factor 1e300 of 1 (else DataError)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 / _MAX_FACTOR <= value <= _MAX_FACTOR:
+        raise DataError(f"{name} must be a positive number in [1e-300, 1e300], got {value!r}")
     return float(value)
+
+
+def _scaled(weight: float, factor: float) -> float:
+    """``factor * weight`` for the spec text: to 4 decimals, or, for a factor < 1, to as many more decimals as
+    keep the weight's own 4 (strength 1e-5 turns 0.7312 into 7.312e-06, not 0.0, which deleted the edge).
+    At factors >= 1 this is round(factor * weight, 4), as before.
+
+    >>> _scaled(0.7312, 1e-5), _scaled(-1.2345, 2.0)
+    (7.312e-06, -2.469)
+    """
+    return round(factor * weight, max(4, 4 - math.floor(math.log10(factor))))
 
 
 def _scale_note(strength: float, gain: float) -> str:
@@ -171,6 +193,7 @@ def _forward_edge(edge: Any, names: list[str]) -> tuple[int, int]:
 def _er_lower_triangular(rng: np.random.Generator, ell: int, edge_prob: float) -> list[tuple[int, int]]:
     """Edges (j, i), j < i, each with probability edge_prob; a latent after the first with no parent
     gets one uniformly among its predecessors."""
+    require_memory(9 * ell**2, f"latents = {ell} (the ℓ x ℓ edge draws)")
     draws = rng.random((ell, ell)) < edge_prob
     edges: list[tuple[int, int]] = []
     for i in range(1, ell):
@@ -183,8 +206,12 @@ def _segment_model(rng: np.random.Generator, names: list[str], edges: list[tuple
                    references: tuple[int, ...], invariant: set[tuple[int, int]], hidden: int,
                    strength: float, gain: float = 1.0) -> dict[str, Any]:
     """The spec keys environments, parameters, noise and mechanisms of a λ-modulated tanh-MLP model over
-    one-hot segments; λ is zero in `references` (empty: nowhere) except on `invariant` edges."""
+    one-hot segments; λ is zero in `references` (empty: nowhere) except on `invariant` edges.
+    DataError before anything is drawn when its tables (a Python float, 32 bytes, per segment and per mean,
+    std and edge) exceed the machine's memory."""
     ell = len(names)
+    require_memory(32 * segments * (2 * ell + len(edges)), f"{segments} segments x {ell} latents and "
+                                                           f"{len(edges)} edges (the model's tables)")
     mean, std = rng.uniform(-2, 2, (ell, segments)), rng.uniform(0.1, 2, (ell, segments))
     parameters = {}
     for j, i in edges:
@@ -199,8 +226,8 @@ def _segment_model(rng: np.random.Generator, names: list[str], edges: list[tuple
         parents = [j for j, c in edges if c == i]
         units = []
         for _ in range(hidden):
-            a, b = round(strength * _signed(rng, 0.5, 1.5), 4), round(float(rng.uniform(-0.5, 0.5)), 4)
-            inner = " + ".join(f"{round(gain * _signed(rng, 0.5, 1.0), 4)}*lam_{names[j]}_{names[i]}*{names[j]}"
+            a, b = _scaled(_signed(rng, 0.5, 1.5), strength), round(float(rng.uniform(-0.5, 0.5)), 4)
+            inner = " + ".join(f"{_scaled(_signed(rng, 0.5, 1.0), gain)}*lam_{names[j]}_{names[i]}*{names[j]}"
                                for j in parents)
             units.append(f"{a}*tanh({inner} + {b})")
         mechanisms[names[i]] = " + ".join(units).replace("+ -", "- ")
@@ -237,7 +264,7 @@ def fmri(path: str | Path, *, days_per_segment: int = 1, standardize: bool = Tru
     (without biases) needs centred inputs to be non-linear on the data. No data ship with identcheck, and
     the true graph is unknown: `edges` (pairs of column names) fills `adjacency` when the user knows one.
     The noise n is unknown (None) and `scm` is None. DataError for a missing, ragged, non-numeric or NaN
-    table, or a bad argument.
+    table, or a bad argument (a noise_scale so large that x overflows among them).
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "days.csv")
@@ -252,13 +279,16 @@ def fmri(path: str | Path, *, days_per_segment: int = 1, standardize: bool = Tru
     dim = ell if observed_dim is None else require_integer(observed_dim, "observed_dim", 1)
     if dim < ell:
         raise DataError(f"observed_dim {dim} < {ell} regions: the mixing cannot be injective")
-    if isinstance(noise_scale, bool) or not isinstance(noise_scale, (int, float)) or not noise_scale >= 0:
-        raise DataError(f"noise_scale must be a number >= 0, got {noise_scale!r}")
+    if isinstance(noise_scale, bool) or not isinstance(noise_scale, (int, float)) or not 0 <= noise_scale < np.inf:
+        raise DataError(f"noise_scale must be a finite number >= 0, got {noise_scale!r}")
     z = _zscore(table, path) if standardize else table
     mixing_seed, noise_seed = np.random.SeedSequence(require_seed(seed, "seed", DataError)).spawn(2)
     mixing = random_mlp(np.random.default_rng(mixing_seed), ell, dim, require_integer(layers, "layers", 1))
-    x = mixing(z) + observation_family("gaussian").sample(np.random.default_rng(noise_seed), noise_scale,
-                                                            (len(z), dim))
+    with np.errstate(all="ignore"):
+        x = mixing(z) + observation_family("gaussian").sample(np.random.default_rng(noise_seed), noise_scale,
+                                                                (len(z), dim))
+    if not np.all(np.isfinite(x)):
+        raise DataError(f"noise_scale = {noise_scale:g} makes x non-finite (overflow): give a smaller noise_scale")
     u = np.arange(len(z)) // group
     adjacency = np.zeros((ell, ell), dtype=bool)
     for edge in edges:

@@ -133,6 +133,8 @@ class Dataset:
         with each other (rows, latents, environment indices, non-finite x or z).
         """
         path = Path(path)
+        if path.is_file() and not zipfile.is_zipfile(path):  # numpy would read it as pickled data, and say so
+            raise DataError(f"{path}: not an .npz archive (a data set is a zip archive of NumPy arrays)")
         try:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {k: archive[k] for k in archive.files}
@@ -167,9 +169,25 @@ def _arrows(edges: tuple[tuple[str, str], ...]) -> str:
 
 def _spec_text(scm: SCM) -> str:
     try:
-        return yaml.safe_dump(scm.spec, sort_keys=False, default_flow_style=None, width=110)
+        return yaml.safe_dump(_python_numbers(scm.spec), sort_keys=False, default_flow_style=None, width=110)
     except yaml.YAMLError as exc:
         raise DataError(f"the spec of '{scm.name}' cannot be written as YAML ({exc})") from None
+
+
+def _python_numbers(value: Any) -> Any:
+    """The spec with numpy scalars as Python numbers (np.float64(0.5) -> 0.5), which YAML can write: from_dict
+    accepts numpy numbers, so a spec built with numpy simulates and must also save.
+
+    >>> _python_numbers({"values": [np.float64(0.5), np.int64(2)], "family": "gaussian"})
+    {'values': [0.5, 2], 'family': 'gaussian'}
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _python_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_python_numbers(v) for v in value]
+    return value
 
 
 def _inconsistency(data: Dataset) -> str | None:

@@ -37,8 +37,8 @@ _NOISE, _MIXING, _OBSERVATION = range(3)
 def simulate(scm: SCM, samples_per_env: int, seed: int = 0) -> Dataset:
     """Draw `samples_per_env` rows in every environment of `scm`; see the module docstring.
 
-    Raises DataError for a sample count < 1, a negative seed, or a mechanism, post-nonlinear map or
-    mixing that overflows or gives NaN (the message names the node and the environment).
+    Raises DataError for a sample count < 1, a negative seed, or a mechanism, post-nonlinear map, mixing
+    or observation noise that overflows or gives NaN (the message names the node and the environment).
 
     >>> from identcheck import load_example
     >>> a = simulate(load_example("C12a"), 10, seed=3)
@@ -55,9 +55,7 @@ def simulate(scm: SCM, samples_per_env: int, seed: int = 0) -> Dataset:
     n = sample_noise(scm, u, streams[_NOISE])
     z = latents_from_noise(scm, n, u)
     mixing = mixing_for(scm, streams[_MIXING])
-    x = _mix(scm, mixing, z, u)
-    obs = scm.observation_noise
-    x = x + obs.family.sample(streams[_OBSERVATION], obs.scale, x.shape)
+    x = _observe(scm, _mix(scm, mixing, z, u), u, streams[_OBSERVATION])
     return Dataset(
         x=x, u=u, z=z, n=n, latents=scm.latents, env_values=scm.environments.values,
         env_labels=scm.environments.labels, adjacency=scm.adjacency(), scm=scm, seed=int(seed),
@@ -75,7 +73,8 @@ def require_memory_for(scm: SCM, samples_per_env: int) -> None:
 def simulation_bytes(scm: SCM, samples_per_env: int) -> int:
     """About the memory `simulate` needs (a Python int: a request of 10**22 rows does not overflow): n and z
     (ℓ columns each) with a temporary, x and the observation noise with two MLP temporaries (d columns each),
-    u, and the mixing's d × d weights with their QR.
+    u, the mixing's d × d weights with their QR, and what the observation noise's sampler holds besides
+    (`ObservationFamily.sampler_bytes`: sinc2's rejection sampler needs about 10 values' worth per value).
 
     >>> from identcheck import load_example
     >>> simulation_bytes(load_example("C1"), 1000)  # 5 environments, ℓ = d = 2: 8 bytes x 5000 rows x 15
@@ -86,7 +85,7 @@ def simulation_bytes(scm: SCM, samples_per_env: int) -> int:
     d = scm.mixing.observed_dim if mlp else len(scm.mixing.expressions)
     rows = scm.environments.count * int(samples_per_env)
     weights = 3 * scm.mixing.layers * d * max(d, ell) if mlp else 0
-    return 8 * (rows * (3 * ell + 4 * d + 1) + weights)
+    return 8 * (rows * (3 * ell + 4 * d + 1) + weights) + rows * d * scm.observation_noise.family.sampler_bytes
 
 
 def sample_noise(scm: SCM, u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -119,7 +118,25 @@ def latents_from_noise(scm: SCM, n: np.ndarray, u: np.ndarray) -> np.ndarray:
     """
     table = scm.environment_table()
     return latents_at(scm, n, {s: v[u] for s, v in table.items()},
-                      on_failure=lambda bad, problem: _fail_at(scm, bad, u, problem))
+                      on_failure=lambda bad, problem: _fail_at(scm, bad, u, problem, _on_the_edge(scm, n, u, bad)))
+
+
+def _on_the_edge(scm: SCM, n: np.ndarray, u: np.ndarray, bad: np.ndarray) -> str:
+    """Why a mechanism may fail on valid noise: a draw exactly on the edge of the family's open support. numpy's
+    gamma and beta samplers return 0.0 (or 1.0) when the true draw is below float64's smallest number (shape
+    0.01: about 1 in 1600 gamma draws), where log(n) is -inf. Such draws are reported, not moved inside: a
+    nudged value would be as arbitrary as the 0 (and beta(1, 0.01) puts most draws at 1.0)."""
+    low, high = scm.noise_family.support
+    edge = bad[:, None] & ((n <= low) | (n >= high))
+    if not edge.any():
+        return ""
+    row, k = (int(i) for i in np.argwhere(edge)[0])
+    latent, m = scm.latents[k], int(u[row])
+    table = scm.environment_table()
+    params = ", ".join(f"{p} = {_per_environment(e, table, scm.environments.count)[m]:g}"
+                       for p, e in scm.noise_params[latent].items())
+    return (f", where the noise of {latent} ({scm.noise_family.name}, {params}) is {n[row, k]:g}, the edge of its "
+            f"open support ({low:g}, {high:g}), where float64 draws underflow: choose larger parameters")
 
 
 def _mix(scm: SCM, mixing: Mixing, z: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -134,6 +151,18 @@ def _mix(scm: SCM, mixing: Mixing, z: np.ndarray, u: np.ndarray) -> np.ndarray:
     return x
 
 
+def _observe(scm: SCM, x: np.ndarray, u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """x = f(z) + eps (Eq. 3); DataError naming the observation noise when a huge scale makes x non-finite."""
+    obs = scm.observation_noise
+    with np.errstate(all="ignore"):
+        x = x + obs.family.sample(rng, obs.scale, x.shape)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        _fail_at(scm, bad.any(axis=1), u, f"observation_noise.scale = {obs.scale:g} ({obs.family.name} noise) "
+                                          "makes x non-finite (overflow)")
+    return x
+
+
 def _per_environment(expr: sp.Expr, table: dict[sp.Symbol, np.ndarray], count: int) -> np.ndarray:
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     return _evaluate(expr, symbols, [table[s] for s in symbols], count)
@@ -144,12 +173,12 @@ def _evaluate(expr: sp.Expr, symbols: list[sp.Symbol], args: list[np.ndarray], s
     return np.broadcast_to(np.asarray(function(*args), dtype=float), (size,))
 
 
-def _fail_at(scm: SCM, bad: np.ndarray, u: np.ndarray, problem: str) -> None:
-    """DataError naming the first environment among the `bad` rows."""
+def _fail_at(scm: SCM, bad: np.ndarray, u: np.ndarray, problem: str, note: str = "") -> None:
+    """DataError naming the first environment among the `bad` rows (then `note`, if any)."""
     envs = np.unique(u[bad])
     label = scm.environments.labels[envs[0]]
     more = f" (and {len(envs) - 1} more)" if len(envs) > 1 else ""
-    raise DataError(f"{scm.source}: {problem} in environment {label!r}{more}")
+    raise DataError(f"{scm.source}: {problem} in environment {label!r}{more}{note}")
 
 
 def require_integer(value: Any, name: str, minimum: int) -> int:

@@ -32,7 +32,11 @@ _TRANSFORMS = standard_transformations + (convert_xor, _exact_float_literals)
 
 _FLOAT_MAX = sp.Rational(str(sys.float_info.max))
 _UNEVALUATED = (sp.Derivative, sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Subs)
-_PROBE = np.array([0.25, 1.5])  # where parse_expression checks that an expression evaluates numerically
+_PROBE = np.array([0.25, 1.5])
+#: Put before every symbol's name in lambdified code: no name numpy, scipy or lambdify prints starts with it,
+#: and a common prefix keeps the symbols' order, so the printed code (and its floating-point results) is the
+#: same as with the spec's names.
+_ARGUMENT_PREFIX = "_sym_"  # where parse_expression checks that an expression evaluates numerically
 
 
 def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., Any]:
@@ -40,7 +44,9 @@ def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., 
 
     Every numeric evaluation of a spec expression, or of one derived from it, goes through here, so it
     evaluates the same way everywhere. `exprs` is one expression (one array back) or a list (a list back).
-    Values are real: a complex result (scipy's LambertW) keeps its real part where the imaginary part is 0
+    The symbols are renamed with `_ARGUMENT_PREFIX` first: the generated code calls numpy and scipy by bare
+    names (select for Piecewise, e for E, maximum for Max, gammaln for loggamma), which a symbol of that name
+    would shadow. Values are real: a complex result (scipy's LambertW) keeps its real part where the imaginary part is 0
     and is NaN elsewhere; a derivative sympy leaves unevaluated (of floor, say) is NaN. Callers read NaN as
     "undefined here" (SPEC §5: evaluation errors or NaN give undecided).
 
@@ -54,8 +60,9 @@ def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., 
     ([nan, 0.0, 0.5671], [0.0, nan, 1.0])
     """
     single = not isinstance(exprs, (list, tuple))
-    defined = [_undefined_derivatives_as_nan(sp.sympify(e)) for e in ([exprs] if single else exprs)]
-    fn = sp.lambdify(list(symbols), defined, modules="scipy")
+    safe = {s: sp.Symbol(_ARGUMENT_PREFIX + s.name, **s.assumptions0) for s in symbols}
+    defined = [_undefined_derivatives_as_nan(sp.sympify(e)).xreplace(safe) for e in ([exprs] if single else exprs)]
+    fn = sp.lambdify(list(safe.values()), defined, modules="scipy")
 
     def evaluate(*args: Any) -> Any:
         out = [_real(v) for v in fn(*args)]

@@ -165,23 +165,43 @@ def from_dict(data: Any, *, source: str = "<dict>", default_name: str = "spec") 
 
 
 def _yaml_number_hint(value: Any) -> str:
-    """A hint for a number YAML read as text: PyYAML follows YAML 1.1, where 1e-3 (no dot) is a string.
+    """A hint for a number that arrived as text. PyYAML follows YAML 1.1, whose floats need a dot and a sign
+    in the exponent: unquoted 1e-3 and 1.0e3 are text there, and the hint spells them as YAML reads numbers.
+    Text that YAML would read as a number unquoted ("0.5") was quoted in the file, or given as a string.
 
     >>> print(_yaml_number_hint("1e-3"))
-     (YAML reads 1e-3 without a dot as text: write 1.0e-3)
-    >>> _yaml_number_hint("abc")
-    ''
+     (YAML 1.1 reads 1e-3 as text: write 1.0e-3, with a dot and a signed exponent)
+    >>> print(_yaml_number_hint("1.0e3"))
+     (YAML 1.1 reads 1.0e3 as text: write 1.0e+3, with a dot and a signed exponent)
+    >>> print(_yaml_number_hint("0.5"))
+     (text, not a number: write it without quotes)
+    >>> _yaml_number_hint("abc"), _yaml_number_hint("inf")
+    ('', '')
     """
     if not isinstance(value, str):
         return ""
     try:
-        float(value)
+        number = float(value)
     except ValueError:
         return ""
-    mantissa, _, exponent = value.lower().partition("e")
-    if exponent and "." not in mantissa:
-        return f" (YAML reads {value} without a dot as text: write {mantissa}.0e{exponent})"
-    return " (text, not a number: write it without quotes)"
+    if not math.isfinite(number):
+        return ""
+    if _yaml_reads_a_number(value):
+        return " (text, not a number: write it without quotes)"
+    mantissa, e, exponent = value.strip().lower().partition("e")
+    written = (f"{mantissa if '.' in mantissa else mantissa + '.0'}e"
+               f"{exponent if exponent[:1] in ('+', '-') else '+' + exponent}")
+    if e and _yaml_reads_a_number(written):
+        return f" (YAML 1.1 reads {value} as text: write {written}, with a dot and a signed exponent)"
+    return " (text that YAML 1.1 does not read as a number)"
+
+
+def _yaml_reads_a_number(text: str) -> bool:
+    """Whether YAML reads `text`, written unquoted, as a number."""
+    try:
+        return isinstance(yaml.safe_load(text), (int, float))
+    except yaml.YAMLError:
+        return False
 
 
 class _Builder:
@@ -407,27 +427,28 @@ class _Builder:
 
     def post_nonlinear(self, value: Any, latents: tuple[str, ...]) -> dict[str, sp.Expr]:
         value = self.mapping(value, "post_nonlinear", set(latents))
-        out = {}
-        inner = np.linspace(-50.0, 50.0, 20001)
-        grid = np.concatenate([-_FAR[::-1], inner, _FAR])
-        inside = slice(len(_FAR), len(_FAR) + len(inner))
-        for latent, text in value.items():
-            key = f"post_nonlinear.{latent}"
-            expr = parse_expression(text, {"t": PNL_SYMBOL}, source=self.source, key=key)
-            derivative = sp.diff(expr, PNL_SYMBOL)
-            with np.errstate(all="ignore"):
-                d = np.broadcast_to(np.asarray(numeric_function([PNL_SYMBOL], derivative)(grid), dtype=float),
-                                    grid.shape)
-            if not np.all(np.isfinite(d[inside])):
-                raise self.fail(key, f"gbar(t) = {expr} is not differentiable on the whole real line")
-            scale = max(float(np.max(np.abs(d[inside]))), 1e-300)
-            signs = d[np.isfinite(d)]  # far out, float64 may overflow (exp(t)): no evidence there
-            if _flat_piece(derivative, grid, d) or np.all(np.abs(d[inside]) <= 1e-12 * scale) or (
-                    np.any(signs > 1e-12 * scale) and np.any(signs < -1e-12 * scale)):
-                raise self.fail(key, f"gbar(t) = {expr} is not invertible (its derivative changes sign, or is 0 "
-                                     "on an interval)")
-            out[latent] = expr
-        return out
+        return {latent: self.invertible_map(text, f"post_nonlinear.{latent}") for latent, text in value.items()}
+
+    def invertible_map(self, text: Any, key: str) -> sp.Expr:
+        """gbar(t), refused unless invertible on the real line (SPEC §1 Eq. 5): differentiable, with a derivative
+        that never changes sign and is not 0 on an interval. A rational derivative is decided exactly (a real
+        root of odd multiplicity is a sign change); any other is scanned on `_PNL_GRID`, where a sign change
+        counts only when sympy confirms both signs at 50 digits (float64 rounding is no evidence either way)."""
+        expr = parse_expression(text, {"t": PNL_SYMBOL}, source=self.source, key=key)
+        derivative = sp.diff(expr, PNL_SYMBOL)
+        with np.errstate(all="ignore"):
+            d = np.broadcast_to(np.asarray(numeric_function([PNL_SYMBOL], derivative)(_PNL_GRID), dtype=float),
+                                _PNL_GRID.shape)
+        inside = np.abs(_PNL_GRID) <= 50.0
+        exact = _rational_sign_change(derivative)
+        if exact == "pole" or not np.all(np.isfinite(d[inside])):
+            raise self.fail(key, f"gbar(t) = {expr} is not differentiable on the whole real line")
+        scale = max(float(np.max(np.abs(d[inside]))), 1e-300)
+        if np.all(np.abs(d[inside]) <= 1e-12 * scale) or exact == "sign change" or (
+                exact is None and (_flat_piece(derivative, _PNL_GRID, d) or _sign_change(derivative, d))):
+            raise self.fail(key, f"gbar(t) = {expr} is not invertible (its derivative changes sign, or is 0 "
+                                 "on an interval)")
+        return expr
 
     def mixing(self, value: Any, latents: tuple[str, ...]) -> Mixing:
         value = self.mapping(value, "mixing", {"kind", "observed_dim", "layers", "x"})
@@ -476,8 +497,58 @@ class _Builder:
         return ObservationNoise(family, scale)
 
 
-#: Beyond the [-50, 50] grid: 240 points per side, log-spaced out to 1e6.
-_FAR = np.logspace(np.log10(50.0), 6.0, 241)[1:]
+#: Where gbar' is scanned: [-50, 50] in steps of 0.005, log-spaced from 1e-12 to 50 on each side of 0 (where
+#: t**9 - t and t**3 - 1e-9*t turn back), and 240 points per side log-spaced from 50 out to 1e6.
+_PNL_GRID = np.unique(np.concatenate([
+    np.linspace(-50.0, 50.0, 20001), *(sign * np.logspace(-12.0, np.log10(50.0), 2001) for sign in (-1.0, 1.0)),
+    *(sign * np.logspace(np.log10(50.0), 6.0, 241)[1:] for sign in (-1.0, 1.0))]))
+#: A rational gbar' of higher degree is scanned rather than factored (sympy's square-free split grows with it).
+_MAX_EXACT_DEGREE = 200
+
+
+def _rational_sign_change(derivative: sp.Expr) -> str | None:
+    """For gbar' = p/q with rational coefficients: "pole" when q has a real root (gbar' is undefined there),
+    "sign change" when p has a real root of odd multiplicity (9*t**8 - 1, from t**9 - t, at 9**(-1/8)),
+    "monotone" otherwise (p = 0 is a constant gbar, refused by the caller); None when gbar' is not such a ratio.
+
+    >>> t = PNL_SYMBOL
+    >>> [_rational_sign_change(sp.diff(g, t)) for g in (t**9 - t, t**3, t + 1/t, t + sp.sin(t))]
+    ['sign change', 'monotone', 'pole', None]
+    """
+    numerator, denominator = sp.fraction(sp.together(derivative))
+    try:
+        p, q = sp.Poly(numerator, PNL_SYMBOL), sp.Poly(denominator, PNL_SYMBOL)
+    except sp.PolynomialError:
+        return None
+    if any(f.domain not in (sp.ZZ, sp.QQ) or f.degree() > _MAX_EXACT_DEGREE for f in (p, q)):
+        return None
+    if q.count_roots() > 0:
+        return "pole"
+    if p.is_zero:
+        return "monotone"
+    _, factors = p.sqf_list()
+    return "sign change" if any(k % 2 and f.count_roots() > 0 for f, k in factors) else "monotone"
+
+
+def _sign_change(derivative: sp.Expr, d: np.ndarray) -> bool:
+    """gbar' takes both signs on `_PNL_GRID`: some point where float64 says d < 0 and one where it says d > 0
+    each confirmed at 50 digits (`_has_sign`). Any strict sign change counts, however small against the
+    largest |gbar'| (t**7 - 0.001*t)."""
+    return _has_sign(derivative, d, -1) and _has_sign(derivative, d, 1)
+
+
+def _has_sign(derivative: sp.Expr, d: np.ndarray, sign: int) -> bool:
+    """Whether sympy confirms gbar' has ``sign`` at one of up to nine grid points where float64 says so (the
+    most extreme one and eight spread over them)."""
+    where = np.flatnonzero(sign * d > 0)
+    if where.size == 0:
+        return False
+    picks = {int(where[np.argmax(sign * d[where])]), *where[np.linspace(0, where.size - 1, 8).astype(int)].tolist()}
+    for k in sorted(picks):
+        value = sp.N(derivative.subs(PNL_SYMBOL, sp.Rational(_PNL_GRID[k])), 50)
+        if (value.is_negative if sign < 0 else value.is_positive):
+            return True
+    return False
 
 
 def _flat_piece(derivative: sp.Expr, grid: np.ndarray, d: np.ndarray) -> bool:
