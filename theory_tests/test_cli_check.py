@@ -136,6 +136,19 @@ def test_a_terminal_that_cannot_encode_the_report_gets_escapes_not_an_internal_e
     assert "2ℓ+1" in json.loads(result.stdout)["assumptions"]["iii"]["reason"]
 
 
+def test_a_spec_file_is_read_as_utf8_whatever_the_locale(tmp_path):
+    """A spec with a non-ASCII comment was read in the locale's encoding: under LC_ALL=C `check` refused it,
+    "cannot read the file (UnicodeDecodeError)" (found in a review, stop 44)."""
+    import os
+
+    path = tmp_path / "c1.yaml"
+    path.write_text("# ℓ = 2 latents, café\n" + example_path("C1").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}
+    result = subprocess.run([sys.executable, "-m", "identcheck", "check", str(path), "--format", "json"],
+                            capture_output=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
 def test_examples_lists_every_builtin_example_with_its_description(capsys):
     code, out, _ = run(capsys, "examples")
     lines = out.splitlines()

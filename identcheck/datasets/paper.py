@@ -317,7 +317,7 @@ def read_table(path: str | Path) -> tuple[list[str], np.ndarray]:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -89,7 +89,7 @@ def load_spec(path: str | Path) -> SCM:
         raise SpecError(f"expected a path to a spec file, got {type(path).__name__}")
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")  # YAML is UTF-8, whatever the locale
     except FileNotFoundError:
         raise SpecError("file not found", source=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, a name too long, an I/O error
