@@ -274,3 +274,21 @@ def test_simulated_expressions_agree_with_sympy_evaluation():
         point = {u_sym: data.env_values[data.u[row], 0], **dict(zip(scm.latent_symbols, data.z[row]))}
         g3 = float(scm.mechanism("z3").subs(point))
         assert data.z[row, 2] == pytest.approx(g3 + data.n[row, 2], rel=1e-12, abs=1e-12)
+
+
+def test_noise_and_latents_refuse_environment_indices_out_of_range_and_wrong_shapes():
+    """latents_from_noise took u = -1 (numpy wrapped it to the last environment) and ignored extra columns
+    of n, and sample_noise raised a raw IndexError for an index past the last environment (found in a
+    review, stop 44)."""
+    from identcheck.simulate import sample_noise
+
+    scm, rng = load_example("C1"), np.random.default_rng(0)
+    with pytest.raises(DataError, match=r"outside 0..4: -1..0"):
+        latents_from_noise(scm, np.zeros((2, 2)), np.array([0, -1]))
+    with pytest.raises(DataError, match=r"n must have shape \(2, 2\)"):
+        latents_from_noise(scm, np.zeros((2, 3)), np.array([0, 1]))
+    with pytest.raises(DataError, match=r"outside 0..4: 0..9"):
+        sample_noise(scm, np.array([0, 9]), rng)
+    with pytest.raises(DataError, match="integer environment indices"):
+        sample_noise(scm, np.array([0.5]), rng)
+

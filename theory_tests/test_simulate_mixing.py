@@ -60,3 +60,17 @@ def test_random_orthogonal_has_orthonormal_columns():
     square, tall = random_orthogonal(rng, 4), random_orthogonal(rng, 6, 3)
     np.testing.assert_allclose(square @ square.T, np.eye(4), atol=1e-12)
     np.testing.assert_allclose(tall.T @ tall, np.eye(3), atol=1e-12)
+
+
+@pytest.mark.parametrize("call, problem", [
+    (lambda rng: random_mlp(rng, 3, 2, 1), "observed_dim = 2 < latent_dim = 3"),
+    (lambda rng: random_mlp(rng, 2, 2, 0), "layers must be a positive integer"),
+    (lambda rng: random_orthogonal(rng, 2, 3), "2 rows hold at most 2 orthonormal columns"),
+    (lambda rng: random_orthogonal(rng, 0), "rows must be a positive integer")])
+def test_impossible_mixing_shapes_are_data_errors(call, problem):
+    """random_mlp(latent_dim=3, observed_dim=2) returned a 2 -> 2 map, layers=0 one layer, and
+    random_orthogonal(rng, 2, 3) a (2, 2) matrix (found in a review, stop 44)."""
+    from identcheck.errors import DataError
+
+    with pytest.raises(DataError, match=problem):
+        call(np.random.default_rng(0))

@@ -21,6 +21,7 @@ from typing import Callable, Union
 import numpy as np
 import sympy as sp
 
+from ..errors import DataError
 from ..scm import SCM
 from ..spec.expressions import numeric_function
 
@@ -39,7 +40,12 @@ def random_orthogonal(rng: np.random.Generator, rows: int, cols: int | None = No
     >>> bool(np.allclose(q.T @ q, np.eye(3)))
     True
     """
-    cols = rows if cols is None else cols
+    from .sampler import require_integer  # sampler builds on this module
+
+    rows = require_integer(rows, "rows", 1)
+    cols = rows if cols is None else require_integer(cols, "cols", 1)
+    if cols > rows:
+        raise DataError(f"{rows} rows hold at most {rows} orthonormal columns, got cols = {cols}")
     q, r = np.linalg.qr(rng.standard_normal((rows, cols)))
     return q * np.where(np.diag(r) < 0, -1.0, 1.0)
 
@@ -90,6 +96,11 @@ def random_mlp(rng: np.random.Generator, latent_dim: int, observed_dim: int, lay
     >>> bool(np.allclose(f.weights[0] @ f.weights[0].T, np.eye(2)))
     True
     """
+    from .sampler import require_integer
+
+    latent_dim, layers = require_integer(latent_dim, "latent_dim", 1), require_integer(layers, "layers", 1)
+    if require_integer(observed_dim, "observed_dim", 1) < latent_dim:
+        raise DataError(f"observed_dim = {observed_dim} < latent_dim = {latent_dim}: the MLP cannot be injective")
     first = random_orthogonal(rng, observed_dim, latent_dim)
     return MLPMixing((first, *(random_orthogonal(rng, observed_dim) for _ in range(layers - 1))))
 

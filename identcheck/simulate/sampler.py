@@ -96,6 +96,7 @@ def sample_noise(scm: SCM, u: np.ndarray, rng: np.random.Generator) -> np.ndarra
     >>> n.shape, round(float(n[:1000, 0].std()), 1)
     ((4000, 2), 1.0)
     """
+    u = _environment_indices(u, scm.environments.count)
     table = scm.environment_table()
     columns = []
     for latent in scm.latents:
@@ -116,6 +117,11 @@ def latents_from_noise(scm: SCM, n: np.ndarray, u: np.ndarray) -> np.ndarray:
     >>> latents_from_noise(load_example("C1"), np.array([[1.0, 0.5], [1.0, 0.5]]), np.array([0, 2])).tolist()
     [[1.0, 0.5], [1.0, 2.5]]
     """
+    u = _environment_indices(u, scm.environments.count)
+    n = np.asarray(n, dtype=float)
+    if n.shape != (len(u), len(scm.latents)):
+        raise DataError(f"n must have shape ({len(u)}, {len(scm.latents)}): one row per entry of u, one column "
+                        f"per latent; got {n.shape}")
     table = scm.environment_table()
     return latents_at(scm, n, {s: v[u] for s, v in table.items()},
                       on_failure=lambda bad, problem: _fail_at(scm, bad, u, problem, _on_the_edge(scm, n, u, bad)))
@@ -179,6 +185,18 @@ def _fail_at(scm: SCM, bad: np.ndarray, u: np.ndarray, problem: str, note: str =
     label = scm.environments.labels[envs[0]]
     more = f" (and {len(envs) - 1} more)" if len(envs) > 1 else ""
     raise DataError(f"{scm.source}: {problem} in environment {label!r}{more}{note}")
+
+
+def _environment_indices(u: Any, count: int) -> np.ndarray:
+    """``u`` as a 1-D integer array of environment indices in 0..count-1, else DataError (a -1 would wrap to
+    the last environment)."""
+    arr = np.asarray(u)
+    if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or (arr.size == 0 and arr.dtype == float)):
+        raise DataError(f"u must be a 1-D array of integer environment indices, got dtype {arr.dtype}, "
+                        f"shape {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() >= count):
+        raise DataError(f"u holds environment indices outside 0..{count - 1}: {int(arr.min())}..{int(arr.max())}")
+    return arr
 
 
 def require_integer(value: Any, name: str, minimum: int) -> int:
