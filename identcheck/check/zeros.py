@@ -428,8 +428,11 @@ def vanishing_profile(
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an environment without a finite probe: NaN
         typical_size = np.nanmedian(np.where(finite, size, np.nan), axis=1)  # large probes inflate the largest
+    small = np.flatnonzero(nonzero & (typical_size <= ABSOLUTE_SUSPECT))  # a decaying factor is small too:
+    rounded = np.zeros(count, bool)  # only an exact zero of a factor in u makes it a suspect
+    rounded[small] = _zero_factor_in_u(expr, set(variables), others, exact, small)
     suspect = nonzero & ((largest_size <= ROUNDING_SUSPECT * largest_size.max())  # sin(pi*u) at u = 1
-                         | (typical_size <= ABSOLUTE_SUSPECT))
+                         | rounded)
     # too few finite probes (float64 overflow, exp(800*u) at u = 1): a 50-digit witness may still decide
     starved = np.flatnonzero(~enough)
     if len(starved):
@@ -646,6 +649,32 @@ def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol
             proven[m] = candidate[m] = True
             nonzero[m] = False
     return nonzero, candidate, proven
+
+
+def _zero_factor_in_u(expr: sp.Expr, variables: set[sp.Symbol], others: list[sp.Symbol],
+                      exact: Mapping[sp.Symbol, Sequence[sp.Expr]], indices: np.ndarray) -> np.ndarray:
+    """Per environment of ``indices``: whether a largest subexpression of expr free of the variables (and not
+    constant) is exactly 0 there once its symbols take their exact values, with sympy's automatic evaluation
+    only (sin(pi*u) at u = 4). Such an environment's tiny float value may be that zero's rounding; a small
+    value of a decaying factor (sech(z1)**2) is not tried exactly, which would cost a substitution into the
+    whole expression for many environments.
+
+    >>> z, u = sp.symbols("z1 u", real=True)
+    >>> _zero_factor_in_u(sp.sin(sp.pi*u)*sp.exp(u*z), {z}, [u], {u: [sp.Integer(4), sp.Rational(1, 3)]},
+    ...                   np.array([0, 1])).tolist()
+    [True, False]
+    """
+    def parts(node: sp.Basic) -> list[sp.Basic]:
+        if not node.free_symbols & variables:
+            return [node] if node.free_symbols else []
+        return [p for arg in node.args for p in parts(arg)]
+
+    pieces = list(dict.fromkeys(parts(expr)))
+    out = np.zeros(len(indices), bool)
+    for k, m in enumerate(indices.tolist()):
+        values = {s: exact[s][m] for s in others}
+        out[k] = any(piece.xreplace(values) == 0 for piece in pieces)
+    return out
 
 
 def _prove_at(expr: sp.Expr, others: list[sp.Symbol], exact: Mapping[sp.Symbol, Sequence[sp.Expr]],
