@@ -65,7 +65,7 @@ __all__ = ["COLUMNS", "Run", "SweepPlan", "SweepResult", "load_sweep", "plan_run
 
 #: Columns of results.csv, in order (CONTRACT §5 requires run, spec, seed, method, status, mpc, seconds, error);
 #: ``learner`` is the method verify fitted (``method`` resolved, e.g. ``auto`` -> ``latent_mlp:ordered``);
-#: ``warnings``, the run's warnings (a restart that failed beside one that did not), one per line.
+#: ``warnings``, the run's warnings (a restart that failed beside one that did not), separated by " | ".
 COLUMNS = ("run", "spec", "seed", "method", "learner", "task", "status", "mpc", "shd", "consistent", "epochs",
            "samples_per_env", "seconds", "error", "nodes", "warnings")
 _TASKS = ("verify", "bench")
@@ -313,7 +313,7 @@ def execute(run: Run) -> dict[str, str]:
             error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
         else:
             error = ""
-    said = "\n".join(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+    said = " | ".join(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))  # one line a row
     seconds = f"{time.perf_counter() - start:.2f}"
     if error:
         return _failed_row(run, error, seconds, said)
@@ -351,7 +351,7 @@ def _read_rows(path: Path) -> tuple[dict[str, dict[str, str]], tuple[str, ...]]:
     if not path.exists():
         return {}, ()
     try:
-        with path.open(newline="", encoding="utf-8") as stream:
+        with path.open(newline="", encoding="utf-8-sig") as stream:  # -sig: a BOM (Excel) is not a column name
             reader = csv.DictReader(stream)
             if reader.fieldnames is not None and "run" not in reader.fieldnames:
                 raise IdentcheckError(f"{path} is not a sweep's results.csv (it has no 'run' column): move it "
@@ -385,10 +385,12 @@ LOCK_NAME = ".results.csv.lock"
 
 @contextlib.contextmanager
 def _writing_into(folder: Path) -> Iterator[None]:
-    """Hold the folder's lock (`LOCK_NAME`, an exclusive ``flock``) while a sweep writes into it: each sweep
-    rewrites results.csv from the rows it holds, so a second sweep writing beside it would drop the first
-    one's rows. IdentcheckError at once when another sweep holds it. Without ``fcntl`` (Windows) there is no
-    lock: do not start two sweeps into one folder there."""
+    """Hold the folder's lock (`LOCK_NAME`, an exclusive POSIX record lock, ``lockf``) while a sweep writes
+    into it: each sweep rewrites results.csv from the rows it holds, so a second sweep writing beside it would
+    drop the first one's rows. IdentcheckError at once when another sweep holds it. A record lock, unlike
+    ``flock``, is not inherited by the pool's forked workers, so workers orphaned by a killed sweep do not
+    keep the folder locked. Without ``fcntl`` (Windows), or on a file system without locks, there is no
+    lock (a warning says so there): do not start two sweeps into one folder then."""
     if sys.platform == "win32":
         yield
         return
@@ -399,16 +401,19 @@ def _writing_into(folder: Path) -> Iterator[None]:
         except OSError as exc:
             raise IdentcheckError(f"cannot write into {folder}: {exc.strerror or exc}") from None
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if _same_file(handle, path):
                 break
-        except BlockingIOError:
+        except (BlockingIOError, PermissionError):  # EAGAIN or EACCES: held by another process
             os.close(handle)
             raise IdentcheckError(f"another sweep is writing into {folder}: wait for it to end, or write into "
                                   f"another folder") from None
-        except OSError as exc:  # a file system without locks (ENOLCK)
+        except OSError as exc:  # a file system without locks (ENOLCK, some network and FUSE mounts)
             os.close(handle)
-            raise IdentcheckError(f"cannot lock {path}: {exc.strerror or exc}") from None
+            warnings.warn(f"cannot lock {path} ({exc.strerror or exc}): a second sweep into {folder} at the same "
+                          f"time would lose rows", IdentcheckWarning)
+            yield
+            return
         os.close(handle)
     else:
         raise IdentcheckError(f"another sweep is writing into {folder}: wait for it to end, or write into "

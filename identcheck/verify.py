@@ -145,9 +145,7 @@ def check_method(method: str, scm: SCM | None = None, params: Mapping[str, Any] 
     """
     from .learn.registry import resolve_method
 
-    if method == "auto":
-        return
-    preset = resolve_method(method)[1]
+    preset = {} if method == "auto" else resolve_method(method)[1]  # auto fits the ELBO where d != ℓ
     likelihood = {"likelihood": "elbo", **preset, **(params or {})}["likelihood"]
     if scm is not None and likelihood == "exact" and scm.mixing.observed_dim != len(scm.latents):
         raise IdentcheckError(f"{method} fits the exact likelihood, which needs as many observed features as "

@@ -103,6 +103,17 @@ def test_a_jacobian_determinant_of_both_signs_is_a_fold(x, status):
     assert (result.details["fold"] is not None) == (status == "fails")
 
 
+def test_a_determinant_below_its_rounding_has_no_sign():
+    """The twist (z1 cos(k r²) − z2 sin(k r²), z1 sin(k r²) + z2 cos(k r²)), r² = z1² + z2², is a bijection with
+    det J = 1, but at k = 3e4 its rows have norms near 1e7 and float64 computed det J = -12 at one sample:
+    the first fold test (1e-8 of the largest |det|) called it folded (found in the review of stop 44's own
+    changes). A determinant's sign now counts only beyond 1e-8 of its own Hadamard bound."""
+    r2 = "(z1**2 + z2**2)"
+    twist = [f"z1*cos(3e4*{r2}) - z2*sin(3e4*{r2})", f"z1*sin(3e4*{r2}) + z2*cos(3e4*{r2})"]
+    result = check_injectivity(from_dict(with_mixing(twist)))
+    assert result.details["fold"] is None
+
+
 def test_probe_respects_the_support_of_z():
     """With Gamma noise the root z1 > 0: z1² is injective there, (z1 - 1)² is not."""
     assert check_injectivity(from_dict(with_mixing(["z1**2", "z2"], noise=GAMMA_NOISE))).status == "holds"

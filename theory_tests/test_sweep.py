@@ -97,7 +97,8 @@ def test_a_failing_run_is_recorded_and_retried(tmp_path):
 
 def test_a_runs_warnings_are_kept_in_its_row(tmp_path, monkeypatch):
     """A warning raised during a run (a restart that failed beside one that did not) lands in the row's
-    warnings column, one line per distinct message, whether the run ends ok or failed."""
+    warnings column, each distinct message once, separated by " | " (one line a row), whether the run ends ok
+    or failed."""
     import warnings
 
     from identcheck import IdentcheckWarning, TrainingError
@@ -112,7 +113,7 @@ def test_a_runs_warnings_are_kept_in_its_row(tmp_path, monkeypatch):
     assert result.ran == 1
     row = rows(tmp_path / "out")[0]
     assert row["status"] == "failed" and row["error"] == "TrainingError: every restart failed (injected)"
-    assert row["warnings"] == "1 of 2 restarts failed (injected)\nsecond"
+    assert row["warnings"] == "1 of 2 restarts failed (injected) | second"
 
 
 def test_bench_task_with_two_local_jobs(tmp_path):
@@ -295,6 +296,18 @@ def test_columns_added_to_results_csv_by_hand_are_kept(tmp_path, monkeypatch):
     assert notes == [("0", "ok", "z", "checked by hand ℓ"), ("1", "ok", "", "rerun this"), ("2", "ok", "", "")]
 
 
+def test_a_results_csv_saved_with_a_byte_order_mark_is_read(tmp_path, monkeypatch):
+    """A results.csv saved again by a spreadsheet starts with a UTF-8 byte order mark, which made its first
+    column "\ufeffrun": the file was refused as "not a sweep's results.csv" (found in the review of stop 44's
+    own changes)."""
+    monkeypatch.setattr(sys.modules["identcheck.sweep"], "execute", fake_execute)
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",), seeds=(0,))
+    sweep(path, tmp_path / "out")
+    results = tmp_path / "out" / "results.csv"
+    results.write_bytes(b"\xef\xbb\xbf" + results.read_bytes())
+    assert (sweep(path, tmp_path / "out").ran, sweep(path, tmp_path / "out").skipped) == (0, 1)
+
+
 def test_an_ok_row_wins_over_a_failed_row_of_the_same_run(tmp_path, monkeypatch):
     """A hand-edited results.csv with a run on two rows, ok then failed: the last row won and the run was
     run again (found in a review, stop 44); an ok row now means the run is done."""
@@ -356,6 +369,27 @@ def test_sigterm_stops_a_parallel_sweep_at_once_and_keeps_the_finished_rows(tmp_
             return False
 
         wait_for(group_gone, 10)
+    finally:
+        stop_group(process)
+
+
+def test_workers_orphaned_by_a_killed_sweep_do_not_keep_its_folder_locked(tmp_path):
+    """The first lock was an flock, which forked pool workers inherit: after a kill -9 of the sweep (the
+    out-of-memory killer) its orphaned workers kept the folder locked, and every later sweep into it stopped
+    with "another sweep is writing" (found in the review of stop 44's own changes). A POSIX record lock
+    belongs to the sweep's process alone."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",), seeds=range(3))
+    process = start_stand_in("sweep", str(path), "--out", str(tmp_path / "out"), "--jobs", "2",
+                             STAND_IN="0:sleep,1:sleep,2:sleep", STAND_IN_MARKS=str(marks))
+    try:
+        wait_for(lambda: (marks / "1").exists() or process.poll() is not None)
+        process.kill()  # the sweep's own process only: its workers live on
+        process.wait(timeout=20)
+        again = start_stand_in("sweep", str(path), "--out", str(tmp_path / "out"), "--jobs", "1")
+        out, err = again.communicate(timeout=120)
+        assert again.returncode == 0 and "3 run(s) executed" in out, err
     finally:
         stop_group(process)
 

@@ -342,3 +342,5 @@ def test_an_exact_likelihood_method_on_a_wider_mixing_is_refused_before_any_work
         verify(wide, method="ivae:exact", **TINY)
     with pytest.raises(IdentcheckError, match="ivae fits the exact likelihood"):
         verify(wide, method="ivae", **{**TINY, "learner_params": {"likelihood": "exact"}})
+    with pytest.raises(IdentcheckError, match="auto fits the exact likelihood"):
+        verify(wide, **{**TINY, "learner_params": {"likelihood": "exact"}})

@@ -283,36 +283,43 @@ JUMPS = (sp.Piecewise, sp.Heaviside, sp.sign, sp.floor, sp.ceiling, sp.frac)
 JUMP_TOL = 1e-6
 
 
-def _jump_points(ctx: _Context, parent: str, child: str, points: np.ndarray,
-                 values: dict[sp.Symbol, float]) -> np.ndarray | None:
-    """A probe point (K, |pa|) of `points` where g_child(., u) changes when only the parent's value does (its
-    values taken from the other probe points, in reverse), at the environment given by `values`; None when
-    g is constant in the parent at every probe point, or has no function with a jump in it."""
+def _jump_test(ctx: _Context, parent: str, child: str) -> Callable[[np.ndarray, dict], np.ndarray | None] | None:
+    """A test for jumps of g_child in ``parent`` (None when g has no function with a jump in the parent, or
+    when the test could leave the support): given probe points (K, |pa|) and the environment's values, a
+    point where g changes when only the parent's value does (taken from the other probe points, in
+    reverse), or None. Swapping one coordinate between probe points stays in the support when it is a
+    product: noise on the whole line (each parent ranges over ḡ_j(ℝ)), or a single parent; with a half-line
+    or interval noise and several parents (z3 > z1 when z3 = z1 + n3, n3 > 0) it is not tried."""
     scm = ctx.scm
     g, symbol = scm.mechanism(child), scm.symbol(parent)
-    if not any(symbol in atom.free_symbols for atom in g.atoms(*JUMPS)):
-        return None
     parents = [scm.symbol(p) for p in scm.parents(child)]
-    others = sorted(values, key=str)
+    if not any(symbol in atom.free_symbols for atom in g.atoms(*JUMPS)) or (ctx.moving_support and len(parents) > 1):
+        return None
+    others = sorted(ctx.table, key=str)
     fn = numeric_function(parents + others, g)
-    moved = points.copy()
     j = parents.index(symbol)
-    moved[:, j] = points[::-1, j]
-    with np.errstate(all="ignore"):
-        at, there = (np.broadcast_to(np.asarray(fn(*p.T, *(values[o] for o in others)), float), len(p))
-                     for p in (points, moved))
-    jump = np.isfinite(at) & np.isfinite(there) & (
-        np.abs(at - there) > JUMP_TOL * np.maximum(1.0, np.maximum(np.abs(at), np.abs(there))))
-    return points[int(np.argmax(jump))] if jump.any() else None
+
+    def jump(points: np.ndarray, values: dict) -> np.ndarray | None:
+        moved = points.copy()
+        moved[:, j] = points[::-1, j]
+        with np.errstate(all="ignore"):
+            at, there = (np.broadcast_to(np.asarray(fn(*p.T, *(values.get(o, np.nan) for o in others)), float),
+                                         len(p)) for p in (points, moved))
+        found = np.isfinite(at) & np.isfinite(there) & (
+            np.abs(at - there) > JUMP_TOL * np.maximum(1.0, np.maximum(np.abs(at), np.abs(there))))
+        return points[int(np.argmax(found))] if found.any() else None
+
+    return jump
 
 
-def _without_jumps(ctx: _Context, parent: str, child: str, profile: ZeroProfile) -> tuple[ZeroProfile, list[int]]:
+def _without_jumps(ctx: _Context, jump: Callable[[np.ndarray, dict], np.ndarray | None],
+                   profile: ZeroProfile, child: str) -> tuple[ZeroProfile, list[int]]:
     """The profile with every zero of the derivative where g still jumps in the parent turned into a
     non-zero (the jump is the influence; witness: a point beside it), and those environments."""
     points = ctx.points(child)
     found = {m: at for m in np.flatnonzero(profile.zero).tolist()
-             if (at := _jump_points(ctx, parent, child, points[m] if points.ndim == 3 else points,
-                                    {s: float(v[m]) for s, v in ctx.table.items()})) is not None}
+             if (at := jump(points[m] if points.ndim == 3 else points,
+                            {s: float(v[m]) for s, v in ctx.table.items()})) is not None}
     if not found:
         return profile, []
     jumps = list(found)
@@ -323,17 +330,26 @@ def _without_jumps(ctx: _Context, parent: str, child: str, profile: ZeroProfile)
     return replace(profile, zero=zero, proven=proven, nonzero=nonzero, witness=witness), jumps
 
 
-def _jump_at(ctx: _Context, parent: str, child: str, zeros: sp.Set) -> float | None:
-    """An unobserved zero of the derivative (a representative of `zeros`) where g jumps in the parent."""
+def _without_jumps_in_u(ctx: _Context, jump: Callable[[np.ndarray, dict], np.ndarray | None], child: str,
+                        zeros: sp.Set) -> tuple[sp.Set, list[float]]:
+    """The unobserved zeros of the derivative without the pieces (a point, an interval) at whose
+    representative g jumps in the parent, and those representatives."""
     u = ctx.scm.environments.symbols[0] if ctx.scm.environments.kind == "scalar" else None
     scan = ctx.scan_points(child)
     if u is None or scan is None:
-        return None
-    for value in _representatives(zeros):
-        points = scan if isinstance(scan, np.ndarray) else scan(np.array([value]))[0]
-        if _jump_points(ctx, parent, child, points, {u: value}) is not None:
-            return value
-    return None
+        return zeros, []
+    kept, dropped = [], []
+    for piece in zeros.args if isinstance(zeros, sp.Union) else (zeros,):
+        parts = [sp.FiniteSet(p) for p in piece] if isinstance(piece, sp.FiniteSet) else [piece]
+        for part in parts:
+            value = _representatives(part)
+            if value:
+                points = scan if isinstance(scan, np.ndarray) else scan(np.array(value[:1]))[0]
+                if jump(points, {u: value[0]}) is not None:
+                    dropped.append(value[0])
+                    continue
+            kept.append(part)
+    return (sp.Union(*kept) if kept else sp.S.EmptySet), dropped
 
 
 def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
@@ -345,13 +361,14 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     points = ctx.points(child)
     profile = vanishing_profile(d, parents, points, ctx.table, ctx.exact, tol=ctx.tol,
                                 support=ctx.exact_support if ctx.moving_support else None)
-    profile, jumps = _without_jumps(ctx, parent, child, profile)
+    jump = _jump_test(ctx, parent, child)
+    profile, jumps = _without_jumps(ctx, jump, profile, child) if jump else (profile, [])
     tables = bool(d.free_symbols & ctx.parameter_symbols)
     solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, child)
     extrapolated_zeros = sp.Complement(within, ctx.observed_u) if within is not None else sp.S.EmptySet
-    jump_u = _jump_at(ctx, parent, child, extrapolated_zeros) if _nonempty(extrapolated_zeros) else None
-    if jump_u is not None:  # the derivative's zero set away from the observed environments says nothing
-        extrapolated_zeros = sp.S.EmptySet
+    jump_u: list[float] = []  # unobserved zeros of the derivative where g jumps: not zeros of the influence
+    if jump and _nonempty(extrapolated_zeros):
+        extrapolated_zeros, jump_u = _without_jumps_in_u(ctx, jump, child, extrapolated_zeros)
 
     zero_idx = [int(m) for m in np.flatnonzero(profile.zero)]
     nonzero_idx = [int(m) for m in np.flatnonzero(profile.nonzero)]
@@ -359,11 +376,11 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     if nonzero_idx and not np.any(np.isnan(profile.witness[nonzero_idx[0]])):
         witness_point = {p.name: float(v) for p, v in zip(parents, profile.witness[nonzero_idx[0]])}
     name = f"dg_{child}/d{parent} = {pretty(d)}"
-    if jumps or jump_u is not None:
+    if jumps or jump_u:
         name += f" with the jumps of g_{child} in {parent}"
     status, reason = _grade(ctx, name, child, profile, extrapolated_zeros, witness_point)
-    if jumps or jump_u is not None:
-        where = _list_envs(ctx, jumps) if jumps else f"u = {jump_u:g}"
+    if jumps or jump_u:
+        where = ", ".join(([_list_envs(ctx, jumps)] if jumps else []) + [f"u = {value:g}" for value in jump_u])
         reason += (f"; g_{child} jumps in {parent} (a Piecewise, sign, Heaviside, floor or ceiling) at {where}, "
                    f"where the derivative vanishes: it is not constant in {parent} there")
     elif status == "fails" and zero_idx == [] and nonzero_idx:
@@ -372,7 +389,7 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     # symbolic: every zero claimed is proven exactly, and a zero set in the domain (an extrapolated zero, or
     # its absence) was solved exactly; non-zeros rest on exact coefficients or on witness points
     exact = bool(np.all(profile.proven[zero_idx])) and (solved_exactly or not (extrapolated or status == "fails")) \
-        and not jumps and jump_u is None  # a jump is seen at probe points
+        and not jumps and not jump_u  # a jump is seen at probe points
     method: Literal["symbolic", "numeric", "undecided"] = (
         "undecided" if status == "undecided" else ("symbolic" if exact else "numeric"))
     if method == "numeric":

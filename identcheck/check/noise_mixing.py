@@ -196,15 +196,21 @@ def _collision(f: Callable, jac: Callable, z: np.ndarray, x: np.ndarray) -> dict
     return {"z": z[a[k]].tolist(), "z_prime": w[k].tolist(), "x": x[a[k]].tolist()}
 
 
+#: |det J| below this fraction of its Hadamard bound (the product of J's row norms) has no reliable sign: the
+#: rounding of a determinant grows with that bound (a twist map has det J = 1 and rows of norm 1e5).
+FOLD_TOL = 1e-8
+
+
 def _fold(jacobian: np.ndarray, z: np.ndarray) -> dict[str, Any] | None:
     """Two samples where the square Jacobian's determinant has opposite signs, each clearly away from 0
-    (beyond 1e-8 of the largest |det|), or None. ``x = (z1*z2, z2)`` has det J = z2 and maps the line z2 = 0
-    to one point; the collision probe rarely draws two points of that line."""
+    (beyond `FOLD_TOL` of its own Hadamard bound), or None. ``x = (z1*z2, z2)`` has det J = z2 and maps the
+    line z2 = 0 to one point; the collision probe rarely draws two points of that line."""
     with np.errstate(all="ignore"):
         det = np.linalg.det(jacobian)
-    scale = np.abs(det[np.isfinite(det)]).max(initial=0.0)
-    plus, minus = det > 1e-8 * scale, det < -1e-8 * scale
-    if scale == 0 or not (plus.any() and minus.any()):
+        bound = np.prod(np.linalg.norm(jacobian, axis=2), axis=1)
+    clear = np.isfinite(det) & np.isfinite(bound) & (np.abs(det) > FOLD_TOL * bound)
+    plus, minus = clear & (det > 0), clear & (det < 0)
+    if not (plus.any() and minus.any()):
         return None
     a, b = int(np.argmax(np.where(plus, det, -np.inf))), int(np.argmin(np.where(minus, det, np.inf)))
     return {"z_plus": z[a].tolist(), "det_plus": float(det[a]), "z_minus": z[b].tolist(), "det_minus": float(det[b])}

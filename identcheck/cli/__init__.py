@@ -7,7 +7,8 @@ imports (torch, the learner) inside `run`, so that `identcheck check` starts fas
 Exit codes: what `run` returns (0 / 1 as the command defines), 2 for invalid input or usage: an
 `IdentcheckError` or an argparse error becomes exactly one line on stderr and nothing on stdout, and so does
 running out of memory (a request too large for the machine). A warning (`IdentcheckWarning`, or a
-library's) is one line on stderr, "identcheck: warning: ...", and changes no exit code. An unexpected
+library's) is one line on stderr, "identcheck: warning: ...", and changes no exit code (a sweep writes its
+runs' warnings into results.csv instead). An unexpected
 exception (a bug) is one line too, exit 3; set IDENTCHECK_DEBUG=1 to see its traceback.
 
 >>> main(["check", "--example", "C1", "--format", "json"])  # doctest: +ELLIPSIS
@@ -96,6 +97,8 @@ def _ascii_safe_streams() -> None:
     """Where stdout or stderr cannot encode the reports' characters (ℓ, ≤, under LC_ALL=C with PYTHONUTF8=0),
     write them as backslash escapes instead of failing; a UTF-8 stream is left as it is."""
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # closed at start (`>&-`): print fails on its own, as the command goes on
+            continue
         try:
             "ℓ≤".encode(stream.encoding or "utf-8")
         except (UnicodeEncodeError, LookupError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sys
 import warnings
+from collections import Counter
 from functools import lru_cache
 from typing import Any, Callable, Mapping, Sequence
 
@@ -32,11 +33,11 @@ _TRANSFORMS = standard_transformations + (convert_xor, _exact_float_literals)
 
 _FLOAT_MAX = sp.Rational(str(sys.float_info.max))
 _UNEVALUATED = (sp.Derivative, sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Subs)
-_PROBE = np.array([0.25, 1.5])
+_PROBE = np.array([0.25, 1.5])  # where parse_expression checks that an expression evaluates numerically
 #: Put before every symbol's name in lambdified code: no name numpy, scipy or lambdify prints starts with it,
 #: and a common prefix keeps the symbols' order, so the printed code (and its floating-point results) is the
 #: same as with the spec's names.
-_ARGUMENT_PREFIX = "_sym_"  # where parse_expression checks that an expression evaluates numerically
+_ARGUMENT_PREFIX = "_sym_"
 
 
 def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., Any]:
@@ -58,9 +59,14 @@ def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., 
     ...     np.array([-1.0, 0.0, 1.0]))
     >>> lambert.round(4).tolist(), step.tolist()
     ([nan, 0.0, 0.5671], [0.0, nan, 1.0])
+    >>> a, b = sp.Dummy("t"), sp.Dummy("t")
+    >>> numeric_function([a, b], a - 2*b)(np.array([1.0]), np.array([1.0])).tolist()
+    [-1.0]
     """
     single = not isinstance(exprs, (list, tuple))
-    safe = {s: sp.Symbol(_ARGUMENT_PREFIX + s.name, **s.assumptions0) for s in symbols}
+    names = Counter(s.name for s in symbols)  # distinct symbols of one name (two Dummy("t")) stay distinct
+    safe = {s: sp.Symbol(_ARGUMENT_PREFIX + s.name + (f"_{k}" if names[s.name] > 1 else ""), **s.assumptions0)
+            for k, s in enumerate(symbols)}
     defined = [_undefined_derivatives_as_nan(sp.sympify(e)).xreplace(safe) for e in ([exprs] if single else exprs)]
     fn = sp.lambdify(list(safe.values()), defined, modules="scipy")
 
