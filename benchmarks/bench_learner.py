@@ -97,9 +97,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seeds", type=at_least(1), default=None,
                    help="number of seeds (data and learner), 0..k-1 (default 3)")
     p.add_argument("--methods", nargs="+", default=sorted(LEARNERS), choices=METHODS, metavar="METHOD",
-                   help="learner names (default: the six learners); <name>:exact, <name>:pretrained, "
-                        "<name>:ordered and <name>:greedy train that learner with a preset of "
-                        "identcheck.learn.PRESETS, on the exact likelihood")
+                   help="learner names (default: the six learners); <name>:<preset> trains that learner with "
+                        f"a preset of identcheck.learn.PRESETS ({', '.join(PRESETS)}), on the exact likelihood")
     p.add_argument("--segments", type=at_least(1), default=None, help="segments of the data (default 50)")
     p.add_argument("--samples-per-segment", type=at_least(2), default=None, help="rows per segment (default 1000)")
     p.add_argument("--epochs", type=at_least(1), default=None, help="epoch budget for every learner (default: theirs)")
