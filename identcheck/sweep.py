@@ -565,11 +565,19 @@ def _dask_client(address: str | None, workers: int) -> Iterator[Client]:
 
 
 def _dask(client: Client, pending: list[Run]) -> Generator[dict[str, str], None, None]:
-    """Rows as runs finish on the dask cluster of ``client``."""
+    """Rows as runs finish on the dask cluster of ``client``. `execute` turns a run's own errors into its row,
+    so an exception here is the cluster's: a worker that died on the run more often than dask retries it
+    (KilledWorker), a lost scheduler. That run gets a failed row, and the sweep goes on."""
     from dask.distributed import as_completed
 
-    for future in as_completed(client.map(execute, pending, pure=False)):
-        yield future.result()
+    futures = client.map(execute, pending, pure=False)
+    runs = {future.key: run for future, run in zip(futures, pending)}
+    for future in as_completed(futures):
+        try:
+            yield future.result()
+        except Exception as exc:  # the cluster's failure (execute records a run's own): into the row
+            yield _failed_row(runs[future.key], f"{type(exc).__name__}: {' '.join(str(exc).split())} (the dask "
+                                                 f"worker running it failed; a rerun of the sweep retries it)")
 
 
 def sweep(path: str | Path, out: str | Path, *, backend: str = "local", address: str | None = None, jobs: int = 1,

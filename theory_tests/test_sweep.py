@@ -343,6 +343,24 @@ def test_a_killed_worker_fails_its_run_and_the_sweep_goes_on(tmp_path):
     assert all(table[seed]["status"] == "ok" for seed in "2345")
 
 
+@pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="needs identcheck[dask]")
+def test_a_dask_worker_that_dies_fails_its_run_and_the_sweep_goes_on(tmp_path):
+    """On the dask backend a run whose worker dies every time dask retries it ends in KilledWorker, which
+    came out of future.result() as an internal error, exit 3, the other runs' rows unwritten (found in a
+    review, stop 44). That run now gets a failed row naming it, and the others finish (exit 1)."""
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",), seeds=range(3))
+    process = start_stand_in("sweep", str(path), "--out", str(tmp_path / "out"), "--backend", "dask",
+                             "--jobs", "2", STAND_IN="0:kill")
+    try:
+        out, err = process.communicate(timeout=240)
+    finally:
+        stop_group(process)
+    assert process.returncode == 1, err
+    table = {r["seed"]: r for r in rows(tmp_path / "out")}
+    assert table["0"]["status"] == "failed" and "the dask worker running it failed" in table["0"]["error"]
+    assert table["1"]["status"] == table["2"]["status"] == "ok"
+
+
 def test_sigterm_stops_a_parallel_sweep_at_once_and_keeps_the_finished_rows(tmp_path):
     """With --jobs 2, SIGTERM to the sweep's own process (a plain `kill`, a scheduler) waited for every
     queued run, about a minute each here, and then dropped their rows (found in a review, stop 44). Now it
