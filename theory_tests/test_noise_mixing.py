@@ -114,6 +114,18 @@ def test_a_determinant_below_its_rounding_has_no_sign():
     assert result.details["fold"] is None
 
 
+@pytest.mark.parametrize("strength", ["1e4", "1e6"])
+def test_a_collision_that_50_digits_undo_is_not_a_witness(strength):
+    """Two shears, x = (z1 + K*(z2 + K*z1**2)**2, z2 + K*z1**2), form a bijection (z2 + K*z1**2 = x2, then
+    z1 = x1 - K*x2**2), yet at K >= 1e4 (|x| near 3e8) Gauss-Newton in float64 found z' far from z with
+    f(z') = f(z) to 1e-9, and (ii) read "fails" (seen in stop 44's review, also on 8ff0163). A float collision
+    is now refined at 50 digits from z'; these go back to z, C17's mirror pair does not."""
+    shears = [f"z1 + {strength}*(z2 + {strength}*z1**2)**2", f"z2 + {strength}*z1**2"]
+    result = check_injectivity(from_dict(with_mixing(shears)))
+    assert result.status == "holds" and result.details["collision"] is None
+    assert check_injectivity(load_example("C17")).status == "fails"
+
+
 def test_probe_respects_the_support_of_z():
     """With Gamma noise the root z1 > 0: z1² is injective there, (z1 - 1)² is not."""
     assert check_injectivity(from_dict(with_mixing(["z1**2", "z2"], noise=GAMMA_NOISE))).status == "holds"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import mpmath
 import numpy as np
 import scipy.spatial
 import sympy as sp
@@ -26,6 +27,7 @@ from ..psi import latents_at
 from ..scm import SCM
 from ..spec.expressions import numeric_function
 from .results import AssumptionResult, Status
+from .zeros import MP_DIGITS
 
 __all__ = ["check_deconvolvability", "check_injectivity", "DEFAULT_SCALES", "DEFAULT_SAMPLES"]
 
@@ -38,6 +40,8 @@ RANK_RATIO_TOL = 1e-10
 _NEIGHBOURS = 4
 _CANDIDATES = 64
 _NEWTON_STEPS = 40
+_MP_NEWTON_STEPS = 30  # Gauss-Newton steps at 50 digits that confirm a float collision (`_mp_refiner`)
+_MP_CHECKS = 5  # float collisions confirmed at 50 digits before the probe gives up
 _NOT_SMOOTH = (sp.Abs, sp.Max, sp.Min, sp.Piecewise, sp.Heaviside, sp.sign, sp.floor, sp.ceiling)
 
 _ZERO_SETS: dict[str, tuple[Status, str]] = {
@@ -160,10 +164,52 @@ def _gauss_newton(f: Callable, jac: Callable, target: np.ndarray, start: np.ndar
     return w
 
 
-def _collision(f: Callable, jac: Callable, z: np.ndarray, x: np.ndarray) -> dict[str, list[float]] | None:
+def _mp_refiner(symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]) -> Callable[[np.ndarray, np.ndarray],
+                                                                                     np.ndarray | None]:
+    """A check of a float collision at 50 digits: given z and the float z' with f(z') ≈ f(z), Gauss-Newton
+    from z' towards f(z) in mpmath; the refined z' when it converges (residual below 1e-40 of |f(z)|), None
+    when it does not. In float64 an extremely sensitive bijection (two shears of strength 1e4, |x| ≈ 3e8)
+    shows z' with f(z') = f(z) to 1e-9 that 50 digits take back to z. Without an mpmath form of f, z' is
+    returned as it is (the float evidence stands)."""
+    try:
+        f = sp.lambdify(list(symbols), list(exprs), modules="mpmath")
+        jac = sp.lambdify(list(symbols), sp.Matrix(exprs).jacobian(list(symbols)), modules="mpmath")
+    except Exception:  # no mpmath printer for some function: keep the float evidence
+        return lambda z, w: w
+
+    def refine(z: np.ndarray, w: np.ndarray) -> np.ndarray | None:
+        with mpmath.workdps(MP_DIGITS):
+            try:
+                target = mpmath.matrix(f(*(mpmath.mpf(float(v)) for v in z)))
+                tol = mpmath.mpf(10) ** (10 - MP_DIGITS) * (1 + mpmath.norm(target))
+                v = mpmath.matrix([mpmath.mpf(float(c)) for c in w])
+                size = mpmath.norm(mpmath.matrix(f(*v)) - target)
+                for _ in range(_MP_NEWTON_STEPS):
+                    if size <= tol:
+                        return np.array([float(c) for c in v])
+                    j = mpmath.matrix(jac(*v))
+                    step = mpmath.lu_solve(j.T * j, j.T * (mpmath.matrix(f(*v)) - target))
+                    for halving in range(40):  # damped: a step must bring f nearer the target
+                        trial = v - step * mpmath.mpf(2) ** -halving
+                        trial_size = mpmath.norm(mpmath.matrix(f(*trial)) - target)
+                        if trial_size < size:
+                            v, size = trial, trial_size
+                            break
+                    else:
+                        return None
+            except (ZeroDivisionError, ValueError, TypeError, OverflowError):  # singular J, no value there
+                return w
+        return None
+
+    return refine
+
+
+def _collision(f: Callable, jac: Callable, z: np.ndarray, x: np.ndarray,
+               refine: Callable[[np.ndarray, np.ndarray], np.ndarray | None]) -> dict[str, list[float]] | None:
     """A pair z != z' with f(z) = f(z'), or None. Candidates: x-space nearest neighbours whose z are far
     apart (largest ||z - z'|| / ||x - x'||); each is refined by Gauss-Newton from z' towards f(z) and kept only
-    if it converges to an exact collision that stays nearer the sampled z' than z."""
+    if it converges to an exact collision that stays nearer the sampled z' than z, and stays apart from z
+    when `refine` takes it to 50 digits (the first of at most `_MP_CHECKS` such pairs that do)."""
     distance, neighbour = scipy.spatial.cKDTree(x).query(x, k=_NEIGHBOURS + 1)
     a = np.repeat(np.arange(len(x)), _NEIGHBOURS)
     b = neighbour[:, 1:].ravel()
@@ -190,10 +236,11 @@ def _collision(f: Callable, jac: Callable, z: np.ndarray, x: np.ndarray) -> dict
     found = np.flatnonzero((residual <= 1e-9 * (1.0 + np.linalg.norm(x[a], axis=1))) & agree
                            & (apart >= 1e-3 * (1.0 + np.linalg.norm(z[a], axis=1)))
                            & (np.linalg.norm(w - z[b], axis=1) < apart))
-    if not len(found):
-        return None
-    k = found[0]
-    return {"z": z[a[k]].tolist(), "z_prime": w[k].tolist(), "x": x[a[k]].tolist()}
+    for k in found[:_MP_CHECKS]:
+        exact = refine(z[a[k]], w[k])
+        if exact is not None and np.linalg.norm(exact - z[a[k]]) >= 1e-3 * (1.0 + np.linalg.norm(z[a[k]])):
+            return {"z": z[a[k]].tolist(), "z_prime": exact.tolist(), "x": x[a[k]].tolist()}
+    return None
 
 
 #: |det J| below this fraction of its Hadamard bound (the product of J's row norms) has no reliable sign: the
@@ -246,7 +293,7 @@ def _expression_probe(scm: SCM, samples: int, scales: tuple[float, ...], seed: i
     caveat = "" if smooth else "; caveat: f contains a non-smooth function (Abs, Max, ...), so (ii+) may fail"
     jacobian_text = f"min σ_min/σ_max of the Jacobian over the samples = {ratios[worst]:.2g}"
     with np.errstate(all="ignore"):  # huge x overflow norms; such pairs are dropped inside
-        witness = _collision(f, jac, z, x)
+        witness = _collision(f, jac, z, x, _mp_refiner(symbols, exprs))
     details["collision"] = witness
     if witness is not None:
         return AssumptionResult("fails", f"f is not injective: f(z) = f(z') = {_point(witness['x'])} at "
