@@ -12,12 +12,14 @@ identcheck.errors.DataError: the data need about 1.13e+15 GB, more than this mac
 
 from __future__ import annotations
 
+import operator
 import os
+from typing import Any
 
 from .errors import DataError, IdentcheckError
 
-__all__ = ["MAX_SEGMENTS", "MAX_MIXING_LAYERS", "MAX_EPOCHS", "MAX_SAMPLES_PER_ENV", "MAX_HIDDEN_UNITS", "physical_memory",
-           "require_memory", "require_size"]
+__all__ = ["MAX_SEGMENTS", "MAX_MIXING_LAYERS", "MAX_EPOCHS", "MAX_SAMPLES_PER_ENV", "MAX_HIDDEN_UNITS",
+           "physical_memory", "require_integer", "require_memory", "require_size"]
 
 #: One-hot segments of a spec: the paper's data have 50 (fMRI 84); (iii) needs 2ℓ+1.
 MAX_SEGMENTS = 10**5
@@ -30,6 +32,22 @@ MAX_EPOCHS = 10**6
 MAX_HIDDEN_UNITS = 1000
 #: Rows per environment of a sweep's budget, checked when the sweep file is read (simulate checks the memory).
 MAX_SAMPLES_PER_ENV = 10**9
+
+
+def require_integer(value: Any, name: str, minimum: int) -> int:
+    """`value` as an int >= minimum (numpy integers accepted, bools refused), else DataError.
+
+    >>> require_integer(3, "segments", 1)
+    3
+    """
+    kind = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise DataError(f"{name} must be {kind}, got {value!r}") from None
+    if isinstance(value, bool) or number < minimum:
+        raise DataError(f"{name} must be {kind}, got {value!r}")
+    return number
 
 
 def require_size(value: int, name: str, largest: int, error: type[IdentcheckError] = DataError) -> int:

@@ -395,6 +395,8 @@ def _writing_into(folder: Path) -> Iterator[None]:
         yield
         return
     path = folder / LOCK_NAME
+    busy = IdentcheckError(f"another sweep is writing into {folder}: wait for it to end, or write into another "
+                           f"folder")
     for _ in range(3):  # a sweep that just finished may remove the file between our open and our lock
         try:
             handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -406,8 +408,7 @@ def _writing_into(folder: Path) -> Iterator[None]:
                 break
         except (BlockingIOError, PermissionError):  # EAGAIN or EACCES: held by another process
             os.close(handle)
-            raise IdentcheckError(f"another sweep is writing into {folder}: wait for it to end, or write into "
-                                  f"another folder") from None
+            raise busy from None
         except OSError as exc:  # a file system without locks (ENOLCK, some network and FUSE mounts)
             os.close(handle)
             warnings.warn(f"cannot lock {path} ({exc.strerror or exc}): a second sweep into {folder} at the same "
@@ -416,8 +417,7 @@ def _writing_into(folder: Path) -> Iterator[None]:
             return
         os.close(handle)
     else:
-        raise IdentcheckError(f"another sweep is writing into {folder}: wait for it to end, or write into "
-                              f"another folder")
+        raise busy
     try:
         yield
     finally:
@@ -622,15 +622,17 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "local", address:
             _require_dask()
             if address is not None:
                 client = stack.enter_context(_dask_client(address, jobs))
-        rows, extra = _read_rows(results)
-        pending = [run for run in runs if rows.get(run.run_id, {}).get("status") != "ok"]
+        def not_ok() -> tuple[dict[str, dict[str, str]], tuple[str, ...], list[Run]]:
+            rows, extra = _read_rows(results)
+            return rows, extra, [run for run in runs if rows.get(run.run_id, {}).get("status") != "ok"]
+
+        rows, extra, pending = not_ok()
         failed = 0
         if pending:
             created = _make_folder(folder)
             try:
                 with _writing_into(folder):
-                    rows, extra = _read_rows(results)  # as it is now that no other sweep writes into it
-                    pending = [run for run in runs if rows.get(run.run_id, {}).get("status") != "ok"]
+                    rows, extra, pending = not_ok()  # as results.csv is now that no other sweep writes into it
                     failed = _run(pending, rows, extra, results, order, backend, jobs, client, progress)
             except BaseException:  # bad input, a bug or an interrupt: no empty folder left behind
                 _remove_empty(created)

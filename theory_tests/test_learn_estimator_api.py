@@ -1,6 +1,7 @@
 """scikit-learn estimator conventions of the learners (get_params/set_params/fit_transform), float64 input
 standardised without float32 loss, numpy-typed arguments through fit, repr, save and load, a consistent
-kept model when a restart fails, and a warning for environments without rows. Tiny fits: 300 rows, 2 latents, 3 epochs, hidden 8, on the CPU."""
+kept model when a restart fails, and a warning for environments without rows. Tiny fits: 300 rows, 2 latents,
+3 epochs, hidden 8, on the CPU."""
 
 import numpy as np
 import pytest
@@ -115,7 +116,8 @@ def test_a_failing_later_restart_leaves_the_kept_restart_consistent(data, monkey
         return epoch
 
     monkeypatch.setattr(LatentCausalVAE, "_train", failing)
-    kept = r"1 of 2 restarts failed and restart 0 \(seed 0\), the best of the others, is kept: restart 1 \(seed 1\): .*injected"
+    kept = (r"1 of 2 restarts failed and restart 0 \(seed 0\), the best of the others, is kept: "
+            r"restart 1 \(seed 1\): .*injected")
     with pytest.warns(IdentcheckWarning, match=kept):
         learner.fit(x, u)
     monkeypatch.undo()

@@ -34,9 +34,10 @@ def test_per_node_verdicts_follow_theorem_2_5_under_i_to_iii(case):
     """Under (i)-(iii), a node is identifiable iff it is a root or (iv) holds for every parent (node-wise common
     zero, or edge-wise zeros with identified parents), unidentifiable when an influence never vanishes, and
     contested otherwise (Theorem 2.5, Remark 2.7, SPEC §5.6; rare here, the C9-shape property below draws
-    them) — also through hidden zero-equivalences, u-only intercepts, post-nonlinear maps (Cor. 3.3), vector u, and zeros of a formula in u that lie in the
-    declared domain but at no observed u, which count and are flagged extrapolated (SPEC §2 "Must u' be
-    observed?"), on the edge and on every node whose verdict rests on one."""
+    them) — also through hidden zero-equivalences, u-only intercepts, post-nonlinear maps (Cor. 3.3), vector
+    u, and zeros of a formula in u that lie in the declared domain but at no observed u, which count and are
+    flagged extrapolated (SPEC §2 "Must u' be observed?"), on the edge and on every node whose verdict rests
+    on one."""
     report = check(case.scm)
     assert _verdicts(report) == dict(case.verdicts)
     assert _flagged(report) == (set(case.extrapolated), set(case.extrapolated_edges))

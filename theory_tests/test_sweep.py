@@ -361,17 +361,29 @@ def test_a_dask_worker_that_dies_fails_its_run_and_the_sweep_goes_on(tmp_path):
     assert table["1"]["status"] == table["2"]["status"] == "ok"
 
 
+def parallel_sweep_started(tmp_path, seeds, sleeping, started):
+    """A stand-in sweep of ``seeds`` runs with --jobs 2 into tmp_path/out, the seeds in ``sleeping`` taking a
+    minute each, once the run of seed ``started`` has begun (or the sweep has ended): the sweep file and the
+    process (stop it with `stop_group`)."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",), seeds=range(seeds))
+    process = start_stand_in("sweep", str(path), "--out", str(tmp_path / "out"), "--jobs", "2",
+                             STAND_IN=",".join(f"{seed}:sleep" for seed in sleeping), STAND_IN_MARKS=str(marks))
+    try:
+        wait_for(lambda: (marks / started).exists() or process.poll() is not None)
+    except BaseException:
+        stop_group(process)
+        raise
+    return path, process
+
+
 def test_sigterm_stops_a_parallel_sweep_at_once_and_keeps_the_finished_rows(tmp_path):
     """With --jobs 2, SIGTERM to the sweep's own process (a plain `kill`, a scheduler) waited for every
     queued run, about a minute each here, and then dropped their rows (found in a review, stop 44). Now it
     exits 143 within seconds with one line, the finished row written, and no worker process left."""
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",), seeds=range(6))
-    process = start_stand_in("sweep", str(path), "--out", str(tmp_path / "out"), "--jobs", "2",
-                             STAND_IN="1:sleep,2:sleep,3:sleep,4:sleep,5:sleep", STAND_IN_MARKS=str(marks))
+    path, process = parallel_sweep_started(tmp_path, seeds=6, sleeping=range(1, 6), started="2")
     try:
-        wait_for(lambda: (marks / "2").exists() or process.poll() is not None)
         process.send_signal(signal.SIGTERM)
         start = time.monotonic()
         out, err = process.communicate(timeout=20)
@@ -396,13 +408,8 @@ def test_workers_orphaned_by_a_killed_sweep_do_not_keep_its_folder_locked(tmp_pa
     out-of-memory killer) its orphaned workers kept the folder locked, and every later sweep into it stopped
     with "another sweep is writing" (found in the review of stop 44's own changes). A POSIX record lock
     belongs to the sweep's process alone."""
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    path = write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",), seeds=range(3))
-    process = start_stand_in("sweep", str(path), "--out", str(tmp_path / "out"), "--jobs", "2",
-                             STAND_IN="0:sleep,1:sleep,2:sleep", STAND_IN_MARKS=str(marks))
+    path, process = parallel_sweep_started(tmp_path, seeds=3, sleeping=range(3), started="1")
     try:
-        wait_for(lambda: (marks / "1").exists() or process.poll() is not None)
         process.kill()  # the sweep's own process only: its workers live on
         process.wait(timeout=20)
         again = start_stand_in("sweep", str(path), "--out", str(tmp_path / "out"), "--jobs", "1")

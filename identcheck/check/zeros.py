@@ -669,8 +669,10 @@ def _zero_factor_in_u(expr: sp.Expr, variables: set[sp.Symbol], others: list[sp.
             return [node] if node.free_symbols else []
         return [p for arg in node.args for p in parts(arg)]
 
-    pieces = list(dict.fromkeys(parts(expr)))
     out = np.zeros(len(indices), bool)
+    if not len(indices):  # the common case: no tiny value to explain
+        return out
+    pieces = list(dict.fromkeys(parts(expr)))
     for k, m in enumerate(indices.tolist()):
         values = {s: exact[s][m] for s in others}
         out[k] = any(piece.xreplace(values) == 0 for piece in pieces)

@@ -30,8 +30,7 @@ from PIL import Image, ImageDraw
 from ..errors import DataError
 from ..simulate import Dataset, simulate
 from ..files import write_atomically
-from ..simulate.sampler import require_integer
-from ..sizes import require_memory
+from ..sizes import require_integer, require_memory
 from ..spec import from_dict
 from .paper import _model_rng, _reference_words, _segment_model, _segments
 

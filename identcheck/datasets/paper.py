@@ -40,8 +40,7 @@ from ..families import observation_family
 from ..seeds import require_seed
 from ..simulate import Dataset, simulate
 from ..simulate.mixing import random_mlp
-from ..simulate.sampler import require_integer
-from ..sizes import MAX_HIDDEN_UNITS, MAX_SEGMENTS, require_memory, require_size
+from ..sizes import MAX_HIDDEN_UNITS, MAX_SEGMENTS, require_integer, require_memory, require_size
 from ..spec import from_dict
 
 __all__ = ["synthetic", "partial", "fmri", "read_table"]

@@ -23,6 +23,7 @@ import sympy as sp
 
 from ..errors import DataError
 from ..scm import SCM
+from ..sizes import require_integer
 from ..spec.expressions import numeric_function
 
 __all__ = ["MLPMixing", "ExpressionMixing", "Mixing", "random_orthogonal", "random_mlp", "mixing_for"]
@@ -40,8 +41,6 @@ def random_orthogonal(rng: np.random.Generator, rows: int, cols: int | None = No
     >>> bool(np.allclose(q.T @ q, np.eye(3)))
     True
     """
-    from .sampler import require_integer  # sampler builds on this module
-
     rows = require_integer(rows, "rows", 1)
     cols = rows if cols is None else require_integer(cols, "cols", 1)
     if cols > rows:
@@ -96,8 +95,6 @@ def random_mlp(rng: np.random.Generator, latent_dim: int, observed_dim: int, lay
     >>> bool(np.allclose(f.weights[0] @ f.weights[0].T, np.eye(2)))
     True
     """
-    from .sampler import require_integer
-
     latent_dim, layers = require_integer(latent_dim, "latent_dim", 1), require_integer(layers, "layers", 1)
     if require_integer(observed_dim, "observed_dim", 1) < latent_dim:
         raise DataError(f"observed_dim = {observed_dim} < latent_dim = {latent_dim}: the MLP cannot be injective")

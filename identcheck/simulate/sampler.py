@@ -14,7 +14,6 @@ noise ε. So the same seed gives the same bytes, and the mixing f does not depen
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ from ..errors import DataError
 from ..psi import latents_at
 from ..scm import SCM, require_scm
 from ..seeds import require_seed
-from ..sizes import require_memory
+from ..sizes import require_integer, require_memory
 from ..spec.expressions import numeric_function
 from .dataset import Dataset
 from .mixing import Mixing, MLPMixing, mixing_for
@@ -191,25 +190,9 @@ def _environment_indices(u: Any, count: int) -> np.ndarray:
     """``u`` as a 1-D integer array of environment indices in 0..count-1, else DataError (a -1 would wrap to
     the last environment)."""
     arr = np.asarray(u)
-    if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or (arr.size == 0 and arr.dtype == float)):
+    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
         raise DataError(f"u must be a 1-D array of integer environment indices, got dtype {arr.dtype}, "
                         f"shape {arr.shape}")
     if arr.size and (arr.min() < 0 or arr.max() >= count):
         raise DataError(f"u holds environment indices outside 0..{count - 1}: {int(arr.min())}..{int(arr.max())}")
     return arr
-
-
-def require_integer(value: Any, name: str, minimum: int) -> int:
-    """`value` as an int >= minimum (numpy integers accepted, bools refused), else DataError.
-
-    >>> require_integer(3, "segments", 1)
-    3
-    """
-    kind = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise DataError(f"{name} must be {kind}, got {value!r}") from None
-    if isinstance(value, bool) or number < minimum:
-        raise DataError(f"{name} must be {kind}, got {value!r}")
-    return number

@@ -47,9 +47,9 @@ def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., 
     evaluates the same way everywhere. `exprs` is one expression (one array back) or a list (a list back).
     The symbols are renamed with `_ARGUMENT_PREFIX` first: the generated code calls numpy and scipy by bare
     names (select for Piecewise, e for E, maximum for Max, gammaln for loggamma), which a symbol of that name
-    would shadow. Values are real: a complex result (scipy's LambertW) keeps its real part where the imaginary part is 0
-    and is NaN elsewhere; a derivative sympy leaves unevaluated (of floor, say) is NaN. Callers read NaN as
-    "undefined here" (SPEC §5: evaluation errors or NaN give undecided).
+    would shadow. Values are real: a complex result (scipy's LambertW) keeps its real part where the
+    imaginary part is 0 and is NaN elsewhere; a derivative sympy leaves unevaluated (of floor, say) is NaN.
+    Callers read NaN as "undefined here" (SPEC §5: evaluation errors or NaN give undecided).
 
     >>> import sympy as sp, numpy as np
     >>> u = sp.Symbol("u", real=True)
