@@ -108,10 +108,27 @@ def test_cancellation_inside_a_factor_is_not_a_witness_nor_independence():
     at z1 = 14 is off by 3e-5, so the factors exp(z1) and 1/(cosh - sinh) looked independent and a probe there
     looked like a witness: the edge read "fails, symbolic" (found in a review, stop 43). Probe rows where
     float64 and extended precision disagree no longer count for independence, and such a witness is rechecked
-    at 50 digits; sympy then proves the zero. (scipy's erf has no extended-precision loop, so the same with
-    log(1 - erf(z1)) against log(erfc(z1)) is still misread: README, "Known limits".)"""
+    at 50 digits; sympy then proves the zero."""
     result = edge("(u - 1)*exp(z1) + 1/(cosh(z1) - sinh(z1))", (0, 1, 2, 3, 4))
     assert (result.status, result.vanishes_at, result.method) == ("holds", (0,), "symbolic")
+
+
+@pytest.mark.parametrize("mechanism, vanishes_at", [
+    ("(u - 1)*z1 + log(1 - erf(z1)) - log(erfc(z1))", (1,)),  # separable: u - 1 + 0
+    ("(u - 1)*exp(z1) + log(1 - erf(z1)) - log(erfc(z1))", (1,)),
+    ("(u - 1)*exp(z1) + exp(log(1 - erf(z1)) - log(erfc(z1)))", (1,)),  # the probe path
+    ("(u - 1)*z1 + u*erfc(z1)", ()),  # guards: a scipy function that does not cancel
+    ("(u - 1)*z1 + gamma(z1**2 + 1)/factorial(z1**2)", (1,)),  # gamma(t + 1)/t! = 1
+])
+def test_cancellation_inside_a_scipy_function_is_not_a_witness_nor_independence(mechanism, vanishes_at):
+    """log(1 - erf(z1)) - log(erfc(z1)) is 0, but 1 - erf(z1) loses every digit in float64 beyond z1 = 6, so the
+    two factors of the derivative looked independent and the edge read "fails, symbolic: no real zero in u",
+    z2 unidentifiable. The cross-check at extended precision (see above) caught nothing: scipy.special has no
+    long double loop and the evaluation failed, reading NaN. Such expressions are now checked with mpmath
+    (known since stop 43, fixed in stop 45)."""
+    result = edge(mechanism, (0, 1, 2, 3, 4))
+    assert result.vanishes_at == vanishes_at and not result.no_influence
+    assert result.status == ("holds" if vanishes_at else "fails")
 
 
 def test_deep_digits_tell_a_tiny_influence_from_an_identitys_rounding():

@@ -73,6 +73,8 @@ MIN_FINITE_PROBES = 8
 MP_RELATIVE_TOL = 1e-12
 #: Digits of the mpmath recheck (SPEC §5 step 2c).
 MP_DIGITS = 50
+#: Digits of the check of float64's rounding where numpy has no long double loop (scipy.special).
+EXTENDED_DIGITS = 30
 #: Relative size of the 50-digit rounding, with a margin: below it a residual is no evidence at all.
 MP_ROUNDING = 1e-45
 #: Environments at which one derivative's slow test may fail before the rest are left to the cheaper
@@ -178,10 +180,11 @@ def _full_column_rank(matrix: np.ndarray) -> bool:
     matrix = matrix[np.all(np.isfinite(matrix), axis=1)]
     if matrix.shape[0] < matrix.shape[1]:
         return False
-    norms = np.linalg.norm(matrix, axis=0)
-    if np.any(norms == 0):
+    largest = np.max(np.abs(matrix), axis=0)  # first, so that the norms of values near 1e200 do not overflow
+    if np.any(largest == 0):
         return False
-    singular = np.linalg.svd(matrix / norms, compute_uv=False)
+    matrix = matrix / largest
+    singular = np.linalg.svd(matrix / np.linalg.norm(matrix, axis=0), compute_uv=False)
     return bool(singular[-1] > 1e-9 * singular[0])
 
 
@@ -299,8 +302,19 @@ def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> Evaluator:
     """One lambdified numpy function for several expressions, to call many times (SPEC §5: lambdify once):
     ``evaluator(arrays, shape=None, dtype=np.float64)`` broadcasts the arrays to one shape and returns one
     array per expression (NaN where the evaluation fails; `numeric_function` makes complex values NaN), in
-    float64 or, for a check of float64's rounding, in ``np.longdouble``."""
+    float64 or, for a check of float64's rounding, in ``np.longdouble``. scipy.special's functions (erf,
+    gamma, Bessel) have float64 loops only and refuse long doubles; such expressions are checked at
+    `EXTENDED_DIGITS` with mpmath instead, point by point, and rounded to the nearest float64, as good for
+    telling float64's cancellation from the value as extended precision itself.
+
+    >>> z = sp.Symbol("z1", real=True)
+    >>> evaluate = _evaluator([sp.log(1 - sp.erf(z)), sp.log(sp.erfc(z))], [z])
+    >>> six = [np.array(6.0)]
+    >>> [round(float(v), 4) for v in evaluate(six)], [round(float(v), 4) for v in evaluate(six, dtype=np.longdouble)]
+    ([-inf, -38.3776], [-38.3776, -38.3776])
+    """
     fn = numeric_function(symbols, exprs)
+    precise: list[Callable | None] = []  # the mpmath function, made on first need
 
     def evaluate(arrays: list[np.ndarray], shape: tuple[int, ...] | None = None,
                  dtype: type = np.float64) -> list[np.ndarray]:
@@ -310,11 +324,44 @@ def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> Evaluator:
         with np.errstate(all="ignore"):
             try:
                 out = fn(*inputs)
-            except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
+            except TypeError:
+                if dtype is not np.longdouble:
+                    return [np.full(shape, np.nan) for _ in exprs]
+                if not precise:  # no long double loop: mpmath instead
+                    precise.append(_mp_lambdify_values(exprs, symbols))
+                return _mp_evaluate(precise[0], inputs, shape, len(exprs))
+            except (ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
                 return [np.full(shape, np.nan) for _ in exprs]
         return [np.broadcast_to(np.asarray(v, dtype=dtype), shape) for v in out]
 
     return evaluate
+
+
+def _mp_lambdify_values(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> Callable | None:
+    try:
+        return sp.lambdify(symbols, exprs, modules="mpmath", cse=True)
+    except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
+        return None
+
+
+def _mp_evaluate(fn: Callable | None, inputs: list[np.ndarray], shape: tuple[int, ...],
+                 count: int) -> list[np.ndarray]:
+    """The expressions of `fn` (from `_mp_lambdify_values`) at every point of the broadcast inputs, at
+    `EXTENDED_DIGITS`, rounded to float64 (NaN where mpmath fails or the value is not real)."""
+    out = np.full((count, *shape), np.nan)
+    if fn is None:
+        return list(out)
+    flat = [np.ravel(a) for a in inputs]
+    values = out.reshape(count, -1)
+    with mpmath.workdps(EXTENDED_DIGITS):
+        for index in range(values.shape[1]):
+            try:
+                parts = fn(*(mpmath.mpf(float(a[index])) for a in flat))
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
+                continue
+            values[:, index] = [float(p) if isinstance(mpmath.mpmathify(p), mpmath.mpf) else np.nan
+                                for p in parts]
+    return list(out)
 
 
 def _evaluate(exprs: list[sp.Expr], symbols: list[sp.Symbol], arrays: list[np.ndarray],
