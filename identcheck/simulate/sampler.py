@@ -14,12 +14,13 @@ noise ε. So the same seed gives the same bytes, and the mixing f does not depen
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from ..errors import DataError
+from ..errors import DataError, IdentcheckWarning
 from ..psi import latents_at
 from ..scm import SCM, require_scm
 from ..seeds import require_seed
@@ -105,8 +106,24 @@ def sample_noise(scm: SCM, u: np.ndarray, rng: np.random.Generator) -> np.ndarra
             column = scm.noise_family.sample(rng, {p: v[u] for p, v in per_env.items()}, (len(u),))
         if not np.all(np.isfinite(column)):
             _fail_at(scm, ~np.isfinite(column), u, f"the noise of {latent} overflows")
+        _warn_on_the_edge(scm, latent, column)
         columns.append(column)
     return np.stack(columns, axis=1)
+
+
+def _warn_on_the_edge(scm: SCM, latent: str, column: np.ndarray) -> None:
+    """An `IdentcheckWarning` when draws lie exactly on the edge of the family's open support: float64 rounds
+    a draw closer to the edge than its spacing there onto it (beta(1, 0.01) puts most draws at 1.0), where
+    the density, and a mechanism such as log(n), may be infinite. The draws are kept: the edge is their
+    nearest float (`_on_the_edge` names them when a mechanism fails on them)."""
+    low, high = scm.noise_family.support
+    for edge in (low, high):
+        count = int(np.count_nonzero(column == edge))
+        if count:
+            warnings.warn(f"{scm.source}: {count} of {len(column)} draws of the noise of {latent} "
+                          f"({scm.noise_family.name}) are exactly {edge:g}, the edge of its open support "
+                          f"({low:g}, {high:g}), where float64 rounds draws closer to it than its spacing",
+                          IdentcheckWarning, stacklevel=4)
 
 
 def latents_from_noise(scm: SCM, n: np.ndarray, u: np.ndarray) -> np.ndarray:
