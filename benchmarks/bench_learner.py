@@ -388,7 +388,7 @@ def fig1_table(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
             runs = [r for r in runs if r]
             last = runs or last
             vals = [r["mpc"] for r in runs]
-            cells.append(f"{median(vals):.3f} [{min(vals):.2f}, {max(vals):.2f}]" if vals else "–")
+            cells.append(f"{median(vals):.3f} [{min(vals):.3f}, {max(vals):.3f}]" if vals else "–")
         secs = f"{median(r['seconds'] for r in last):.0f}" if last else "–"
         sps = f"{median(r['samples_per_second'] for r in last):.0f}" if last else "–"
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {secs} | {sps} |")

@@ -111,6 +111,19 @@ def test_the_share_table_lists_seeds_in_seed_order_whatever_order_they_were_stor
     assert rows[-1] == "| m | 5 | 0.100 (0.000 / 0.100 / 0.200) | 0.300 |"
 
 
+def test_the_fig1_table_prints_its_range_to_the_digits_of_its_median(monkeypatch):
+    """[min, max] at 2 decimals printed 0.844 [0.73, 0.84]: a maximum below the median (stop 44's notes)."""
+    import argparse
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from bench_learner import fig1_table
+
+    runs = {f"m/3/{seed}": {"mpc": mpc, "seconds": 1.0, "samples_per_second": 2.0}
+            for seed, mpc in enumerate([0.8436, 0.7311, 0.8446])}
+    args = argparse.Namespace(methods=["m"], latents=[3], seeds=3, held_out=0.0)
+    assert fig1_table({"fig1": runs}, args)[4] == "| m | 0.844 [0.731, 0.845] | 1 | 2 |"
+
+
 def test_resuming_a_file_fitted_elsewhere_keeps_its_machine_and_names_both(tmp_path):
     """A file's machine field is the machine its first runs were fitted on; a run added later on another
     machine names its own platform, and the table's header names both. Before, the resumed file's machine
