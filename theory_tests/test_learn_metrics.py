@@ -165,6 +165,16 @@ def test_mpc_is_scale_free_at_the_ends_of_the_float_range(z):
     assert mpc(np.column_stack([z[:, 0], np.full(len(z), 0.1)]), z).per_node[1] < 1e-12  # constant: about 0
 
 
+def test_two_constant_columns_correlate_zero(z):
+    """A constant column correlates 0 with every column, a constant one included: the rounding of 0.1's mean
+    (0.1 - mean = -1.4e-17) left equal non-zero values, scaled to -1, so a collapsed learned latent matched to
+    a constant true one scored 1 (review 45)."""
+    constant = np.column_stack([z[:, 0], np.full(len(z), 0.1)])
+    result = mpc(constant, np.column_stack([z[:, 0], np.full(len(z), 0.3)]))
+    assert result.per_node[1] == 0.0 and result.value == pytest.approx(0.5)
+    assert agreement([constant, constant[:, ::-1]])[0, 1] == pytest.approx(0.5)
+
+
 def test_metrics_take_torch_tensors_that_require_grad(z):
     """A tensor still attached to an autograd graph is read as its values (numpy refused it with torch's
     RuntimeError)."""

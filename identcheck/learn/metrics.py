@@ -102,13 +102,14 @@ def mpc(z_true: np.ndarray, z_hat: np.ndarray, method: str = "pearson") -> MPC:
 
 def _centred(a: np.ndarray) -> np.ndarray:
     """Columns centred and divided by their largest absolute value, so that norms neither overflow (values of
-    1e200) nor underflow (1e-200). A constant column stays (near) 0: the rounding of its mean leaves equal
-    values, which correlate (about) 0 with any centred column.
+    1e200) nor underflow (1e-200). A constant column is exactly 0, so it correlates 0 with every column:
+    the rounding of its mean would leave equal non-zero values (0.1 - mean = -1.4e-17 at N = 1000), scaled
+    to -1 here, and two such columns would correlate 1.
 
-    >>> _centred(np.array([[1e200, 2.0], [-1e200, 2.0], [3e200, 2.0]])).tolist()
+    >>> _centred(np.array([[1e200, 0.1], [-1e200, 0.1], [3e200, 0.1]])).tolist()
     [[0.0, 0.0], [-1.0, 0.0], [1.0, 0.0]]
     """
-    centred = a - a.mean(0)
+    centred = np.where((a == a[:1]).all(0), 0.0, a - a.mean(0))
     peak = np.abs(centred).max(0)
     return centred / np.where(peak > 0, peak, 1.0)
 
