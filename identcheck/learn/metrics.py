@@ -258,12 +258,16 @@ class ParentShare:
 
 
 def _r2(target: np.ndarray, regressors: np.ndarray) -> float:
-    std = regressors.std(0)
-    design = (regressors - regressors.mean(0)) / np.where(std > 0, std, 1.0)
-    design = np.column_stack([np.ones(len(target)), design])
-    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
-    residual = target - design @ coef
-    total = ((target - target.mean()) ** 2).sum()
+    """R² of ``target`` on ``regressors`` (least squares with intercept). Every column is first `_centred`
+    (scaled by its largest deviation), so R² does not depend on scale: at 1e-200 the squares underflowed and
+    R² read 0, at 1e200 they overflowed."""
+    y = _centred(target[:, None])[:, 0]
+    design = _centred(regressors)
+    std = design.std(0)
+    design = np.column_stack([np.ones(len(y)), design / np.where(std > 0, std, 1.0)])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    residual = y - design @ coef
+    total = (y ** 2).sum()
     return float(1.0 - (residual ** 2).sum() / total) if total > 0 else 0.0
 
 
