@@ -191,6 +191,15 @@ def test_partial_invariant_edge_keeps_one_nonzero_weight_in_every_segment():
     assert all(lam[0] == 0 for lam in tables.values())
 
 
+def test_partial_without_invariant_edges_records_its_reference_segments():
+    """With no invariant edge, λ vanishes on every edge in the reference segments, so they are references of
+    the whole model (`Dataset.reference_envs`); partial recorded none, so a learner pinned by them pinned
+    nothing (review 45)."""
+    data = partial(latents=3, segments=7, samples_per_segment=2, seed=0, invariant_edges=(), reference_segment=[1, 4])
+    assert all((lam[[1, 4]] == 0).all() for lam in lambdas(data).values())
+    assert data.reference_envs == (1, 4)
+
+
 def test_partial_rejects_an_edge_against_the_order():
     """An invariant edge must point forward (z_j -> z_i, j < i) in the lower-triangular DAG."""
     with pytest.raises(DataError, match="forward"):

@@ -165,6 +165,31 @@ def test_mpc_is_scale_free_at_the_ends_of_the_float_range(z):
     assert mpc(np.column_stack([z[:, 0], np.full(len(z), 0.1)]), z).per_node[1] < 1e-12  # constant: about 0
 
 
+def test_parent_share_is_scale_free_at_the_ends_of_the_float_range():
+    """The share is a ratio of R²s and does not depend on the scale of ẑ_i or of the true latents; at 1e-200
+    the squares underflowed and a node that absorbed its parents read share 0 (identified), at 1e200 they
+    overflowed to NaN (review 45, as MPC in stop 43)."""
+    rng = np.random.default_rng(0)
+    parents = rng.normal(size=(3000, 3))
+    n4 = rng.normal(size=3000)
+    z4 = parents @ [0.5, -0.7, 0.3] + n4
+    share = parent_share(n4, z4, parents).share
+    assert share > 0.4
+    for scale in (1e-200, 1e200):
+        assert parent_share(scale * n4, z4, parents).share == pytest.approx(share)
+        assert parent_share(n4, scale * z4, scale * parents).share == pytest.approx(share)
+
+
+def test_two_constant_columns_correlate_zero(z):
+    """A constant column correlates 0 with every column, a constant one included: the rounding of 0.1's mean
+    (0.1 - mean = -1.4e-17) left equal non-zero values, scaled to -1, so a collapsed learned latent matched to
+    a constant true one scored 1 (review 45)."""
+    constant = np.column_stack([z[:, 0], np.full(len(z), 0.1)])
+    result = mpc(constant, np.column_stack([z[:, 0], np.full(len(z), 0.3)]))
+    assert result.per_node[1] == 0.0 and result.value == pytest.approx(0.5)
+    assert agreement([constant, constant[:, ::-1]])[0, 1] == pytest.approx(0.5)
+
+
 def test_metrics_take_torch_tensors_that_require_grad(z):
     """A tensor still attached to an autograd graph is read as its values (numpy refused it with torch's
     RuntimeError)."""

@@ -93,7 +93,8 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
     λ vanishes in `reference_segment` (one segment or a list) on every other edge, so those segments are the
     node-wise references of every identifiable non-root node; they are not references of the invariant edges'
     children, so
-    `reference_envs` is empty (no environment has every causal weight at 0). Pin a learner node by node
+    `reference_envs` is empty (no environment has every causal weight at 0), unless `invariant_edges` is empty
+    (then every weight vanishes there, as in `synthetic`). Pin a learner node by node
     with the checker's references, `identcheck.verify.node_pins`. `strength` and `gain` are `synthetic`'s.
 
     >>> data = partial(segments=7, samples_per_segment=5)
@@ -110,7 +111,8 @@ def partial(latents: int = 3, segments: int = 50, samples_per_segment: int = 100
     arrows = ", ".join(f"{names[j]}->{names[i]}" for j, i in sorted(invariant)) or "none"
     spec = _spec("partial", f"partial identifiability (Fig. 2): invariant edges {arrows}; lambda = 0 in "
                             f"{_reference_words(refs)} on every other edge{_scale_note(scale, inner)}", model, ell)
-    return simulate(from_dict(spec, source="<partial>"), samples_per_segment, seed)
+    data = simulate(from_dict(spec, source="<partial>"), samples_per_segment, seed)
+    return replace(data, reference_envs=() if invariant else refs)
 
 
 # -- the shared model -----------------------------------------------------------------------------------

@@ -102,13 +102,14 @@ def mpc(z_true: np.ndarray, z_hat: np.ndarray, method: str = "pearson") -> MPC:
 
 def _centred(a: np.ndarray) -> np.ndarray:
     """Columns centred and divided by their largest absolute value, so that norms neither overflow (values of
-    1e200) nor underflow (1e-200). A constant column stays (near) 0: the rounding of its mean leaves equal
-    values, which correlate (about) 0 with any centred column.
+    1e200) nor underflow (1e-200). A constant column is exactly 0, so it correlates 0 with every column:
+    the rounding of its mean would leave equal non-zero values (0.1 - mean = -1.4e-17 at N = 1000), scaled
+    to -1 here, and two such columns would correlate 1.
 
-    >>> _centred(np.array([[1e200, 2.0], [-1e200, 2.0], [3e200, 2.0]])).tolist()
+    >>> _centred(np.array([[1e200, 0.1], [-1e200, 0.1], [3e200, 0.1]])).tolist()
     [[0.0, 0.0], [-1.0, 0.0], [1.0, 0.0]]
     """
-    centred = a - a.mean(0)
+    centred = np.where((a == a[:1]).all(0), 0.0, a - a.mean(0))
     peak = np.abs(centred).max(0)
     return centred / np.where(peak > 0, peak, 1.0)
 
@@ -257,12 +258,16 @@ class ParentShare:
 
 
 def _r2(target: np.ndarray, regressors: np.ndarray) -> float:
-    std = regressors.std(0)
-    design = (regressors - regressors.mean(0)) / np.where(std > 0, std, 1.0)
-    design = np.column_stack([np.ones(len(target)), design])
-    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
-    residual = target - design @ coef
-    total = ((target - target.mean()) ** 2).sum()
+    """R² of ``target`` on ``regressors`` (least squares with intercept). Every column is first `_centred`
+    (scaled by its largest deviation), so R² does not depend on scale: at 1e-200 the squares underflowed and
+    R² read 0, at 1e200 they overflowed."""
+    y = _centred(target[:, None])[:, 0]
+    design = _centred(regressors)
+    std = design.std(0)
+    design = np.column_stack([np.ones(len(y)), design / np.where(std > 0, std, 1.0)])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    residual = y - design @ coef
+    total = (y ** 2).sum()
     return float(1.0 - (residual ** 2).sum() / total) if total > 0 else 0.0
 
 
