@@ -189,7 +189,8 @@ def shd(true_adj: np.ndarray, learned_adj: np.ndarray, assignment: np.ndarray) -
     ``A[j, i]`` = edge j → i in both graphs; ``assignment[i]`` = learned node matched to true node i (as in
     `MPC.assignment`). Each unordered pair counts once: missing (true edge, none learned), extra (learned
     edge, none true) or reversed (both have the edge, in opposite directions). Any other disagreement on a
-    pair (for instance a 2-cycle) counts as extra.
+    pair (for instance a 2-cycle) counts as extra. A learned graph with more nodes than the true one is
+    compared on the matched nodes only: edges at learned nodes that no true node is matched to do not count.
 
     >>> true = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]], bool)      # 1 -> 2 -> 3
     >>> learned = np.array([[0, 0, 0], [1, 0, 0], [1, 0, 0]], bool)   # 2 -> 1, 1 -> 3
