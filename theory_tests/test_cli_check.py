@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from identcheck import example_names
 from identcheck.cli import SUBCOMMANDS, main
@@ -184,3 +185,16 @@ def test_documented_specs_check_as_their_descriptions_say(capsys, name, verdicts
     report = json.loads(out)
     assert {node: entry["verdict"] for node, entry in report["nodes"].items()} == verdicts
     assert code == (0 if set(verdicts.values()) == {"identifiable"} else 1)
+
+
+def test_observation_noise_without_a_family_is_gaussian_as_the_contract_defaults_it(capsys, tmp_path):
+    """CONTRACT §1: observation_noise defaults to {family: gaussian, scale: 0.01}, and a block that gives only
+    the family gets scale 0.01; one that gave only the scale was refused ("observation_noise.family: missing
+    required key", exit 2) instead of getting the default family."""
+    spec = yaml.safe_load(example_path("C1").read_text(encoding="utf-8"))
+    path = tmp_path / "scale_only.yaml"
+    path.write_text(yaml.safe_dump({**spec, "observation_noise": {"scale": 0.5}}), encoding="utf-8")
+    code, out, err = run(capsys, "check", str(path), "--format", "json")
+    assert code == 0 and err == "", err
+    noise = json.loads(out)["assumptions"]["i"]
+    assert noise["family"] == "gaussian" and "scale 0.5" in noise["reason"]

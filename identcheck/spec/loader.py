@@ -483,10 +483,12 @@ class _Builder:
         raise self.fail("mixing.kind", f"unknown kind {kind!r} (known: mlp, expression)")
 
     def observation_noise(self, value: Any) -> ObservationNoise:
-        value = self.mapping(value, "observation_noise", {"family", "scale"}, ("family",))
-        family = OBSERVATION_FAMILIES.get(value["family"]) if isinstance(value["family"], str) else None
+        """The observation noise: CONTRACT §1's default, family gaussian and scale 0.01, for each key left out."""
+        value = self.mapping(value, "observation_noise", {"family", "scale"})
+        name = value.get("family", "gaussian")
+        family = OBSERVATION_FAMILIES.get(name) if isinstance(name, str) else None
         if family is None:
-            raise self.fail("observation_noise.family", f"unknown family {value['family']!r} "
+            raise self.fail("observation_noise.family", f"unknown family {name!r} "
                                                         f"(known: {', '.join(OBSERVATION_FAMILIES)})")
         scale = self.number(value.get("scale", 0.0 if family.name == "none" else 0.01), "observation_noise.scale")
         if scale < 0 or (scale == 0 and family.name != "none"):
