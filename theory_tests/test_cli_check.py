@@ -198,3 +198,20 @@ def test_observation_noise_without_a_family_is_gaussian_as_the_contract_defaults
     assert code == 0 and err == "", err
     noise = json.loads(out)["assumptions"]["i"]
     assert noise["family"] == "gaussian" and "scale 0.5" in noise["reason"]
+
+
+@pytest.mark.parametrize("gbar", ["sign(t)*t**2", "sign(t - 1)*(t - 1)**2"])
+def test_an_invertible_post_nonlinearity_written_with_sign_is_accepted(capsys, tmp_path, gbar):
+    """CONTRACT §1 refuses a non-invertible post-nonlinearity. sign(t)*t**2 is t*Abs(t), strictly increasing
+    with derivative 2|t|, and t*Abs(t) was accepted; but sympy's derivative of the sign form holds
+    2*t**2*DiracDelta(t), NaN at t = 0, so the spec was refused (exit 2, "not differentiable on the whole real
+    line"). The two spellings now give the same report."""
+    spec = yaml.safe_load(example_path("C14").read_text(encoding="utf-8"))
+    reports = []
+    for name, text in (("sign", gbar), ("abs", gbar.replace("sign(", "Abs(").replace("**2", ""))):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({**spec, "name": "pnl", "post_nonlinear": {"z2": text}}), encoding="utf-8")
+        code, out, err = run(capsys, "check", str(path), "--format", "json")
+        assert code == 0 and err == "", err
+        reports.append(json.loads(out)["nodes"])
+    assert reports[0] == reports[1] and reports[0]["z2"]["up_to"] == "invertible_componentwise"
