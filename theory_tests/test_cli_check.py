@@ -215,3 +215,13 @@ def test_an_invertible_post_nonlinearity_written_with_sign_is_accepted(capsys, t
         assert code == 0 and err == "", err
         reports.append(json.loads(out)["nodes"])
     assert reports[0] == reports[1] and reports[0]["z2"]["up_to"] == "invertible_componentwise"
+
+
+@pytest.mark.parametrize("argv", [["check", ""], ["simulate", "", "--out", "x.npz"], ["verify", ""],
+                                  ["sweep", "", "--out", "out"]])
+def test_an_empty_spec_or_sweep_path_is_named_as_given(capsys, argv):
+    """CONTRACT §1-2: a bad input is one line naming the file. An empty SPEC (or SWEEP) was read as the folder
+    '.', and the error named '.' ("cannot read the file (IsADirectoryError)"); it is now a usage error."""
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "expected a non-empty path" in err and "IsADirectoryError" not in err
