@@ -1,8 +1,8 @@
 """`sweep`: run `verify` (or a learner benchmark) over specs × seeds × methods, resumably (CONTRACT §5).
 
-A sweep file names the specs (paths relative to the sweep file, or built-in examples as ``examples/C1``),
-the seeds, the learner names and a budget. Every run has a content hash (`Run.run_id`) of the spec text,
-the seed, the method, the budget and the task. ``DIR/results.csv`` gets one row per run and is rewritten
+A sweep file names the specs (paths relative to the sweep file, or built-in examples as ``C1`` or
+``examples/C1``), the seeds, the learner names and a budget. Every run has a content hash (`Run.run_id`) of
+the spec text, the seed, the method, the budget and the task. ``DIR/results.csv`` gets one row per run and is rewritten
 atomically after every finished run, so an interrupted sweep loses at most the runs in flight, and running
 the same sweep again skips the runs whose row is already ``ok`` (failed runs are retried). Columns a user
 added to results.csv are kept (after `COLUMNS`, empty in new rows). One sweep at a time writes into a
@@ -163,9 +163,10 @@ def _no_duplicates(values: list[Any], source: str, key: str, what: str = "duplic
 
 
 def _spec_text(entry: Any, folder: Path, source: str, key: str) -> str:
-    """The text of a spec entry: a file relative to the sweep file, else a built-in ``examples/NAME``."""
+    """The text of a spec entry: a file relative to the sweep file, else a built-in example, written as its
+    name (``C1``, as `identcheck examples` lists it) or as ``examples/C1``."""
     if not isinstance(entry, str) or not entry:
-        raise _fail(source, key, f"expected a spec path or examples/NAME, got {entry!r}")
+        raise _fail(source, key, f"expected a spec path, an example name or examples/NAME, got {entry!r}")
     path = folder / entry
     try:
         if path.is_file():
@@ -173,9 +174,9 @@ def _spec_text(entry: Any, folder: Path, source: str, key: str) -> str:
     except (OSError, UnicodeDecodeError) as exc:  # a name too long, no permission, not text
         raise _fail(source, key, f"cannot read {path} ({type(exc).__name__})") from None
     name = entry.removeprefix("examples/")
-    if entry.startswith("examples/") and name in example_names():
+    if name in example_names():
         return example_path(name).read_text(encoding="utf-8")
-    raise _fail(source, key, f"no spec file {path} and no built-in example {entry!r}")
+    raise _fail(source, key, f"no spec file {path} and no built-in example {name!r}")
 
 
 def load_sweep(path: str | Path) -> SweepPlan:

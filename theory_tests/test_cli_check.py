@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from identcheck import example_names
 from identcheck.cli import SUBCOMMANDS, main
@@ -184,3 +185,43 @@ def test_documented_specs_check_as_their_descriptions_say(capsys, name, verdicts
     report = json.loads(out)
     assert {node: entry["verdict"] for node, entry in report["nodes"].items()} == verdicts
     assert code == (0 if set(verdicts.values()) == {"identifiable"} else 1)
+
+
+def test_observation_noise_without_a_family_is_gaussian_as_the_contract_defaults_it(capsys, tmp_path):
+    """CONTRACT §1: observation_noise defaults to {family: gaussian, scale: 0.01}, and a block that gives only
+    the family gets scale 0.01; one that gave only the scale was refused ("observation_noise.family: missing
+    required key", exit 2) instead of getting the default family."""
+    spec = yaml.safe_load(example_path("C1").read_text(encoding="utf-8"))
+    path = tmp_path / "scale_only.yaml"
+    path.write_text(yaml.safe_dump({**spec, "observation_noise": {"scale": 0.5}}), encoding="utf-8")
+    code, out, err = run(capsys, "check", str(path), "--format", "json")
+    assert code == 0 and err == "", err
+    noise = json.loads(out)["assumptions"]["i"]
+    assert noise["family"] == "gaussian" and "scale 0.5" in noise["reason"]
+
+
+@pytest.mark.parametrize("gbar", ["sign(t)*t**2", "sign(t - 1)*(t - 1)**2"])
+def test_an_invertible_post_nonlinearity_written_with_sign_is_accepted(capsys, tmp_path, gbar):
+    """CONTRACT §1 refuses a non-invertible post-nonlinearity. sign(t)*t**2 is t*Abs(t), strictly increasing
+    with derivative 2|t|, and t*Abs(t) was accepted; but sympy's derivative of the sign form holds
+    2*t**2*DiracDelta(t), NaN at t = 0, so the spec was refused (exit 2, "not differentiable on the whole real
+    line"). The two spellings now give the same report."""
+    spec = yaml.safe_load(example_path("C14").read_text(encoding="utf-8"))
+    reports = []
+    for name, text in (("sign", gbar), ("abs", gbar.replace("sign(", "Abs(").replace("**2", ""))):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({**spec, "name": "pnl", "post_nonlinear": {"z2": text}}), encoding="utf-8")
+        code, out, err = run(capsys, "check", str(path), "--format", "json")
+        assert code == 0 and err == "", err
+        reports.append(json.loads(out)["nodes"])
+    assert reports[0] == reports[1] and reports[0]["z2"]["up_to"] == "invertible_componentwise"
+
+
+@pytest.mark.parametrize("argv", [["check", ""], ["simulate", "", "--out", "x.npz"], ["verify", ""],
+                                  ["sweep", "", "--out", "out"]])
+def test_an_empty_spec_or_sweep_path_is_named_as_given(capsys, argv):
+    """CONTRACT §1-2: a bad input is one line naming the file. An empty SPEC (or SWEEP) was read as the folder
+    '.', and the error named '.' ("cannot read the file (IsADirectoryError)"); it is now a usage error."""
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "expected a non-empty path" in err and "IsADirectoryError" not in err

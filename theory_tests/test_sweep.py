@@ -159,6 +159,21 @@ def test_bad_sweep_file_names_the_key(tmp_path, change, key):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
 
 
+def test_a_built_in_example_is_named_as_identcheck_examples_lists_it(tmp_path):
+    """CONTRACT §5: specs are paths or built-in example names. ``C1`` (the name `identcheck examples` lists and
+    ``--example`` takes) was refused, exit 2 with "no built-in example 'C1'"; it now runs as ``examples/C1``
+    does, the row naming the spec as written, and the two spellings of one example are one spec."""
+    path = write_sweep(tmp_path, specs=("C1",), methods=("ivae",), task="bench")
+    result = identcheck("sweep", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    (row,) = rows(tmp_path / "out")
+    assert row["spec"] == "C1" and row["status"] == "ok"
+    prefixed = load_sweep(write_sweep(tmp_path, specs=("examples/C1",), methods=("ivae",), task="bench"))
+    assert row["run"] == plan_runs(prefixed)[0].run_id
+    with pytest.raises(SpecError, match=r"sweep\.specs\[1\]: same content as sweep\.specs\[0\]"):
+        load_sweep(write_sweep(tmp_path, specs=("C1", "examples/C1")))
+
+
 def test_unreadable_files_around_a_sweep_are_one_line_errors(tmp_path, capsys):
     """A results.csv that is not text, and a spec entry whose name the file system refuses (too long), are
     one line and exit 2, not internal errors (both were, exit 3)."""

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # for the annotation only
     from ..report import Report
     from ..verify import VerifyReport
 
-__all__ = ["add_spec_arguments", "at_least", "load_scm", "not_the_spec", "output_path", "silence_stdout", "write",
+__all__ = ["add_spec_arguments", "at_least", "load_scm", "not_the_spec", "non_empty_path", "silence_stdout", "write",
            "write_report"]
 
 
@@ -43,7 +43,8 @@ def at_least(minimum: int) -> Callable[[str], int]:
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the positional SPEC (a YAML file) and its alternative `--example NAME` (a built-in spec)."""
-    parser.add_argument("spec", nargs="?", metavar="SPEC", help="the spec file (YAML, CONTRACT §1)")
+    parser.add_argument("spec", nargs="?", type=non_empty_path, metavar="SPEC",
+                        help="the spec file (YAML, CONTRACT §1)")
     parser.add_argument("--example", metavar="NAME",
                         help=f"a built-in example instead of SPEC ({', '.join(example_names())})")
 
@@ -114,8 +115,9 @@ def silence_stdout() -> None:
         os.close(devnull)
 
 
-def output_path(text: str) -> str:
-    """An argparse type for output files and folders: a non-empty path (exit 2 otherwise)."""
+def non_empty_path(text: str) -> str:
+    """An argparse type for the files and folders a command reads or writes: a non-empty path (exit 2
+    otherwise; an empty SPEC was read as the folder '.')."""
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a non-empty path")
     return text

@@ -11,7 +11,7 @@ import sys
 from pathlib import PurePath
 
 from . import UsageError
-from .common import add_spec_arguments, is_stdout, load_scm, not_the_spec, output_path, write
+from .common import add_spec_arguments, is_stdout, load_scm, not_the_spec, non_empty_path, write
 
 __all__ = ["register", "run"]
 
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--samples-per-env", type=int, default=1000, metavar="N",
                         help="rows per environment (default 1000)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed in [0, 2**32) (default 0)")
-    parser.add_argument("--out", required=True, type=output_path, metavar="PATH",
+    parser.add_argument("--out", required=True, type=non_empty_path, metavar="PATH",
                         help="the .npz file to write (a name ending in another suffix, such as .csv, is refused)")
     parser.set_defaults(run=run)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import at_least, output_path, write
+from .common import at_least, non_empty_path, write
 
 __all__ = ["register", "run"]
 
@@ -21,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run every spec x seed x method of a sweep file and write DIR/results.csv (CONTRACT §5). "
                     "Rerunning skips the runs already ok. Exit 0 when every run is ok, 1 when some failed, "
                     "2 for invalid input.")
-    parser.add_argument("sweep", metavar="SWEEP", help="the sweep file (YAML)")
-    parser.add_argument("--out", required=True, type=output_path, metavar="DIR", help="folder for results.csv")
+    parser.add_argument("sweep", type=non_empty_path, metavar="SWEEP", help="the sweep file (YAML)")
+    parser.add_argument("--out", required=True, type=non_empty_path, metavar="DIR", help="folder for results.csv")
     parser.add_argument("--backend", choices=("local", "dask"), default="local",
                         help="local processes (default) or a dask cluster (needs identcheck[dask])")
     parser.add_argument("--address", metavar="SCHEDULER", help="dask scheduler address (default: a local cluster)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_spec_arguments, at_least, load_scm, not_the_spec, output_path, write_report
+from .common import add_spec_arguments, at_least, load_scm, not_the_spec, non_empty_path, write_report
 
 __all__ = ["register", "run"]
 
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "sooner on free cores")
     parser.add_argument("--threshold", type=float, default=0.9, metavar="T",
                         help="correlation an identifiable node must reach (default 0.9)")
-    parser.add_argument("--plot", type=output_path, metavar="IMAGE",
+    parser.add_argument("--plot", type=non_empty_path, metavar="IMAGE",
                         help="also draw verdicts vs recovery and the learned graph into this file; its suffix "
                              "names the format (.png, .pdf, .svg, ...), checked before the fit")
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text",

@@ -435,7 +435,7 @@ class _Builder:
         root of odd multiplicity is a sign change); any other is scanned on `_PNL_GRID`, where a sign change
         counts only when sympy confirms both signs at 50 digits (float64 rounding is no evidence either way)."""
         expr = parse_expression(text, {"t": PNL_SYMBOL}, source=self.source, key=key)
-        derivative = sp.diff(expr, PNL_SYMBOL)
+        derivative = _without_null_deltas(sp.diff(expr, PNL_SYMBOL))
         with np.errstate(all="ignore"):
             d = np.broadcast_to(np.asarray(numeric_function([PNL_SYMBOL], derivative)(_PNL_GRID), dtype=float),
                                 _PNL_GRID.shape)
@@ -483,10 +483,12 @@ class _Builder:
         raise self.fail("mixing.kind", f"unknown kind {kind!r} (known: mlp, expression)")
 
     def observation_noise(self, value: Any) -> ObservationNoise:
-        value = self.mapping(value, "observation_noise", {"family", "scale"}, ("family",))
-        family = OBSERVATION_FAMILIES.get(value["family"]) if isinstance(value["family"], str) else None
+        """The observation noise: CONTRACT §1's default, family gaussian and scale 0.01, for each key left out."""
+        value = self.mapping(value, "observation_noise", {"family", "scale"})
+        name = value.get("family", "gaussian")
+        family = OBSERVATION_FAMILIES.get(name) if isinstance(name, str) else None
         if family is None:
-            raise self.fail("observation_noise.family", f"unknown family {value['family']!r} "
+            raise self.fail("observation_noise.family", f"unknown family {name!r} "
                                                         f"(known: {', '.join(OBSERVATION_FAMILIES)})")
         scale = self.number(value.get("scale", 0.0 if family.name == "none" else 0.01), "observation_noise.scale")
         if scale < 0 or (scale == 0 and family.name != "none"):
@@ -504,6 +506,27 @@ _PNL_GRID = np.unique(np.concatenate([
     *(sign * np.logspace(np.log10(50.0), 6.0, 241)[1:] for sign in (-1.0, 1.0))]))
 #: A rational gbar' of higher degree is scanned rather than factored (sympy's square-free split grows with it).
 _MAX_EXACT_DEGREE = 200
+
+
+def _without_null_deltas(derivative: sp.Expr) -> sp.Expr:
+    """gbar' without its DiracDelta(a(t)) terms whose factor has a double zero at every real zero of a. Such a
+    term is 0 as a function (t**2*DiracDelta(t) = 0) and gbar is differentiable there, as sign(t)*t**2 is, the
+    same map as t*Abs(t) (its derivative is 2|t|). A simple zero leaves a kink (t + Heaviside(t)*t: slope 1,
+    then 2) and no zero a jump (t + Heaviside(t)); those terms stay, and the scan finds gbar not differentiable.
+
+    >>> t = PNL_SYMBOL
+    >>> _without_null_deltas(sp.diff(sp.sign(t)*t**2, t)), _without_null_deltas(sp.diff(t + sp.Heaviside(t), t))
+    (2*t*sign(t), DiracDelta(t) + 1)
+    """
+    expanded = sp.expand(derivative) if derivative.has(sp.DiracDelta) else derivative
+    for delta in expanded.atoms(sp.DiracDelta):
+        zeros = sp.solveset(delta.args[0], PNL_SYMBOL, domain=sp.S.Reals)
+        factor = expanded.coeff(delta)
+        if len(delta.args) == 1 and isinstance(zeros, sp.FiniteSet) and all(
+                sp.simplify(f.subs(PNL_SYMBOL, zero)) == 0
+                for zero in zeros for f in (factor, sp.diff(factor, PNL_SYMBOL))):
+            derivative = derivative.subs(delta, 0)
+    return derivative
 
 
 def _rational_sign_change(derivative: sp.Expr) -> str | None:
