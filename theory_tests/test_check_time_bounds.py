@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import sympy as sp
 
 import identcheck
 from identcheck import from_dict
+from identcheck.check.condition_iv import check_edge
 from identcheck.check.linear_gaussian import _affine_parts, _gaussian_moments
-from identcheck.check.zeros import separate
+from identcheck.check.zeros import DEEP_SECONDS, _deep_witnesses, separate
 
 VECTOR_ENVS = [[0, 1], [1, 2], [2, 0], [3, 1], [4, 3]]
+NOISE2 = {"z1": {"mean": "1.5*sin(1.7*u + 0.9)", "std": "exp(0.6*cos(1.3*u + 2.1))"},
+          "z2": {"mean": "1.5*sin(1.7*u + 1.8)", "std": "exp(0.6*cos(1.3*u + 4.2))"}}
 
 
 def vector_spec(mechanism: str) -> dict:
@@ -58,3 +62,51 @@ def test_vector_environment_with_a_high_power_checks_in_seconds():
     assert time.perf_counter() - start < 15
     edge = report.to_dict()["assumptions"]["iv"]["edges"][0]
     assert edge["status"] == "holds" and edge["method"] == "symbolic" and edge["vanishes_at"] == [[0, 1]]
+
+
+def test_deep_looks_fit_in_their_time_budget():
+    """u*(1 - tanh(z1)**2)*besselk(0, u + 1) at z1 = 3000 is about 1e-2600, a non-zero that only 5000 digits
+    show; mpmath's besselk(0, x) takes over a minute at 2000 digits. The look is refused once its predicted
+    cost passes DEEP_SECONDS, and the environment is reported as refused (0.9 s; over 150 s before, killed)."""
+    z, u = sp.symbols("z1 u", real=True)
+    refused: list[int] = []
+    start = time.perf_counter()
+    found = _deep_witnesses(u*(1 - sp.tanh(z)**2)*sp.besselk(0, u + 1), [z], [u], np.full((1, 3, 1), 3000.0),
+                            {u: [sp.Integer(1)]}, {u: np.array([1.0])}, np.array([0]), refused)
+    assert found == {} and refused == [0]
+    assert time.perf_counter() - start < 2 * DEEP_SECONDS
+    # a cheap function is still looked at with all the digits: tanh alone shows the non-zero at 5000
+    assert _deep_witnesses(u*(1 - sp.tanh(z)**2), [z], [u], np.full((1, 3, 1), 3000.0),
+                           {u: [sp.Integer(1)]}, {u: np.array([1.0])}, np.array([0])) == {0: 0}
+
+
+def test_an_environment_whose_deep_look_was_cut_short_is_undecided():
+    """besselk(0, u + 1)*tanh(z1 + 100*u)**2: for u >= 4, d(., u) is below 50 digits' rounding at every probe
+    (1 - tanh**2 of 400 and more) and a non-zero at 1000-5000 digits. `identcheck check` at u in
+    {0, 1, 4, 8, 12} ran over 6.5 minutes before (killed), in mpmath's besselk at 5000 digits; 7.8 s now.
+    Here at u in {0, 1, 12}: 5.9 s (over 150 s before, killed). The environment reads undecided (not a numeric zero, which the refused
+    look could not rule out), and the reason says why."""
+    start = time.perf_counter()
+    result = check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": [0, 1, 12]},
+                                   "noise": {"family": "gaussian", "params": NOISE2},
+                                   "mechanisms": {"z2": "besselk(0, u + 1)*tanh(z1 + 100*u)**2"}}), "z1", "z2")
+    assert time.perf_counter() - start < 4 * DEEP_SECONDS
+    assert result.status == "undecided" and result.vanishes_at == () and result.nonzero_at == 0
+    assert "did not fit in 10 s" in result.reason and "u = 12" in result.reason
+
+
+def test_a_domain_scan_whose_deep_look_was_cut_short_is_undecided():
+    """The same derivative scanned over the declared domain [0, 5]: for u above about 0.7 it is below 50
+    digits' rounding at every probe, so the scan's grid run of zeros is looked at with 200-5000 digits
+    (besselk again). The refused looks count as no zero, and the edge, with no other zero, is undecided
+    rather than 'fails' or a numeric interval of zeros (which the budget alone gave, u in [2.075, 20] on
+    [0, 20], before it counted refusals). 3.9 s now; 22.8 s before, where the 1000-digit looks found the
+    non-zeros ('fails'). On [0, 20] 10.6 s now, and far longer before (5000-digit looks)."""
+    start = time.perf_counter()
+    result = check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"],
+                                   "environments": {"values": [0, 0.5, 1.5, 2], "domain": [0, 5]},
+                                   "noise": {"family": "gaussian", "params": NOISE2},
+                                   "mechanisms": {"z2": "besselk(0, u + 1)*tanh(z1 + 100*u)**2"}}), "z1", "z2")
+    assert time.perf_counter() - start < 4 * DEEP_SECONDS
+    assert result.status == "undecided" and result.extrapolated_zeros == ()
+    assert "undecided in the declared domain [0, 5]" in result.reason and "did not fit in 10 s" in result.reason

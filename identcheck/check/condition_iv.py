@@ -30,7 +30,8 @@ from ..psi import latent_map, latents_exact, noise_symbols
 from ..scm import PNL_SYMBOL, SCM
 from ..spec.expressions import numeric_function
 from .results import Status
-from .zeros import ZeroProfile, probe_points, real_zero_set, scan_zero_set, vanishing_profile
+from .zeros import (DEEP_DIGITS, DEEP_SECONDS, MP_DIGITS, ZeroProfile, probe_points, real_zero_set, scan_zero_set,
+                    vanishing_profile)
 
 __all__ = ["CommonZeros", "EdgeZeros", "IVAnalysis", "analyse_iv", "check_edge", "check_condition_iv",
            "environment_text", "exact_table", "pretty"]
@@ -224,11 +225,12 @@ class _Context:
         return at
 
 
-def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: list[sp.Symbol],
-                   child: str) -> tuple[sp.Set | None, sp.Set | None, bool]:
+def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: list[sp.Symbol], child: str,
+                   refused: list[float] | None = None) -> tuple[sp.Set | None, sp.Set | None, bool]:
     """Solve {u : d(., u) == 0} for a scalar u given by a formula (SPEC §5 step 3).
 
-    Returns (solved set over R or None, zeros within the declared domain or None, exact?)."""
+    Returns (solved set over R or None, zeros within the declared domain or None, exact?); the u values of a
+    domain scan whose look at DEEP_DIGITS did not fit in DEEP_SECONDS are appended to `refused`."""
     env = ctx.scm.environments
     if env.kind != "scalar" or d.free_symbols & ctx.parameter_symbols:
         # tables are known only at the observed environments: nothing to solve, nothing extrapolated
@@ -245,7 +247,7 @@ def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: lis
     points = ctx.scan_points(child)
     if points is None:  # the support away from the observed environments is unknown: nothing extrapolated
         return None, sp.S.EmptySet, True
-    within, exact = scan_zero_set(d, parents, u, (low, high), points, tol=ctx.tol)
+    within, exact = scan_zero_set(d, parents, u, (low, high), points, tol=ctx.tol, refused=refused)
     return None, within, exact  # a scan that finds nothing proves nothing: exact is False then
 
 
@@ -364,7 +366,8 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     jump = _jump_test(ctx, parent, child)
     profile, jumps = _without_jumps(ctx, jump, profile, child) if jump else (profile, [])
     tables = bool(d.free_symbols & ctx.parameter_symbols)
-    solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, child)
+    scan_refused: list[float] = []
+    solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, child, scan_refused)
     extrapolated_zeros = sp.Complement(within, ctx.observed_u) if within is not None else sp.S.EmptySet
     jump_u: list[float] = []  # unobserved zeros of the derivative where g jumps: not zeros of the influence
     if jump and _nonempty(extrapolated_zeros):
@@ -379,12 +382,22 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     if jumps or jump_u:
         name += f" with the jumps of g_{child} in {parent}"
     status, reason = _grade(ctx, name, child, profile, extrapolated_zeros, witness_point)
+    if status == "fails" and nonzero_idx and scan_refused:  # the scan could not look where a zero may be
+        shown = ", ".join(f"{value:g}" for value in sorted(scan_refused)[:6])
+        status, reason = "undecided", (
+            f"{name} does not vanish identically in any observed environment; undecided in the declared domain "
+            f"{_domain_text(ctx)}: at u = {shown} it reads 0 at {MP_DIGITS} digits, and the look at up to "
+            f"{DEEP_DIGITS[-1]} digits for a smaller non-zero did not fit in {DEEP_SECONDS:g} s")
     if jumps or jump_u:
         where = ", ".join(([_list_envs(ctx, jumps)] if jumps else []) + [f"u = {value:g}" for value in jump_u])
         reason += (f"; g_{child} jumps in {parent} (a Piecewise, sign, Heaviside, floor or ceiling) at {where}, "
                    f"where the derivative vanishes: it is not constant in {parent} there")
     elif status == "fails" and zero_idx == [] and nonzero_idx:
         reason += _why_no_zero(ctx, solved, tables)
+    if profile.cut_short:
+        reason += (f"; at {_list_envs(ctx, list(profile.cut_short))} it reads 0 at {MP_DIGITS} digits, and the look "
+                   f"at up to {DEEP_DIGITS[-1]} digits for a smaller non-zero did not fit in {DEEP_SECONDS:g} s "
+                   "(undecided there)")
     extrapolated = status == "holds" and not zero_idx
     # symbolic: every zero claimed is proven exactly, and a zero set in the domain (an extrapolated zero, or
     # its absence) was solved exactly; non-zeros rest on exact coefficients or on witness points
