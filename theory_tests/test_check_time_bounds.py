@@ -84,8 +84,8 @@ def test_an_environment_whose_deep_look_was_cut_short_is_undecided():
     """besselk(0, u + 1)*tanh(z1 + 100*u)**2: for u >= 4, d(., u) is below 50 digits' rounding at every probe
     (1 - tanh**2 of 400 and more) and a non-zero at 1000-5000 digits. `identcheck check` at u in
     {0, 1, 4, 8, 12} ran over 6.5 minutes before (killed), in mpmath's besselk at 5000 digits; 7.8 s now.
-    Here at u in {0, 1, 12}: 5.9 s (over 150 s before, killed). The environment reads undecided (not a numeric zero, which the refused
-    look could not rule out), and the reason says why."""
+    Here at u in {0, 1, 12}: 5.9 s (over 150 s before, killed). The environment reads undecided (not a
+    numeric zero, which the refused look could not rule out), and the reason says why."""
     start = time.perf_counter()
     result = check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": [0, 1, 12]},
                                    "noise": {"family": "gaussian", "params": NOISE2},
@@ -110,3 +110,15 @@ def test_a_domain_scan_whose_deep_look_was_cut_short_is_undecided():
     assert time.perf_counter() - start < 4 * DEEP_SECONDS
     assert result.status == "undecided" and result.extrapolated_zeros == ()
     assert "undecided in the declared domain [0, 5]" in result.reason and "did not fit in 10 s" in result.reason
+
+
+def test_a_high_power_of_spec_numbers_is_no_rounding():
+    """Not a matter of time, found on the way: d = u*(1 - tanh(u*z1)**2)*(u - 0.3)**400. Its expanded terms
+    cancel in float64, and the 50-digit recheck measured (u - 0.3)**400 against (|u| + 0.3)**400, 1e-108 of
+    it at u = 1: every environment read zero and the edge 'fails: no influence' (numeric). b**n now counts
+    as |b|**(n - 1) times the magnitude of b: u = 0 is the zero, u = 1 a witness."""
+    result = check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"],
+                                   "environments": {"values": [0, 1, 2, 3, 4]},
+                                   "noise": {"family": "gaussian", "params": NOISE2},
+                                   "mechanisms": {"z2": "(u - 0.3)**400*tanh(u*z1)"}}), "z1", "z2")
+    assert result.status == "holds" and result.vanishes_at == (0,) and not result.no_influence

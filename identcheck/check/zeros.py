@@ -545,16 +545,19 @@ def vanishing_profile(
 
 def _magnitude(expr: sp.Expr, variables: set[sp.Symbol], spec_only: bool) -> sp.Expr:
     """The magnitude of the additive terms of expr, nested: sum |terms| for a sum, the product of the factors'
-    magnitudes for a product (and for a positive integer power), |expr| otherwise (SPEC §5 step 2c:
-    "tol * sum |additive terms|"). With `spec_only`, a sum inside a product counts through its terms only when
-    it is free of the variables (numbers of the spec that may cancel, u - 1.0000000001); a sum that depends
-    on the variables (1 - tanh(50 + 502*z1)**2) counts by its value, since that cancellation is real."""
+    magnitudes for a product, |expr| otherwise (SPEC §5 step 2c: "tol * sum |additive terms|"); a positive
+    integer power b**n counts as |b|**(n - 1) times the magnitude of b, so that b**n is as far from its
+    rounding as b is (with the magnitude of b to the n-th, (u - 0.3)**400 at u = 1 was 1e-108 of it, below
+    any tolerance, and tanh(u*z1)*(u - 0.3)**400 read 'no influence'). With `spec_only`, a sum inside a
+    product counts through its terms only when it is free of the variables (numbers of the spec that may
+    cancel, u - 1.0000000001); a sum that depends on the variables (1 - tanh(50 + 502*z1)**2) counts by its
+    value, since that cancellation is real."""
     if expr.is_Add:
         return sp.Add(*(_magnitude(a, variables, spec_only) for a in expr.args))
     if expr.is_Mul:
         return sp.Mul(*(_inner(a, variables, spec_only) for a in expr.args))
     if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
-        return _inner(expr.base, variables, spec_only) ** expr.exp
+        return sp.Abs(expr.base) ** (expr.exp - 1) * _inner(expr.base, variables, spec_only)
     return sp.Abs(expr)
 
 
