@@ -136,3 +136,17 @@ def test_a_high_power_in_u_is_solved_unexpanded():
     assert time.perf_counter() - start < 30
     assert result.status == "holds" and result.extrapolated and result.method == "symbolic"
     assert result.extrapolated_zeros == (0.37,)
+
+
+def test_a_zero_of_a_factor_in_u_needs_the_rest_finite_there():
+    """Guard of the above: d = (u - 1)*(z1 + 1/(u - 1)) is (u - 1)*z1 + 1, never 0 identically; the zero of
+    its factor u - 1 is a pole of the rest, so the expanded coefficients decide. With the rest finite there
+    (1/(u + 7)), u = 1 stays a zero."""
+    def edge(mechanism: str):
+        return check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"],
+                                     "environments": {"values": [0, 2, 3, 4], "domain": [0, 5]},
+                                     "noise": {"family": "gaussian", "params": NOISE2},
+                                     "mechanisms": {"z2": mechanism}}), "z1", "z2")
+    assert edge("(u - 1)*(z1**2/2 + z1/(u - 1))").status == "fails"
+    finite = edge("(u - 1)*(z1**2/2 + z1/(u + 7))")
+    assert finite.status == "holds" and finite.extrapolated_zeros == (1.0,)

@@ -256,8 +256,9 @@ def _solved_in_u(d: sp.Expr, parents: list[sp.Symbol], coefficients: Sequence[sp
     """The real u where every coefficient of the separation of d vanishes (`real_zero_set`), with the factors
     of d in u alone solved as they are written: the zeros of d = a(u)*r(u, pa) are those of a and the common
     zeros of the coefficients of r (the same functions of the parents), and a positive integer power has the
-    zeros of its base. The expanded coefficients of (u - 0.37)**999*z1, 1000 terms with 10**2000-sized
-    numbers, took sympy 68 s to solve.
+    zeros of its base, where the coefficients of r are finite (polynomials in u, or finite at each of the
+    finitely many zeros of a; otherwise the expanded coefficients are solved). The expanded coefficients of
+    (u - 0.37)**999*z1, 1000 terms with 10**2000-sized numbers, took sympy 68 s to solve.
 
     >>> u, z = sp.symbols("u z1", real=True)
     >>> _solved_in_u((u - sp.Rational(37, 100))**999*z, [z], [sp.expand((u - sp.Rational(37, 100))**999)], u)
@@ -268,8 +269,17 @@ def _solved_in_u(d: sp.Expr, parents: list[sp.Symbol], coefficients: Sequence[sp
     if split is None:
         return real_zero_set(coefficients, u)
     bases = [f.base if f.is_Pow and f.exp.is_Integer and f.exp > 0 else f for f in sp.Mul.make_args(head)]
-    pieces = [real_zero_set([b], u) for b in bases if b.free_symbols] + [real_zero_set(split.coefficients, u)]
-    return None if any(p is None for p in pieces) else sp.Union(*pieces)
+    zeros = [real_zero_set([b], u) for b in bases if b.free_symbols]
+    if any(z is None for z in zeros):
+        return real_zero_set(coefficients, u)
+    head_zeros = sp.Union(*zeros)
+    # a zero of a(u) is one of d only where r is finite: (u - 1)*(z1 + 1/(u - 1)) is (u - 1)*z1 + 1
+    if not all(c.is_polynomial(u) for c in split.coefficients) and not (
+            isinstance(head_zeros, sp.FiniteSet)
+            and all(c.xreplace({u: r}).is_finite for r in head_zeros for c in split.coefficients)):
+        return real_zero_set(coefficients, u)
+    rest_zeros = real_zero_set(split.coefficients, u)
+    return None if rest_zeros is None else sp.Union(head_zeros, rest_zeros)
 
 
 def _describe_set(zeros: sp.Set, name: str) -> str:
