@@ -150,3 +150,15 @@ def test_a_zero_of_a_factor_in_u_needs_the_rest_finite_there():
     assert edge("(u - 1)*(z1**2/2 + z1/(u - 1))").status == "fails"
     finite = edge("(u - 1)*(z1**2/2 + z1/(u + 7))")
     assert finite.status == "holds" and finite.extrapolated_zeros == (1.0,)
+
+
+def test_an_even_zero_of_a_factor_in_u_is_found_without_separation():
+    """(u - 0.37)**200*tanh(u*z1 + z1**3) is not separable, so the domain is scanned: around u = 0.37 float64
+    underflows and the even-order zero has no sign change. With the 50-digit magnitude of powers as it was,
+    every observed environment read zero (numeric); with it fixed, the scan found no zero ('fails'). The
+    factor in u alone is now solved exactly, and the scan looks at the rest only."""
+    result = check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"],
+                                   "environments": {"values": [0, 1, 2, 3, 4], "domain": [0, 5]},
+                                   "noise": {"family": "gaussian", "params": NOISE2},
+                                   "mechanisms": {"z2": "(u - 0.37)**200*tanh(u*z1 + z1**3)"}}), "z1", "z2")
+    assert result.status == "holds" and result.extrapolated and result.extrapolated_zeros == (0.37,)

@@ -248,7 +248,40 @@ def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: lis
     if points is None:  # the support away from the observed environments is unknown: nothing extrapolated
         return None, sp.S.EmptySet, True
     within, exact = scan_zero_set(d, parents, u, (low, high), points, tol=ctx.tol, refused=refused)
-    return None, within, exact  # a scan that finds nothing proves nothing: exact is False then
+    # a scan that finds nothing proves nothing: exact is False then. The zeros of a factor in u alone are
+    # exact, and join what the scan found (the even-order zero of (u - 0.37)**200 lies in a stretch where
+    # float64 underflows, without a sign change, and went unseen)
+    head, rest = d.as_independent(*parents, as_Add=False)
+    solved_head = _factor_zeros(head, rest, u)
+    if solved_head is None or solved_head.is_empty:
+        return None, within, exact
+    head_within = sp.Intersection(solved_head, ctx.domain)
+    if within.is_empty:
+        return None, head_within, bool(head_within.is_empty is False)
+    return None, sp.Union(head_within, within), exact
+
+
+def _factor_zeros(head: sp.Expr, rest: sp.Expr, u: sp.Symbol) -> sp.FiniteSet | None:
+    """The real zeros of the factor in u alone (`head`) of a derivative head*rest, finitely many, where rest
+    is finite (no pole, NaN or infinity once u takes the value); None when head is a number, its zeros are
+    not finitely many (sin(u)) or not solved, or rest is not finite at one of them.
+
+    >>> u, z = sp.symbols("u z1", real=True)
+    >>> _factor_zeros((u - sp.Rational(37, 100))**200, sp.tanh(u*z), u), _factor_zeros(u - 1, z + 1/(u - 1), u)
+    ({37/100}, None)
+    """
+    if not head.free_symbols:
+        return None
+    bases = [f.base if f.is_Pow and f.exp.is_Integer and f.exp > 0 else f for f in sp.Mul.make_args(head)]
+    zeros = [real_zero_set([b], u) for b in bases if b.free_symbols]
+    if any(z is None for z in zeros):
+        return None
+    solved = sp.Union(*zeros)
+    if not isinstance(solved, sp.FiniteSet) and not solved.is_empty:
+        return None
+    if any(rest.xreplace({u: r}).has(sp.zoo, sp.nan, sp.oo, -sp.oo) for r in solved):
+        return None
+    return solved if isinstance(solved, sp.FiniteSet) else sp.FiniteSet()
 
 
 def _solved_in_u(d: sp.Expr, parents: list[sp.Symbol], coefficients: Sequence[sp.Expr],
