@@ -156,7 +156,7 @@ def test_an_even_zero_of_a_factor_in_u_is_found_without_separation():
     """(u - 0.37)**200*tanh(u*z1 + z1**3) is not separable, so the domain is scanned: around u = 0.37 float64
     underflows and the even-order zero has no sign change. With the 50-digit magnitude of powers as it was,
     every observed environment read zero (numeric); with it fixed, the scan found no zero ('fails'). The
-    factor in u alone is now solved exactly, and the scan looks at the rest only."""
+    factor in u alone is now solved exactly, and its zeros join the scan's."""
     result = check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"],
                                    "environments": {"values": [0, 1, 2, 3, 4], "domain": [0, 5]},
                                    "noise": {"family": "gaussian", "params": NOISE2},
