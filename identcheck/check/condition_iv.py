@@ -30,7 +30,8 @@ from ..psi import latent_map, latents_exact, noise_symbols
 from ..scm import PNL_SYMBOL, SCM
 from ..spec.expressions import numeric_function
 from .results import Status
-from .zeros import ZeroProfile, probe_points, real_zero_set, scan_zero_set, vanishing_profile
+from .zeros import (DEEP_DIGITS, DEEP_SECONDS, MP_DIGITS, ZeroProfile, probe_points, real_zero_set, scan_zero_set,
+                    separate, vanishing_profile)
 
 __all__ = ["CommonZeros", "EdgeZeros", "IVAnalysis", "analyse_iv", "check_edge", "check_condition_iv",
            "environment_text", "exact_table", "pretty"]
@@ -224,18 +225,19 @@ class _Context:
         return at
 
 
-def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: list[sp.Symbol],
-                   child: str) -> tuple[sp.Set | None, sp.Set | None, bool]:
+def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: list[sp.Symbol], child: str,
+                   refused: list[float] | None = None) -> tuple[sp.Set | None, sp.Set | None, bool]:
     """Solve {u : d(., u) == 0} for a scalar u given by a formula (SPEC §5 step 3).
 
-    Returns (solved set over R or None, zeros within the declared domain or None, exact?)."""
+    Returns (solved set over R or None, zeros within the declared domain or None, exact?); the u values of a
+    domain scan whose look at DEEP_DIGITS did not fit in DEEP_SECONDS are appended to `refused`."""
     env = ctx.scm.environments
     if env.kind != "scalar" or d.free_symbols & ctx.parameter_symbols:
         # tables are known only at the observed environments: nothing to solve, nothing extrapolated
         return None, (sp.S.EmptySet if ctx.domain is not None else None), True
     u = env.symbols[0]
     if profile.separation is not None:
-        solved = real_zero_set(profile.separation.coefficients, u)
+        solved = _solved_in_u(d, parents, profile.separation.coefficients, u)
         if solved is not None:
             within = sp.Intersection(solved, ctx.domain) if ctx.domain is not None else None
             return solved, within, True
@@ -245,8 +247,72 @@ def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: lis
     points = ctx.scan_points(child)
     if points is None:  # the support away from the observed environments is unknown: nothing extrapolated
         return None, sp.S.EmptySet, True
-    within, exact = scan_zero_set(d, parents, u, (low, high), points, tol=ctx.tol)
-    return None, within, exact  # a scan that finds nothing proves nothing: exact is False then
+    within, exact = scan_zero_set(d, parents, u, (low, high), points, tol=ctx.tol, refused=refused)
+    # a scan that finds nothing proves nothing: exact is False then. The zeros of a factor in u alone are
+    # exact, and join what the scan found (the even-order zero of (u - 0.37)**200 lies in a stretch where
+    # float64 underflows, without a sign change, and went unseen)
+    head, rest = d.as_independent(*parents, as_Add=False)
+    solved_head = _factor_zeros(head, rest, u)
+    if solved_head is None or solved_head.is_empty:
+        return None, within, exact
+    head_within = sp.Intersection(solved_head, ctx.domain)
+    if within.is_empty:
+        return None, head_within, bool(head_within.is_empty is False)
+    return None, sp.Union(head_within, within), exact
+
+
+def _factor_zeros(head: sp.Expr, rest: sp.Expr, u: sp.Symbol) -> sp.FiniteSet | None:
+    """The real zeros of the factor in u alone (`head`) of a derivative head*rest, finitely many, where rest
+    is finite (no pole, NaN or infinity once u takes the value); None when head is a number, its zeros are
+    not finitely many (sin(u)) or not solved, or rest is not finite at one of them.
+
+    >>> u, z = sp.symbols("u z1", real=True)
+    >>> _factor_zeros((u - sp.Rational(37, 100))**200, sp.tanh(u*z), u), _factor_zeros(u - 1, z + 1/(u - 1), u)
+    ({37/100}, None)
+    """
+    if not head.free_symbols:
+        return None
+    bases = [f.base if f.is_Pow and f.exp.is_Integer and f.exp > 0 else f for f in sp.Mul.make_args(head)]
+    zeros = [real_zero_set([b], u) for b in bases if b.free_symbols]
+    if any(z is None for z in zeros):
+        return None
+    solved = sp.Union(*zeros)
+    if not isinstance(solved, sp.FiniteSet) and not solved.is_empty:
+        return None
+    if any(rest.xreplace({u: r}).has(sp.zoo, sp.nan, sp.oo, -sp.oo) for r in solved):
+        return None
+    return solved if isinstance(solved, sp.FiniteSet) else sp.FiniteSet()
+
+
+def _solved_in_u(d: sp.Expr, parents: list[sp.Symbol], coefficients: Sequence[sp.Expr],
+                 u: sp.Symbol) -> sp.Set | None:
+    """The real u where every coefficient of the separation of d vanishes (`real_zero_set`), with the factors
+    of d in u alone solved as they are written: the zeros of d = a(u)*r(u, pa) are those of a and the common
+    zeros of the coefficients of r (the same functions of the parents), and a positive integer power has the
+    zeros of its base, where the coefficients of r are finite (polynomials in u, or finite at each of the
+    finitely many zeros of a; otherwise the expanded coefficients are solved). The expanded coefficients of
+    (u - 0.37)**999*z1, 1000 terms with 10**2000-sized numbers, took sympy 68 s to solve.
+
+    >>> u, z = sp.symbols("u z1", real=True)
+    >>> _solved_in_u((u - sp.Rational(37, 100))**999*z, [z], [sp.expand((u - sp.Rational(37, 100))**999)], u)
+    {37/100}
+    """
+    head, rest = d.as_independent(*parents, as_Add=False)
+    split = separate(rest, parents) if head.free_symbols else None
+    if split is None:
+        return real_zero_set(coefficients, u)
+    bases = [f.base if f.is_Pow and f.exp.is_Integer and f.exp > 0 else f for f in sp.Mul.make_args(head)]
+    zeros = [real_zero_set([b], u) for b in bases if b.free_symbols]
+    if any(z is None for z in zeros):
+        return real_zero_set(coefficients, u)
+    head_zeros = sp.Union(*zeros)
+    # a zero of a(u) is one of d only where r is finite: (u - 1)*(z1 + 1/(u - 1)) is (u - 1)*z1 + 1
+    if not all(c.is_polynomial(u) for c in split.coefficients) and not (
+            isinstance(head_zeros, sp.FiniteSet)
+            and all(c.xreplace({u: r}).is_finite for r in head_zeros for c in split.coefficients)):
+        return real_zero_set(coefficients, u)
+    rest_zeros = real_zero_set(split.coefficients, u)
+    return None if rest_zeros is None else sp.Union(head_zeros, rest_zeros)
 
 
 def _describe_set(zeros: sp.Set, name: str) -> str:
@@ -364,7 +430,8 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     jump = _jump_test(ctx, parent, child)
     profile, jumps = _without_jumps(ctx, jump, profile, child) if jump else (profile, [])
     tables = bool(d.free_symbols & ctx.parameter_symbols)
-    solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, child)
+    scan_refused: list[float] = []
+    solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, child, scan_refused)
     extrapolated_zeros = sp.Complement(within, ctx.observed_u) if within is not None else sp.S.EmptySet
     jump_u: list[float] = []  # unobserved zeros of the derivative where g jumps: not zeros of the influence
     if jump and _nonempty(extrapolated_zeros):
@@ -379,12 +446,22 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     if jumps or jump_u:
         name += f" with the jumps of g_{child} in {parent}"
     status, reason = _grade(ctx, name, child, profile, extrapolated_zeros, witness_point)
+    if status == "fails" and nonzero_idx and scan_refused:  # the scan could not look where a zero may be
+        shown = ", ".join(f"{value:g}" for value in sorted(scan_refused)[:6])
+        status, reason = "undecided", (
+            f"{name} does not vanish identically in any observed environment; undecided in the declared domain "
+            f"{_domain_text(ctx)}: at u = {shown} it reads 0 at {MP_DIGITS} digits, and the look at up to "
+            f"{DEEP_DIGITS[-1]} digits for a smaller non-zero did not fit in {DEEP_SECONDS:g} s")
     if jumps or jump_u:
         where = ", ".join(([_list_envs(ctx, jumps)] if jumps else []) + [f"u = {value:g}" for value in jump_u])
         reason += (f"; g_{child} jumps in {parent} (a Piecewise, sign, Heaviside, floor or ceiling) at {where}, "
                    f"where the derivative vanishes: it is not constant in {parent} there")
     elif status == "fails" and zero_idx == [] and nonzero_idx:
         reason += _why_no_zero(ctx, solved, tables)
+    if profile.cut_short:
+        reason += (f"; at {_list_envs(ctx, list(profile.cut_short))} it reads 0 at {MP_DIGITS} digits, and the look "
+                   f"at up to {DEEP_DIGITS[-1]} digits for a smaller non-zero did not fit in {DEEP_SECONDS:g} s "
+                   "(undecided there)")
     extrapolated = status == "holds" and not zero_idx
     # symbolic: every zero claimed is proven exactly, and a zero set in the domain (an extrapolated zero, or
     # its absence) was solved exactly; non-zeros rest on exact coefficients or on witness points

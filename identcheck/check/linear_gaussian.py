@@ -42,6 +42,7 @@ from ..report import EdgeResult, jsonable
 from ..scm import SCM
 from ..spec.expressions import numeric_function
 from .condition_iii import _arguments, _parameter_values
+from .zeros import separate
 
 __all__ = ["RotationWitness", "rotation_witness", "PinnedClassWitness", "pinned_class_witness"]
 
@@ -88,17 +89,18 @@ def _affine_parts(scm: SCM) -> tuple[list[sp.Expr], list[sp.Expr]] | None:
     """For every latent in spec order, the coefficients of each latent and the intercept of its mechanism,
     or None when a mechanism is not affine in the latents."""
     symbols = scm.latent_symbols
+    zero = {s: sp.Integer(0) for s in symbols}
     coefficients, intercepts = [], []
     for name in scm.latents:
-        g = sp.expand(scm.mechanism(name))
-        try:
-            poly = sp.Poly(g, *symbols)
-        except sp.PolynomialError:
+        g = scm.mechanism(name)
+        # affine when every term of g expanded is free of the latents or one latent times a coefficient;
+        # sympy's Poly with coefficients in u took 12 s for (u1 + u2 - 1)**40*z1. The coefficients are read
+        # off the unexpanded g (a sum of 3321 terms is too deep for Python to compile when lambdified)
+        split = separate(g, symbols)
+        if split is None or any(f != 1 and f not in symbols for f in split.factors):
             return None
-        if poly.total_degree() > 1:
-            return None
-        coefficients += [sp.diff(g, s) for s in symbols]
-        intercepts.append(g.subs({s: 0 for s in symbols}))
+        coefficients += [sp.diff(g, s).xreplace(zero) for s in symbols]
+        intercepts.append(g.xreplace(zero))
     return coefficients, intercepts
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
@@ -84,6 +85,12 @@ SIMPLIFY_FAILURES = 3
 #: per environment tried there (1 - tanh(z1)**2 needs about 0.87*z1 digits: z1 = 5000 is 1.6e-4341).
 DEEP_DIGITS = (200, 1000, 5000)
 DEEP_TRIES = 3
+#: Wall-clock seconds that the looks at DEEP_DIGITS may take for one expression (in `vanishing_profile`, and
+#: again in a domain scan). A look whose cost, predicted from the slowest evaluation at fewer digits times the
+#: square of the ratio of digits, would pass it is not made, and the zero stays numeric, unproven: tanh costs
+#: 0.01 s at 5000 digits, but mpmath's besselk(0, x) takes 0.8 s at 200 digits, 7 s at 1000 and over a
+#: minute at 2000, and 5000-digit looks at besselk(0, u + 1)*tanh(z1 + 100*u)**2 ran for minutes.
+DEEP_SECONDS = 10.0
 #: Functions of the sign of their argument: an expression with them may vanish on a support only.
 SIGN_DEPENDENT = (sp.Heaviside, sp.Piecewise, sp.sign, sp.Abs, sp.Max, sp.Min, sp.floor, sp.ceiling)
 #: Large-magnitude probe points (+-10**U(0, 6)) added to the other scales: a derivative that is zero on a
@@ -112,7 +119,9 @@ class ZeroProfile:
     zero[m]: it does (proven[m] says whether exactly; otherwise numerically, unproven);
     nonzero[m]: it does not, and witness[m] is a variable point where expr(., u_m) != 0 (nan row when the
     decision came from an exactly non-zero coefficient and no probe point showed it);
-    neither: undecided (the expression could not be evaluated at enough points).
+    neither: undecided (the expression could not be evaluated at enough points, or `cut_short`).
+    cut_short: the environments of a numeric zero whose look at DEEP_DIGITS did not fit in `DEEP_SECONDS`
+    (undecided: a non-zero below 50 digits' rounding may be there).
     """
 
     zero: np.ndarray
@@ -120,6 +129,7 @@ class ZeroProfile:
     nonzero: np.ndarray
     witness: np.ndarray
     separation: Separation | None
+    cut_short: tuple[int, ...] = ()
 
     @property
     def undecided(self) -> np.ndarray:
@@ -136,13 +146,16 @@ def separate(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Separation | None
     True
     """
     wanted = set(variables)
-    grouped: dict[sp.Expr, sp.Expr] = {}
+    # the coefficients of one factor are gathered and summed once: adding them one by one re-sorts the
+    # growing sum each time, quadratic in the terms ((u1 + u2 - 1)**40*z1 has 861 terms)
+    grouped: dict[sp.Expr, list[sp.Expr]] = {}
     for term in _terms(expr):
         coefficient, factor = term.as_independent(*wanted, as_Add=False)
         if factor.free_symbols - wanted:
             return None
-        grouped[factor] = grouped.get(factor, sp.Integer(0)) + coefficient
-    kept = sorted(((f, c) for f, c in grouped.items() if c != 0), key=lambda fc: sp.default_sort_key(fc[0]))
+        grouped.setdefault(factor, []).append(coefficient)
+    summed = ((f, sp.Add(*cs)) for f, cs in grouped.items())
+    kept = sorted(((f, c) for f, c in summed if c != 0), key=lambda fc: sp.default_sort_key(fc[0]))
     return Separation(tuple(c for _, c in kept), tuple(f for f, _ in kept))
 
 
@@ -521,25 +534,30 @@ def vanishing_profile(
         proven |= _prove_on_support(expr, others, exact, np.flatnonzero(zero & ~proven), count, support)
     # 4. a zero still unproven may be a non-zero below 50 digits (1 - tanh(z1)**2 at z1 = 101 is 1.5e-87,
     # where the parent's support lies far out): looked for again at more digits
+    refused: list[int] = []
     for env_index, point_index in _deep_witnesses(expr, variables, others, grid, exact, table,
-                                                  np.flatnonzero(zero & ~proven)).items():
+                                                  np.flatnonzero(zero & ~proven), refused).items():
         zero[env_index], nonzero[env_index] = False, True
         witness[env_index] = grid[env_index, point_index]
-    return ZeroProfile(zero, proven, nonzero, witness, separation)
+    zero[refused] = False  # not looked at with the digits it needs: undecided
+    return ZeroProfile(zero, proven, nonzero, witness, separation, tuple(refused))
 
 
 def _magnitude(expr: sp.Expr, variables: set[sp.Symbol], spec_only: bool) -> sp.Expr:
     """The magnitude of the additive terms of expr, nested: sum |terms| for a sum, the product of the factors'
-    magnitudes for a product (and for a positive integer power), |expr| otherwise (SPEC §5 step 2c:
-    "tol * sum |additive terms|"). With `spec_only`, a sum inside a product counts through its terms only when
-    it is free of the variables (numbers of the spec that may cancel, u - 1.0000000001); a sum that depends
-    on the variables (1 - tanh(50 + 502*z1)**2) counts by its value, since that cancellation is real."""
+    magnitudes for a product, |expr| otherwise (SPEC §5 step 2c: "tol * sum |additive terms|"); a positive
+    integer power b**n counts as |b|**(n - 1) times the magnitude of b, so that b**n is as far from its
+    rounding as b is (with the magnitude of b to the n-th, (u - 0.3)**400 at u = 1 was 1e-108 of it, below
+    any tolerance, and tanh(u*z1)*(u - 0.3)**400 read 'no influence'). With `spec_only`, a sum inside a
+    product counts through its terms only when it is free of the variables (numbers of the spec that may
+    cancel, u - 1.0000000001); a sum that depends on the variables (1 - tanh(50 + 502*z1)**2) counts by its
+    value, since that cancellation is real."""
     if expr.is_Add:
         return sp.Add(*(_magnitude(a, variables, spec_only) for a in expr.args))
     if expr.is_Mul:
         return sp.Mul(*(_inner(a, variables, spec_only) for a in expr.args))
     if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
-        return _inner(expr.base, variables, spec_only) ** expr.exp
+        return sp.Abs(expr.base) ** (expr.exp - 1) * _inner(expr.base, variables, spec_only)
     return sp.Abs(expr)
 
 
@@ -596,15 +614,22 @@ def _rounding(digits: int) -> mpmath.mpf:
 
 
 def _first_mp_nonzero(fn: Callable, mp_points: list[list[mpmath.mpf]], env: list[mpmath.mpf],
-                      rounding: float | mpmath.mpf = MP_ROUNDING) -> int | None:
+                      rounding: float | mpmath.mpf = MP_ROUNDING, budget: _DeepBudget | None = None) -> int | None:
     """The first point where |value| > MP_RELATIVE_TOL * (magnitude of the spec's cancelling numbers) and
     |value| > rounding * (magnitude of all the terms): the second bound keeps the 50-digit rounding of an
-    unsimplified identity (z1*(sin(z1)**2 + cos(z1)**2 - 1)) from counting as a witness."""
+    unsimplified identity (z1*(sin(z1)**2 + cos(z1)**2 - 1)) from counting as a witness. With a `budget`,
+    every evaluation is timed into it, and one beyond MP_DIGITS that it does not allow ends the look (None)."""
     for k, row in enumerate(mp_points):
+        if budget is not None and mpmath.mp.dps > MP_DIGITS and not budget.allows():
+            return None
+        start = time.perf_counter()
         try:
             parts = [mpmath.mpmathify(v) for v in fn(*row, *env)]
         except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
             continue
+        finally:
+            if budget is not None:
+                budget.record(time.perf_counter() - start)
         if any(isinstance(v, mpmath.mpc) and mpmath.im(v) != 0 for v in parts):
             continue
         value, spec_scale, full_scale = (mpmath.re(v) for v in parts)
@@ -617,12 +642,14 @@ def _first_mp_nonzero(fn: Callable, mp_points: list[list[mpmath.mpf]], env: list
 
 def _deep_witnesses(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.Symbol], grid: np.ndarray,
                     exact: Mapping[sp.Symbol, Sequence[sp.Expr]], table: Mapping[sp.Symbol, np.ndarray],
-                    environments: np.ndarray) -> dict[int, int]:
+                    environments: np.ndarray, refused: list[int] | None = None) -> dict[int, int]:
     """{environment m: index of a probe point where expr is non-zero} found by `_first_mp_nonzero` at
     DEEP_DIGITS (the first DEEP_TRIES points of grid[m]), for zeros that 50 digits cannot tell apart from a
     non-zero: 1 - tanh(z1)**2 at z1 = 600 is 1e-520. The rounding bound scales with the digits, as at 50.
     After `SIMPLIFY_FAILURES` environments without a witness the rest are left as they are (at 5000 digits
-    each failure costs a few hundredths of a second).
+    each failure costs a few hundredths of a second for tanh), and a look that `DEEP_SECONDS` does not allow
+    is not made (mpmath's Bessel K takes minutes at 5000 digits): the environments where one was refused
+    before any witness are appended to `refused`, when given.
 
     >>> z, u = sp.symbols("z1 u", real=True)
     >>> grid = np.full((2, 3, 1), 600.0)
@@ -634,7 +661,13 @@ def _deep_witnesses(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.S
     if fn is None:
         return {}
     found: dict[int, int] = {}
-    failures = start = 0  # neighbouring environments need about as many digits: start where the last one hit
+    budget = _DeepBudget()  # seeded with the cost of one evaluation at MP_DIGITS
+    first = int(environments[0])
+    with mpmath.workdps(MP_DIGITS):
+        _first_mp_nonzero(fn, _mp_rows(grid[first, :1]),
+                          [_mp_number(exact[s][first], float(table[s][first])) for s in others], budget=budget)
+    # neighbouring environments need about as many digits: start where the last one hit
+    failures = start = refusals = 0
     for m in environments.tolist():
         if failures >= SIMPLIFY_FAILURES:
             break
@@ -643,11 +676,18 @@ def _deep_witnesses(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.S
             with mpmath.workdps(digits):
                 env = [_mp_number(exact[s][m], float(table[s][m]), digits) for s in others]
                 hit = _first_mp_nonzero(fn, _mp_rows(grid[m, :DEEP_TRIES]), env,
-                                        rounding=_rounding(digits))
+                                        rounding=_rounding(digits), budget=budget)
             if hit is not None:
                 found[m], start = hit, level
                 break
-        failures += m not in found
+        if m in found:
+            continue
+        if budget.refusals > refusals:  # not looked at with all the digits: no evidence either way
+            refusals = budget.refusals
+            if refused is not None:
+                refused.append(m)
+        else:
+            failures += 1
     return found
 
 
@@ -824,6 +864,7 @@ def scan_zero_set(
     grid: int = 801,
     tracked: int = 4,
     max_candidates: int = 20,
+    refused: list[float] | None = None,
 ) -> tuple[sp.Set, bool]:
     """Numeric fallback (SPEC §5 step 3): the u in [low, high] where expr(., u) vanishes identically in the
     variables, when sympy cannot solve for them.
@@ -836,7 +877,8 @@ def scan_zero_set(
     with its terms at the neighbouring grid values); it is rationalised with nsimplify and proven exactly
     when sympy can. Returns (set, proven): proven when the set is non-empty and every point was confirmed
     exactly (finding nothing proves nothing). `points` (K, dim) are the probes at every u, or a function of
-    the u values giving (len(u), K, dim) probes inside the support at each u.
+    the u values giving (len(u), K, dim) probes inside the support at each u. A grid value whose look at
+    DEEP_DIGITS did not fit in `DEEP_SECONDS` is no zero, and is appended to `refused` when given.
 
     >>> u, z = sp.symbols("u z1", real=True)
     >>> scan_zero_set(u*(1 - sp.tanh(u*z)**2), [z], u, (-1.0, 2.0), probe_points((-np.inf, np.inf), 1))
@@ -869,7 +911,7 @@ def scan_zero_set(
     proven = True
     mp_expr = _mp_function(expr, variables, [symbol])  # one mpmath function for every 50-digit look below
     clean = _mp_clean(mp_expr, points)
-    deep_clean = _mp_clean(mp_expr, points, deep=True)
+    deep_clean = _mp_clean(mp_expr, points, deep=True, refused=refused)
     # grid zeros: an interval (e.g. Max(u, 0)), confirmed at 50 digits (a float64 zero may be an exponentially
     # small value, (u + 2)*(1 - tanh(52*z2 + 5)**2) for large u), or isolated hits, candidates as the refined
     # roots below are (the grid's float u may sit 1e-14 off the exact zero, 301/2)
@@ -999,26 +1041,73 @@ def _golden_minimum(f: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.
     return np.where(fc <= fd, c, d)
 
 
+class _DeepBudget:
+    """The time left to the looks at DEEP_DIGITS of one expression (`DEEP_SECONDS`): `allows()` before an
+    evaluation at the current mpmath precision, `record(seconds)` after it. The cost of an evaluation at d
+    digits is the slowest one recorded at d, else predicted from the nearest precision c below d with one
+    recorded, as cost(c) * (d / c)**2 (an evaluation at MP_DIGITS seeds it); with nothing recorded up to d,
+    the evaluation is allowed while time is left.
+
+    >>> budget = _DeepBudget()
+    >>> with mpmath.workdps(50):
+    ...     budget.record(0.5)
+    >>> with mpmath.workdps(200):
+    ...     budget.allows()  # 0.5 * 16 = 8 s predicted, 10 s left
+    True
+    >>> with mpmath.workdps(1000):
+    ...     budget.allows()  # 0.5 * 400 = 200 s predicted
+    False
+    """
+
+    def __init__(self, seconds: float = DEEP_SECONDS):
+        self.deadline = time.perf_counter() + seconds
+        self.cost: dict[int, float] = {}
+        self.refusals = 0
+
+    def allows(self) -> bool:
+        """Whether an evaluation at the current precision is predicted to end within the budget (a refusal
+        is counted in `refusals`)."""
+        digits = mpmath.mp.dps
+        nearest = max((d for d in self.cost if d <= digits), default=None)  # from far below, fixed costs weigh
+        predicted = 0.0 if nearest is None else self.cost[nearest] * (digits / nearest) ** 2
+        allowed = time.perf_counter() + predicted <= self.deadline
+        self.refusals += not allowed
+        return allowed
+
+    def record(self, seconds: float) -> None:
+        """The time one evaluation took at the current precision."""
+        digits = mpmath.mp.dps
+        self.cost[digits] = max(self.cost.get(digits, 0.0), seconds)
+
+
 def _mp_clean(fn: Callable | None, points: np.ndarray | Callable[[np.ndarray], np.ndarray],
-              deep: bool = False) -> Callable[[float], bool]:
+              deep: bool = False, refused: list[float] | None = None) -> Callable[[float], bool]:
     """x -> True when no probe point shows expr(., x) != 0 at 50 digits (the test of `_first_mp_nonzero`; fn
     from `_mp_function`, u last); always True when mpmath cannot evaluate expr (fn None: no evidence). With
     `deep`, a clean x is also looked at with DEEP_DIGITS at the first DEEP_TRIES probes, as `_deep_witnesses`
     does: for an x that is exact as given (a grid value), not for a float approximation of a root, which more
-    digits always show to be off the root."""
+    digits always show to be off the root. The deep looks share one `_DeepBudget`; an x whose look it refuses
+    is not clean (no evidence of a zero), and is appended to `refused` when given."""
+
+    budget = _DeepBudget()  # one for every x of the scan
 
     def clean(x: float) -> bool:
         if fn is None:
             return True
         rows = _mp_rows(points(np.array([x]))[0] if callable(points) else points)
         with mpmath.workdps(MP_DIGITS):
-            if _first_mp_nonzero(fn, rows, [mpmath.mpf(float(x))]) is not None:
+            if _first_mp_nonzero(fn, rows, [mpmath.mpf(float(x))], budget=budget if deep else None) is not None:
                 return False
         for digits in DEEP_DIGITS if deep else ():
+            before = budget.refusals
             with mpmath.workdps(digits):
                 if _first_mp_nonzero(fn, rows[:DEEP_TRIES], [mpmath.mpf(float(x))],
-                                     rounding=_rounding(digits)) is not None:
+                                     rounding=_rounding(digits), budget=budget) is not None:
                     return False
+            if budget.refusals > before:
+                if refused is not None:
+                    refused.append(float(x))
+                return False
         return True
 
     return clean

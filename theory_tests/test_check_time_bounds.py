@@ -1,0 +1,164 @@
+"""Ordinary-looking specs whose symbolic work took the checker unreasonably long, and how long they take now
+(each test states the times measured on 2 cores before and after its fix; the bounds are generous)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import sympy as sp
+
+import identcheck
+from identcheck import from_dict
+from identcheck.check.condition_iv import check_edge
+from identcheck.check.linear_gaussian import _affine_parts, _gaussian_moments
+from identcheck.check.zeros import DEEP_SECONDS, _deep_witnesses, separate
+
+VECTOR_ENVS = [[0, 1], [1, 2], [2, 0], [3, 1], [4, 3]]
+NOISE2 = {"z1": {"mean": "1.5*sin(1.7*u + 0.9)", "std": "exp(0.6*cos(1.3*u + 2.1))"},
+          "z2": {"mean": "1.5*sin(1.7*u + 1.8)", "std": "exp(0.6*cos(1.3*u + 4.2))"}}
+
+
+def vector_spec(mechanism: str) -> dict:
+    return {"identcheck": 1, "name": "t", "latents": ["z1", "z2"], "environments": {"values": VECTOR_ENVS},
+            "noise": {"family": "gaussian", "params": {"z1": {"mean": "sin(u1)", "std": "exp(0.3*cos(u2))"},
+                                                        "z2": {"mean": "cos(u1 + u2)", "std": "exp(0.2*sin(u1))"}}},
+            "mechanisms": {"z2": mechanism}}
+
+
+def test_many_terms_of_one_factor_are_summed_once():
+    """(u1 + u2 - 1)**60*z1 expands to 1891 terms, all of the factor z1: `separate` added them one by one
+    (18 s, quadratic), and so did sympy's Poly in the linear Gaussian caveat's affinity test (22 s); 0.8 s
+    and 0.2 s now."""
+    u1, u2, z1 = sp.symbols("u1 u2 z1", real=True)
+    start = time.perf_counter()
+    split = separate((u1 + u2 - 1)**60 * z1, [z1])
+    assert split is not None and split.factors == (z1,) and len(split.coefficients[0].args) == 1891
+    assert time.perf_counter() - start < 8
+    start = time.perf_counter()
+    parts = _affine_parts(from_dict(vector_spec("(u1 + u2 - 1)**60*z1")))
+    assert parts is not None
+    assert time.perf_counter() - start < 8
+
+
+def test_affine_parts_keep_the_spec_unexpanded():
+    """The coefficients are read off the unexpanded mechanism: (u1 + u2 - 1)**80*z1 expanded is a sum of
+    3321 terms, which Python could not compile when lambdified (RecursionError, a traceback after 129 s of
+    `identcheck check`; 13.5 s and a report now)."""
+    scm = from_dict(vector_spec("(u1 + u2 - 1)**80*z1 + (z1 + 1)**2 - z1**2"))
+    parts = _affine_parts(scm)
+    assert parts is not None
+    (coefficients, intercepts), (u1, u2) = parts, scm.environments.symbols
+    assert coefficients[2] == (u1 + u2 - 1)**80 + 2 and intercepts[1] == 1
+    assert _gaussian_moments(scm, parts) is not None  # lambdified: compiles
+    assert _affine_parts(from_dict(vector_spec("u1*z1**2"))) is None
+
+
+def test_vector_environment_with_a_high_power_checks_in_seconds():
+    """`identcheck check` on (u1 + u2 - 1)**40*z1: 11.2 s before, 3.0 s after (the rest is sympy's factor of
+    the 861-term coefficient for the report's zero set, and expand)."""
+    start = time.perf_counter()
+    report = identcheck.check(from_dict(vector_spec("(u1 + u2 - 1)**40*z1")))
+    assert time.perf_counter() - start < 15
+    edge = report.to_dict()["assumptions"]["iv"]["edges"][0]
+    assert edge["status"] == "holds" and edge["method"] == "symbolic" and edge["vanishes_at"] == [[0, 1]]
+
+
+def test_deep_looks_fit_in_their_time_budget():
+    """u*(1 - tanh(z1)**2)*besselk(0, u + 1) at z1 = 3000 is about 1e-2600, a non-zero that only 5000 digits
+    show; mpmath's besselk(0, x) takes over a minute at 2000 digits. The look is refused once its predicted
+    cost passes DEEP_SECONDS, and the environment is reported as refused (0.9 s; over 150 s before, killed)."""
+    z, u = sp.symbols("z1 u", real=True)
+    refused: list[int] = []
+    start = time.perf_counter()
+    found = _deep_witnesses(u*(1 - sp.tanh(z)**2)*sp.besselk(0, u + 1), [z], [u], np.full((1, 3, 1), 3000.0),
+                            {u: [sp.Integer(1)]}, {u: np.array([1.0])}, np.array([0]), refused)
+    assert found == {} and refused == [0]
+    assert time.perf_counter() - start < 2 * DEEP_SECONDS
+    # a cheap function is still looked at with all the digits: tanh alone shows the non-zero at 5000
+    assert _deep_witnesses(u*(1 - sp.tanh(z)**2), [z], [u], np.full((1, 3, 1), 3000.0),
+                           {u: [sp.Integer(1)]}, {u: np.array([1.0])}, np.array([0])) == {0: 0}
+
+
+def test_an_environment_whose_deep_look_was_cut_short_is_undecided():
+    """besselk(0, u + 1)*tanh(z1 + 100*u)**2: for u >= 4, d(., u) is below 50 digits' rounding at every probe
+    (1 - tanh**2 of 400 and more) and a non-zero at 1000-5000 digits. `identcheck check` at u in
+    {0, 1, 4, 8, 12} ran over 6.5 minutes before (killed), in mpmath's besselk at 5000 digits; 7.8 s now.
+    Here at u in {0, 1, 12}: 5.9 s (over 150 s before, killed). The environment reads undecided (not a
+    numeric zero, which the refused look could not rule out), and the reason says why."""
+    start = time.perf_counter()
+    result = check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": [0, 1, 12]},
+                                   "noise": {"family": "gaussian", "params": NOISE2},
+                                   "mechanisms": {"z2": "besselk(0, u + 1)*tanh(z1 + 100*u)**2"}}), "z1", "z2")
+    assert time.perf_counter() - start < 4 * DEEP_SECONDS
+    assert result.status == "undecided" and result.vanishes_at == () and result.nonzero_at == 0
+    assert "did not fit in 10 s" in result.reason and "u = 12" in result.reason
+
+
+def test_a_domain_scan_whose_deep_look_was_cut_short_is_undecided():
+    """The same derivative scanned over the declared domain [0, 5]: for u above about 0.7 it is below 50
+    digits' rounding at every probe, so the scan's grid run of zeros is looked at with 200-5000 digits
+    (besselk again). The refused looks count as no zero, and the edge, with no other zero, is undecided
+    rather than 'fails' or a numeric interval of zeros (which the budget alone gave, u in [2.075, 20] on
+    [0, 20], before it counted refusals). 3.9 s now; 22.8 s before, where the 1000-digit looks found the
+    non-zeros ('fails'). On [0, 20] 10.6 s now, and far longer before (5000-digit looks)."""
+    start = time.perf_counter()
+    result = check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"],
+                                   "environments": {"values": [0, 0.5, 1.5, 2], "domain": [0, 5]},
+                                   "noise": {"family": "gaussian", "params": NOISE2},
+                                   "mechanisms": {"z2": "besselk(0, u + 1)*tanh(z1 + 100*u)**2"}}), "z1", "z2")
+    assert time.perf_counter() - start < 4 * DEEP_SECONDS
+    assert result.status == "undecided" and result.extrapolated_zeros == ()
+    assert "undecided in the declared domain [0, 5]" in result.reason and "did not fit in 10 s" in result.reason
+
+
+def test_a_high_power_of_spec_numbers_is_no_rounding():
+    """Not a matter of time, found on the way: d = u*(1 - tanh(u*z1)**2)*(u - 0.3)**400. Its expanded terms
+    cancel in float64, and the 50-digit recheck measured (u - 0.3)**400 against (|u| + 0.3)**400, 1e-108 of
+    it at u = 1: every environment read zero and the edge 'fails: no influence' (numeric). b**n now counts
+    as |b|**(n - 1) times the magnitude of b: u = 0 is the zero, u = 1 a witness."""
+    result = check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"],
+                                   "environments": {"values": [0, 1, 2, 3, 4]},
+                                   "noise": {"family": "gaussian", "params": NOISE2},
+                                   "mechanisms": {"z2": "(u - 0.3)**400*tanh(u*z1)"}}), "z1", "z2")
+    assert result.status == "holds" and result.vanishes_at == (0,) and not result.no_influence
+
+
+def test_a_high_power_in_u_is_solved_unexpanded():
+    """(u - 0.37)**999*z1 on the declared domain [0, 5]: the separation's coefficient is the expanded
+    power, 1000 terms with 10**2000-sized numbers, which sympy's solveset took 68 s to factor (`identcheck
+    check`); the factor in u alone is now solved as written, its power as its base: about 4 s in all."""
+    start = time.perf_counter()
+    result = check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"],
+                                   "environments": {"values": [0, 1, 2, 3, 4], "domain": [0, 5]},
+                                   "noise": {"family": "gaussian", "params": NOISE2},
+                                   "mechanisms": {"z2": "(u - 0.37)**999*z1"}}), "z1", "z2")
+    assert time.perf_counter() - start < 30
+    assert result.status == "holds" and result.extrapolated and result.method == "symbolic"
+    assert result.extrapolated_zeros == (0.37,)
+
+
+def test_a_zero_of_a_factor_in_u_needs_the_rest_finite_there():
+    """Guard of the above: d = (u - 1)*(z1 + 1/(u - 1)) is (u - 1)*z1 + 1, never 0 identically; the zero of
+    its factor u - 1 is a pole of the rest, so the expanded coefficients decide. With the rest finite there
+    (1/(u + 7)), u = 1 stays a zero."""
+    def edge(mechanism: str):
+        return check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"],
+                                     "environments": {"values": [0, 2, 3, 4], "domain": [0, 5]},
+                                     "noise": {"family": "gaussian", "params": NOISE2},
+                                     "mechanisms": {"z2": mechanism}}), "z1", "z2")
+    assert edge("(u - 1)*(z1**2/2 + z1/(u - 1))").status == "fails"
+    finite = edge("(u - 1)*(z1**2/2 + z1/(u + 7))")
+    assert finite.status == "holds" and finite.extrapolated_zeros == (1.0,)
+
+
+def test_an_even_zero_of_a_factor_in_u_is_found_without_separation():
+    """(u - 0.37)**200*tanh(u*z1 + z1**3) is not separable, so the domain is scanned: around u = 0.37 float64
+    underflows and the even-order zero has no sign change. With the 50-digit magnitude of powers as it was,
+    every observed environment read zero (numeric); with it fixed, the scan found no zero ('fails'). The
+    factor in u alone is now solved exactly, and its zeros join the scan's."""
+    result = check_edge(from_dict({"identcheck": 1, "latents": ["z1", "z2"],
+                                   "environments": {"values": [0, 1, 2, 3, 4], "domain": [0, 5]},
+                                   "noise": {"family": "gaussian", "params": NOISE2},
+                                   "mechanisms": {"z2": "(u - 0.37)**200*tanh(u*z1 + z1**3)"}}), "z1", "z2")
+    assert result.status == "holds" and result.extrapolated and result.extrapolated_zeros == (0.37,)
