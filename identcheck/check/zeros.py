@@ -1060,13 +1060,16 @@ class _DeepBudget:
     """
 
     def __init__(self, seconds: float = DEEP_SECONDS):
-        self.deadline = time.perf_counter() + seconds
+        self.seconds = seconds
+        self.deadline: float | None = None  # set by the first evaluation timed: a scan's other work is not charged
         self.cost: dict[int, float] = {}
         self.refusals = 0
 
     def allows(self) -> bool:
         """Whether an evaluation at the current precision is predicted to end within the budget (a refusal
         is counted in `refusals`)."""
+        if self.deadline is None:
+            self.deadline = time.perf_counter() + self.seconds
         digits = mpmath.mp.dps
         nearest = max((d for d in self.cost if d <= digits), default=None)  # from far below, fixed costs weigh
         predicted = 0.0 if nearest is None else self.cost[nearest] * (digits / nearest) ** 2
@@ -1076,6 +1079,8 @@ class _DeepBudget:
 
     def record(self, seconds: float) -> None:
         """The time one evaluation took at the current precision."""
+        if self.deadline is None:
+            self.deadline = time.perf_counter() - seconds + self.seconds
         digits = mpmath.mp.dps
         self.cost[digits] = max(self.cost.get(digits, 0.0), seconds)
 
