@@ -707,8 +707,9 @@ def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol
     owner = np.array(owners, dtype=int)
     totals = np.zeros((len(coefficients), count))
     scales = np.zeros((len(coefficients), count))
-    np.add.at(totals, owner, values)
-    np.add.at(scales, owner, np.abs(values))
+    with np.errstate(all="ignore"):  # inf - inf is NaN: not finite, read below
+        np.add.at(totals, owner, values)
+        np.add.at(scales, owner, np.abs(values))
     finite = np.isfinite(totals) & np.isfinite(scales)
     small = finite & (np.abs(totals) <= tol * scales)
     # a value far below the coefficient's largest may be the rounding of an exact zero (sin(pi*u) at u = 1)
