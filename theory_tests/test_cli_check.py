@@ -225,3 +225,17 @@ def test_an_empty_spec_or_sweep_path_is_named_as_given(capsys, argv):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "expected a non-empty path" in err and "IsADirectoryError" not in err
+
+
+def test_the_contracts_own_example_spec_checks(capsys, tmp_path):
+    """The spec of CONTRACT §1, as written there, is a valid spec: `check` exits 0 (every latent identifiable,
+    z3 up to its post-nonlinear map), with one warning line for its observed u = 6 outside domain [-5, 5].
+    It was refused with exit 2 until stop 45."""
+    contract = Path(__file__).resolve().parents[1] / "docs" / "reference" / "CONTRACT.md"
+    block = contract.read_text(encoding="utf-8").split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "chain.yaml"
+    path.write_text(block, encoding="utf-8")
+    code, out, err = run(capsys, "check", str(path), "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and report["fully_identifiable"] is True
+    assert err.count("\n") == 1 and "warning" in err and "observed value 6 lies outside the declared domain" in err

@@ -8,6 +8,7 @@ import pytest
 import sympy as sp
 
 import identcheck
+from identcheck.check.condition_iv import check_edge
 from identcheck.errors import SpecError
 from identcheck.spec import from_dict, from_graph, from_text
 
@@ -92,7 +93,6 @@ def test_from_graph_names_a_graph_or_mechanisms_of_the_wrong_kind(graph, mechani
     ({"mechanisms": {"z2": "u*z1", "z1": "z2"}}, "mechanisms", "cycle"),
     ({"mechanisms": {"z2": "u*z1 +"}}, "mechanisms.z2", "cannot parse"),
     ({"environments": {"values": [0, 1], "segments": 2}}, "environments", "exactly one"),
-    ({"environments": {"values": [0, 1, 7], "domain": [0, 5]}}, "environments.domain", "outside the domain"),
     ({"parameters": {"lam": [1, 2]}}, "parameters.lam", "expected 5 values"),
     ({"noise": {"family": "gaussian", "params": {"z1": {"mean": 0, "std": "u - 1"},
                                                  "z2": NOISE2["params"]["z2"]}}},
@@ -153,6 +153,22 @@ def test_each_malformed_spec_names_key_and_problem(overrides, key, problem):
         from_dict(spec(**overrides), source="bad.yaml")
     assert info.value.key == key and problem in info.value.problem
     assert str(info.value).startswith(f"bad.yaml: {key}: ")
+
+
+def test_an_observed_value_outside_the_domain_counts_as_observed_with_a_warning():
+    """CONTRACT §1's own example observes u = 6 with domain [-5, 5]; it was refused ("observed value 6 lies
+    outside the domain", exit 2). An observed environment is data: its zero holds as observed, not extrapolated,
+    and the domain still bounds the extrapolated zeros (stop 45)."""
+    with pytest.warns(identcheck.IdentcheckWarning, match=r"observed value 7 lies outside the declared domain \[0, 5\]"):
+        scm = from_dict(spec(environments={"values": [0, 1, 2, 3, 7], "domain": [0, 5]},
+                             mechanisms={"z2": "(u - 7)*z1"}))
+    observed = check_edge(scm, "z1", "z2")
+    assert (observed.status, observed.vanishes_at, observed.extrapolated) == ("holds", (7,), False)
+    with pytest.warns(identcheck.IdentcheckWarning):
+        scm = from_dict(spec(environments={"values": [0, 1, 2, 3, 7], "domain": [0, 5]},
+                             mechanisms={"z2": "(u - 6)*z1"}))
+    outside = check_edge(scm, "z1", "z2")  # u = 6: neither observed nor in the domain
+    assert outside.status == "fails" and "outside the declared domain" in outside.reason
 
 
 def test_yaml_syntax_error_names_the_line():

@@ -19,6 +19,7 @@ import keyword
 import math
 import os
 import unicodedata
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -27,7 +28,7 @@ import numpy as np
 import sympy as sp
 import yaml
 
-from ..errors import SpecError
+from ..errors import IdentcheckWarning, SpecError
 from ..families import LATENT_FAMILIES, OBSERVATION_FAMILIES, LatentFamily
 from ..psi import first_undefined
 from ..scm import PNL_SYMBOL, SCM, Environments, Mixing, ObservationNoise
@@ -340,9 +341,15 @@ class _Builder:
             low, high = self.number(d[0], "environments.domain[0]"), self.number(d[1], "environments.domain[1]")
             if not low < high:
                 raise self.fail("environments.domain", f"expected low < high, got [{low:g}, {high:g}]")
-            outside = [float(v) for v in table[:, 0] if not low <= v <= high]
+            # an observed environment is data whatever the declared interval says (CONTRACT §1's own example
+            # observes u = 6 with domain [-5, 5]): it counts as observed, and the domain keeps its one role, where
+            # an unobserved zero may be accepted as extrapolated (SPEC §2, C13)
+            outside = [f"{v:g}" for v in table[:, 0] if not low <= v <= high]
             if outside:
-                raise self.fail("environments.domain", f"observed value {outside[0]:g} lies outside the domain")
+                warnings.warn(f"{self.source}: environments.domain: observed value{'s' * (len(outside) > 1)} "
+                              f"{', '.join(outside)} lie{'s' * (len(outside) == 1)} outside the declared domain "
+                              f"[{low:g}, {high:g}]; observed environments count as observed, and only zeros "
+                              "inside the domain are extrapolated", IdentcheckWarning, stacklevel=2)
             domain = (low, high)
         return Environments("scalar", (sp.Symbol(symbol, real=True),), table, tuple(values), domain)
 
