@@ -270,18 +270,27 @@ def _factor_zeros(head: sp.Expr, rest: sp.Expr, u: sp.Symbol) -> sp.FiniteSet | 
     >>> _factor_zeros((u - sp.Rational(37, 100))**200, sp.tanh(u*z), u), _factor_zeros(u - 1, z + 1/(u - 1), u)
     ({37/100}, None)
     """
-    if not head.free_symbols:
+    solved = _zeros_of_factors(head, u) if head.free_symbols else None
+    if solved is None:
         return None
-    bases = [f.base if f.is_Pow and f.exp.is_Integer and f.exp > 0 else f for f in sp.Mul.make_args(head)]
-    zeros = [real_zero_set([b], u) for b in bases if b.free_symbols]
-    if any(z is None for z in zeros):
-        return None
-    solved = sp.Union(*zeros)
     if not isinstance(solved, sp.FiniteSet) and not solved.is_empty:
         return None
     if any(rest.xreplace({u: r}).has(sp.zoo, sp.nan, sp.oo, -sp.oo) for r in solved):
         return None
     return solved if isinstance(solved, sp.FiniteSet) else sp.FiniteSet()
+
+
+def _zeros_of_factors(product: sp.Expr, u: sp.Symbol) -> sp.Set | None:
+    """The real zeros of a product of factors in u, each solved as written (a positive integer power as its
+    base), or None when sympy cannot solve one.
+
+    >>> u = sp.Symbol("u", real=True)
+    >>> _zeros_of_factors((u - 1)**999*(u + 2), u)
+    {-2, 1}
+    """
+    bases = [f.base if f.is_Pow and f.exp.is_Integer and f.exp > 0 else f for f in sp.Mul.make_args(product)]
+    zeros = [real_zero_set([b], u) for b in bases if b.free_symbols]
+    return None if any(z is None for z in zeros) else sp.Union(*zeros)
 
 
 def _solved_in_u(d: sp.Expr, parents: list[sp.Symbol], coefficients: Sequence[sp.Expr],
@@ -301,11 +310,9 @@ def _solved_in_u(d: sp.Expr, parents: list[sp.Symbol], coefficients: Sequence[sp
     split = separate(rest, parents) if head.free_symbols else None
     if split is None:
         return real_zero_set(coefficients, u)
-    bases = [f.base if f.is_Pow and f.exp.is_Integer and f.exp > 0 else f for f in sp.Mul.make_args(head)]
-    zeros = [real_zero_set([b], u) for b in bases if b.free_symbols]
-    if any(z is None for z in zeros):
+    head_zeros = _zeros_of_factors(head, u)
+    if head_zeros is None:
         return real_zero_set(coefficients, u)
-    head_zeros = sp.Union(*zeros)
     # a zero of a(u) is one of d only where r is finite: (u - 1)*(z1 + 1/(u - 1)) is (u - 1)*z1 + 1
     if not all(c.is_polynomial(u) for c in split.coefficients) and not (
             isinstance(head_zeros, sp.FiniteSet)
