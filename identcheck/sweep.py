@@ -2,8 +2,8 @@
 
 A sweep file names the specs (paths relative to the sweep file, or built-in examples as ``C1`` or
 ``examples/C1``), the seeds, the learner names and a budget. Every run has a content hash (`Run.run_id`) of
-the spec text, the seed, the method, the budget and the task. ``DIR/results.csv`` gets one row per run and is rewritten
-atomically after every finished run, so an interrupted sweep loses at most the runs in flight, and running
+the spec text, the seed, the method, the budget and the task. ``DIR/results.csv`` gets one row per run and is
+rewritten atomically after every finished run, so an interrupted sweep loses at most the runs in flight, and running
 the same sweep again skips the runs whose row is already ``ok`` (failed runs are retried). Columns a user
 added to results.csv are kept (after `COLUMNS`, empty in new rows). One sweep at a time writes into a
 folder: a second one started while the first runs stops at once with exit 2 (a lock on

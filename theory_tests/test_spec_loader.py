@@ -159,7 +159,8 @@ def test_an_observed_value_outside_the_domain_counts_as_observed_with_a_warning(
     """CONTRACT §1's own example observes u = 6 with domain [-5, 5]; it was refused ("observed value 6 lies
     outside the domain", exit 2). An observed environment is data: its zero holds as observed, not extrapolated,
     and the domain still bounds the extrapolated zeros (stop 45)."""
-    with pytest.warns(identcheck.IdentcheckWarning, match=r"observed value 7 lies outside the declared domain \[0, 5\]"):
+    message = r"observed value 7 lies outside the declared domain \[0, 5\]"
+    with pytest.warns(identcheck.IdentcheckWarning, match=message):
         scm = from_dict(spec(environments={"values": [0, 1, 2, 3, 7], "domain": [0, 5]},
                              mechanisms={"z2": "(u - 7)*z1"}))
     observed = check_edge(scm, "z1", "z2")

@@ -425,6 +425,12 @@ def _without_jumps_in_u(ctx: _Context, jump: Callable[[np.ndarray, dict], np.nda
     return (sp.Union(*kept) if kept else sp.S.EmptySet), dropped
 
 
+def _cut_short(where: str) -> str:
+    """Why a zero stays undecided where the looks at DEEP_DIGITS did not fit in their time budget."""
+    return (f"at {where} it reads 0 at {MP_DIGITS} digits, and the look at up to {DEEP_DIGITS[-1]} digits for a "
+            f"smaller non-zero did not fit in {DEEP_SECONDS:g} s")
+
+
 def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     """(iv) for one edge: the per-environment zero test, the zero set in u, then the grading."""
     scm = ctx.scm
@@ -457,8 +463,7 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
         shown = ", ".join(f"{value:g}" for value in sorted(scan_refused)[:6])
         status, reason = "undecided", (
             f"{name} does not vanish identically in any observed environment; undecided in the declared domain "
-            f"{_domain_text(ctx)}: at u = {shown} it reads 0 at {MP_DIGITS} digits, and the look at up to "
-            f"{DEEP_DIGITS[-1]} digits for a smaller non-zero did not fit in {DEEP_SECONDS:g} s")
+            f"{_domain_text(ctx)}: {_cut_short(f'u = {shown}')}")
     if jumps or jump_u:
         where = ", ".join(([_list_envs(ctx, jumps)] if jumps else []) + [f"u = {value:g}" for value in jump_u])
         reason += (f"; g_{child} jumps in {parent} (a Piecewise, sign, Heaviside, floor or ceiling) at {where}, "
@@ -466,9 +471,7 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     elif status == "fails" and zero_idx == [] and nonzero_idx:
         reason += _why_no_zero(ctx, solved, tables)
     if profile.cut_short:
-        reason += (f"; at {_list_envs(ctx, list(profile.cut_short))} it reads 0 at {MP_DIGITS} digits, and the look "
-                   f"at up to {DEEP_DIGITS[-1]} digits for a smaller non-zero did not fit in {DEEP_SECONDS:g} s "
-                   "(undecided there)")
+        reason += f"; {_cut_short(_list_envs(ctx, list(profile.cut_short)))} (undecided there)"
     extrapolated = status == "holds" and not zero_idx
     # symbolic: every zero claimed is proven exactly, and a zero set in the domain (an extrapolated zero, or
     # its absence) was solved exactly; non-zeros rest on exact coefficients or on witness points

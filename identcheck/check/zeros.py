@@ -351,6 +351,7 @@ def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> Evaluator:
 
 
 def _mp_lambdify_values(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> Callable | None:
+    """The expressions lambdified once for mpmath (a list back), or None without an mpmath printer for them."""
     try:
         return sp.lambdify(symbols, exprs, modules="mpmath", cse=True)
     except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
@@ -398,9 +399,8 @@ def _terms_residual(evaluate: Evaluator, arrays: list[np.ndarray], shape: tuple[
 def _mpmath_relative(terms: list[sp.Expr], symbols: list[sp.Symbol]) -> Callable[[Sequence[float]], float]:
     """values -> the relative residual at that point, evaluated with 50-digit mpmath (SPEC §5: cancellation);
     NaN where mpmath cannot evaluate it. Lambdified once, for many points."""
-    try:
-        fn = sp.lambdify(symbols, terms, modules="mpmath")
-    except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):  # no mpmath printer for it
+    fn = _mp_lambdify_values(terms, symbols)
+    if fn is None:
         return lambda values: float("nan")
 
     def relative(values: Sequence[float]) -> float:
@@ -1062,15 +1062,15 @@ class _DeepBudget:
 
     def __init__(self, seconds: float = DEEP_SECONDS):
         self.seconds = seconds
-        self.deadline: float | None = None  # set by the first evaluation timed: a scan's other work is not charged
+        self.deadline: float | None = None  # from the first evaluation timed: a scan's other work is not charged
         self.cost: dict[int, float] = {}
         self.refusals = 0
 
     def allows(self) -> bool:
         """Whether an evaluation at the current precision is predicted to end within the budget (a refusal
         is counted in `refusals`)."""
-        if self.deadline is None:
-            self.deadline = time.perf_counter() + self.seconds
+        if self.deadline is None:  # nothing timed yet: nothing to predict from
+            return True
         digits = mpmath.mp.dps
         nearest = max((d for d in self.cost if d <= digits), default=None)  # from far below, fixed costs weigh
         predicted = 0.0 if nearest is None else self.cost[nearest] * (digits / nearest) ** 2
