@@ -6,6 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import sympy as sp
+import yaml
 
 import identcheck
 from identcheck.check.condition_iv import check_edge
@@ -124,7 +125,8 @@ def test_from_graph_names_a_graph_or_mechanisms_of_the_wrong_kind(graph, mechani
     ({"parameters": {"lam": 3}}, "parameters.lam", "expected a list of 5 numbers, got int"),
     ({"parameters": [1, 2]}, "parameters", "expected a mapping of name -> list of values"),
     ({"parameters": {"z1": [1, 2, 3, 4, 5]}}, "parameters.z1", "already a latent or environment symbol"),
-    ({"post_nonlinear": {"z2": "t + sqrt(Abs(t))"}}, "post_nonlinear.z2", "not differentiable"),
+    ({"post_nonlinear": {"z2": "t + sqrt(Abs(t))"}}, "post_nonlinear.z2", "not invertible"),
+    ({"post_nonlinear": {"z2": "log(t)"}}, "post_nonlinear.z2", "not a finite real number at t = 0"),
     ({"mixing": {"kind": "mlp", "x": ["z1", "z2"]}}, "mixing.x", "only for kind: expression"),
     ({"mixing": {"kind": "mlp", "layers": 0}}, "mixing.layers", "expected a positive integer"),
     ({"mixing": {"kind": "expression", "layers": 2, "x": ["z1", "z2"]}}, "mixing.layers", "only for kind: mlp"),
@@ -145,6 +147,8 @@ def test_from_graph_names_a_graph_or_mechanisms_of_the_wrong_kind(graph, mechani
                                                  "z2": NOISE2["params"]["z2"]}}},
      "noise.params.z1.mean", "DiracDelta, a distribution"),
     ({"post_nonlinear": {"z2": "exp_polar(t)"}}, "post_nonlinear.z2", "function 'exp_polar' has no numerical"),
+    ({"environments": {"values": [0, 1, 2, 3, 4], "domain": [float("-inf"), 5]}}, "environments.domain[0]",
+     "a domain is a bounded interval, which the checker scans for zeros (a wide one such as [-1e6, 1e6]"),
     ({"mixing": {"kind": "expression", "x": ["z1", "Derivative(z2, z2)"]}}, "mixing.x[1]",
      "an unevaluated Derivative"),
 ])
@@ -170,6 +174,14 @@ def test_an_observed_value_outside_the_domain_counts_as_observed_with_a_warning(
                              mechanisms={"z2": "(u - 6)*z1"}))
     outside = check_edge(scm, "z1", "z2")  # u = 6: neither observed nor in the domain
     assert outside.status == "fails" and "outside the declared domain" in outside.reason
+
+
+def test_a_name_left_empty_is_the_default_name():
+    """CONTRACT §1: `name` is optional and defaults to the file's stem. `name:` with nothing after it (YAML
+    null) was refused ("expected a non-empty string", exit 2) until stop 46; it is read as no name."""
+    assert from_text(yaml.safe_dump({**spec(), "name": None}), default_name="chain").name == "chain"
+    with pytest.raises(SpecError, match=r"^<dict>: name: expected a non-empty string"):
+        from_dict({**spec(), "name": ""})
 
 
 def test_yaml_syntax_error_names_the_line():

@@ -34,6 +34,7 @@ from ..psi import first_undefined
 from ..scm import PNL_SYMBOL, SCM, Environments, Mixing, ObservationNoise
 from ..sizes import MAX_MIXING_LAYERS, MAX_SEGMENTS
 from .expressions import numeric_function, parse_expression
+from .invertible import why_not_invertible
 
 __all__ = ["load_spec", "from_text", "from_dict", "from_graph", "safe_load_unique"]
 
@@ -256,7 +257,7 @@ class _Builder:
         data = self.mapping(data, "", _TOP_KEYS, _REQUIRED)
         if data["identcheck"] != 1 or isinstance(data["identcheck"], bool):
             raise self.fail("identcheck", f"unsupported format version {data['identcheck']!r} (expected 1)")
-        name = data.get("name", default_name)
+        name = default_name if data.get("name") is None else data["name"]  # `name:` left empty is no name
         if not isinstance(name, str) or not name:
             raise self.fail("name", "expected a non-empty string")
         latents = self.latents(data["latents"])
@@ -338,6 +339,11 @@ class _Builder:
             d = value["domain"]
             if not isinstance(d, list) or len(d) != 2:
                 raise self.fail("environments.domain", "expected [low, high]")
+            for k in (0, 1):
+                if isinstance(d[k], float) and math.isinf(d[k]):
+                    raise self.fail(f"environments.domain[{k}]", f"expected a finite number, got {d[k]!r}: a domain "
+                                    "is a bounded interval, which the checker scans for zeros (a wide one such as "
+                                    "[-1e6, 1e6] is accepted)")
             low, high = self.number(d[0], "environments.domain[0]"), self.number(d[1], "environments.domain[1]")
             if not low < high:
                 raise self.fail("environments.domain", f"expected low < high, got [{low:g}, {high:g}]")
@@ -437,24 +443,11 @@ class _Builder:
         return {latent: self.invertible_map(text, f"post_nonlinear.{latent}") for latent, text in value.items()}
 
     def invertible_map(self, text: Any, key: str) -> sp.Expr:
-        """gbar(t), refused unless invertible on the real line (SPEC §1 Eq. 5): differentiable, with a derivative
-        that never changes sign and is not 0 on an interval. A rational derivative is decided exactly (a real
-        root of odd multiplicity is a sign change); any other is scanned on `_PNL_GRID`, where a sign change
-        counts only when sympy confirms both signs at 50 digits (float64 rounding is no evidence either way)."""
+        """gbar(t), refused unless a continuous, strictly monotone map of the real line (SPEC §1 Eq. 5, Cor. 3.1;
+        `invertible.why_not_invertible`): kinks are allowed, jumps are not."""
         expr = parse_expression(text, {"t": PNL_SYMBOL}, source=self.source, key=key)
-        derivative = _without_null_deltas(sp.diff(expr, PNL_SYMBOL))
-        with np.errstate(all="ignore"):
-            d = np.broadcast_to(np.asarray(numeric_function([PNL_SYMBOL], derivative)(_PNL_GRID), dtype=float),
-                                _PNL_GRID.shape)
-        inside = np.abs(_PNL_GRID) <= 50.0
-        exact = _rational_sign_change(derivative)
-        if exact == "pole" or not np.all(np.isfinite(d[inside])):
-            raise self.fail(key, f"gbar(t) = {expr} is not differentiable on the whole real line")
-        scale = max(float(np.max(np.abs(d[inside]))), 1e-300)
-        if np.all(np.abs(d[inside]) <= 1e-12 * scale) or exact == "sign change" or (
-                exact is None and (_flat_piece(derivative, _PNL_GRID, d) or _sign_change(derivative, d))):
-            raise self.fail(key, f"gbar(t) = {expr} is not invertible (its derivative changes sign, or is 0 "
-                                 "on an interval)")
+        if (reason := why_not_invertible(expr, PNL_SYMBOL)) is not None:
+            raise self.fail(key, f"gbar(t) = {expr} {reason}")
         return expr
 
     def mixing(self, value: Any, latents: tuple[str, ...]) -> Mixing:
@@ -504,95 +497,6 @@ class _Builder:
             raise self.fail("observation_noise.scale", f"family none is eps = 0 and takes no scale (or scale 0), "
                                                        f"got {scale:g}")
         return ObservationNoise(family, scale)
-
-
-#: Where gbar' is scanned: [-50, 50] in steps of 0.005, log-spaced from 1e-12 to 50 on each side of 0 (where
-#: t**9 - t and t**3 - 1e-9*t turn back), and 240 points per side log-spaced from 50 out to 1e6.
-_PNL_GRID = np.unique(np.concatenate([
-    np.linspace(-50.0, 50.0, 20001), *(sign * np.logspace(-12.0, np.log10(50.0), 2001) for sign in (-1.0, 1.0)),
-    *(sign * np.logspace(np.log10(50.0), 6.0, 241)[1:] for sign in (-1.0, 1.0))]))
-#: A rational gbar' of higher degree is scanned rather than factored (sympy's square-free split grows with it).
-_MAX_EXACT_DEGREE = 200
-
-
-def _without_null_deltas(derivative: sp.Expr) -> sp.Expr:
-    """gbar' without its DiracDelta(a(t)) terms whose factor has a double zero at every real zero of a. Such a
-    term is 0 as a function (t**2*DiracDelta(t) = 0) and gbar is differentiable there, as sign(t)*t**2 is, the
-    same map as t*Abs(t) (its derivative is 2|t|). A simple zero leaves a kink (t + Heaviside(t)*t: slope 1,
-    then 2) and no zero a jump (t + Heaviside(t)); those terms stay, and the scan finds gbar not differentiable.
-
-    >>> t = PNL_SYMBOL
-    >>> _without_null_deltas(sp.diff(sp.sign(t)*t**2, t)), _without_null_deltas(sp.diff(t + sp.Heaviside(t), t))
-    (2*t*sign(t), DiracDelta(t) + 1)
-    """
-    expanded = sp.expand(derivative) if derivative.has(sp.DiracDelta) else derivative
-    for delta in expanded.atoms(sp.DiracDelta):
-        zeros = sp.solveset(delta.args[0], PNL_SYMBOL, domain=sp.S.Reals)
-        factor = expanded.coeff(delta)
-        if len(delta.args) == 1 and isinstance(zeros, sp.FiniteSet) and all(
-                sp.simplify(f.subs(PNL_SYMBOL, zero)) == 0
-                for zero in zeros for f in (factor, sp.diff(factor, PNL_SYMBOL))):
-            derivative = derivative.subs(delta, 0)
-    return derivative
-
-
-def _rational_sign_change(derivative: sp.Expr) -> str | None:
-    """For gbar' = p/q with rational coefficients: "pole" when q has a real root (gbar' is undefined there),
-    "sign change" when p has a real root of odd multiplicity (9*t**8 - 1, from t**9 - t, at 9**(-1/8)),
-    "monotone" otherwise (p = 0 is a constant gbar, refused by the caller); None when gbar' is not such a ratio.
-
-    >>> t = PNL_SYMBOL
-    >>> [_rational_sign_change(sp.diff(g, t)) for g in (t**9 - t, t**3, t + 1/t, t + sp.sin(t))]
-    ['sign change', 'monotone', 'pole', None]
-    """
-    numerator, denominator = sp.fraction(sp.together(derivative))
-    try:
-        p, q = sp.Poly(numerator, PNL_SYMBOL), sp.Poly(denominator, PNL_SYMBOL)
-    except sp.PolynomialError:
-        return None
-    if any(f.domain not in (sp.ZZ, sp.QQ) or f.degree() > _MAX_EXACT_DEGREE for f in (p, q)):
-        return None
-    if q.count_roots() > 0:
-        return "pole"
-    if p.is_zero:
-        return "monotone"
-    _, factors = p.sqf_list()
-    return "sign change" if any(k % 2 and f.count_roots() > 0 for f, k in factors) else "monotone"
-
-
-def _sign_change(derivative: sp.Expr, d: np.ndarray) -> bool:
-    """gbar' takes both signs on `_PNL_GRID`: some point where float64 says d < 0 and one where it says d > 0
-    each confirmed at 50 digits (`_has_sign`). Any strict sign change counts, however small against the
-    largest |gbar'| (t**7 - 0.001*t)."""
-    return _has_sign(derivative, d, -1) and _has_sign(derivative, d, 1)
-
-
-def _has_sign(derivative: sp.Expr, d: np.ndarray, sign: int) -> bool:
-    """Whether sympy confirms gbar' has ``sign`` at one of up to nine grid points where float64 says so (the
-    most extreme one and eight spread over them)."""
-    where = np.flatnonzero(sign * d > 0)
-    if where.size == 0:
-        return False
-    picks = {int(where[np.argmax(sign * d[where])]), *where[np.linspace(0, where.size - 1, 8).astype(int)].tolist()}
-    for k in sorted(picks):
-        value = sp.N(derivative.subs(PNL_SYMBOL, sp.Rational(_PNL_GRID[k])), 50)
-        if (value.is_negative if sign < 0 else value.is_positive):
-            return True
-    return False
-
-
-def _flat_piece(derivative: sp.Expr, grid: np.ndarray, d: np.ndarray) -> bool:
-    """gbar' is 0 on an interval, so gbar is not injective there (Max(t, 0) for t < 0, Max(t, 100) below 100):
-    a run of grid points where float64 gives exactly 0, confirmed by sympy at the exact points of up to three
-    neighbouring pairs per run. An isolated zero (t**3 at 0) is allowed, and so is a derivative that only
-    underflows (tanh beyond |t| ~ 19: sympy shows 1 - tanh(20)**2 is not 0, or cannot say)."""
-    pairs = np.concatenate([[False], (d[:-1] == 0) & (d[1:] == 0), [False]])
-    edges = np.flatnonzero(np.diff(pairs.astype(int)))  # pair runs [start, end) of pair indices
-    for start, end in zip(edges[::2], edges[1::2]):
-        for k in sorted({int(start), int((start + end - 1) // 2), int(end - 1)}):
-            if all(derivative.subs(PNL_SYMBOL, sp.Rational(grid[j])).is_zero for j in (k, k + 1)):
-                return True
-    return False
 
 
 def _first_bad_environment(family: LatentFamily, values: dict[str, np.ndarray], env: Environments) -> str:
