@@ -185,12 +185,15 @@ def test_a_continuous_strictly_monotone_post_nonlinearity_is_accepted_with_its_k
     ("Piecewise((0, Eq(t, 1)), (t, True))", "jumps at t = 1"), ("t + Heaviside(t**2)", "jumps at t = 0"),
     ("t + Heaviside(sin(t))", "jumps at t = 0"), ("tan(t)", "not a finite real number at t = -pi/2"),
     ("t + 1/(t - 0.00013)", "not a finite real number at t = 13/100000"),
-    ("t + floor(t)", "floor, ceiling or frac of t")])
+    ("t + floor(t)", "floor, ceiling or frac of t"), ("t + 1e-30*Heaviside(t)", "jumps at t = 0"),
+    ("Piecewise((t, t < 0), (t + 10**-40, True))", "jumps at t = 0"),
+    ("t + Heaviside(t**3 - 2)", "jumps at t = 2**(1/3)")])
 def test_a_post_nonlinearity_that_jumps_is_refused_wherever_the_jump_lies(gbar, where):
     """A jump leaves x a discontinuous function of gbar^-1(z), outside assumption (i)'s continuous mixing, and a
     downward one is not injective. Until stop 46 only jumps on the scan grid were seen: a jump at t = 0.00013
     (written with Heaviside or Piecewise), the point discontinuity at t = 1 (gbar(1) = gbar(0)) and tan, with a
-    pole between grid points, were accepted. The switch points are now solved and checked exactly."""
+    pole between grid points, were accepted. The switch points are now solved, and each side's limit is
+    compared with gbar there exactly, so a jump of 1e-40 beside a slope of 1 counts too."""
     spec = yaml.safe_load(example_path("C14").read_text())
     spec["post_nonlinear"] = {"z2": gbar}
     with pytest.raises(SpecError, match=rf"post_nonlinear\.z2: gbar\(t\) = .* {re.escape(where)}"):

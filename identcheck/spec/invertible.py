@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from sympy.core.evalf import PrecisionExhausted
 
 from .expressions import numeric_function
 
@@ -41,6 +42,11 @@ MAX_BREAKPOINTS = 100
 #: a Hölder exponent as small as 0.01).
 CONTINUITY_DIGITS = 200
 _STEPS = (sp.Rational(1, 10**20), sp.Rational(1, 10**60))
+#: How far beside a switch point its one-sided branch is read, the most nested switches followed, and the
+#: most digits sympy may use to tell an exact number from 0.
+_BESIDE = sp.Rational(1, 10**60)
+_MAX_NESTING = 8
+_MAXN = 1000
 #: Functions that jump wherever their argument crosses an integer: ḡ may not hold them.
 _INTEGER_STEPS = (sp.floor, sp.ceiling, sp.frac)
 
@@ -125,25 +131,67 @@ def _points_near_zero(points: sp.Set) -> set[sp.Expr]:
 
 
 def _discontinuity(expr: sp.Expr, t: sp.Symbol, b: sp.Expr) -> str | None:
-    """Why ḡ is not continuous at b (not a finite real number there, or a one-sided difference that does not
-    shrink with the step, `_STEPS`), evaluated at `CONTINUITY_DIGITS`; None when it is continuous there."""
+    """Why ḡ is not continuous at b, or None when it is: not a finite real number there, a one-sided limit
+    that differs from ḡ(b) (`_one_sided`, compared exactly: a jump of 1e-300 counts), or, where no switch
+    explains it, a one-sided difference that does not shrink with the step (`_STEPS`, at
+    `CONTINUITY_DIGITS`)."""
     shown = sp.nsimplify(b) if b.is_Float else b
-
-    def value(x: sp.Expr) -> sp.Expr | None:
-        v = sp.N(expr.subs(t, x), CONTINUITY_DIGITS)
-        return v if v.is_real and v.is_finite else None
-
-    at = value(b)
-    if at is None:
+    at = expr.subs(t, b)
+    if not _finite_real(at):
         return f"is not a finite real number at t = {shown}"
     for side in (-1, 1):
-        near = [value(b + side * h) for h in _STEPS]
-        if any(v is None for v in near):
-            return f"is not continuous at t = {shown}"
-        wide, narrow = (abs(v - at) for v in near)
+        beside = _one_sided(expr, t, b, side)
+        if beside is None:
+            return f"is not known to be continuous at t = {shown}: where it switches there cannot be decided"
+        limit = beside.subs(t, b)
+        if not _finite_real(limit) or _nonzero(limit - at):
+            return f"is not continuous: it jumps at t = {shown}"
+        wide, narrow = (abs(sp.N(expr.subs(t, b + side * h) - at, CONTINUITY_DIGITS)) for h in _STEPS)
         if wide > 0 and narrow > wide / 2:
             return f"is not continuous: it jumps at t = {shown}"
     return None
+
+
+def _one_sided(expr: sp.Expr, t: sp.Symbol, b: sp.Expr, side: int) -> sp.Expr | None:
+    """ḡ just beside b (side -1: left, 1: right) without its switches there: every Heaviside or sign whose
+    argument is 0 at b replaced by the value it takes at b + side·1e-60, every Piecewise by the branch it
+    takes there; None when a condition there cannot be decided. Its value at b is the one-sided limit."""
+    probe = b + side * _BESIDE
+    for _ in range(_MAX_NESTING):
+        switches: dict[sp.Expr, sp.Expr] = {}
+        for f in expr.atoms(sp.Heaviside, sp.sign):
+            a = f.args[0]
+            if t in a.free_symbols and not _nonzero(a.subs(t, b)):
+                value = sp.N(a.subs(t, probe), 30, maxn=_MAXN)
+                if value.is_zero is False:
+                    switches[f] = (sp.S.One if value > 0 else sp.S.Zero) if f.func is sp.Heaviside else sp.sign(value)
+        for f in expr.atoms(sp.Piecewise):
+            for branch, condition in f.args:
+                holds = condition.subs(t, probe)
+                if holds not in (sp.true, sp.false):
+                    return None
+                if holds is sp.true:
+                    switches[f] = branch
+                    break
+        if not switches:
+            return expr
+        expr = expr.xreplace(switches)
+    return None
+
+
+def _nonzero(value: sp.Expr) -> bool:
+    """Whether an exact number is not 0: sympy tells it apart from 0 within `_MAXN` digits."""
+    if value.is_zero is not None:
+        return not value.is_zero
+    try:
+        return sp.N(value, 15, maxn=_MAXN, strict=True) != 0
+    except PrecisionExhausted:
+        return False
+
+
+def _finite_real(value: sp.Expr) -> bool:
+    v = sp.N(value, 30)
+    return bool(v.is_real and v.is_finite)
 
 
 def _not_finite(expr: sp.Expr, t: sp.Symbol, values: np.ndarray) -> str | None:
