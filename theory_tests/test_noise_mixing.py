@@ -103,6 +103,19 @@ def test_a_jacobian_determinant_of_both_signs_is_a_fold(x, status):
     assert (result.details["fold"] is not None) == (status == "fails")
 
 
+@pytest.mark.parametrize("x, status, scale", [
+    (["z1 - 2*Max(z1 - 80, 0)", "z2"], "fails", 160), (["z1 - 2*Max(z1 - 1000, 0)", "z2 + z1"], "fails", 2000),
+    (["Piecewise((z1, z1 < 500), (1000 - z1, True))", "z2"], "fails", 1000),
+    (["z1 + Abs(z1 + z2 - 300)/2", "z2"], "holds", 600), (["z1 - 2*Max(z1 - 80, 0)", "z2", "z1 + z2"], "holds", 160)])
+def test_a_fold_where_a_non_smooth_mixing_switches_far_out_is_reached(x, status, scale):
+    """The probe draws noise at scales 1, 3 and 10, so z1 - 2*Max(z1 - 80, 0), which folds at z1 = 80, read
+    "holds" (a known limit until stop 46). Where a Max, Min, Abs, Heaviside, sign or Piecewise switches along
+    a latent's axis beyond those scales, a scale of twice that distance is added, and the fold is found;
+    injective maps with a far switch (a monotone kink, a third coordinate that undoes the fold) still hold."""
+    result = check_injectivity(from_dict(with_mixing(x)))
+    assert result.status == status and result.details["scales"] == [1.0, 3.0, 10.0, scale]
+
+
 def test_a_determinant_below_its_rounding_has_no_sign():
     """The twist (z1 cos(k r²) − z2 sin(k r²), z1 sin(k r²) + z2 cos(k r²)), r² = z1² + z2², is a bijection with
     det J = 1, but at k = 3e4 its rows have norms near 1e7 and float64 computed det J = -12 at one sample:

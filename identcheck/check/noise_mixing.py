@@ -16,6 +16,7 @@ Jacobian rank probe plus a global collision probe (numpy only, fixed seed).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable, Sequence
 
 import mpmath
@@ -104,6 +105,38 @@ def _mlp_certificate(scm: SCM) -> AssumptionResult:
               "C² at 0, so (ii+) holds only almost everywhere")
     return AssumptionResult("holds", reason, {"method": "structural", "observed_dim": dim, "layers": layers,
                                               "c2": False})
+
+
+def switch_scales(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], scales: tuple[float, ...],
+                  most: int = 4) -> tuple[float, ...]:
+    """Noise scales to add to ``scales`` so that the probe reaches where a non-smooth f switches: where the
+    argument of an Abs, Heaviside or sign, the difference of a Max's or Min's arguments, or a Piecewise's
+    condition is 0 along one latent's axis (the other latents at 0), twice that distance from 0, for each
+    switch beyond the largest scale (at most ``most``, the farthest kept). Only a polynomial of degree <= 4
+    in that latent is solved. A smooth f gets none.
+
+    >>> z1, z2 = sp.symbols("z1 z2", real=True)
+    >>> switch_scales([z1 - 2*sp.Max(z1 - 80, 0), z2], [z1, z2], (1.0, 3.0, 10.0))
+    (160.0,)
+    """
+    arguments: list[sp.Expr] = []
+    for e in exprs:
+        arguments += [f.args[0] for f in e.atoms(sp.Abs, sp.Heaviside, sp.sign)]
+        arguments += [a - b for f in e.atoms(sp.Max, sp.Min) for a, b in itertools.combinations(f.args, 2)]
+        arguments += [r.lhs - r.rhs for f in e.atoms(sp.Piecewise) for _, c in f.args
+                      for r in getattr(c, "atoms", lambda *_: ())(sp.core.relational.Relational)]
+    distances = set()
+    for a in arguments:
+        for z in a.free_symbols & set(symbols):
+            along = a.xreplace({s: sp.S.Zero for s in symbols if s != z})
+            try:
+                poly = sp.Poly(along, z)
+            except sp.PolynomialError:
+                continue
+            if 1 <= poly.degree() <= 4 and all(c.is_number for c in poly.coeffs()):
+                distances |= {abs(complex(r).real) for r in poly.nroots() if abs(complex(r).imag) < 1e-9}
+    beyond = sorted({2.0 * d for d in distances if np.isfinite(d) and 2.0 * d > max(scales)})
+    return tuple(beyond[-most:])
 
 
 def _noise_draws(rng: np.random.Generator, support: tuple[float, float], scale: np.ndarray) -> np.ndarray:
@@ -276,6 +309,7 @@ def _expression_probe(scm: SCM, samples: int, scales: tuple[float, ...], seed: i
     def jac(z: np.ndarray) -> np.ndarray:
         return jac_flat(z).reshape(len(z), *shape)
 
+    scales = scales + switch_scales(exprs, symbols, scales)
     z = _latent_samples(scm, np.random.default_rng(seed), samples, scales)
     x, jacobian = f(z), jac(z)
     details: dict[str, Any] = {"method": "probe", "samples": len(z), "scales": list(scales), "seed": seed}
