@@ -43,6 +43,10 @@ _CANDIDATES = 64
 _NEWTON_STEPS = 40
 _MP_NEWTON_STEPS = 30  # Gauss-Newton steps at 50 digits that confirm a float collision (`_mp_refiner`)
 _MP_CHECKS = 5  # float collisions confirmed at 50 digits before the probe gives up
+#: Where the probe looks for far folds (`switch_scales`): det J for square mixings of at most this many
+#: latents, and polynomials of at most this degree along an axis.
+_MAX_DET_LATENTS = 4
+_MAX_DEGREE = 8
 _NOT_SMOOTH = (sp.Abs, sp.Max, sp.Min, sp.Piecewise, sp.Heaviside, sp.sign, sp.floor, sp.ceiling)
 
 _ZERO_SETS: dict[str, tuple[Status, str]] = {
@@ -109,15 +113,18 @@ def _mlp_certificate(scm: SCM) -> AssumptionResult:
 
 def switch_scales(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], scales: tuple[float, ...],
                   most: int = 4) -> tuple[float, ...]:
-    """Noise scales to add to ``scales`` so that the probe reaches where a non-smooth f switches: where the
-    argument of an Abs, Heaviside or sign, the difference of a Max's or Min's arguments, or a Piecewise's
-    condition is 0 along one latent's axis (the other latents at 0), twice that distance from 0, for each
-    switch beyond the largest scale (at most ``most``, the farthest kept). Only a polynomial of degree <= 4
-    in that latent is solved. A smooth f gets none.
+    """Noise scales to add to ``scales`` so that the probe reaches where f may fold: where the argument of
+    an Abs, Heaviside or sign, the difference of a Max's or Min's arguments, or a Piecewise's condition is 0
+    (f switches there), and, for a square f of at most `_MAX_DET_LATENTS` latents, where det J is 0, each
+    along one latent's axis (the other latents at 0); twice that distance from 0, for each such point beyond
+    the largest scale (at most ``most``, the farthest kept). Only a polynomial of degree <= `_MAX_DEGREE` in
+    that latent is solved.
 
     >>> z1, z2 = sp.symbols("z1 z2", real=True)
     >>> switch_scales([z1 - 2*sp.Max(z1 - 80, 0), z2], [z1, z2], (1.0, 3.0, 10.0))
     (160.0,)
+    >>> switch_scales([z1 - z1**3/30000, z2], [z1, z2], (1.0, 3.0, 10.0))
+    (200.0,)
     """
     arguments: list[sp.Expr] = []
     for e in exprs:
@@ -125,6 +132,8 @@ def switch_scales(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], scales
         arguments += [a - b for f in e.atoms(sp.Max, sp.Min) for a, b in itertools.combinations(f.args, 2)]
         arguments += [r.lhs - r.rhs for f in e.atoms(sp.Piecewise) for _, c in f.args
                       for r in getattr(c, "atoms", lambda *_: ())(sp.core.relational.Relational)]
+    if len(exprs) == len(symbols) <= _MAX_DET_LATENTS:
+        arguments.append(sp.Matrix(exprs).jacobian(symbols).det(method="berkowitz"))
     distances = set()
     for a in arguments:
         for z in a.free_symbols & set(symbols):
@@ -133,7 +142,7 @@ def switch_scales(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], scales
                 poly = sp.Poly(along, z)
             except sp.PolynomialError:
                 continue
-            if 1 <= poly.degree() <= 4 and all(c.is_number for c in poly.coeffs()):
+            if 1 <= poly.degree() <= _MAX_DEGREE and all(c.is_number for c in poly.coeffs()):
                 distances |= {abs(complex(r).real) for r in poly.nroots() if abs(complex(r).imag) < 1e-9}
     beyond = sorted({2.0 * d for d in distances if np.isfinite(d) and 2.0 * d > max(scales)})
     return tuple(beyond[-most:])
