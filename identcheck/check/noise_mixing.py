@@ -43,7 +43,7 @@ _CANDIDATES = 64
 _NEWTON_STEPS = 40
 _MP_NEWTON_STEPS = 30  # Gauss-Newton steps at 50 digits that confirm a float collision (`_mp_refiner`)
 _MP_CHECKS = 5  # float collisions confirmed at 50 digits before the probe gives up
-#: Where the probe looks for far folds (`switch_scales`): det J for square mixings of at most this many
+#: Where the probe looks for far folds (`fold_scales`): det J for square mixings of at most this many
 #: latents, and polynomials of at most this degree along an axis.
 _MAX_DET_LATENTS = 4
 _MAX_DEGREE = 8
@@ -111,7 +111,7 @@ def _mlp_certificate(scm: SCM) -> AssumptionResult:
                                               "c2": False})
 
 
-def switch_scales(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], scales: tuple[float, ...],
+def fold_scales(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], scales: tuple[float, ...],
                   most: int = 4) -> tuple[float, ...]:
     """Noise scales to add to ``scales`` so that the probe reaches where f may fold: where the argument of
     an Abs, Heaviside or sign, the difference of a Max's or Min's arguments, or a Piecewise's condition is 0
@@ -121,9 +121,9 @@ def switch_scales(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], scales
     that latent is solved.
 
     >>> z1, z2 = sp.symbols("z1 z2", real=True)
-    >>> switch_scales([z1 - 2*sp.Max(z1 - 80, 0), z2], [z1, z2], (1.0, 3.0, 10.0))
+    >>> fold_scales([z1 - 2*sp.Max(z1 - 80, 0), z2], [z1, z2], (1.0, 3.0, 10.0))
     (160.0,)
-    >>> switch_scales([z1 - z1**3/30000, z2], [z1, z2], (1.0, 3.0, 10.0))
+    >>> fold_scales([z1 - z1**3/30000, z2], [z1, z2], (1.0, 3.0, 10.0))
     (200.0,)
     """
     arguments: list[sp.Expr] = []
@@ -318,7 +318,7 @@ def _expression_probe(scm: SCM, samples: int, scales: tuple[float, ...], seed: i
     def jac(z: np.ndarray) -> np.ndarray:
         return jac_flat(z).reshape(len(z), *shape)
 
-    scales = scales + switch_scales(exprs, symbols, scales)
+    scales = scales + fold_scales(exprs, symbols, scales)
     z = _latent_samples(scm, np.random.default_rng(seed), samples, scales)
     x, jacobian = f(z), jac(z)
     details: dict[str, Any] = {"method": "probe", "samples": len(z), "scales": list(scales), "seed": seed}
