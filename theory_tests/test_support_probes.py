@@ -150,6 +150,22 @@ def test_probes_lie_in_each_environments_support():
     assert z2[3].max() > data.z[rows, 1].max() * 0.8 and z2[3].min() < data.z[rows, 1].min() + 0.5
 
 
+def test_a_jump_in_one_of_several_parents_on_a_moving_support_is_its_influence():
+    """With Gamma noise and two parents the jump test was not tried (stop 46 lifted it), so u*H(z1 - z2) +
+    (u - 3)*z2 read as vanishing in z2 at u = 3, where g = 3*H(z1 - z2) still jumps in z2, and z3 came out
+    identifiable; its influence never vanishes, so z3 is unidentifiable. The parent's own noise is moved
+    instead of swapping its values, so the moved points stay in the support: on Beta noise z1 < 1 never
+    reaches the step of H(z1 - 2), and that edge still has no influence."""
+    gamma = from_dict(spec("gamma", {"z3": "u*Heaviside(z1 - z2) + (u - 3)*z2"}))
+    edge = check_edge(gamma, "z2", "z3")
+    assert edge.status == "fails" and edge.vanishes_at == () and "jumps in z2" in edge.reason
+    assert check(gamma).to_dict()["nodes"]["z3"]["verdict"] == "unidentifiable"
+    step = check_edge(from_dict(spec("gamma", {"z3": "u*Heaviside(z1 - 2) + (u - 3)*z2"})), "z1", "z3")
+    assert (step.status, step.vanishes_at) == ("holds", (0,))  # it read "no influence" ((iv-b) fails)
+    beyond = check_edge(from_dict(spec("beta", {"z3": "u*Heaviside(z1 - 2) + (u - 3)*z2"})), "z1", "z3")
+    assert beyond.status == "fails" and "no influence" in beyond.reason
+
+
 def test_gaussian_probes_unchanged():
     scm = from_dict(spec("gaussian", {"z2": "u*z1"}, latents=("z1", "z2"), values=(0, 1, 2, 3, 4)))
     assert _Context(scm, 1e-9, 0, 64).points("z2").ndim == 2  # the whole line in every environment

@@ -196,14 +196,37 @@ class _Context:
             self._exact_latents[m] = latents_exact(self.scm, at, self._noise_symbols)
         return self._exact_latents[m]
 
-    def _pushed(self, values: dict[sp.Symbol, np.ndarray], count: int) -> np.ndarray:
-        """psi_u of the noise probes (count, K, l) at `count` environments given by `values` (arrays of
-        length count)."""
+    def _pushed(self, values: dict[sp.Symbol, np.ndarray], count: int, noise: np.ndarray | None = None) -> np.ndarray:
+        """psi_u of the noise probes (or of ``noise``, the same shape) (count, K, l) at `count` environments
+        given by `values` (arrays of length count)."""
         assert self._noise_probes is not None and self._psi is not None
-        k = len(self._noise_probes)
+        noise = self._noise_probes if noise is None else noise
+        k = len(noise)
         rows = {s: np.repeat(v, k) for s, v in values.items()}
-        z = self._psi(np.tile(self._noise_probes, (count, 1)), rows)
+        z = self._psi(np.tile(noise, (count, 1)), rows)
         return z.reshape(count, k, -1)
+
+    def moved_points(self, child: str, parent: str, u_values: np.ndarray | None = None) -> np.ndarray | None:
+        """The probe points of `child`'s parents with the noise of `parent` reversed across the noise probes,
+        pushed through psi_u (count, K, |pa|) in the observed environments, or at scalar ``u_values``: points
+        of the support where, among the parents, only `parent` has moved when no other parent of `child`
+        descends from it. None where the support does not move with u or `child` has one parent (there,
+        swapping the parent's values between probe points stays in the support)."""
+        parents = self.scm.parents(child)
+        if not self.moving_support or len(parents) < 2:
+            return None
+        assert self._noise_probes is not None
+        noise = self._noise_probes.copy()
+        j = self.scm.latents.index(parent)
+        noise[:, j] = noise[::-1, j]
+        columns = [self.scm.latents.index(p) for p in parents]
+        if u_values is None:
+            values, count = {s: np.asarray(v, float) for s, v in self.table.items()}, self.scm.environments.count
+        else:
+            u = self.scm.environments.symbols[0]
+            values = {s: np.full(len(u_values), np.nan) for s in self.parameter_symbols} | {u: u_values}
+            count = len(u_values)
+        return self._pushed(values, count, noise)[:, :, columns]
 
     def scan_points(self, child: str) -> np.ndarray | Callable[[np.ndarray], np.ndarray] | None:
         """Probes for scanning a scalar u over the domain: the fixed points, or a function of u giving the
@@ -356,25 +379,32 @@ JUMPS = (sp.Piecewise, sp.Heaviside, sp.sign, sp.floor, sp.ceiling, sp.frac)
 JUMP_TOL = 1e-6
 
 
-def _jump_test(ctx: _Context, parent: str, child: str) -> Callable[[np.ndarray, dict], np.ndarray | None] | None:
+Jump = Callable[[np.ndarray, dict, "np.ndarray | None"], "np.ndarray | None"]
+
+
+def _jump_test(ctx: _Context, parent: str, child: str) -> Jump | None:
     """A test for jumps of g_child in ``parent`` (None when g has no function with a jump in the parent, or
-    when the test could leave the support): given probe points (K, |pa|) and the environment's values, a
-    point where g changes when only the parent's value does (taken from the other probe points, in
-    reverse), or None. Swapping one coordinate between probe points stays in the support when it is a
-    product: noise on the whole line (each parent ranges over ḡ_j(ℝ)), or a single parent; with a half-line
-    or interval noise and several parents (z3 > z1 when z3 = z1 + n3, n3 > 0) it is not tried."""
+    when the test could leave the support): given probe points (K, |pa|), the environment's values, and the
+    same points with only the parent moved (None: its values taken from the other probe points, in reverse),
+    a point where g changes when only the parent's value does, or None. Swapping one coordinate between
+    probe points stays in the support when it is a product: noise on the whole line (each parent ranges over
+    ḡ_j(ℝ)), or a single parent. With a half-line or interval noise and several parents the parent's own
+    noise is moved instead (`_Context.moved_points`), which moves its descendants too: so the test is not
+    tried for a parent of which another parent descends (z1 when z3 = z1 + n3, n3 > 0, is a parent too)."""
     scm = ctx.scm
     g, symbol = scm.mechanism(child), scm.symbol(parent)
     parents = [scm.symbol(p) for p in scm.parents(child)]
-    if not any(symbol in atom.free_symbols for atom in g.atoms(*JUMPS)) or (ctx.moving_support and len(parents) > 1):
+    if not any(symbol in atom.free_symbols for atom in g.atoms(*JUMPS)) or (
+            ctx.moving_support and len(parents) > 1 and nx.descendants(scm.graph, parent) & set(scm.parents(child))):
         return None
     others = sorted(ctx.table, key=str)
     fn = numeric_function(parents + others, g)
     j = parents.index(symbol)
 
-    def jump(points: np.ndarray, values: dict) -> np.ndarray | None:
-        moved = points.copy()
-        moved[:, j] = points[::-1, j]
+    def jump(points: np.ndarray, values: dict, moved: np.ndarray | None) -> np.ndarray | None:
+        if moved is None:
+            moved = points.copy()
+            moved[:, j] = points[::-1, j]
         with np.errstate(all="ignore"):
             at, there = (np.broadcast_to(np.asarray(fn(*p.T, *(values.get(o, np.nan) for o in others)), float),
                                          len(p)) for p in (points, moved))
@@ -385,14 +415,14 @@ def _jump_test(ctx: _Context, parent: str, child: str) -> Callable[[np.ndarray, 
     return jump
 
 
-def _without_jumps(ctx: _Context, jump: Callable[[np.ndarray, dict], np.ndarray | None],
-                   profile: ZeroProfile, child: str) -> tuple[ZeroProfile, list[int]]:
+def _without_jumps(ctx: _Context, jump: Jump, profile: ZeroProfile, parent: str,
+                   child: str) -> tuple[ZeroProfile, list[int]]:
     """The profile with every zero of the derivative where g still jumps in the parent turned into a
     non-zero (the jump is the influence; witness: a point beside it), and those environments."""
-    points = ctx.points(child)
+    points, moved = ctx.points(child), ctx.moved_points(child, parent)
     found = {m: at for m in np.flatnonzero(profile.zero).tolist()
-             if (at := jump(points[m] if points.ndim == 3 else points,
-                            {s: float(v[m]) for s, v in ctx.table.items()})) is not None}
+             if (at := jump(points[m] if points.ndim == 3 else points, {s: float(v[m]) for s, v in ctx.table.items()},
+                            None if moved is None else moved[m])) is not None}
     if not found:
         return profile, []
     jumps = list(found)
@@ -403,7 +433,7 @@ def _without_jumps(ctx: _Context, jump: Callable[[np.ndarray, dict], np.ndarray 
     return replace(profile, zero=zero, proven=proven, nonzero=nonzero, witness=witness), jumps
 
 
-def _without_jumps_in_u(ctx: _Context, jump: Callable[[np.ndarray, dict], np.ndarray | None], child: str,
+def _without_jumps_in_u(ctx: _Context, jump: Jump, parent: str, child: str,
                         zeros: sp.Set) -> tuple[sp.Set, list[float]]:
     """The unobserved zeros of the derivative without the pieces (a point, an interval) at whose
     representative g jumps in the parent, and those representatives."""
@@ -418,7 +448,8 @@ def _without_jumps_in_u(ctx: _Context, jump: Callable[[np.ndarray, dict], np.nda
             value = _representatives(part)
             if value:
                 points = scan if isinstance(scan, np.ndarray) else scan(np.array(value[:1]))[0]
-                if jump(points, {u: value[0]}) is not None:
+                moved = ctx.moved_points(child, parent, np.array(value[:1]))
+                if jump(points, {u: value[0]}, None if moved is None else moved[0]) is not None:
                     dropped.append(value[0])
                     continue
             kept.append(part)
@@ -441,14 +472,14 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     profile = vanishing_profile(d, parents, points, ctx.table, ctx.exact, tol=ctx.tol,
                                 support=ctx.exact_support if ctx.moving_support else None)
     jump = _jump_test(ctx, parent, child)
-    profile, jumps = _without_jumps(ctx, jump, profile, child) if jump else (profile, [])
+    profile, jumps = _without_jumps(ctx, jump, profile, parent, child) if jump else (profile, [])
     tables = bool(d.free_symbols & ctx.parameter_symbols)
     scan_refused: list[float] = []
     solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, child, scan_refused)
     extrapolated_zeros = sp.Complement(within, ctx.observed_u) if within is not None else sp.S.EmptySet
     jump_u: list[float] = []  # unobserved zeros of the derivative where g jumps: not zeros of the influence
     if jump and _nonempty(extrapolated_zeros):
-        extrapolated_zeros, jump_u = _without_jumps_in_u(ctx, jump, child, extrapolated_zeros)
+        extrapolated_zeros, jump_u = _without_jumps_in_u(ctx, jump, parent, child, extrapolated_zeros)
 
     zero_idx = [int(m) for m in np.flatnonzero(profile.zero)]
     nonzero_idx = [int(m) for m in np.flatnonzero(profile.nonzero)]
