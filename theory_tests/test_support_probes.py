@@ -166,6 +166,16 @@ def test_a_jump_in_one_of_several_parents_on_a_moving_support_is_its_influence()
     assert beyond.status == "fails" and "no influence" in beyond.reason
 
 
+@pytest.mark.parametrize("family, step", [("gamma", "z1 - 2"), ("beta", "z1 - 0.5"), ("gamma", "z1 - z2 + 1")])
+def test_a_jump_in_a_parent_of_which_another_parent_descends_is_its_influence(family, step):
+    """z2 = z1 + n2 and both are parents of z3: moving z1's noise would move z2 too, so the jump test was
+    left out for z1 (README's known limits until stop 46) and u*H(step) read as no influence ((iv-b) fails).
+    z1 alone is moved now, kept where the noise it implies for z2, z2 - z1', stays in the support."""
+    scm = from_dict(spec(family, {"z2": "z1", "z3": f"u*Heaviside({step}) + (u - 3)*z2"}))
+    edge = check_edge(scm, "z1", "z3")
+    assert (edge.status, edge.vanishes_at) == ("holds", (0,)) and "jumps of g_z3 in z1" in edge.reason
+
+
 def test_gaussian_probes_unchanged():
     scm = from_dict(spec("gaussian", {"z2": "u*z1"}, latents=("z1", "z2"), values=(0, 1, 2, 3, 4)))
     assert _Context(scm, 1e-9, 0, 64).points("z2").ndim == 2  # the whole line in every environment

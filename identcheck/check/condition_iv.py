@@ -207,26 +207,44 @@ class _Context:
         return z.reshape(count, k, -1)
 
     def moved_points(self, child: str, parent: str, u_values: np.ndarray | None = None) -> np.ndarray | None:
-        """The probe points of `child`'s parents with the noise of `parent` reversed across the noise probes,
-        pushed through psi_u (count, K, |pa|) in the observed environments, or at scalar ``u_values``: points
-        of the support where, among the parents, only `parent` has moved when no other parent of `child`
-        descends from it. None where the support does not move with u or `child` has one parent (there,
-        swapping the parent's values between probe points stays in the support)."""
-        parents = self.scm.parents(child)
+        """The probe points of `child`'s parents with `parent` alone moved, inside the support (count, K,
+        |pa|), in the observed environments or at scalar ``u_values``; None where the support does not move
+        with u or `child` has one parent (there, swapping the parent's values between probe points stays in
+        the support), or where a latent to re-check is post-nonlinear.
+
+        The parent's value is taken from its noise reversed across the noise probes, every other latent kept.
+        The point is in the support when the noise it implies, n_d = z_d - g_d(pa_d, u), lies in the noise's
+        support for each descendant d of the parent among the ancestors of `child`'s parents (the others do
+        not shape their support); a probe where it does not is NaN, which the jump test skips."""
+        scm = self.scm
+        parents = scm.parents(child)
         if not self.moving_support or len(parents) < 2:
             return None
+        graph, j = scm.graph, scm.latents.index(parent)
+        shaping = (set().union(*(nx.ancestors(graph, p) for p in parents)) | set(parents)) & nx.descendants(graph, parent)
+        if shaping & set(scm.post_nonlinear):
+            return None
+        if u_values is None:
+            values, count = {s: np.asarray(v, float) for s, v in self.table.items()}, scm.environments.count
+        else:
+            values = {s: np.full(len(u_values), np.nan) for s in self.parameter_symbols}
+            values[scm.environments.symbols[0]] = np.asarray(u_values, float)
+            count = len(u_values)
         assert self._noise_probes is not None
         noise = self._noise_probes.copy()
-        j = self.scm.latents.index(parent)
         noise[:, j] = noise[::-1, j]
-        columns = [self.scm.latents.index(p) for p in parents]
-        if u_values is None:
-            values, count = {s: np.asarray(v, float) for s, v in self.table.items()}, self.scm.environments.count
-        else:
-            u = self.scm.environments.symbols[0]
-            values = {s: np.full(len(u_values), np.nan) for s in self.parameter_symbols} | {u: u_values}
-            count = len(u_values)
-        return self._pushed(values, count, noise)[:, :, columns]
+        z = self._pushed(values, count)
+        z[:, :, j] = self._pushed(values, count, noise)[:, :, j]
+        low, high = scm.noise_family.support
+        for d in shaping:
+            g = scm.mechanism(d)
+            symbols = sorted(g.free_symbols, key=str)
+            args = [z[:, :, scm.latents.index(str(x))] if str(x) in scm.latents else values[x][:, None]
+                    for x in symbols]
+            with np.errstate(all="ignore"):
+                implied = z[:, :, scm.latents.index(d)] - np.asarray(numeric_function(symbols, g)(*args), float)
+            z[~((implied > low) & (implied < high))] = np.nan
+        return z[:, :, [scm.latents.index(p) for p in parents]]
 
     def scan_points(self, child: str) -> np.ndarray | Callable[[np.ndarray], np.ndarray] | None:
         """Probes for scanning a scalar u over the domain: the fixed points, or a function of u giving the
@@ -388,14 +406,13 @@ def _jump_test(ctx: _Context, parent: str, child: str) -> Jump | None:
     same points with only the parent moved (None: its values taken from the other probe points, in reverse),
     a point where g changes when only the parent's value does, or None. Swapping one coordinate between
     probe points stays in the support when it is a product: noise on the whole line (each parent ranges over
-    ḡ_j(ℝ)), or a single parent. With a half-line or interval noise and several parents the parent's own
-    noise is moved instead (`_Context.moved_points`), which moves its descendants too: so the test is not
-    tried for a parent of which another parent descends (z1 when z3 = z1 + n3, n3 > 0, is a parent too)."""
+    ḡ_j(ℝ)), or a single parent. With a half-line or interval noise and several parents the parent alone is
+    moved where the noise the move implies stays in its support (`_Context.moved_points`)."""
     scm = ctx.scm
     g, symbol = scm.mechanism(child), scm.symbol(parent)
     parents = [scm.symbol(p) for p in scm.parents(child)]
     if not any(symbol in atom.free_symbols for atom in g.atoms(*JUMPS)) or (
-            ctx.moving_support and len(parents) > 1 and nx.descendants(scm.graph, parent) & set(scm.parents(child))):
+            ctx.moving_support and len(parents) > 1 and ctx.moved_points(child, parent) is None):
         return None
     others = sorted(ctx.table, key=str)
     fn = numeric_function(parents + others, g)
