@@ -166,6 +166,7 @@ class _Context:
         self._psi = latent_map(scm) if self.moving_support else None
         self._noise_symbols = noise_symbols(scm) if self.moving_support else {}
         self._exact_latents: dict[int, dict[sp.Symbol, sp.Expr]] = {}
+        self._moved: dict[tuple[str, str], np.ndarray | None] = {}
 
     def points(self, child: str) -> np.ndarray:
         """Probe points for the parents of `child`, inside their support (SPEC §5 pitfalls: probe inside
@@ -216,6 +217,8 @@ class _Context:
         The point is in the support when the noise it implies, n_d = z_d - g_d(pa_d, u), lies in the noise's
         support for each descendant d of the parent among the ancestors of `child`'s parents (the others do
         not shape their support); a probe where it does not is NaN, which the jump test skips."""
+        if u_values is None and (child, parent) in self._moved:
+            return self._moved[child, parent]
         scm = self.scm
         parents = scm.parents(child)
         if not self.moving_support or len(parents) < 2:
@@ -244,7 +247,10 @@ class _Context:
             with np.errstate(all="ignore"):
                 implied = z[:, :, scm.latents.index(d)] - np.asarray(numeric_function(symbols, g)(*args), float)
             z[~((implied > low) & (implied < high))] = np.nan
-        return z[:, :, [scm.latents.index(p) for p in parents]]
+        moved = z[:, :, [scm.latents.index(p) for p in parents]]
+        if u_values is None:
+            self._moved[child, parent] = moved
+        return moved
 
     def scan_points(self, child: str) -> np.ndarray | Callable[[np.ndarray], np.ndarray] | None:
         """Probes for scanning a scalar u over the domain: the fixed points, or a function of u giving the
