@@ -485,20 +485,38 @@ def _cut_short(where: str) -> str:
             f"smaller non-zero did not fit in {DEEP_SECONDS:g} s")
 
 
+def without_powers(d: sp.Expr) -> sp.Expr:
+    """d with every factor b**k (k an integer, |k| > 1) written b**sign(k): at every point b**k is 0 exactly
+    where b is, so it vanishes identically in the parents for the same u as d, and is non-zero wherever d is,
+    without the multinomial expansion of (z1 + z2 + z3 + u - 2)**17 (and without float underflow of b**k
+    where b is small but not 0).
+
+    >>> u, z1, z2 = sp.symbols("u z1 z2", real=True)
+    >>> without_powers(18*(z1 + z2 + u - 2)**17), without_powers((u - 1)**3/(z1**2 + 1)**2)
+    (18*u + 18*z1 + 18*z2 - 36, (u - 1)/(z1**2 + 1))
+    """
+    factors = d.args if isinstance(d, sp.Mul) else (d,)
+    if not any(isinstance(f, sp.Pow) and f.exp.is_Integer and abs(f.exp) > 1 for f in factors):
+        return d
+    return sp.Mul(*(f.base ** (1 if f.exp > 0 else -1) if isinstance(f, sp.Pow) and f.exp.is_Integer else f
+                    for f in factors))
+
+
 def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     """(iv) for one edge: the per-environment zero test, the zero set in u, then the grading."""
     scm = ctx.scm
     env = scm.environments
     parents = [scm.symbol(p) for p in scm.parents(child)]
     d = sp.diff(scm.mechanism(child), scm.symbol(parent))
+    tested = without_powers(d)
     points = ctx.points(child)
-    profile = vanishing_profile(d, parents, points, ctx.table, ctx.exact, tol=ctx.tol,
+    profile = vanishing_profile(tested, parents, points, ctx.table, ctx.exact, tol=ctx.tol,
                                 support=ctx.exact_support if ctx.moving_support else None)
     jump = _jump_test(ctx, parent, child)
     profile, jumps = _without_jumps(ctx, jump, profile, parent, child) if jump else (profile, [])
     tables = bool(d.free_symbols & ctx.parameter_symbols)
     scan_refused: list[float] = []
-    solved, within, solved_exactly = _zero_set_in_u(ctx, d, profile, parents, child, scan_refused)
+    solved, within, solved_exactly = _zero_set_in_u(ctx, tested, profile, parents, child, scan_refused)
     extrapolated_zeros = sp.Complement(within, ctx.observed_u) if within is not None else sp.S.EmptySet
     jump_u: list[float] = []  # unobserved zeros of the derivative where g jumps: not zeros of the influence
     if jump and _nonempty(extrapolated_zeros):
