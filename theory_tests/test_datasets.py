@@ -399,6 +399,16 @@ def test_fmri_data_save_and_load_without_noise_or_model(tmp_path):
     np.testing.assert_array_equal(again.x, data.x)
 
 
+def test_synthetic_data_save_and_load_with_their_reference_segments(tmp_path):
+    """The reference segments that `synthetic` records (where every causal weight vanishes, and a learner
+    may pin them) travel with the file: a loaded data set pins the same segments as the one saved."""
+    from identcheck import Dataset
+
+    data = synthetic(latents=3, segments=7, samples_per_segment=2, seed=0, reference_segment=(2, 5))
+    data.save(tmp_path / "s.npz")
+    assert Dataset.load(tmp_path / "s.npz").reference_envs == (2, 5)
+
+
 def test_partial_pins_node_by_node_because_no_segment_zeroes_every_weight():
     """The reference segment zeroes every edge but the invariant one, so the data name no global reference;
     the checker's node-wise references pin z3 there and leave the violating z2 free (`node_pins`)."""

@@ -78,6 +78,22 @@ def test_shd_counts_missing_and_extra_edges():
     assert (result.value, result.missing, result.extra, result.reversed) == (2, 1, 1, 0)
 
 
+def test_shd_counts_a_two_cycle_as_extra_not_as_a_reversal():
+    """A learned 2-cycle z1 <-> z2 where the truth has z1 -> z2 holds the true edge and adds the opposite
+    one: an extra edge (the docstring's "any other disagreement"), not a reversal."""
+    learned = CHAIN | np.array([[0, 0, 0], [1, 0, 0], [0, 0, 0]], bool)  # adds z2 -> z1
+    result = shd(CHAIN, learned, [0, 1, 2])
+    assert (result.value, result.extra, result.reversed, result.missing) == (1, 1, 0, 0)
+
+
+def test_shd_counts_a_learned_self_loop_as_extra():
+    """An edge z2 -> z2 in the learned graph is an edge the truth lacks: it adds one extra edge."""
+    learned = CHAIN.copy()
+    learned[1, 1] = True
+    result = shd(CHAIN, learned, [0, 1, 2])
+    assert (result.value, result.extra, result.missing, result.reversed) == (1, 1, 0, 0)
+
+
 def test_shd_relabels_the_learned_graph_by_the_matching():
     """Learned node k stands for true node i where assignment[i] = k: a correct graph in permuted labels has SHD 0."""
     assignment = [2, 0, 1]
@@ -90,6 +106,13 @@ def test_shd_relabels_the_learned_graph_by_the_matching():
 def test_shd_curve_thresholds_strengths():
     strengths = np.array([[0, 0.5, 0.05], [0, 0, 0.2], [0, 0, 0]])
     assert shd_curve(CHAIN, strengths, [0, 1, 2], [0.01, 0.1, 0.3, 1.0]).tolist() == [1, 0, 1, 2]
+
+
+def test_shd_curve_at_threshold_zero_keeps_only_the_positive_strengths():
+    """The graph at τ is strengths > τ, strictly: at τ = 0 a pair of strength 0 (no influence at all) is no
+    edge, so the true strengths score SHD 0 there, not an edge on every pair."""
+    strengths = np.array([[0, 0.5, 0], [0, 0, 0.2], [0, 0, 0]])
+    assert shd_curve(CHAIN, strengths, [0, 1, 2], [0.0, 0.2]).tolist() == [0, 1]
 
 
 def test_shd_rejects_a_bad_assignment():
@@ -136,6 +159,18 @@ def test_parent_share_within_environments_sees_a_parent_whose_weight_flips_sign(
     assert within.share == pytest.approx(0.64 / 1.64, abs=0.02)
     assert within.r2_full == pytest.approx(1.0)
     assert parent_share(-2 * z2 + 5, z2, z1[:, None], u=u).share == pytest.approx(0.0, abs=1e-9)
+
+
+def test_parent_share_within_environments_weights_each_environment_by_its_rows():
+    """ẑ2 = z2 in environment 0 (9000 rows, share 0) and ẑ2 = n2 = z2 − 0.8 z1 in environment 1 (1000 rows,
+    share 0.64 / 1.64 ≈ 0.39): weighted by rows the share is 0.1 × 0.39 ≈ 0.039; an unweighted mean of the
+    environments would give 0.195. Margin 0.01 (sampling error about 1e-3)."""
+    rng = np.random.default_rng(0)
+    u = np.repeat([0, 1], [9000, 1000])
+    z1, n2 = rng.normal(size=(2, 10000))
+    z2 = 0.8 * z1 + n2
+    z_hat = np.where(u == 0, z2, n2)
+    assert parent_share(z_hat, z2, z1[:, None], u=u).share == pytest.approx(0.1 * 0.64 / 1.64, abs=0.01)
 
 
 @pytest.mark.parametrize("u, match", [(np.zeros(99, dtype=int), "one environment per row"),

@@ -167,6 +167,40 @@ def test_a_mechanism_that_gives_nan_names_the_node():
         simulate(from_dict(spec), 100, seed=0)
 
 
+def test_noise_that_overflows_names_the_latent_and_the_environment():
+    """A noise mean of 1.7e308 in environment 2 alone makes draws of n2 infinite there. The DataError names
+    the noise of z2 and environment 2, not a later step that the inf reaches (here the mixing, whose error
+    would blame mixing.x[1])."""
+    spec = {"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": [0, 1, 2]},
+            "noise": {"family": "gaussian", "params": {
+                "z1": {"mean": 0, "std": 1}, "z2": {"mean": "1.7e308*u*(u - 1)/2", "std": "1 + 1e307*u*(u - 1)"}}},
+            "mechanisms": {"z2": "u*z1"}, "mixing": {"kind": "expression", "x": ["z1", "z2"]}}
+    with pytest.raises(DataError, match=r"the noise of z2 overflows in environment 2$"):
+        simulate(from_dict(spec), 200, seed=0)
+
+
+def test_a_post_nonlinear_map_that_overflows_names_the_node_and_the_environment():
+    """z2 = sinh(u z1 + n2) overflows at u = 800 only (sinh beyond 710): the DataError names the
+    post-nonlinear map of z2 and environment 800, not the mixing that the inf would reach next."""
+    spec = {"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": [0, 1, 800]},
+            "noise": {"family": "gaussian", "params": {"z1": {"mean": 0, "std": 1}, "z2": {"mean": 0, "std": 1}}},
+            "mechanisms": {"z2": "u*z1"}, "post_nonlinear": {"z2": "sinh(t)"},
+            "mixing": {"kind": "expression", "x": ["z1", "z2"]}}
+    with pytest.raises(DataError, match=r"the post-nonlinear map of z2 overflows in environment 800$"):
+        simulate(from_dict(spec), 200, seed=0)
+
+
+def test_a_mixing_expression_that_overflows_names_its_component_and_the_environment():
+    """x2 = exp(z2^2) with z2 = u z1 + n2 overflows only at u = 30 (|z2| > 26.6 there, never at u = 0 or 1):
+    the DataError names mixing.x[1] and environment 30, not the observation noise that the inf reaches
+    next."""
+    spec = {"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": [0, 1, 30]},
+            "noise": {"family": "gaussian", "params": {"z1": {"mean": 0, "std": 1}, "z2": {"mean": 0, "std": 1}}},
+            "mechanisms": {"z2": "u*z1"}, "mixing": {"kind": "expression", "x": ["z1", "exp(z2**2)"]}}
+    with pytest.raises(DataError, match=r"mixing\.x\[1\] gives non-finite values .* in environment 30$"):
+        simulate(from_dict(spec), 200, seed=0)
+
+
 @pytest.mark.parametrize("family", ["gaussian", "laplace", "student_t", "sinc2"])
 def test_observation_noise_that_overflows_x_is_a_data_error_naming_the_scale(family):
     """Found in a review (stop 44): observation noise of scale 1e308 made x inf, yet simulate returned it (and
@@ -306,6 +340,9 @@ def test_noise_and_latents_refuse_environment_indices_out_of_range_and_wrong_sha
         latents_from_noise(scm, np.zeros((2, 3)), np.array([0, 1]))
     with pytest.raises(DataError, match=r"outside 0..4: 0..9"):
         sample_noise(scm, np.array([0, 9]), rng)
+    for call in (lambda u: sample_noise(scm, u, rng), lambda u: latents_from_noise(scm, np.zeros((2, 2)), u)):
+        with pytest.raises(DataError, match=r"outside 0..4: 0..5"):  # one past the last: the boundary itself
+            call(np.array([0, 5]))
     with pytest.raises(DataError, match="integer environment indices"):
         sample_noise(scm, np.array([0.5]), rng)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from identcheck import DataError, Dataset, from_text, load_example, simulate
+from identcheck import DataError, Dataset, from_dict, from_text, load_example, simulate
 from identcheck.files import write_atomically
 
 
@@ -27,6 +27,19 @@ def test_a_saved_dataset_loads_back_with_its_arrays_and_model(tmp_path):
         np.testing.assert_array_equal(getattr(again, key), getattr(data, key))
     assert (again.latents, again.seed, again.env_labels) == (data.latents, 7, data.env_labels)
     assert again.scm.edges == data.scm.edges and again.scm.spec == data.scm.spec
+    for saved, original in zip(again.mixing_params, data.mixing_params, strict=True):
+        np.testing.assert_array_equal(saved, original)
+
+
+def test_the_weights_of_a_deep_mixing_load_back_in_layer_order(tmp_path):
+    """The layers W_1..W_L are stored as mixing_0, mixing_1, ...: with 12 layers the archive's names sort as
+    mixing_0, mixing_1, mixing_10, mixing_11, mixing_2, so the layers must be read back by number, or the
+    loaded weights describe another mixing than the one that made x."""
+    spec = {**load_example("C1").spec, "mixing": {"kind": "mlp", "layers": 12}}
+    data = simulate(from_dict(spec), 5, seed=0)
+    data.save(tmp_path / "deep.npz")
+    again = Dataset.load(tmp_path / "deep.npz")
+    assert len(again.mixing_params) == 12
     for saved, original in zip(again.mixing_params, data.mixing_params, strict=True):
         np.testing.assert_array_equal(saved, original)
 
@@ -88,6 +101,7 @@ def _damaged(arrays: dict, case: str) -> dict:
         "x of one row": {"x": x[:1]},
         "x with nan": {"x": np.where(x > 0, np.nan, x)},
         "u beyond the environments": {"u": u + 7},
+        "u one past the last environment": {"u": np.where(u == 4, 5, u)},
         "u of floats": {"u": u.astype(float)},
         "u a single number": {"u": np.array(3)},
         "z missing a latent": {"z": arrays["z"][:, :1]},
@@ -98,7 +112,8 @@ def _damaged(arrays: dict, case: str) -> dict:
 @pytest.mark.parametrize("case, match", [
     ("labels not json", "JSONDecodeError"), ("seed not a number", "ValueError"),
     ("x of one row", r"x has shape \(1, 2\), expected 100 rows"), ("x with nan", "x must be finite"),
-    ("u beyond the environments", r"u must lie in 0\.\.4"), ("u of floats", "u must be integer"),
+    ("u beyond the environments", r"u must lie in 0\.\.4"),
+    ("u one past the last environment", r"u must lie in 0\.\.4"), ("u of floats", "u must be integer"),
     ("u a single number", r"u must be integer environment indices of shape \(N,\), got int\d+ \(\)"),
     ("z missing a latent", "one column per latent"), ("adjacency of three", r"expected \(2, 2\)")])
 def test_a_damaged_dataset_file_is_a_data_error_naming_the_array(case, match, tmp_path):

@@ -79,6 +79,35 @@ def test_run_id_is_a_content_hash_of_spec_seed_method_and_budget(tmp_path):
     assert not set(ids) & {run.run_id for run in plan_runs(other)}
 
 
+def test_a_bench_run_and_a_verify_run_of_the_same_plan_are_different_runs(tmp_path):
+    """The run id hashes the task too: a bench sweep into a folder holding ok verify rows of the same specs,
+    seeds, methods and budget must run its own runs (a bench row has no consistent column), not skip them."""
+    verify_ids = {run.run_id for run in plan_runs(load_sweep(write_sweep(tmp_path, task="verify")))}
+    bench_ids = {run.run_id for run in plan_runs(load_sweep(write_sweep(tmp_path, task="bench")))}
+    assert len(verify_ids) == len(bench_ids) == 4 and not verify_ids & bench_ids
+
+
+def test_a_spec_file_named_like_a_built_in_example_is_the_file(tmp_path):
+    """specs are paths relative to the sweep file first: a file called C1 next to it (here C7's spec) is
+    read, not the built-in example C1 of the same name."""
+    (tmp_path / "C1").write_text(yaml.safe_dump(load_example("C7").spec))
+    plan = load_sweep(write_sweep(tmp_path, specs=("C1",), methods=("ivae",)))
+    assert plan.specs["C1"] == (tmp_path / "C1").read_text()
+
+
+def test_a_verify_run_whose_prediction_fails_is_recorded_as_inconsistent():
+    """The consistent column is the run's verdict, not a constant: a VAE after one epoch on C2 misses the
+    identifiable z1 (as in test_verify's test_a_fit_that_misses_an_identifiable_node_confirms_no_unidentifiable_one),
+    so its ok row says consistent False."""
+    from identcheck.examples import example_path
+    from identcheck.sweep import Run, execute
+
+    run = Run("examples/C2", example_path("C2").read_text(encoding="utf-8"), 1, "vae", "verify",
+              {"epochs": 1, "samples_per_env": 100})
+    row = execute(run)
+    assert (row["status"], row["consistent"]) == ("ok", "False")
+
+
 def test_a_failing_run_is_recorded_and_retried(tmp_path):
     """A run that raises (here: a mechanism that overflows in simulation) gets status failed and its error;
     the sweep goes on, exits 1, and a rerun retries only that run."""

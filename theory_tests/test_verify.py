@@ -113,6 +113,61 @@ def test_several_seeds_give_an_interval_per_node():
         assert len(node.per_seed) == 3 and low <= node.correlation <= high
 
 
+def test_each_seed_of_a_multi_seed_run_is_the_single_run_with_that_seed():
+    """seeds=2, seed=5 simulates and fits with seeds 5 and 6: its second run gives exactly what seed=6 alone
+    gives (both are deterministic), and the two runs differ (a repeated seed would make the interval a
+    point)."""
+    both, second = verify(load_example("C1"), seeds=2, seed=5, **TINY), verify(load_example("C1"), seed=6, **TINY)
+    for name, node in both.nodes.items():
+        assert node.per_seed[1] == second.nodes[name].per_seed[0]
+        assert node.per_seed[0] != node.per_seed[1]
+    assert both.mpc_per_seed[1] == second.mpc
+
+
+def test_the_interval_over_seeds_is_the_t_interval_of_the_mean():
+    """Seeds 0.80, 0.82, 0.84: mean 0.82, sample standard deviation (n - 1) 0.02, so the 95% half-width is
+    t(0.975, 2) × 0.02 / √3 = 4.303 × 0.01155 = 0.0497; one seed has no interval."""
+    from identcheck.verify import _interval
+
+    assert _interval([0.80, 0.82, 0.84]) == pytest.approx((0.82 - 0.0497, 0.82 + 0.0497), abs=1e-4)
+    assert _interval([0.9]) is None
+
+
+def test_held_out_rows_are_never_training_rows():
+    """verify compares on rows the learner never saw: the split is disjoint, covers every row once, and
+    holds out `held_out_rows` of them."""
+    from identcheck.verify import _split, held_out_rows
+
+    for count, seed in ((500, 0), (37, 3)):
+        train, test = _split(count, seed)
+        assert not set(train) & set(test) and sorted([*train, *test]) == list(range(count))
+        assert len(test) == held_out_rows(count)
+
+
+def test_one_inconsistent_node_makes_the_run_inconsistent_wherever_it_stands():
+    """The run is consistent when no node contradicts its prediction (None counts as no contradiction): a
+    single node with consistent False, first or last, makes the whole run inconsistent (exit 1)."""
+    from dataclasses import replace
+
+    report = verify(load_example("C7"), **TINY)
+    names = list(report.nodes)
+    for bad in names:
+        nodes = {name: replace(node, consistent=False if name == bad else None if name == names[0] else True)
+                 for name, node in report.nodes.items()}
+        assert replace(report, nodes=nodes).consistent is False, bad
+    nodes = {name: replace(node, consistent=None if name == names[0] else True) for name, node in report.nodes.items()}
+    assert replace(report, nodes=nodes).consistent is True
+
+
+def test_the_judgement_at_the_threshold_and_at_the_margin():
+    """An identifiable node that reaches the threshold exactly is recovered (CONTRACT §4: "reaches"); an
+    unidentifiable node's share exactly at the margin is not above it, so it stays inconclusive and is not
+    called distinguishable."""
+    assert _judge("identifiable", 0.9, 0.0, True, 0.9, 0.1)[0] is True
+    assert _judge("unidentifiable", 0.95, 0.1, True, 0.9, 0.1)[0] is None
+    assert _judge("unidentifiable", 0.95, 0.1001, True, 0.9, 0.1)[0] is True
+
+
 def test_identifiable_node_whose_reference_is_not_pinned_is_not_judged():
     """The learner pins one set of environments; a node whose node-wise reference is not among them is not
     covered by the theorem (SPEC §3 subtle point 2), so its consistency is null."""
@@ -314,6 +369,7 @@ def test_a_fit_that_misses_an_identifiable_node_confirms_no_unidentifiable_one()
     z1, z2 = report.nodes["z1"], report.nodes["z2"]
     assert z1.verdict == "identifiable" and z1.consistent is False
     assert z2.parent_share > report.share_margin and z2.consistent is None and "not counted" in z2.note
+    assert z2.distinguishable  # the share is above the margin (0.1), whatever the threshold (0.9)
 
 
 def test_a_spec_whose_data_overflow_float32_is_named_without_warnings(recwarn):
