@@ -200,6 +200,16 @@ def test_a_post_nonlinearity_that_jumps_is_refused_wherever_the_jump_lies(gbar, 
         identcheck.from_dict(spec)
 
 
+def test_a_post_nonlinearity_that_is_a_max_of_five_lines_is_accepted():
+    """Max(t, 2*t, 3*t - 1, 4*t - 3, 5*t - 6) is continuous and strictly increasing (slopes 1 to 5). Its
+    derivative holds Heaviside(2*t - Max(t, 3*t - 1, 4*t - 3, 5*t - 6)), which sympy's printer folded into
+    nested numpy selects that numpy refuses: the loader raised TypeError (an internal error in the CLI)."""
+    spec = yaml.safe_load(example_path("C14").read_text())
+    spec["post_nonlinear"] = {"z2": "Max(t, 2*t, 3*t - 1, 4*t - 3, 5*t - 6)"}
+    assert identcheck.from_dict(spec).post_nonlinear["z2"] is not None
+
+
+
 def test_a_real_lambert_w_counts_and_a_complex_one_is_undefined():
     """scipy's lambertw returns complex numbers; with a zero imaginary part they are the real values (mean
     W(u) at u = 0..4), not a ComplexWarning, and reach the simulator unchanged; W(-1) has no real value."""

@@ -38,6 +38,15 @@ _PROBE = np.array([0.25, 1.5])  # where parse_expression checks that an expressi
 #: and a common prefix keeps the symbols' order, so the printed code (and its floating-point results) is the
 #: same as with the spec's names.
 _ARGUMENT_PREFIX = "_sym_"
+#: Heaviside is evaluated by this function rather than by sympy's printer, which rewrites it as a Piecewise
+#: and folds a Max or Min argument into nested selects that numpy refuses (Heaviside(2*t - Max(t, 3*t - 1,
+#: 4*t - 3, 5*t - 6)), from the derivative of a Max of five terms); same values: 0 below 0, H0 at 0, else 1.
+_HEAVISIDE = sp.Function("_identcheck_heaviside")
+
+
+def _heaviside(x: Any, h0: Any) -> np.ndarray:
+    x = np.asarray(x)
+    return np.where(x < 0, 0.0, np.where(x == 0, h0, 1.0))
 
 
 def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., Any]:
@@ -59,6 +68,10 @@ def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., 
     ...     np.array([-1.0, 0.0, 1.0]))
     >>> lambert.round(4).tolist(), step.tolist()
     ([nan, 0.0, 0.5671], [0.0, nan, 1.0])
+    >>> t = sp.Symbol("t", real=True)
+    >>> slope = sp.diff(sp.Max(t, 2*t, 3*t - 1, 4*t - 3, 5*t - 6), t)  # Heaviside(t - Max(...)) + ...
+    >>> numeric_function([t], slope)(np.array([-1.0, 0.5, 9.0])).tolist()
+    [1.0, 2.0, 5.0]
     >>> a, b = sp.Dummy("t"), sp.Dummy("t")
     >>> numeric_function([a, b], a - 2*b)(np.array([1.0]), np.array([1.0])).tolist()
     [-1.0]
@@ -68,7 +81,7 @@ def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., 
     safe = {s: sp.Symbol(_ARGUMENT_PREFIX + s.name + (f"_{k}" if names[s.name] > 1 else ""), **s.assumptions0)
             for k, s in enumerate(symbols)}
     defined = [_undefined_derivatives_as_nan(sp.sympify(e)).xreplace(safe) for e in ([exprs] if single else exprs)]
-    fn = sp.lambdify(list(safe.values()), defined, modules="scipy")
+    fn = sp.lambdify(list(safe.values()), defined, modules=[{_HEAVISIDE.__name__: _heaviside}, "scipy"])
 
     def evaluate(*args: Any) -> Any:
         out = [_real(v) for v in fn(*args)]
@@ -85,6 +98,8 @@ def _undefined_derivatives_as_nan(expr: sp.Basic) -> sp.Basic:
         expr = expr.xreplace({d: sp.nan for d in derivatives})
     if expr.has(sp.DiracDelta):
         expr = expr.replace(sp.DiracDelta, lambda x, *order: sp.Piecewise((sp.nan, sp.Eq(x, 0)), (0, True)))
+    if expr.has(sp.Heaviside):
+        expr = expr.replace(sp.Heaviside, lambda x, h0=sp.S.Half: _HEAVISIDE(x, h0))
     return expr
 
 
