@@ -209,6 +209,16 @@ def test_a_post_nonlinearity_that_is_a_max_of_five_lines_is_accepted():
     assert identcheck.from_dict(spec).post_nonlinear["z2"] is not None
 
 
+@pytest.mark.parametrize("gbar, where", [("t + Heaviside(1/t)", "0"), ("t + Heaviside(1/(t - 1))", "1")])
+def test_a_post_nonlinearity_undefined_at_a_singularity_is_refused_with_a_reason(gbar, where):
+    """Heaviside(1/t) is Heaviside(zoo) at t = 0, which sympy leaves unevaluated yet calls finite: gbar was
+    taken as defined there and comparing its one-sided steps raised TypeError (cannot determine the truth
+    value of a Relational). It is not a finite real number there."""
+    spec = yaml.safe_load(example_path("C14").read_text())
+    spec["post_nonlinear"] = {"z2": gbar}
+    with pytest.raises(SpecError, match=rf"post_nonlinear\.z2: .* not a finite real number at t = {where}$"):
+        identcheck.from_dict(spec)
+
 
 def test_a_real_lambert_w_counts_and_a_complex_one_is_undefined():
     """scipy's lambertw returns complex numbers; with a zero imaginary part they are the real values (mean

@@ -147,6 +147,8 @@ def _discontinuity(expr: sp.Expr, t: sp.Symbol, b: sp.Expr) -> str | None:
         if not _finite_real(limit) or _nonzero(limit - at):
             return f"is not continuous: it jumps at t = {shown}"
         wide, narrow = (abs(sp.N(expr.subs(t, b + side * h) - at, CONTINUITY_DIGITS)) for h in _STEPS)
+        if not (wide.is_Number and narrow.is_Number):
+            return f"is not known to be continuous at t = {shown}: it cannot be evaluated beside it"
         if wide > 0 and narrow > wide / 2:
             return f"is not continuous: it jumps at t = {shown}"
     return None
@@ -190,8 +192,10 @@ def _nonzero(value: sp.Expr) -> bool:
 
 
 def _finite_real(value: sp.Expr) -> bool:
+    """Whether an exact value is a finite real number: sympy evaluates it to one (not Heaviside(zoo), the
+    value of Heaviside(1/t) at 0, nor atan(1/t)'s AccumBounds(-pi/2, pi/2), which sympy calls finite)."""
     v = sp.N(value, 30)
-    return bool(v.is_real and v.is_finite)
+    return bool(v.is_Number and v.is_real and v.is_finite)
 
 
 def _not_finite(expr: sp.Expr, t: sp.Symbol, values: np.ndarray) -> str | None:
