@@ -119,6 +119,17 @@ def test_a_fold_far_out_is_reached_where_the_mixing_switches_or_its_determinant_
     assert result.status == status and result.details["scales"] == pytest.approx([1.0, 3.0, 10.0, scale])
 
 
+@pytest.mark.parametrize("x, status, scale", [(["z1 - 1e-30*z1**3", "z2"], "fails", 2 / 3**0.5 * 1e15),
+                                              (["z1*(z1 - 1e10)**2 + z2", "z2"], "fails", 2e10)])
+def test_an_ill_scaled_determinant_is_solved_without_a_crash(x, status, scale):
+    """det J of z1 - 1e-30*z1**3 vanishes at |z1| = 1e15/sqrt(3), and that of z1*(z1 - 1e10)**2 at 1e10/3
+    and 1e10: sympy's nroots raised NoConvergence on both (an internal error in the CLI, as for the square
+    mixing (z1 + (z1 + z2 + z3 + z4)**3, ...) of four latents). The roots are now the companion matrix's
+    eigenvalues, and the folds are found at twice their distance."""
+    result = check_injectivity(from_dict(with_mixing(x)))
+    assert result.status == status and result.details["scales"][-1] == pytest.approx(scale)
+
+
 def test_a_determinant_below_its_rounding_has_no_sign():
     """The twist (z1 cos(k r²) − z2 sin(k r²), z1 sin(k r²) + z2 cos(k r²)), r² = z1² + z2², is a bijection with
     det J = 1, but at k = 3e4 its rows have norms near 1e7 and float64 computed det J = -12 at one sample:

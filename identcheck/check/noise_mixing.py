@@ -143,9 +143,32 @@ def fold_scales(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], scales: 
             except sp.PolynomialError:
                 continue
             if 1 <= poly.degree() <= _MAX_DEGREE and all(c.is_number for c in poly.coeffs()):
-                distances |= {abs(complex(r).real) for r in poly.nroots() if abs(complex(r).imag) < 1e-9}
+                distances |= _real_root_distances(poly.all_coeffs())
     beyond = sorted({2.0 * d for d in distances if np.isfinite(d) and 2.0 * d > max(scales)})
     return tuple(beyond[-most:])
+
+
+def _real_root_distances(coefficients: Sequence[sp.Expr]) -> set[float]:
+    """|r| for the real roots r of the polynomial with these numeric coefficients (highest degree first),
+    from the eigenvalues of its companion matrix (numpy's roots): sympy's nroots raises NoConvergence on
+    ill-scaled ones (z1 - 1e-30*z1**3, a product of cubes of four latents). Nothing for coefficients beyond
+    the float range; a root counts as real when its imaginary part is below 1e-9 of its size, and |r| is
+    rounded to 12 digits (the two roots of 1 - z1**2/30000 give one distance).
+
+    >>> sorted(_real_root_distances([sp.Rational(-3, 10**30), 0, 3, 0]))
+    [0.0, 1000000000000000.0]
+    >>> _real_root_distances([1, 0, 1]), _real_root_distances([sp.Integer(10)**400, 1])
+    (set(), set())
+    """
+    with np.errstate(all="ignore"):
+        try:
+            c = np.array([complex(v) for v in coefficients])
+        except (OverflowError, TypeError):
+            return set()
+        if not np.all(np.isfinite(c)):
+            return set()
+        roots = np.roots(c)
+    return {float(f"{abs(r.real):.12g}") for r in roots if np.isfinite(r) and abs(r.imag) <= 1e-9 * max(abs(r), 1.0)}
 
 
 def _noise_draws(rng: np.random.Generator, support: tuple[float, float], scale: np.ndarray) -> np.ndarray:
