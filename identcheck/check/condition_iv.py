@@ -213,10 +213,13 @@ class _Context:
         with u or `child` has one parent (there, swapping the parent's values between probe points stays in
         the support), or where a latent to re-check is post-nonlinear.
 
-        The parent's value is taken from its noise reversed across the noise probes, every other latent kept.
-        The point is in the support when the noise it implies, n_d = z_d - g_d(pa_d, u), lies in the noise's
-        support for each descendant d of the parent among the ancestors of `child`'s parents (the others do
-        not shape their support); a probe where it does not is NaN, which the jump test skips."""
+        The parent's value is taken from its noise reversed across the noise probes, then rotated by 1 to
+        `MOVES` - 1 places (count, K·r, |pa|: the probe points repeated r times, the jump test tiles them),
+        every other latent kept. The point is in the support when the noise it implies, n_d = z_d - g_d(pa_d,
+        u), lies in the noise's support for each descendant d of the parent among the ancestors of `child`'s
+        parents (the others do not shape their support); a probe where it does not is NaN, which the jump
+        test skips. A reversal alone kept few points where several descendants pin the parent to a narrow
+        interval, and none of them across a step (Beta noise, z5 = z4*z1 + n5 beside z2 = z1 + n2)."""
         if u_values is None and (child, parent) in self._moved:
             return self._moved[child, parent]
         scm = self.scm
@@ -234,9 +237,11 @@ class _Context:
             values[scm.environments.symbols[0]] = np.asarray(u_values, float)
             count = len(u_values)
         assert self._noise_probes is not None
-        noise = self._noise_probes.copy()
-        noise[:, j] = noise[::-1, j]
-        z = self._pushed(values, count)
+        k = len(self._noise_probes)
+        orders = [np.arange(k)[::-1], *(np.roll(np.arange(k), shift) for shift in range(1, min(k, MOVES)))]
+        noise = np.tile(self._noise_probes, (len(orders), 1))
+        noise[:, j] = self._noise_probes[np.concatenate(orders), j]
+        z = np.tile(self._pushed(values, count), (1, len(orders), 1))
         z[:, :, j] = self._pushed(values, count, noise)[:, :, j]
         low, high = scm.noise_family.support
         for d in shaping:
@@ -401,6 +406,9 @@ def _representatives(zeros: sp.Set | None, limit: int = 10) -> tuple[float, ...]
 JUMPS = (sp.Piecewise, sp.Heaviside, sp.sign, sp.floor, sp.ceiling, sp.frac)
 #: Relative difference of g between two probe values of the parent that counts as a jump.
 JUMP_TOL = 1e-6
+#: How many orders of the noise probes a parent is moved through on a moving support with several parents
+#: (`_Context.moved_points`): its reversal and its rotations by 1 to MOVES - 1 places.
+MOVES = 64
 
 
 Jump = Callable[[np.ndarray, dict, "np.ndarray | None"], "np.ndarray | None"]
@@ -428,6 +436,7 @@ def _jump_test(ctx: _Context, parent: str, child: str) -> Jump | None:
         if moved is None:
             moved = points.copy()
             moved[:, j] = points[::-1, j]
+        points = np.tile(points, (len(moved) // len(points), 1))  # moved_points repeats them
         with np.errstate(all="ignore"):
             at, there = (np.broadcast_to(np.asarray(fn(*p.T, *(values.get(o, np.nan) for o in others)), float),
                                          len(p)) for p in (points, moved))
