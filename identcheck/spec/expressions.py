@@ -40,13 +40,14 @@ _PROBE = np.array([0.25, 1.5])  # where parse_expression checks that an expressi
 _ARGUMENT_PREFIX = "_sym_"
 #: Heaviside is evaluated by this function rather than by sympy's printer, which rewrites it as a Piecewise
 #: and folds a Max or Min argument into nested selects that numpy refuses (Heaviside(2*t - Max(t, 3*t - 1,
-#: 4*t - 3, 5*t - 6)), from the derivative of a Max of five terms); same values: 0 below 0, H0 at 0, else 1.
+#: 4*t - 3, 5*t - 6)), from the derivative of a Max of five terms); same values: 0 below 0, H0 at 0, 1 above,
+#: NaN at NaN.
 _HEAVISIDE = sp.Function("_identcheck_heaviside")
 
 
 def _heaviside(x: Any, h0: Any) -> np.ndarray:
     x = np.asarray(x)
-    return np.where(x < 0, 0.0, np.where(x == 0, h0, 1.0))
+    return np.where(np.isnan(x), np.nan, np.where(x < 0, 0.0, np.where(x == 0, h0, 1.0)))
 
 
 def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., Any]:

@@ -131,10 +131,11 @@ def _points_near_zero(points: sp.Set) -> set[sp.Expr]:
 
 
 def _discontinuity(expr: sp.Expr, t: sp.Symbol, b: sp.Expr) -> str | None:
-    """Why ḡ is not continuous at b, or None when it is: not a finite real number there, a one-sided limit
-    that differs from ḡ(b) (`_one_sided`, compared exactly: a jump of 1e-300 counts), or, where no switch
-    explains it, a one-sided difference that does not shrink with the step (`_STEPS`, at
-    `CONTINUITY_DIGITS`)."""
+    """Why ḡ is not continuous at b, or None when it is: not a finite real number there, or, beside a switch
+    at b, a one-sided limit that differs from ḡ(b) (`_one_sided`, compared exactly: a jump of 1e-300
+    counts). Where no switch is at b (a singularity sympy names) or sympy cannot evaluate the one-sided limit
+    (exp(-1/t) at 0), a one-sided difference that does not shrink with the step (`_STEPS`, at
+    `CONTINUITY_DIGITS`) is a jump."""
     shown = sp.nsimplify(b) if b.is_Float else b
     at = expr.subs(t, b)
     if not _finite_real(at):
@@ -143,9 +144,10 @@ def _discontinuity(expr: sp.Expr, t: sp.Symbol, b: sp.Expr) -> str | None:
         beside = _one_sided(expr, t, b, side)
         if beside is None:
             return f"is not known to be continuous at t = {shown}: where it switches there cannot be decided"
-        limit = beside.subs(t, b)
-        if not _finite_real(limit) or _nonzero(limit - at):
-            return f"is not continuous: it jumps at t = {shown}"
+        if beside != expr and _finite_real(limit := beside.subs(t, b)):
+            if _nonzero(limit - at):
+                return f"is not continuous: it jumps at t = {shown}"
+            continue
         wide, narrow = (abs(sp.N(expr.subs(t, b + side * h) - at, CONTINUITY_DIGITS)) for h in _STEPS)
         if not (wide.is_Number and narrow.is_Number):
             return f"is not known to be continuous at t = {shown}: it cannot be evaluated beside it"
