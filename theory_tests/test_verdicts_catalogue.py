@@ -259,3 +259,19 @@ def test_edge_wise_zeros_with_only_undecided_parents_stay_undecided():
     r = four_latents({"z2": "u*floor(z1)", "z4": "u*z2 + (u - 1)*z1"})
     assert r.nodes["z4"].verdict == "undecided" and "z2 is undecided" in r.nodes["z4"].reason
 
+
+def test_a_failing_edge_beside_an_undecided_one_fails_iv_in_every_reading():
+    """One edge fails (0.8*z1 never vanishes) and one is undecided (u*floor(z1)): (iv) fails whatever the
+    undecided edge turns out to be, in its status and in the three readings; 'unknown' would hide a sure
+    failure."""
+    iv = three_latents({"z2": "u*floor(z1)", "z3": "0.8*z1"}).assumptions["iv"]
+    assert [e.status for e in iv.edges] == ["undecided", "fails"]
+    assert iv.status == "fails" and dict(iv.readings) == {"edge": "fails", "node": "fails", "global": "fails"}
+
+
+def test_an_undecided_edge_is_not_reported_as_without_influence():
+    """u*floor(z1): no environment decides, so nothing shows that z1 has no influence; the flag that makes the
+    verdicts ignore a parent ((iv-b) fails) must stay off."""
+    iv = three_latents({"z2": "u*floor(z1)"}).assumptions["iv"]
+    assert iv.edges[0].status == "undecided" and iv.edges[0].no_influence is False
+    assert "no influence" not in iv.reason
