@@ -221,3 +221,23 @@ def test_exact_rank_decides_given_tables_and_a_lower_numeric_rank_is_reported():
     assert "numerically the rank is only 1 at relative tolerance 1e-09" in result.reason
     clean = check_noise_variability(load_example("C15f"))
     assert clean.details["numeric_rank"] == clean.details["rank"] == 4 and "numerically" not in clean.reason
+
+
+def test_noise_that_never_changes_is_explained_by_its_constant_parameters():
+    """Every environment has the same noise: the affine rank is 0, not 1, so the explanation names the constant
+    parameters; "all differences are parallel" (the rank-1 diagnosis of C15e) would describe differences that
+    do not exist."""
+    spec = nt_spec(2, [0, 1, 2, 3, 4])
+    spec["noise"]["params"] = {"z1": {"mean": 0.5, "std": 2}, "z2": {"mean": -1, "std": 0.5}}
+    result = check_noise_variability(from_dict(spec))
+    assert (result.status, result.details["rank"]) == ("fails", 0)
+    found = result.details["null_directions"]
+    assert "the std of z1 and z2 is constant across environments" in found
+    assert not any("parallel" in f for f in found)
+
+
+def test_a_full_rank_gaussian_table_holds_up_to_intercept_re_parametrisation_too():
+    """SPEC §5 intercept caveat: a full-rank table keeps full rank on any subset of rows, so for Gaussian noise
+    (iii) also holds for every representation with the intercepts moved into the noise means (C1)."""
+    details = check_noise_variability(load_example("C1")).details
+    assert details["rank"] == details["required"] and details["up_to_intercept"] == "holds"

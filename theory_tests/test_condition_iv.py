@@ -210,3 +210,29 @@ def test_scan_does_not_mistake_a_small_value_for_a_zero():
     assert check_edge(two_latents("exp((u + 1)*z1)", domain=(-2, 5)), "z1", "z2").extrapolated_zeros == (-1.0,)
     edge = check_edge(two_latents("tanh(u*z1) + 0.5*z1", domain=(-2, 5)), "z1", "z2")
     assert edge.status == "fails" and edge.method == "numeric"
+
+
+def test_an_observed_zero_is_not_listed_among_the_extrapolated_zeros():
+    """C13: (u - 0.3)*z1 is solved to u = 0.3 inside [0, 1], and u = 0.3 is observed: the edge holds at an
+    observed environment, and its extrapolated zeros (the unobserved ones of the domain) are none."""
+    edge = check_edge(load_example("C13"), "z1", "z2")
+    assert (edge.vanishes_at, edge.extrapolated, edge.extrapolated_zeros) == ((0.3,), False, ())
+
+
+def test_the_nonzero_witness_point_belongs_to_the_reported_environment():
+    """d = u*(z1 - u) is non-zero at u = 1, 2, 3, 4 but vanishes at z1 = u in each, so the first simple probe
+    point, z1 = 1, shows the non-zero at u = 4 and not at u = 1: the reported point must show it at the
+    reported environment nonzero_at (not at another one's)."""
+    edge = check_edge(two_latents("u*(z1**2/2 - u*z1)"), "z1", "z2")
+    assert edge.status == "holds" and edge.vanishes_at == (0,)
+    u, z1 = edge.nonzero_at, edge.nonzero_point["z1"]
+    assert u * (z1 - u) != 0
+
+
+def test_a_domain_scan_that_finds_nothing_is_numeric_though_a_factor_is_solved():
+    """(u + 2)*(u + 1)*sech((u + 1)*z1)**2: the factor in u vanishes at -2 and -1 only, outside [0, 6], and the
+    rest is not separable, so only the numeric scan says there is no zero in the domain: the failure rests on
+    probes, and the method says so."""
+    edge = check_edge(two_latents("(u + 2)*tanh(u*z1 + z1)", domain=(0, 6)), "z1", "z2")
+    assert (edge.status, edge.method) == ("fails", "numeric")
+    assert "[numeric: decided by probe points, not proven]" in edge.reason

@@ -88,6 +88,7 @@ def test_from_graph_names_a_graph_or_mechanisms_of_the_wrong_kind(graph, mechani
 
 @pytest.mark.parametrize("overrides, key, problem", [
     ({"identcheck": 2}, "identcheck", "unsupported format version"),
+    ({"identcheck": True}, "identcheck", "unsupported format version"),  # YAML's true equals 1 in Python
     ({"latents": ["z1", "z1"]}, "latents[1]", "duplicate latent"),
     ({"colour": "red"}, "colour", "unknown key"),
     ({"mechanisms": {"z2": "u*w"}}, "mechanisms.z2", "unknown symbol 'w'"),
@@ -102,6 +103,7 @@ def test_from_graph_names_a_graph_or_mechanisms_of_the_wrong_kind(graph, mechani
     ({"post_nonlinear": {"z2": "t**2"}}, "post_nonlinear.z2", "not invertible"),
     ({"mixing": {"kind": "mlp", "observed_dim": 1}}, "mixing.observed_dim", "cannot be injective"),
     ({"observation_noise": {"family": "gaussian", "scale": -1}}, "observation_noise.scale", "scale > 0"),
+    ({"observation_noise": {"family": "gaussian", "scale": 0}}, "observation_noise.scale", "scale > 0"),
     ({"observation_noise": {"family": "none", "scale": 0.3}}, "observation_noise.scale", "takes no scale"),
     ({"noise": 5}, "noise", "expected a mapping, got int"),
     ({"noise": {"params": NOISE2["params"]}}, "noise.family", "missing required key"),
@@ -122,11 +124,14 @@ def test_from_graph_names_a_graph_or_mechanisms_of_the_wrong_kind(graph, mechani
       "environments": {"values": [[0, 1], [1, 0]]}}, "environments.symbol", "'u1' is also a latent name"),
     ({"environments": {"values": [0, 1, 2, 3, 4], "domain": [0]}}, "environments.domain", "expected [low, high]"),
     ({"environments": {"values": [0, 1, 2, 3, 4], "domain": [5, 0]}}, "environments.domain", "expected low < high"),
+    ({"environments": {"values": [0, 1, 2, 3, 4], "domain": [1, 1]}}, "environments.domain", "expected low < high"),
     ({"parameters": {"lam": 3}}, "parameters.lam", "expected a list of 5 numbers, got int"),
     ({"parameters": [1, 2]}, "parameters", "expected a mapping of name -> list of values"),
     ({"parameters": {"z1": [1, 2, 3, 4, 5]}}, "parameters.z1", "already a latent or environment symbol"),
     ({"post_nonlinear": {"z2": "t + sqrt(Abs(t))"}}, "post_nonlinear.z2", "not invertible"),
     ({"post_nonlinear": {"z2": "log(t)"}}, "post_nonlinear.z2", "not a finite real number at t = 0"),
+    # increasing on each side of its one pole (t = 1/3, between grid points), and not injective across it
+    ({"post_nonlinear": {"z2": "t - 1/(3*t - 1)"}}, "post_nonlinear.z2", "not a finite real number at t = 1/3"),
     ({"mixing": {"kind": "mlp", "x": ["z1", "z2"]}}, "mixing.x", "only for kind: expression"),
     ({"mixing": {"kind": "mlp", "layers": 0}}, "mixing.layers", "expected a positive integer"),
     ({"mixing": {"kind": "expression", "layers": 2, "x": ["z1", "z2"]}}, "mixing.layers", "only for kind: mlp"),

@@ -222,3 +222,56 @@ def test_unknown_premise_makes_every_verdict_undecided_but_keeps_the_conditional
     nodes = node_verdicts(scm, analyse_iv(scm), premises)
     assert {n.verdict for n in nodes.values()} == {"undecided"}
     assert nodes["z2"].conditional_verdict == "unidentifiable" and "(ii) is unknown" in nodes["z2"].reason
+
+
+def four_latents(mechanisms: dict) -> Report:
+    names = ["z1", "z2", "z3", "z4"]
+    noise = {z: {"mean": f"1.5*sin(1.7*u + {0.9 * k})", "std": f"exp(0.6*cos(1.3*u + {2.1 * k}))"}
+             for k, z in enumerate(names, 1)}
+    return check(from_dict({"identcheck": 1, "latents": names, "environments": {"values": list(range(9))},
+                            "noise": {"family": "gaussian", "params": noise}, "mechanisms": mechanisms}))
+
+
+def test_edge_wise_zeros_below_a_contested_parent_are_contested():
+    """C9 with a grandchild z4 = u*z3 + (u - 1)*z1: z4's edges vanish at u = 0 and u = 1, never together, and
+    its parent z3 is contested, not identifiable, so Step III cannot identify z4 (SPEC §5 rule 6): contested,
+    not identifiable (a contested parent counted as identified would make z4 identifiable)."""
+    r = four_latents({"z2": "z1", "z3": "u*z2 + (u - 1)*z1", "z4": "u*z3 + (u - 1)*z1"})
+    assert [r.nodes[z].verdict for z in ("z2", "z3", "z4")] == ["unidentifiable", "contested", "contested"]
+    assert "z3 are not identifiable" in r.nodes["z4"].reason
+
+
+def test_an_unidentifiable_parent_makes_edge_wise_zeros_contested_beside_an_undecided_one():
+    """z4 = u*z2 + (u - 1)*z3 has edge-wise zeros only (u = 0 and u = 1); its parent z3 = 0.8*z1 is
+    unidentifiable and its parent z2 (u*floor(z1), undecided) may be either: z3 alone rules out Step III, so
+    z4 is contested whatever z2 turns out to be (SPEC §5 rule 6). It read 'undecided', with a reason that
+    called z3's status undecided too."""
+    r = four_latents({"z2": "u*floor(z1)", "z3": "0.8*z1", "z4": "u*z2 + (u - 1)*z3"})
+    assert (r.nodes["z2"].verdict, r.nodes["z3"].verdict) == ("undecided", "unidentifiable")
+    node = r.nodes["z4"]
+    assert node.verdict == "contested"
+    assert "parent(s) z3 are not identifiable" in node.reason and "z2 is undecided" in node.reason
+
+
+def test_edge_wise_zeros_with_only_undecided_parents_stay_undecided():
+    """Guard for the test above: when every parent that is not identifiable is undecided, Step III might still
+    apply, so z4 (edge-wise zeros at u = 0 and u = 1) is undecided."""
+    r = four_latents({"z2": "u*floor(z1)", "z4": "u*z2 + (u - 1)*z1"})
+    assert r.nodes["z4"].verdict == "undecided" and "z2 is undecided" in r.nodes["z4"].reason
+
+
+def test_a_failing_edge_beside_an_undecided_one_fails_iv_in_every_reading():
+    """One edge fails (0.8*z1 never vanishes) and one is undecided (u*floor(z1)): (iv) fails whatever the
+    undecided edge turns out to be, in its status and in the three readings; 'unknown' would hide a sure
+    failure."""
+    iv = three_latents({"z2": "u*floor(z1)", "z3": "0.8*z1"}).assumptions["iv"]
+    assert [e.status for e in iv.edges] == ["undecided", "fails"]
+    assert iv.status == "fails" and dict(iv.readings) == {"edge": "fails", "node": "fails", "global": "fails"}
+
+
+def test_an_undecided_edge_is_not_reported_as_without_influence():
+    """u*floor(z1): no environment decides, so nothing shows that z1 has no influence; the flag that makes the
+    verdicts ignore a parent ((iv-b) fails) must stay off."""
+    iv = three_latents({"z2": "u*floor(z1)"}).assumptions["iv"]
+    assert iv.edges[0].status == "undecided" and iv.edges[0].no_influence is False
+    assert "no influence" not in iv.reason

@@ -55,3 +55,12 @@ def test_an_interval_of_unobserved_zeros_is_named_as_an_interval():
     assert node["verdict"] == "identifiable" and node["extrapolated"]
     assert "only at unobserved u in Interval(" in node["reason"] and "(e.g. u = " in node["reason"]
     assert len(node["extrapolated_reference"]) == 1
+
+
+def test_step_iii_through_one_unobserved_edge_zero_is_flagged():
+    """z3's edge from z2 vanishes at the observed u = 0, its edge from z1 only at the unobserved u = 0.5, and
+    both parents are roots: Step III identifies z3, but only through the zero at u = 0.5, so the verdict is
+    flagged (one extrapolated edge is enough)."""
+    node = _nodes({"z3": "(u - 0.5)*z1 + u*z2"})["z3"]
+    assert node["verdict"] == "identifiable" and node["extrapolated"]
+    assert node["reason"].startswith("EXTRAPOLATED")

@@ -41,6 +41,13 @@ def test_tiny_but_real_coefficient_is_a_witness_at_the_spec_precision():
     assert result.vanishes_at == ()
 
 
+def test_tiny_but_real_coefficient_of_a_separable_derivative_is_decided_by_its_exact_value():
+    """d = u - 1.0000000001: at u = 1 the probe's relative residual, 5e-11, is below the tolerance 1e-9, but
+    the coefficient is exactly -1e-10, not 0: a non-zero, decided exactly (not left undecided)."""
+    result = edge("(u - 1.0000000001)*z1", (1, 2, 3, 4, 5))
+    assert (result.status, result.vanishes_at, result.method) == ("fails", (), "symbolic")
+
+
 def test_spec_number_artefact_below_the_tolerance_still_counts_as_zero():
     """0.3333333333333333*3 differs from 1 only in the 16th digit: a zero at the spec's precision."""
     result = edge("(u - 0.3333333333333333*3)*tanh(z1 + u)", (1, 2, 3, 4, 5))
@@ -195,6 +202,13 @@ def test_post_nonlinearity_whose_derivative_only_touches_zero_is_accepted(gbar):
     to -2.2e-16 at hundreds of points near 0): invertible. The strict sign-change test of stop 44 must not
     refuse it on rounding."""
     assert from_dict(spec("u*z1", post_nonlinear={"z2": gbar})).post_nonlinear
+
+
+def test_post_nonlinearity_whose_derivative_underflows_around_an_isolated_zero_is_accepted():
+    """tanh(t)**121 is invertible; its derivative 121*tanh(t)**120*sech(t)**2 is 0 only at t = 0, but float64
+    gives 0.0 on a whole run of grid points around it (|t| < 0.003). A run counts as flat only where sympy
+    finds both points of a pair exactly 0; the exact zero at t = 0 beside a mere underflow does not."""
+    assert from_dict(spec("u*z1", post_nonlinear={"z2": "tanh(t)**121"})).post_nonlinear
 
 
 @pytest.mark.parametrize("gbar", ["tanh(t)", "erf(t)", "1/(1 + exp(-t))", "atan(t)", "t**3", "t + sin(t)",

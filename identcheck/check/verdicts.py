@@ -209,15 +209,19 @@ def node_verdict(scm: SCM, latent: str, analysis: IVAnalysis, parent_verdicts: M
             + f"every parent edge vanishes somewhere ({zero_of}){together} (edge-wise, (iv-E)), and "
             f"every parent is identifiable: Theorem 2.1's induction (Step III) identifies {latent}{notes}{idle_note}",
             up_to=up_to, extrapolated_reference=tuple(float(v) for v in values), extrapolated=extrapolated)
-    if any(parent_verdicts.get(p) in ("undecided", None) for p in not_good):
+    pending = [p for p in not_good if parent_verdicts.get(p) in ("undecided", None)]
+    if len(pending) == len(not_good):  # Step III may still apply: it needs every parent identifiable
         return NodeResult(latent, "undecided", f"edge-wise zeros only ({zero_of}) and the status of parent(s) "
                           f"{', '.join(not_good)} is undecided{idle_note}")
+    # a parent that is decidedly not identifiable rules Step III out, whatever the undecided ones turn out to be
+    blocking = [p for p in not_good if p not in pending]
+    pending_note = f" (the status of {', '.join(pending)} is undecided)" if pending else ""
     return NodeResult(
         latent, "contested",
         f"every parent edge vanishes somewhere ({zero_of}) but never together, and parent(s) "
-        f"{', '.join(not_good)} are not identifiable. Theorem 2.5(a) read literally says identifiable, but "
-        f"Remark 2.7 holds only under the node-wise reading (iv-N): an alternative model that meets the same "
-        f"edge-wise zeros can exist (SPEC §4 C9){idle_note}")
+        f"{', '.join(blocking)} are not identifiable{pending_note}. Theorem 2.5(a) read literally says "
+        f"identifiable, but Remark 2.7 holds only under the node-wise reading (iv-N): an alternative model that "
+        f"meets the same edge-wise zeros can exist (SPEC §4 C9){idle_note}")
 
 
 def _edge_zeros(scm: SCM, edge: EdgeZeros) -> str:
