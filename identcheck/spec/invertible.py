@@ -9,8 +9,9 @@ be a discontinuous function of ž = ḡ⁻¹(z), outside the continuous injectiv
 downward jump (`t - 2*Heaviside(t)`) is not even injective.
 
 Where the map switches (the zeros of the argument of a Heaviside or sign, the boundaries of a Piecewise's
-conditions) and where sympy finds a singularity, ḡ is checked exactly at 200 digits for continuity; elsewhere
-ḡ and ḡ′ are scanned on `GRID`. A switch or singularity that repeats without end (`Heaviside(sin(t))`, tan's
+conditions) ḡ is compared exactly with its one-sided limits (each switch replaced by what it takes just
+beside the point); where sympy finds a singularity, or cannot evaluate such a limit, two steps beside the
+point at 200 digits decide. Elsewhere ḡ and ḡ′ are scanned on `GRID`. A switch or singularity that repeats without end (`Heaviside(sin(t))`, tan's
 poles) is checked at its points in [-50, 50].
 
 >>> import sympy as sp
