@@ -107,7 +107,8 @@ def test_a_jacobian_determinant_of_both_signs_is_a_fold(x, status):
     (["z1 - 2*Max(z1 - 80, 0)", "z2"], "fails", 160), (["z1 - 2*Max(z1 - 1000, 0)", "z2 + z1"], "fails", 2000),
     (["Piecewise((z1, z1 < 500), (1000 - z1, True))", "z2"], "fails", 1000),
     (["z1 + Abs(z1 + z2 - 300)/2", "z2"], "holds", 600), (["z1 - 2*Max(z1 - 80, 0)", "z2", "z1 + z2"], "holds", 160),
-    (["z1 - z1**3/30000", "z2"], "fails", 200), (["z1**3 + z1", "z2 - z2**5/1e10 + z1"], "fails", 2 * 10**2.5 / 5**0.25)])
+    (["z1 - z1**3/30000", "z2"], "fails", 200),
+    (["z1**3 + z1", "z2 - z2**5/1e10 + z1"], "fails", 2 * 10**2.5 / 5**0.25)])
 def test_a_fold_far_out_is_reached_where_the_mixing_switches_or_its_determinant_vanishes(x, status, scale):
     """The probe draws noise at scales 1, 3 and 10, so z1 - 2*Max(z1 - 80, 0), which folds at z1 = 80, and
     z1 - z1**3/30000, which folds at |z1| = 100, read "holds" (a known limit until stop 46). Where a Max, Min,

@@ -227,7 +227,8 @@ class _Context:
         if not self.moving_support or len(parents) < 2:
             return None
         graph, j = scm.graph, scm.latents.index(parent)
-        shaping = (set().union(*(nx.ancestors(graph, p) for p in parents)) | set(parents)) & nx.descendants(graph, parent)
+        ancestry = set().union(*(nx.ancestors(graph, p) for p in parents)) | set(parents)
+        shaping = ancestry & nx.descendants(graph, parent)
         if shaping & set(scm.post_nonlinear):
             return None
         if u_values is None:
@@ -401,8 +402,8 @@ def _unobserved(zeros: sp.Set, observed: sp.Set) -> sp.Set:
     kept = []
     for piece in pieces:
         if isinstance(piece, sp.FiniteSet) and len(piece) > MAX_LISTED:
-            near = [z for z in piece if np.any(np.abs(float(z) - values) <= 1e-9 * np.maximum(1.0, np.abs(values)))]
-            kept += [sp.FiniteSet(*(z for z in piece if z not in set(near))), sp.Complement(sp.FiniteSet(*near), observed)]
+            near = {z for z in piece if np.any(np.abs(float(z) - values) <= 1e-9 * np.maximum(1.0, np.abs(values)))}
+            kept += [sp.FiniteSet(*(z for z in piece if z not in near)), sp.Complement(sp.FiniteSet(*near), observed)]
         else:
             kept.append(sp.Complement(piece, observed))
     return sp.Union(*kept)

@@ -11,8 +11,8 @@ downward jump (`t - 2*Heaviside(t)`) is not even injective.
 Where the map switches (the zeros of the argument of a Heaviside or sign, the boundaries of a Piecewise's
 conditions) ḡ is compared exactly with its one-sided limits (each switch replaced by what it takes just
 beside the point); where sympy finds a singularity, or cannot evaluate such a limit, two steps beside the
-point at 200 digits decide. Elsewhere ḡ and ḡ′ are scanned on `GRID`. A switch or singularity that repeats without end (`Heaviside(sin(t))`, tan's
-poles) is checked at its points in [-50, 50].
+point at 200 digits decide. Elsewhere ḡ and ḡ′ are scanned on `GRID`. A switch or singularity that repeats
+without end (`Heaviside(sin(t))`, tan's poles) is checked at its points in [-50, 50].
 
 >>> import sympy as sp
 >>> t = sp.Symbol("t", real=True)
@@ -100,7 +100,8 @@ def _breakpoints(expr: sp.Expr, t: sp.Symbol) -> list[sp.Expr] | str:
     zero_of = [f.args[0] for f in expr.atoms(sp.Heaviside, sp.sign)]
     for piecewise in expr.atoms(sp.Piecewise):
         for _, condition in piecewise.args:
-            zero_of += [r.lhs - r.rhs for r in getattr(condition, "atoms", lambda *_: ())(sp.core.relational.Relational)]
+            relations = getattr(condition, "atoms", lambda *_: ())(sp.core.relational.Relational)
+            zero_of += [r.lhs - r.rhs for r in relations]
     sets = []
     for a in zero_of:
         if t not in a.free_symbols:
