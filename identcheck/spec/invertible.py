@@ -23,6 +23,9 @@ without end (`Heaviside(sin(t))`, tan's poles) is checked at its points in [-50,
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
+import mpmath
 import numpy as np
 import sympy as sp
 from sympy.core.evalf import PrecisionExhausted
@@ -215,20 +218,41 @@ def _not_finite(expr: sp.Expr, t: sp.Symbol, values: np.ndarray) -> str | None:
 
 
 def _fill_runs_of_nan(derivative: sp.Expr, t: sp.Symbol, d: np.ndarray, limit: int = 2000) -> str | None:
-    """ḡ′ where float64 gives NaN next to another NaN (0·inf in an overflow), filled in place at 30 digits;
-    an isolated NaN (a kink's or a vertical tangent's point) is left out of the sign tests. A reason when
-    more than ``limit`` points would need it, or one is not a real number."""
+    """ḡ′ where float64 gives NaN next to another NaN (inf/inf in an overflow: 1000·e^(-1000t)/(1 +
+    e^(-1000t))² below t = -0.71), filled in place at 30 digits, in mpmath (or sympy for up to ``limit`` points
+    mpmath cannot evaluate); an isolated NaN (a kink's or a vertical tangent's point) is left out of the sign
+    tests. A reason when more points are left, or one is not a real number."""
     nan = np.isnan(d)
     beside = np.concatenate([[False], nan[:-1]]) | np.concatenate([nan[1:], [False]])
     runs = np.flatnonzero(nan & beside)
-    if runs.size > limit:
-        return f"is not known to be invertible: its derivative is not a number in floats at {runs.size} points"
-    for k in runs:
+    if runs.size and (fn := _mpmath_function(derivative, t)) is not None:
+        with mpmath.workdps(30):
+            for k in runs:
+                try:
+                    v = mpmath.mpmathify(fn(mpmath.mpf(float(GRID[k]))))
+                except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
+                    continue
+                if isinstance(v, mpmath.mpc) and v.imag != 0:
+                    return f"is not known to be invertible: its derivative is not a real number at t = {GRID[k]:g}"
+                if isinstance(v, (mpmath.mpf, mpmath.mpc)) and not mpmath.isnan(v.real):
+                    d[k] = float(v.real)  # inf beyond the float range, with its sign
+    left = runs[np.isnan(d[runs])]
+    if left.size > limit:
+        return f"is not known to be invertible: its derivative is not a number in floats at {left.size} points"
+    for k in left:
         v = sp.N(derivative.subs(t, sp.Rational(GRID[k])), 30)
         if not v.is_real:
             return f"is not known to be invertible: its derivative is not a real number at t = {GRID[k]:g}"
         d[k] = float(v) if v.is_finite else (np.inf if v.is_positive else -np.inf)
     return None
+
+
+def _mpmath_function(expr: sp.Expr, t: sp.Symbol) -> Callable[..., Any] | None:
+    """expr lambdified for mpmath, or None where sympy has no mpmath printer for it."""
+    try:
+        return sp.lambdify([t], expr, modules="mpmath")
+    except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
+        return None
 
 
 def _rational_sign_change(derivative: sp.Expr, t: sp.Symbol) -> str | None:
