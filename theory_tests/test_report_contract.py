@@ -97,6 +97,7 @@ def test_markdown_report_has_assumption_edge_and_latent_tables():
     md = identcheck.check(identcheck.load_example("C7")).to_markdown()
     assert md.startswith("# identcheck report: C7")
     assert "| z2 -> z3 | fails |" in md and "| z3 | unidentifiable |" in md
+    assert "| z3 | unidentifiable | - |" in md and "| z3_hat = z3 - 0.8\\*z2, with" in md  # the witness column
 
 
 def test_partition_splits_identifiable_from_the_rest():
@@ -153,3 +154,15 @@ def test_edge_objects_say_how_each_edge_was_decided():
                                            "mechanisms": {"z2": "tanh(z1) - (exp(2*z1) - 1)/(exp(2*z1) + 1)"}})
     (edge,) = identcheck.check(cancelled).to_dict()["assumptions"]["iv"]["edges"]
     assert (edge["status"], edge["no_influence"]) == ("fails", True)
+
+
+def test_markdown_cells_line_up_with_their_headers_and_escape_table_syntax():
+    """C13_extrapolated's edge row under the header of the edges table: status holds, nothing observed, non-zero
+    at u = 0, extrapolated True, method symbolic, in that order; a name with a pipe and asterisks stays one
+    cell of plain text (escaped), so the tables keep their columns."""
+    spec = identcheck.load_example("C13_extrapolated").spec
+    md = identcheck.check(identcheck.from_dict(spec | {"name": "C13 | *draft*"})).to_markdown()
+    lines = md.splitlines()
+    assert lines[0] == "# identcheck report: C13 \\| \\*draft\\*"
+    header = lines.index("| edge | status | vanishes at | non-zero at | extrapolated | method | reason |")
+    assert lines[header + 2].startswith("| z1 -> z2 | holds | - | 0 | True | symbolic | ")
