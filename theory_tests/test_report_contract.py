@@ -91,11 +91,13 @@ def test_text_report_has_a_header_and_one_block_per_node():
     for line in ("z1: identifiable up to scale and offset", "z3: NOT identifiable",
                  "alternative model: z3_hat = z3 - 0.8*z2", "violating parents: z2"):
         assert line in text
+    assert "summary: 2 of 3 latents identifiable (z1, z2); the rest: z3 (Remark 2.8 partition)" in text
 
 
 def test_markdown_report_has_assumption_edge_and_latent_tables():
     md = identcheck.check(identcheck.load_example("C7")).to_markdown()
     assert md.startswith("# identcheck report: C7")
+    assert "fully identifiable: **False**" in md
     assert "| z2 -> z3 | fails |" in md and "| z3 | unidentifiable |" in md
     assert "| z3 | unidentifiable | - |" in md and "| z3_hat = z3 - 0.8\\*z2, with" in md  # the witness column
 
