@@ -202,3 +202,73 @@ def test_random_linear_gaussian_chains_have_exact_class_fits(seed, segments, pin
     witness = pinned_class_witness(scm, pinned)
     assert witness is not None and all(0 < c <= 1 for c in witness.correlations.values())
     assert_class_fits_match_data(scm, witness, pinned, seed=seed)
+
+
+def chain_spec(g2, g3):
+    """A three-node linear Gaussian chain z1 -> z2 -> z3 on u = 0..6 (seven environments, as (iii) needs)."""
+    spec = load_example("C1").spec
+    noise = spec["noise"]["params"] | {"z3": {"mean": "cos(u)", "std": "1 + u/5"}}
+    return from_dict(spec | {"name": "chain", "latents": ["z1", "z2", "z3"], "environments": {"values": list(range(7))},
+                             "noise": {"family": "gaussian", "params": noise}, "mechanisms": {"z2": g2, "z3": g3}})
+
+
+@pytest.mark.parametrize("g2, g3", [("u*z1", "(u - 1)*z2"), ("(u - 1)*z1", "u*z2")])
+def test_edges_vanishing_at_different_environments_have_no_witness(g2, g3):
+    """z1 -> z2 vanishes at one environment and z2 -> z3 at another (both orders): no environment pins every
+    mechanism, so there is no witness, though every node is identifiable. The regression check at u* cannot
+    tell on its own: the witness's 45-degree rotation decorrelates any pair whitened to unit variances (the
+    eigenvectors of [[1, r], [r, 1]] are (1, 1) and (1, -1)), so at the zero of z2 -> z3 the pair's own
+    non-vanishing edge is hidden, and a witness built there breaks z2's reference."""
+    scm = chain_spec(g2, g3)
+    report = identcheck.check(scm)
+    assert report.fully_identifiable
+    assert rotation_witness(scm, check_condition_iv(scm).edges) is None and report.caveats == ()
+
+
+def test_an_edge_vanishing_at_two_environments_has_no_witness():
+    """g2 = u*(u - 1)*z1 vanishes at u = 0 and u = 1, and the class pins both. A rotation of the pair whitened
+    at u = 0 does not whiten it at u = 1 (Σ(1) is not proportional to Σ(0)), so the alternative's influence
+    at u = 1 is not zero: not a model of the class, and no witness."""
+    scm = from_dict(load_example("C1").spec | {"name": "two-zeros", "mechanisms": {"z2": "u*(u - 1)*z1"}})
+    report = identcheck.check(scm)
+    assert report.fully_identifiable and report.caveats == ()
+
+
+def test_the_witness_follows_the_causal_order_not_the_listed_order():
+    """C1 with its latents listed child first, [z2, z1], is the same model and has the same witness: the
+    alternative's regressions run in the causal order z1, z2 (in the listed order z1's influence on z2 would
+    be read as a regression of z1 on z2, and the coefficients as 0)."""
+    scm = from_dict(load_example("C1").spec | {"name": "C1-child-first", "latents": ["z2", "z1"]})
+    witness = rotation_witness(scm, check_condition_iv(scm).edges)
+    (expected,) = identcheck.check(load_example("C1")).caveats
+    assert witness.pair == expected.pair == ("z1", "z2")
+    assert witness.coefficients == pytest.approx(expected.coefficients, abs=1e-12)
+    assert witness.correlations == pytest.approx(expected.correlations, abs=1e-12)
+    assert_witness_matches_data(scm, witness)
+
+
+def test_an_intercept_that_changes_with_u_enters_the_pooled_correlation():
+    """g2 = u*z1 + 2*u shifts z2's mean from one environment to the next (C5's constant intercept does not):
+    the pooled covariance changes, and the root's correlation with the alternative's first latent is 0.49
+    (written 0.495), not C1's 0.76. Simulated data confirm the witness."""
+    scm = from_dict(load_example("C1").spec | {"name": "C1-moving-intercept", "mechanisms": {"z2": "u*z1 + 2*u"}})
+    (witness,) = identcheck.check(scm).caveats
+    assert witness.correlations[0] < 0.6
+    assert_witness_matches_data(scm, witness)
+
+
+def test_moments_too_large_to_pool_in_float64_give_no_witness():
+    """g2 = 1e80*u*z1: the covariance of z2 (about 1e160) is finite, but pooling and whitening multiply such
+    terms beyond float64. The witness steps aside (module docstring) instead of reporting correlations
+    computed from overflowed numbers (0.0 for z2, which the alternative's second latent follows closely)."""
+    scm = from_dict(load_example("C1").spec | {"name": "C1-huge", "mechanisms": {"z2": "1e80*u*z1"}})
+    assert rotation_witness(scm, check_condition_iv(scm).edges) is None
+
+
+def test_no_caveat_where_no_latent_is_identified():
+    """C1 observed at four environments: (iii) fails (2ℓ+1 = 5 needed), every latent has no guarantee, and
+    there is no verdict of identifiability for the caveat to qualify: the report has none."""
+    scm = from_dict(load_example("C1").spec | {"name": "C1-few", "environments": {"values": [0, 1, 2, 3]}})
+    report = identcheck.check(scm)
+    assert {node.verdict for node in report.nodes.values()} == {"no_guarantee"}
+    assert report.caveats == () and "caveats" not in report.to_dict()

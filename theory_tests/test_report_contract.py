@@ -91,14 +91,80 @@ def test_text_report_has_a_header_and_one_block_per_node():
     for line in ("z1: identifiable up to scale and offset", "z3: NOT identifiable",
                  "alternative model: z3_hat = z3 - 0.8*z2", "violating parents: z2"):
         assert line in text
+    assert "summary: 2 of 3 latents identifiable (z1, z2); the rest: z3 (Remark 2.8 partition)" in text
 
 
 def test_markdown_report_has_assumption_edge_and_latent_tables():
     md = identcheck.check(identcheck.load_example("C7")).to_markdown()
     assert md.startswith("# identcheck report: C7")
+    assert "fully identifiable: **False**" in md
     assert "| z2 -> z3 | fails |" in md and "| z3 | unidentifiable |" in md
+    assert "| z3 | unidentifiable | - |" in md and "| z3_hat = z3 - 0.8\\*z2, with" in md  # the witness column
 
 
 def test_partition_splits_identifiable_from_the_rest():
     """Remark 2.8: the identifiable latents and the rest."""
     assert identcheck.check(identcheck.load_example("C8")).partition == (("z1", "z3"), ("z2",))
+
+
+def test_node_objects_carry_their_references_and_witnesses():
+    """The node objects' added fields: C13's z2 pins u = 0.3 (label and 0-based position; its edge vanishes
+    there and is non-zero at u = 0); C13_extrapolated's z2 rests on the unobserved zero u = 0.6 (extrapolated,
+    no observed reference), and so does its edge; C7's unidentifiable z3 names its alternative model. The
+    (iv) object carries its readings and the global zeros."""
+    c13 = identcheck.check(identcheck.load_example("C13")).to_dict()
+    assert c13["nodes"]["z2"]["reference"] == [0.3] and c13["nodes"]["z2"]["reference_environments"] == [1]
+    assert c13["nodes"]["z2"]["extrapolated"] is False
+    (c13_edge,) = c13["assumptions"]["iv"]["edges"]
+    assert (c13_edge["vanishes_at"], c13_edge["nonzero_at"], c13_edge["extrapolated"]) == ([0.3], 0, False)
+    assert c13["assumptions"]["iv"]["readings"] == {"edge": "holds", "node": "holds", "global": "holds"}
+    assert c13["assumptions"]["iv"]["global_vanishes_at"] == [0.3]
+    extrapolated = identcheck.check(identcheck.load_example("C13_extrapolated")).to_dict()
+    z2 = extrapolated["nodes"]["z2"]
+    assert z2["extrapolated"] is True and z2["extrapolated_reference"] == [0.6] and "reference" not in z2
+    (edge,) = extrapolated["assumptions"]["iv"]["edges"]
+    assert (edge["extrapolated"], edge["vanishes_at"], edge["extrapolated_zeros"]) == (True, [], [0.6])
+    c7 = identcheck.check(identcheck.load_example("C7")).to_dict()["nodes"]["z3"]
+    assert c7["alternative"].startswith("z3_hat = z3 - 0.8*z2")
+
+
+def test_a_node_without_guarantee_keeps_its_conditional_verdict_and_violating_parents():
+    """C2 observed at four environments: (iii) fails, so both latents have no guarantee, and each node says
+    what (iv) alone would give: z2 unidentifiable for its parent z1 (which the JSON keeps, though the verdict
+    is no_guarantee), z1 identifiable. The text says so too, and lists no reference environments for a
+    learner to pin, since nothing is guaranteed."""
+    spec = identcheck.load_example("C2").spec
+    report = identcheck.check(identcheck.from_dict(spec | {"name": "C2-few", "environments": {"values": [0, 1, 2, 3]}}))
+    nodes = report.to_dict()["nodes"]
+    assert nodes["z2"]["verdict"] == "no_guarantee" and nodes["z2"]["conditional_verdict"] == "unidentifiable"
+    assert nodes["z2"]["violating_parents"] == ["z1"] and nodes["z1"]["conditional_verdict"] == "identifiable"
+    text = str(report)
+    assert "  violating parents: z1" in text and "  if (i)-(iii) held: unidentifiable" in text
+    assert "reference environments:" not in text
+
+
+def test_edge_objects_say_how_each_edge_was_decided():
+    """`method` and `no_influence` of an edge object: (u + 2)*tanh(u*z1 + z1) has no zero in the domain
+    [0, 6] by the numeric scan only (method numeric, though every other edge of the catalogue is symbolic),
+    and a declared parent whose influence cancels exactly (tanh(z1) minus its exponential form) is flagged."""
+    c1 = identcheck.load_example("C1").spec
+    scanned = identcheck.from_dict(c1 | {"name": "scanned", "mechanisms": {"z2": "tanh((u + 1)*z1)*(u + 2)"},
+                                         "environments": {"values": [0, 1, 2, 3, 4], "domain": [0, 6]}})
+    (edge,) = identcheck.check(scanned).to_dict()["assumptions"]["iv"]["edges"]
+    assert (edge["status"], edge["method"], edge["no_influence"]) == ("fails", "numeric", False)
+    cancelled = identcheck.from_dict(c1 | {"name": "cancelled",
+                                           "mechanisms": {"z2": "tanh(z1) - (exp(2*z1) - 1)/(exp(2*z1) + 1)"}})
+    (edge,) = identcheck.check(cancelled).to_dict()["assumptions"]["iv"]["edges"]
+    assert (edge["status"], edge["no_influence"]) == ("fails", True)
+
+
+def test_markdown_cells_line_up_with_their_headers_and_escape_table_syntax():
+    """C13_extrapolated's edge row under the header of the edges table: status holds, nothing observed, non-zero
+    at u = 0, extrapolated True, method symbolic, in that order; a name with a pipe and asterisks stays one
+    cell of plain text (escaped), so the tables keep their columns."""
+    spec = identcheck.load_example("C13_extrapolated").spec
+    md = identcheck.check(identcheck.from_dict(spec | {"name": "C13 | *draft*"})).to_markdown()
+    lines = md.splitlines()
+    assert lines[0] == "# identcheck report: C13 \\| \\*draft\\*"
+    header = lines.index("| edge | status | vanishes at | non-zero at | extrapolated | method | reason |")
+    assert lines[header + 2].startswith("| z1 -> z2 | holds | - | 0 | True | symbolic | ")
