@@ -198,9 +198,13 @@ def test_scan_reports_an_interval_of_zeros():
     assert not proven
 
 
-def test_scan_finds_an_even_order_zero_that_does_not_change_sign():
-    """tanh((u - 0.25)^2 z1): d = (u - 1/4)^2 sech^2(...) touches zero at u = 1/4 without a sign change."""
-    edge = check_edge(two_latents("tanh((u - 0.25)**2*z1)", domain=(-2, 5)), "z1", "z2")
+@pytest.mark.parametrize("mechanism", ["tanh((u - 0.25)**2*z1)", "tanh((u - 0.25)**2*z1) + (u - 0.25)**2*z1"])
+def test_scan_finds_an_even_order_zero_that_does_not_change_sign(mechanism):
+    """tanh((u - 0.25)^2 z1): d = (u - 1/4)^2 sech^2(...) touches zero at u = 1/4 without a sign change. Since
+    stop 46 a power factor is tested through its base (u - 1/4), which does change sign; the second form's
+    d = (u - 1/4)^2 (sech^2(...) + 1) is a sum, so only the scan's search of local minima finds its zero (a
+    mutation audit found the first form passing without that search)."""
+    edge = check_edge(two_latents(mechanism, domain=(-2, 5)), "z1", "z2")
     assert edge.status == "holds" and edge.extrapolated_zeros == (0.25,)
 
 
