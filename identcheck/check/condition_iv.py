@@ -523,17 +523,23 @@ def without_powers(d: sp.Expr) -> sp.Expr:
     """d with every factor b**k (k an integer, |k| > 1) written b**sign(k): at every point b**k is 0 exactly
     where b is, so it vanishes identically in the parents for the same u as d, and is non-zero wherever d is,
     without the multinomial expansion of (z1 + z2 + z3 + u - 2)**17 (and without float underflow of b**k
-    where b is small but not 0).
+    where b is small but not 0). A power common to every term of a sum is taken out first (`factor_terms`).
 
     >>> u, z1, z2 = sp.symbols("u z1 z2", real=True)
     >>> without_powers(18*(z1 + z2 + u - 2)**17), without_powers((u - 1)**3/(z1**2 + 1)**2)
-    (18*u + 18*z1 + 18*z2 - 36, (u - 1)/(z1**2 + 1))
+    (u + z1 + z2 - 2, (u - 1)/(z1**2 + 1))
+    >>> without_powers((u - 1)**200*z1 + (u - 1)**200)  # a power common to every term
+    (u - 1)*(z1 + 1)
     """
-    factors = d.args if isinstance(d, sp.Mul) else (d,)
-    if not any(isinstance(f, sp.Pow) and f.exp.is_Integer and abs(f.exp) > 1 for f in factors):
+    def powered(f: sp.Expr) -> bool:
+        return isinstance(f, sp.Pow) and f.exp.is_Integer and abs(f.exp) > 1
+
+    product = sp.factor_terms(d) if isinstance(d, sp.Add) else d  # a power common to every term comes out
+    factors = product.args if isinstance(product, sp.Mul) else (product,)
+    if not any(powered(f) for f in factors):
         return d
-    return sp.Mul(*(f.base ** (1 if f.exp > 0 else -1) if isinstance(f, sp.Pow) and f.exp.is_Integer else f
-                    for f in factors))
+    # a number factor goes too: 10**-400 from (u - 0.37)**200 = (100*u - 37)**200/10**400 underflows floats
+    return sp.Mul(*(f.base ** (1 if f.exp > 0 else -1) if powered(f) else f for f in factors if not f.is_Number))
 
 
 def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
