@@ -258,13 +258,18 @@ def test_object_masks_are_disjoint_and_non_empty():
 
 
 def test_each_object_colour_encodes_its_latent():
-    """The red channel inside object k is sigmoid(z_k / 2): z_k is read back from the image exactly."""
+    """The red channel inside object k is sigmoid(z_k / 2): z_k is read back from the image exactly. The
+    colour is the module's curve c(s) = (s, 0.5 + 0.4·sin(2πs), 1 − s) at s = sigmoid(z_k / 2), in all three
+    channels (the green and blue ones were not read before)."""
     data = image(samples_per_segment=20, segments=7, size=32, seed=3)
     masks = data.mixing_params[0]
     for k in range(3):
         row, col = np.argwhere(masks[k] == 1)[0]
         red = data.x[:, 0, row, col].astype(float)
         np.testing.assert_allclose(2 * np.log(red / (1 - red)), data.z[:, k], atol=1e-4)
+        s = 1 / (1 + np.exp(-data.z[:, k] / 2))
+        curve = np.stack([s, 0.5 + 0.4 * np.sin(2 * np.pi * s), 1 - s], axis=1)
+        np.testing.assert_allclose(data.x[:, :, row, col], curve, atol=1e-5)
 
 
 def test_background_stays_black():
@@ -280,6 +285,21 @@ def test_save_grid_writes_a_png_of_the_requested_layout(tmp_path):
 
     save_grid(image(samples_per_segment=2, segments=7, size=16), tmp_path / "g.png", rows=3, cols=5)
     assert Image.open(tmp_path / "g.png").size == (5 * 18 + 2, 3 * 18 + 2)
+
+
+def test_save_grid_tiles_are_the_images_spread_over_the_data_set(tmp_path):
+    """Tile k (row-major) is image round(k·(N − 1)/(tiles − 1)), the first and the last included, upright (H
+    down, W across) and rounded to the nearest of 256 levels; the 2-pixel gutters are white."""
+    from PIL import Image
+
+    data = image(samples_per_segment=2, segments=7, size=16, seed=2)  # 14 images
+    save_grid(data, tmp_path / "g.png", rows=2, cols=3)
+    grid = np.asarray(Image.open(tmp_path / "g.png").convert("RGB"), dtype=float)
+    for k, index in enumerate([0, 3, 5, 8, 10, 13]):
+        top, left = 2 + (k // 3) * 18, 2 + (k % 3) * 18
+        tile = grid[top:top + 16, left:left + 16]
+        assert np.abs(tile - data.x[index].transpose(1, 2, 0) * 255).max() <= 0.5 + 1e-3
+    assert (grid[:2] == 255).all() and (grid[:, 18:20] == 255).all()
 
 
 def test_save_grid_refuses_non_image_data(tmp_path):

@@ -97,13 +97,19 @@ _ABSENT_CUDA = f"cuda:{torch.cuda.device_count()}"  # one past this machine's la
     ({"lr": "1e-3"}, "lr must be a finite number > 0, got '1e-3'"), ({"sparsity": None}, "sparsity must be"),
     ({"sparsity": float("inf")}, "sparsity must be a finite number >= 0"), ({"clip_grad": float("inf")}, "clip_grad"),
     ({"lr": True}, "lr must be"), ({"early_stopping": "no"}, "early_stopping must be True or False"),
-    ({"reference_envs": iter([0])}, "not a one-shot iterator")])
+    ({"reference_envs": iter([0])}, "not a one-shot iterator"), ({"patience": 0}, "patience must be an integer >= 1"),
+    ({"validation_fraction": 1.0}, "validation_fraction must be a finite number >= 0 and < 1"),
+    ({"validation_fraction": 0.0}, "early_stopping, restarts, .* need a validation split"),
+    ({"validation_fraction": 0.0, "early_stopping": False, "restarts": 2}, "need a validation split")])
 def test_invalid_hyperparameters_are_reported_at_fit(params, match, data):
     """Each is one IdentcheckError naming the argument. A CUDA device the machine lacks, and seeds numpy or
     torch refuse, used to surface as torch's AssertionError or a ValueError from a random number generator; a
     string lr as a TypeError from a comparison; an infinite sparsity as a diverged loss ("try a smaller lr");
     early_stopping="no" turned early stopping on, and an iterator of reference environments was used up by
-    the check, so that nothing was pinned (found in a review, stop 43)."""
+    the check, so that nothing was pinned (found in a review, stop 43). Early stopping or restarts without
+    validation rows would compare NaN objectives (the first epoch's or restart's state kept, silently), a
+    validation_fraction of 1 leaves nothing to train on, and patience 0 is patience 1 in disguise (the
+    mutation audit, mut-learn)."""
     with pytest.raises(IdentcheckError, match=match):
         LatentCausalVAE(2, progress=False, **params).fit(*data)
 
@@ -234,22 +240,32 @@ def test_edge_strengths_on_the_fitted_rows_are_the_stored_ones(name, data):
     np.testing.assert_array_equal(learner.edge_strengths(x, np.eye(4)[u]), strengths)
     assert not np.allclose(learner.edge_strengths(x[:120], u[:120]), strengths)
     assert np.array_equal(learner.graph(0.1), learner.edge_strengths_ > 0.1)
+    # strictly above the threshold: at 0 the edges the order rules out (strength exactly 0) stay out
+    assert not learner.graph(0.0)[np.tril_indices(3)].any() and learner.graph(0.0)[np.triu_indices(3, 1)].all()
 
 
 def test_a_reference_environment_outside_the_data_is_a_data_error(data):
-    with pytest.raises(DataError, match="reference environment 7"):
-        LatentCausalVAE(2, reference_envs=[7], **TINY).fit(*data)
+    """The data have environments 0..3: 4, one past the last, is outside too (an IndexError from the pin
+    table, were the bound inclusive)."""
+    for env in (4, 7):
+        with pytest.raises(DataError, match=f"reference environment {env} is not an environment index"):
+            LatentCausalVAE(2, reference_envs=[env], **TINY).fit(*data)
 
 
 @pytest.mark.parametrize("name", CAUSAL)
 def test_pinned_reference_environments_have_exactly_zero_causal_weights(name, data):
-    """(iv) needs ĝ_i constant at the shared reference (SPEC §2): the pinned weights must be 0, not small."""
+    """(iv) needs ĝ_i constant at the shared reference (SPEC §2): the pinned weights must be 0, not small.
+    causal_weights(u) gives the environments of u in u's order. The edge strengths average over the
+    environments (SPEC §6, "mean, never min"): every edge is exactly flat in the pinned ones, so a minimum
+    would read every edge as absent."""
     learner = make_learner(name, latent_dim=3, reference_envs=[0, 2], **TINY).fit(*data)
     weights = learner.causal_weights()
     assert np.all(weights[[0, 2]] == 0.0)
     assert np.all(np.abs(weights[[1, 3]]).sum((1, 2)) > 0)
     assert np.all(weights[:, np.tril_indices(3)[0], np.tril_indices(3)[1]] == 0.0)  # only edges j -> i, j < i
-    assert learner.causal_weights([2, 1]).shape == (2, 3, 3)
+    assert np.array_equal(learner.causal_weights([3, 1]), weights[[3, 1]])
+    assert np.array_equal(learner.causal_weights(np.eye(4)[[3, 1]]), weights[[3, 1]])
+    assert np.all(learner.edge_strengths_[np.triu_indices(3, 1)] > 0)
 
 
 @pytest.mark.parametrize("name", CAUSAL)
@@ -309,6 +325,8 @@ def test_save_and_load_give_the_same_transform(name, data, tmp_path):
     assert type(loaded) is type(learner) and loaded.get_params() == learner.get_params()
     assert np.array_equal(loaded.transform(x, u), learner.transform(x, u))
     assert loaded.history_ == learner.history_
+    assert (loaded.best_epoch_, loaded.restart_val_losses_) == (learner.best_epoch_, learner.restart_val_losses_)
+    assert (loaded.n_envs_, loaded.n_features_in_) == (learner.n_envs_, learner.n_features_in_)
     if name in CAUSAL:
         assert np.array_equal(loaded.graph(), learner.graph())
 
@@ -438,6 +456,53 @@ def test_fits_are_deterministic_for_a_seed(data):
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
+def test_a_cpu_fit_leaves_the_callers_torch_random_state_as_it_was(data):
+    """seed: "the global torch RNG is left untouched" (the model is built under a forked generator); a fit
+    that reseeded it would make the caller's later draws depend on the learner's seed."""
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    LatentCausalVAE(2, seed=5, device="cpu", **TINY).fit(*data)
+    assert torch.equal(before, torch.get_rng_state())
+
+
+def test_edge_strengths_read_off_a_sample_of_the_rows_repeat_for_a_seed():
+    """Beyond STRENGTH_SAMPLES rows, fit reads the edge strengths off a sample of them drawn with ``seed``:
+    two fits with one seed give the same strengths and graph, bit for bit (an unseeded draw gave others)."""
+    from identcheck.learn.causal import STRENGTH_SAMPLES
+
+    rng = np.random.default_rng(1)
+    x, u = rng.normal(size=(STRENGTH_SAMPLES + 100, 2)), rng.integers(0, 3, size=STRENGTH_SAMPLES + 100)
+    params = dict(epochs=1, hidden=8, batch_size=1024, early_stopping=False, progress=False, seed=2)
+    a, b = (LatentCausalVAE(2, **params).fit(x, u) for _ in range(2))
+    assert np.array_equal(a.edge_strengths_, b.edge_strengths_)
+
+
+def test_restarts_share_the_held_out_rows_and_noise_draw_and_shuffle_each_with_its_own_seed(data):
+    """A later restart (seed 1 of a learner seeded 0) holds out the rows of seed 0, as many as the argument
+    check counts (round(fraction · N): 2 of 15 at 0.1, not the 1 of a floor), and measures a model with the
+    same noise draw, so that the restarts' objectives compare; its shuffling is its own seed's (the base
+    docstring: "each restart has its own initial model and shuffling")."""
+    first, later = (LatentCausalVAE(2, **TINY)._settings(seed) for seed in (0, 1))
+    (_, rows, shuffle_first), (_, later_rows, shuffle_later) = (training.split_rows(15, s) for s in (first, later))
+    assert rows.tolist() == later_rows.tolist() and len(rows) == 2
+    assert not torch.equal(torch.randperm(240, generator=shuffle_first), torch.randperm(240, generator=shuffle_later))
+    model = LatentCausalVAE(2, **TINY)._build(3, 4, torch.device("cpu"), seed=0)
+    xt, et = torch.as_tensor(data[0], dtype=torch.float32), torch.as_tensor(data[1])
+    measured = [training._evaluate(model, xt, et, s, 0.01) for s in (first, later)]
+    assert measured[0] == measured[1]
+    # the objective does depend on the noise draw: another split seed measures the same model otherwise
+    other = LatentCausalVAE(2, seed=7, **TINY)._settings(7)
+    assert training._evaluate(model, xt, et, other, 0.01) != measured[0]
+
+
+def test_a_validation_split_of_a_fraction_of_a_row_rounds_as_the_check_counts():
+    """0.1 of 6 rows is 0.6 of a row: the check and the split both round it to one held-out row, so early
+    stopping has an objective to compare (a floor in either refused the fit or compared NaN)."""
+    rng = np.random.default_rng(0)
+    learner = LatentCausalVAE(2, validation_fraction=0.1, **TINY).fit(rng.normal(size=(6, 2)), np.arange(6) % 2)
+    assert np.isfinite(learner.history_["val_loss"]).all() and np.isfinite(learner.restart_val_losses_).all()
+
+
 def test_restarts_keep_the_run_with_the_best_held_out_objective_on_shared_rows(data, monkeypatch):
     """restarts=3 trains seeds 0, 1, 2, measures every one on the same held-out rows (those of seed 0; before,
     each restart drew its own, so the objectives did not compare) and keeps the lowest; restart 0 is the
@@ -509,11 +574,22 @@ def test_a_bad_n_jobs_is_named_at_fit(n_jobs, data):
 
 
 def test_early_stopping_keeps_the_best_epoch(data):
+    """Training stops ``patience`` epochs after the best one, not one later, and the model kept is the best
+    epoch's state, not the last: measured again on the held-out rows with the same noise draw, its objective
+    is the one recorded for the best epoch, which is also the restart's objective (the last epoch's, one
+    that did not improve, differs from it)."""
     x, u = data
     learner = LatentCausalVAE(2, epochs=200, patience=2, lr=3e-2, hidden=16, batch_size=64, progress=False).fit(x, u)
-    val = learner.history_["val_loss"]
+    val, best = learner.history_["val_loss"], learner.best_epoch_
     assert len(val) < 200
-    assert learner.best_epoch_ == int(np.argmin(val)) + 1
+    assert best == int(np.argmin(val)) + 1
+    assert len(val) == best + 2
+    settings = learner._settings(learner.seed)
+    _, rows, _ = training.split_rows(len(x), settings)
+    xt, et = learner._tensors(x, u)
+    again = training._evaluate(learner.module_, xt[rows], et[rows], settings, settings.obs_var)
+    assert again == pytest.approx(val[best - 1], rel=1e-6) and learner.restart_val_losses_ == [val[best - 1]]
+    assert val[-1] != pytest.approx(val[best - 1], rel=1e-6)
 
 
 def test_decoder_variance_anneals_over_the_first_half_then_early_stopping_compares(data):

@@ -90,6 +90,28 @@ def test_numpy_scalar_arguments_save_and_load(data, tmp_path):
     assert loaded.lr == 1e-3 and loaded.seed == 1 and loaded.hidden == 8
 
 
+def test_reference_environments_of_any_iterable_save_and_load(data, tmp_path):
+    """reference_envs may be any iterable of indices (a range, a tuple, a set; per node too): save writes
+    them as plain lists, which load's weights_only reading accepts (a range was saved as it is, and the
+    file could not be loaded: "damaged")."""
+    x, u = data
+    for references, written in ((range(2), [0, 1]), ({1: range(1, 3)}, {1: [1, 2]})):
+        learner = LatentCausalVAE(2, reference_envs=references, **KW).fit(x, u)
+        learner.save(tmp_path / "m.pt")
+        loaded = LatentCausalVAE.load(tmp_path / "m.pt")
+        assert loaded.reference_envs == written
+        assert np.array_equal(loaded.causal_weights(), learner.causal_weights())
+
+
+def test_a_constant_feature_is_standardised_to_zero(data):
+    """A feature without spread has standard deviation 0; its scale is floored (at 1e-8), so it
+    standardises to 0 instead of 0/0, which was reported as x beyond the float32 range."""
+    x, u = data
+    x = np.column_stack([x, np.full(len(x), 3.0)])
+    learner = LatentCausalVAE(2, **KW).fit(x, u)
+    assert learner.x_scale_[2] > 0 and np.isfinite(learner.transform(x, u)).all()
+
+
 def test_a_numpy_integer_latent_dim_fits(data):
     x, u = data
     learner = LatentCausalVAE(np.int64(2), **KW).fit(x, u)

@@ -99,6 +99,15 @@ def test_exact_learners_keep_the_reference_environments_pinned(data):
     assert np.all(weights[[0, 2]] == 0.0) and np.any(weights[1] != 0.0)
 
 
+def test_every_seed_starts_its_own_flow(data):
+    """Restarts are the remedy for exact fits that stop short (base docstring), and each restart builds its
+    model from its own seed: the flow's initial weights too, not only the structure's (a fixed generator
+    gave every restart the same flow). One seed builds the same flow twice."""
+    flows = [LatentCausalVAE(3, **TINY)._build(3, 4, torch.device("cpu"), seed).flow.state_dict() for seed in (0, 0, 1)]
+    assert all(torch.equal(flows[0][k], flows[1][k]) for k in flows[0])
+    assert not all(torch.equal(flows[0][k], flows[2][k]) for k in flows[0])
+
+
 def test_exact_save_and_load_give_the_same_transform(data, tmp_path):
     x, u = data
     learner = LatentCausalVAE(3, reference_envs=[0], **TINY).fit(x, u)

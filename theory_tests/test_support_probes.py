@@ -201,8 +201,11 @@ def test_extrapolated_zero_scanned_on_the_moving_support():
 
 
 @pytest.mark.parametrize("mechanism, environment", [("sqrt(u - 10)*z1", "0"), ("1/(u - 1)*z1", "1"),
-                                                    ("log(u)*z1", "0"), ("log(z1)", "0")])
+                                                    ("log(u)*z1", "0"), ("log(z1)", "0"),
+                                                    ("u*sqrt(z1 + 2.5)", "0 at z1 = -3")])
 def test_mechanism_undefined_in_an_observed_environment_is_a_spec_error(mechanism, environment):
+    """The error names the environment and, for a mechanism with parents, the parents' values at the first
+    undefined point: sqrt(z1 + 2.5) is undefined at the last simple point only, z1 = -3 (row 7, not row 0)."""
     data = spec("gaussian", {"z2": mechanism}, latents=("z1", "z2"), values=(0, 1, 2, 3, 4))
     with pytest.raises(SpecError, match=rf"mechanisms\.z2: not finite and real in environment {environment}\b"):
         from_dict(data)
@@ -230,6 +233,32 @@ def test_isolated_singularity_on_the_probe_grid_is_accepted(mechanism):
     scm = from_dict(spec("gaussian", {"z2": mechanism}, latents=("z1", "z2"), values=(0, 1, 2, 3, 4)))
     assert simulate(scm, 200, seed=0).z.shape == (1000, 2)
     assert check(scm).nodes["z2"].verdict == "identifiable"  # dg/dz1 is identically 0 at u = 0 only
+
+
+def test_a_child_of_a_parent_that_overflows_floats_but_is_defined_is_accepted():
+    """z2 = exp(800*u)*z1 overflows float64 at u >= 1 but is defined (finite at 50 digits), so z2 + u is inf
+    there in floats too. Only a latent whose parents are finite is blamed for a non-finite value: the
+    child read at a parent of inf (inf at 50 digits as well) refused a defined model "at z2 = inf"."""
+    data = spec("gaussian", {"z2": "exp(800*u)*z1", "z3": "z2 + u"}, values=(0, 1, 2, 3, 4))
+    assert from_dict(data).parents("z3") == ("z2",)
+
+
+def test_a_probe_on_the_edge_of_an_undefined_half_line_is_not_an_isolated_singularity():
+    """log(z1 + 3) is undefined for z1 <= -3, where Gaussian z1 lives with positive probability; the one
+    probe there is the edge, z1 = -3, where some neighbours are defined and the others are not. A point is
+    an isolated singularity only when every neighbour is defined: one defined neighbour would accept this
+    model (the probe at z1 = -3 is the only witness)."""
+    data = spec("gaussian", {"z2": "u*log(z1 + 3)"}, latents=("z1", "z2"), values=(0, 1, 2, 3, 4))
+    with pytest.raises(SpecError, match=r"mechanisms\.z2: not finite and real in environment 0 at z1 = -3;"):
+        from_dict(data)
+
+
+def test_a_pole_where_a_parent_is_exactly_zero_is_an_isolated_singularity():
+    """z2 = z1 + n2 is exactly 0 at every simple point (their signs alternate across latents), so u/z2 is
+    infinite at each, as u/z1 would be at z1 = 0. The neighbours move by _STEP·(1 + |v|): a step relative to
+    |v| alone does not move a value of 0, and the pole read as undefined everywhere."""
+    data = spec("gaussian", {"z2": "z1", "z3": "u/z2"}, values=(0, 1, 2, 3, 4))
+    assert from_dict(data).parents("z3") == ("z2",)
 
 
 @pytest.mark.parametrize("mechanism", ["gamma(z1) + 1/(u - 40)", "exp(800 + u)*z1 + 1/(u - 40)*z1"])
