@@ -45,11 +45,11 @@ def write_atomically(path: str | PathLike[str], write: Callable[[BinaryIO], obje
     # a short temporary name beside the target (a long target name must not make it too long)
     temp = path.with_name(f".identcheck-{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        # os.open with mode 0o666 lets the umask decide the permissions, as for any new file.
+        # os.open with mode 0o666 lets the umask decide the permissions, as for any new file. It opens inside
+        # the try: a signal that lands just after it (SIGTERM raises _Stopped between two bytecodes) must
+        # still find the `finally` that removes the file (the name is this process's own, so any file there
+        # is this call's)
         handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)
         os.replace(temp, path)

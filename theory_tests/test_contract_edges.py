@@ -113,6 +113,24 @@ def test_write_atomically_cleans_up_on_failure(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_stop_right_after_the_temporary_file_is_made_leaves_no_file(tmp_path, monkeypatch):
+    """SIGTERM raises between two bytecodes (`cli._stopping_cleanly`), so it can land just after the temporary
+    file is created and before the write's `try`: that file stayed beside the target (found while looking into
+    a flaky SIGTERM test, stop 46). Here the stop comes from os.open itself, once the file exists."""
+    import identcheck.files as files
+
+    real_open = files.os.open
+
+    def open_then_stop(*args, **kwargs):
+        real_open(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files.os, "open", open_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(tmp_path / "d.npz", lambda stream: stream.write(b"x"))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_write_atomically_gives_umask_permissions(tmp_path):
     write_atomically(tmp_path / "x.bin", lambda stream: stream.write(b"ok"))
     umask = os.umask(0)
