@@ -167,6 +167,7 @@ class _Context:
         self._noise_symbols = noise_symbols(scm) if self.moving_support else {}
         self._exact_latents: dict[int, dict[sp.Symbol, sp.Expr]] = {}
         self._moved: dict[tuple[str, str], np.ndarray | None] = {}
+        self._mechanisms: dict[str, tuple[list[sp.Symbol], Callable[..., Any]]] = {}
 
     def points(self, child: str) -> np.ndarray:
         """Probe points for the parents of `child`, inside their support (SPEC §5 pitfalls: probe inside
@@ -246,17 +247,24 @@ class _Context:
         z[:, :, j] = self._pushed(values, count, noise)[:, :, j]
         low, high = scm.noise_family.support
         for d in shaping:
-            g = scm.mechanism(d)
-            symbols = sorted(g.free_symbols, key=str)
+            symbols, g = self._mechanism(d)
             args = [z[:, :, scm.latents.index(str(x))] if str(x) in scm.latents else values[x][:, None]
                     for x in symbols]
             with np.errstate(all="ignore"):
-                implied = z[:, :, scm.latents.index(d)] - np.asarray(numeric_function(symbols, g)(*args), float)
+                implied = z[:, :, scm.latents.index(d)] - np.asarray(g(*args), float)
             z[~((implied > low) & (implied < high))] = np.nan
         moved = z[:, :, [scm.latents.index(p) for p in parents]]
         if u_values is None:
             self._moved[child, parent] = moved
         return moved
+
+    def _mechanism(self, latent: str) -> tuple[list[sp.Symbol], Callable[..., Any]]:
+        """g_latent's symbols and its numeric function, lambdified once."""
+        if latent not in self._mechanisms:
+            g = self.scm.mechanism(latent)
+            symbols = sorted(g.free_symbols, key=str)
+            self._mechanisms[latent] = symbols, numeric_function(symbols, g)
+        return self._mechanisms[latent]
 
     def scan_points(self, child: str) -> np.ndarray | Callable[[np.ndarray], np.ndarray] | None:
         """Probes for scanning a scalar u over the domain: the fixed points, or a function of u giving the
@@ -334,15 +342,14 @@ def _factor_zeros(head: sp.Expr, rest: sp.Expr, u: sp.Symbol) -> sp.FiniteSet | 
 
 
 def _zeros_of_factors(product: sp.Expr, u: sp.Symbol) -> sp.Set | None:
-    """The real zeros of a product of factors in u, each solved as written (a positive integer power as its
-    base), or None when sympy cannot solve one.
+    """The real zeros of a product of factors in u, each solved as written (a power as its base,
+    `without_powers`), or None when sympy cannot solve one.
 
     >>> u = sp.Symbol("u", real=True)
     >>> _zeros_of_factors((u - 1)**999*(u + 2), u)
     {-2, 1}
     """
-    bases = [f.base if f.is_Pow and f.exp.is_Integer and f.exp > 0 else f for f in sp.Mul.make_args(product)]
-    zeros = [real_zero_set([b], u) for b in bases if b.free_symbols]
+    zeros = [real_zero_set([b], u) for b in sp.Mul.make_args(without_powers(product)) if b.free_symbols]
     return None if any(z is None for z in zeros) else sp.Union(*zeros)
 
 
@@ -373,6 +380,10 @@ def _solved_in_u(d: sp.Expr, parents: list[sp.Symbol], coefficients: Sequence[sp
         return real_zero_set(coefficients, u)
     rest_zeros = real_zero_set(split.coefficients, u)
     return None if rest_zeros is None else sp.Union(head_zeros, rest_zeros)
+
+
+#: A zero set in u of more points than this is written with its first MAX_LISTED and a count.
+MAX_LISTED = 12
 
 
 def _describe_set(zeros: sp.Set, name: str) -> str:
@@ -426,8 +437,6 @@ def _representatives(zeros: sp.Set | None, limit: int = 10) -> tuple[float, ...]
 #: Functions with a jump. Where their argument (a Piecewise's condition) moves with a parent, sympy's
 #: derivative drops the jump (a Piecewise's) or puts a DiracDelta there, 0 at every probe (sign, Heaviside):
 #: a vanishing derivative then does not make g constant in the parent (SPEC §2, (iv-a)).
-#: A zero set in u of more points than this is written with its first MAX_LISTED and a count.
-MAX_LISTED = 12
 JUMPS = (sp.Piecewise, sp.Heaviside, sp.sign, sp.floor, sp.ceiling, sp.frac)
 #: Relative difference of g between two probe values of the parent that counts as a jump.
 JUMP_TOL = 1e-6

@@ -16,7 +16,6 @@ Jacobian rank probe plus a global collision probe (numpy only, fixed seed).
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, Callable, Sequence
 
 import mpmath
@@ -26,7 +25,7 @@ import sympy as sp
 
 from ..psi import latents_at
 from ..scm import SCM
-from ..spec.expressions import numeric_function
+from ..spec.expressions import numeric_function, switch_arguments
 from .results import AssumptionResult, Status
 from .zeros import MP_DIGITS
 
@@ -126,12 +125,7 @@ def fold_scales(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], scales: 
     >>> fold_scales([z1 - z1**3/30000, z2], [z1, z2], (1.0, 3.0, 10.0))
     (200.0,)
     """
-    arguments: list[sp.Expr] = []
-    for e in exprs:
-        arguments += [f.args[0] for f in e.atoms(sp.Abs, sp.Heaviside, sp.sign)]
-        arguments += [a - b for f in e.atoms(sp.Max, sp.Min) for a, b in itertools.combinations(f.args, 2)]
-        arguments += [r.lhs - r.rhs for f in e.atoms(sp.Piecewise) for _, c in f.args
-                      for r in getattr(c, "atoms", lambda *_: ())(sp.core.relational.Relational)]
+    arguments = [a for e in exprs for a in switch_arguments(e)]
     if len(exprs) == len(symbols) <= _MAX_DET_LATENTS:
         arguments.append(sp.Matrix(exprs).jacobian(symbols).det(method="berkowitz"))
     distances = set()

@@ -38,7 +38,7 @@ import numpy as np
 import sympy as sp
 
 from ..families import simple_points
-from ..spec.expressions import numeric_function
+from ..spec.expressions import mpmath_function, numeric_function
 
 __all__ = [
     "Separation",
@@ -341,7 +341,7 @@ def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> Evaluator:
                 if dtype is not np.longdouble:
                     return [np.full(shape, np.nan) for _ in exprs]
                 if not precise:  # no long double loop: mpmath instead
-                    precise.append(_mp_lambdify_values(exprs, symbols))
+                    precise.append(mpmath_function(symbols, exprs))
                 return _mp_evaluate(precise[0], inputs, shape, len(exprs))
             except (ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
                 return [np.full(shape, np.nan) for _ in exprs]
@@ -350,17 +350,9 @@ def _evaluator(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> Evaluator:
     return evaluate
 
 
-def _mp_lambdify_values(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> Callable | None:
-    """The expressions lambdified once for mpmath (a list back), or None without an mpmath printer for them."""
-    try:
-        return sp.lambdify(symbols, exprs, modules="mpmath", cse=True)
-    except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
-        return None
-
-
 def _mp_evaluate(fn: Callable | None, inputs: list[np.ndarray], shape: tuple[int, ...],
                  count: int) -> list[np.ndarray]:
-    """The expressions of `fn` (from `_mp_lambdify_values`) at every point of the broadcast inputs, at
+    """The expressions of `fn` (from `mpmath_function`) at every point of the broadcast inputs, at
     `EXTENDED_DIGITS`, rounded to float64 (NaN where mpmath fails or the value is not real)."""
     out = np.full((count, *shape), np.nan)
     if fn is None:
@@ -399,7 +391,7 @@ def _terms_residual(evaluate: Evaluator, arrays: list[np.ndarray], shape: tuple[
 def _mpmath_relative(terms: list[sp.Expr], symbols: list[sp.Symbol]) -> Callable[[Sequence[float]], float]:
     """values -> the relative residual at that point, evaluated with 50-digit mpmath (SPEC §5: cancellation);
     NaN where mpmath cannot evaluate it. Lambdified once, for many points."""
-    fn = _mp_lambdify_values(terms, symbols)
+    fn = mpmath_function(symbols, terms)
     if fn is None:
         return lambda values: float("nan")
 

@@ -9,6 +9,7 @@ evaluate them (or expressions derived from them) on numpy arrays with `numeric_f
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 import warnings
@@ -25,7 +26,7 @@ from sympy.parsing.sympy_parser import rationalize as _exact_float_literals
 from ..errors import SpecError
 from .formula import MAX_EXPONENT, MAX_EXPONENTIAL_DEPTH, not_a_formula
 
-__all__ = ["parse_expression", "rationalize", "numeric_function"]
+__all__ = ["parse_expression", "rationalize", "numeric_function", "mpmath_function", "switch_arguments"]
 
 # float literals become exact rationals while parsing, before sympy folds them ("-0.7*(u - 1.5)" must vanish at 1.5)
 _TRANSFORMS = standard_transformations + (convert_xor, _exact_float_literals)
@@ -81,7 +82,7 @@ def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., 
     names = Counter(s.name for s in symbols)  # distinct symbols of one name (two Dummy("t")) stay distinct
     safe = {s: sp.Symbol(_ARGUMENT_PREFIX + s.name + (f"_{k}" if names[s.name] > 1 else ""), **s.assumptions0)
             for k, s in enumerate(symbols)}
-    defined = [_undefined_derivatives_as_nan(sp.sympify(e)).xreplace(safe) for e in ([exprs] if single else exprs)]
+    defined = [_for_numpy(sp.sympify(e)).xreplace(safe) for e in ([exprs] if single else exprs)]
     fn = sp.lambdify(list(safe.values()), defined, modules=[{_HEAVISIDE.__name__: _heaviside}, "scipy"])
 
     def evaluate(*args: Any) -> Any:
@@ -91,9 +92,42 @@ def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., 
     return evaluate
 
 
-def _undefined_derivatives_as_nan(expr: sp.Basic) -> sp.Basic:
-    """Unevaluated derivatives become NaN, and DiracDelta (the derivative of Heaviside, sign, Max) 0 away
-    from its argument's zero and NaN at it."""
+def mpmath_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., Any] | None:
+    """``exprs`` lambdified once for mpmath (common subexpressions shared), or None where sympy has no mpmath
+    printer for them.
+
+    >>> import mpmath
+    >>> t = sp.Symbol("t", real=True)
+    >>> mpmath_function([t], [sp.exp(t), 2*sp.exp(t)])(mpmath.mpf(0))
+    [mpf('1.0'), mpf('2.0')]
+    """
+    try:
+        return sp.lambdify(list(symbols), exprs, modules="mpmath", cse=True)
+    except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
+        return None
+
+
+def switch_arguments(expr: sp.Expr, kinks: bool = True) -> list[sp.Expr]:
+    """The expressions whose zeros are where ``expr`` switches: the argument of a Heaviside or sign, and the
+    two sides' difference of each relation in a Piecewise's conditions (where it may jump); with ``kinks``,
+    the argument of an Abs and the pairwise differences of a Max's or Min's arguments too (where it bends).
+
+    >>> t = sp.Symbol("t", real=True)
+    >>> switch_arguments(sp.Heaviside(t - 1) + sp.Max(t, 2*t - 3), kinks=False), switch_arguments(sp.Abs(t + 2))
+    ([t - 1], [t + 2])
+    """
+    found = [f.args[0] for f in expr.atoms(sp.Heaviside, sp.sign)]
+    found += [r.lhs - r.rhs for f in expr.atoms(sp.Piecewise) for _, condition in f.args
+              for r in getattr(condition, "atoms", lambda *_: ())(sp.core.relational.Relational)]
+    if kinks:
+        found += [f.args[0] for f in expr.atoms(sp.Abs)]
+        found += [a - b for f in expr.atoms(sp.Max, sp.Min) for a, b in itertools.combinations(f.args, 2)]
+    return found
+
+
+def _for_numpy(expr: sp.Basic) -> sp.Basic:
+    """expr as numpy evaluates it: unevaluated derivatives become NaN, DiracDelta (the derivative of
+    Heaviside, sign, Max) 0 away from its argument's zero and NaN at it, and Heaviside `_heaviside`."""
     derivatives = expr.atoms(sp.Derivative)
     if derivatives:
         expr = expr.xreplace({d: sp.nan for d in derivatives})

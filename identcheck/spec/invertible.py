@@ -23,14 +23,12 @@ without end (`Heaviside(sin(t))`, tan's poles) is checked at its points in [-50,
 """
 from __future__ import annotations
 
-from typing import Any, Callable
-
 import mpmath
 import numpy as np
 import sympy as sp
 from sympy.core.evalf import PrecisionExhausted
 
-from .expressions import numeric_function
+from .expressions import mpmath_function, numeric_function, switch_arguments
 
 #: Where ḡ and ḡ′ are scanned: [-50, 50] in steps of 0.005, log-spaced from 1e-12 to 50 on each side of 0
 #: (where t**9 - t and t**3 - 1e-9*t turn back), and 240 points per side log-spaced from 50 out to 1e6.
@@ -100,11 +98,7 @@ def why_not_invertible(expr: sp.Expr, t: sp.Symbol) -> str | None:
 def _breakpoints(expr: sp.Expr, t: sp.Symbol) -> list[sp.Expr] | str:
     """The real points where ḡ may not be continuous: where the argument of a Heaviside or sign is 0, where a
     Piecewise's condition turns, and sympy's singularities; a reason when they cannot be located."""
-    zero_of = [f.args[0] for f in expr.atoms(sp.Heaviside, sp.sign)]
-    for piecewise in expr.atoms(sp.Piecewise):
-        for _, condition in piecewise.args:
-            relations = getattr(condition, "atoms", lambda *_: ())(sp.core.relational.Relational)
-            zero_of += [r.lhs - r.rhs for r in relations]
+    zero_of = switch_arguments(expr, kinks=False)  # Abs, Max and Min bend but do not jump
     sets = []
     for a in zero_of:
         if t not in a.free_symbols:
@@ -225,7 +219,7 @@ def _fill_runs_of_nan(derivative: sp.Expr, t: sp.Symbol, d: np.ndarray, limit: i
     nan = np.isnan(d)
     beside = np.concatenate([[False], nan[:-1]]) | np.concatenate([nan[1:], [False]])
     runs = np.flatnonzero(nan & beside)
-    if runs.size and (fn := _mpmath_function(derivative, t)) is not None:
+    if runs.size and (fn := mpmath_function([t], derivative)) is not None:
         with mpmath.workdps(30):
             for k in runs:
                 try:
@@ -245,14 +239,6 @@ def _fill_runs_of_nan(derivative: sp.Expr, t: sp.Symbol, d: np.ndarray, limit: i
             return f"is not known to be invertible: its derivative is not a real number at t = {GRID[k]:g}"
         d[k] = float(v) if v.is_finite else (np.inf if v.is_positive else -np.inf)
     return None
-
-
-def _mpmath_function(expr: sp.Expr, t: sp.Symbol) -> Callable[..., Any] | None:
-    """expr lambdified for mpmath, or None where sympy has no mpmath printer for it."""
-    try:
-        return sp.lambdify([t], expr, modules="mpmath")
-    except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
-        return None
 
 
 def _rational_sign_change(derivative: sp.Expr, t: sp.Symbol) -> str | None:
