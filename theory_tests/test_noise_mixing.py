@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
@@ -129,6 +130,28 @@ def test_an_ill_scaled_determinant_is_solved_without_a_crash(x, status, scale):
     eigenvalues, and the folds are found at twice their distance."""
     result = check_injectivity(from_dict(with_mixing(x)))
     assert result.status == status and result.details["scales"][-1] == pytest.approx(scale)
+
+
+@pytest.mark.parametrize("c", ["1e-30", "1e-100", "1e-300", "1e-700"])
+def test_a_fold_beyond_the_float_range_is_decided_at_50_digits(c):
+    """z1 - c*z1**3 folds where det J = 1 - 3c*z1² vanishes, |z1| = (3c)^(-1/2). At c = 1e-300 the probe's
+    added scale, 1.15e150, makes z1**3 overflow, and (ii) read "unknown" ("f is not finite"); at c = 1e-700
+    the root is beyond floats and (ii) read "holds". The root is now isolated exactly, and det J is compared
+    at 50 digits either side of it: opposite signs, a fold. c = 1e-30 and 1e-100 still fail (by collision)."""
+    result = check_injectivity(from_dict(with_mixing([f"z1 - {c}*z1**3", "z2"])))
+    assert result.status == "fails" and "not injective" in result.reason
+    if c in ("1e-300", "1e-700"):
+        root = result.details["fold"]["root"]
+        assert root["latent"] == "z1" and "of det J along the z1 axis" in result.reason
+        expected = -(3 * mpmath.mpf(c)) ** -0.5  # 5.8e349 at c = 1e-700: the report holds it as text
+        assert abs(mpmath.mpf(root["at"]) / expected - 1) < 1e-12
+
+
+def test_an_exact_fold_must_lie_in_the_support():
+    """With Gamma noise z1 > 0, and det J of z1 - 1e-300*(z1 + 1e151)**3 vanishes only at negative z1: f is
+    injective on the support, so the 50-digit fold beside those roots is no witness."""
+    result = check_injectivity(from_dict(with_mixing(["z1 - 1e-300*(z1 + 1e151)**3", "z2"], noise=GAMMA_NOISE)))
+    assert result.status != "fails"
 
 
 def test_a_determinant_below_its_rounding_has_no_sign():

@@ -16,6 +16,7 @@ Jacobian rank probe plus a global collision probe (numpy only, fixed seed).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 import mpmath
@@ -25,7 +26,7 @@ import sympy as sp
 
 from ..psi import latents_at
 from ..scm import SCM
-from ..spec.expressions import numeric_function, switch_arguments
+from ..spec.expressions import mpmath_function, numeric_function, switch_arguments
 from .results import AssumptionResult, Status
 from .zeros import MP_DIGITS
 
@@ -126,20 +127,43 @@ def fold_scales(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], scales: 
     (200.0,)
     """
     arguments = [a for e in exprs for a in switch_arguments(e)]
-    if len(exprs) == len(symbols) <= _MAX_DET_LATENTS:
-        arguments.append(sp.Matrix(exprs).jacobian(symbols).det(method="berkowitz"))
+    det = _determinant(tuple(exprs), tuple(symbols))
+    if det is not None:
+        arguments.append(det)
     distances = set()
     for a in arguments:
-        for z in a.free_symbols & set(symbols):
-            along = a.xreplace({s: sp.S.Zero for s in symbols if s != z})
-            try:
-                poly = sp.Poly(along, z)
-            except sp.PolynomialError:
-                continue
-            if 1 <= poly.degree() <= _MAX_DEGREE and all(c.is_number for c in poly.coeffs()):
-                distances |= _real_root_distances(poly.all_coeffs())
+        for _, poly in _axis_polynomials(a, symbols):
+            distances |= _real_root_distances(poly.all_coeffs())
     beyond = sorted({2.0 * d for d in distances if np.isfinite(d) and 2.0 * d > max(scales)})
     return tuple(beyond[-most:])
+
+
+@lru_cache(maxsize=64)
+def _determinant(exprs: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]) -> sp.Expr | None:
+    """det J of a square f of at most `_MAX_DET_LATENTS` latents (Berkowitz: no division), else None."""
+    if not len(exprs) == len(symbols) <= _MAX_DET_LATENTS:
+        return None
+    return sp.Matrix(exprs).jacobian(symbols).det(method="berkowitz")
+
+
+def _axis_polynomials(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[tuple[sp.Symbol, sp.Poly]]:
+    """(z, expr along z's axis) for every latent z of expr along whose axis (the other latents at 0) expr is
+    a polynomial in z of degree 1 to `_MAX_DEGREE` with numeric coefficients.
+
+    >>> z1, z2 = sp.symbols("z1 z2", real=True)
+    >>> _axis_polynomials(z1**2*z2 + z2 - 2 + sp.exp(z1), [z1, z2])
+    [(z2, Poly(z2 - 1, z2, domain='ZZ'))]
+    """
+    found = []
+    for z in sorted(expr.free_symbols & set(symbols), key=list(symbols).index):
+        along = expr.xreplace({s: sp.S.Zero for s in symbols if s != z})
+        try:
+            poly = sp.Poly(along, z)
+        except sp.PolynomialError:
+            continue
+        if 1 <= poly.degree() <= _MAX_DEGREE and all(c.is_number for c in poly.coeffs()):
+            found.append((z, poly))
+    return found
 
 
 def _real_root_distances(coefficients: Sequence[sp.Expr]) -> set[float]:
@@ -322,8 +346,157 @@ def _fold(jacobian: np.ndarray, z: np.ndarray) -> dict[str, Any] | None:
     return {"z_plus": z[a].tolist(), "det_plus": float(det[a]), "z_minus": z[b].tolist(), "det_minus": float(det[b])}
 
 
+#: Relative steps either side of a root r of det J along an axis at which `_exact_fold` compares signs, and
+#: the offset of the other latents from the axis (generic numbers: f is differentiable there almost surely).
+_ROOT_STEPS = (1e-6, 1e-3, 1e-1)
+_OFF_AXIS = 1e-3
+#: At 50 digits a determinant's rounding is near 1e-50 of its Hadamard bound; a sign counts beyond this.
+_MP_FOLD_TOL = 1e-30
+
+
+def _odd_real_roots(poly: sp.Poly) -> list[sp.Rational]:
+    """The non-zero real roots of odd multiplicity (where the polynomial changes sign) of a polynomial with
+    rational coefficients, each as the exact midpoint of an isolating interval of relative width <= 1e-20;
+    [] for other coefficients. Exact, whatever the size: 1 - 3*10**-700*z**2 has roots near 5.8e349, beyond
+    floats.
+
+    >>> z = sp.Symbol("z", real=True)
+    >>> [float(r) for r in _odd_real_roots(sp.Poly((z - 2)**2*(z + 3)*z, z))]
+    [-3.0]
+    """
+    domain = poly.get_domain()
+    if not (domain.is_ZZ or domain.is_QQ):
+        return []
+    roots = []
+    for factor, multiplicity in poly.sqf_list()[1]:
+        if multiplicity % 2 == 0:
+            continue
+        for (a, b), _ in factor.intervals():
+            if a == b:
+                roots.append(sp.Rational(a))
+            elif a * b > 0:  # an interval of a non-zero root holds one sign
+                a, b = factor.refine_root(a, b, eps=min(abs(a), abs(b)) / 10**20)
+                roots.append(sp.Rational(a + b, 2))
+    return [r for r in roots if r != 0]
+
+
+def _in_one_support(scm: SCM, points: Sequence[Sequence[mpmath.mpf]]) -> bool:
+    """True when every point (latents in spec order) lies in the support of z in one observed environment,
+    checked at 50 digits: ψ_u is a bijection of ℝ^ℓ (SPEC §1, Lemma B.1), so with noise on ℝ every point does;
+    on a half-line or an interval, n = ψ_u⁻¹(z), n_i = z_i - g_i(pa_i, u), must lie in the noise support. A
+    post-nonlinear latent lives in the image of ḡ, which is not computed here: False."""
+    low, high = scm.noise_family.support
+    if scm.post_nonlinear:
+        return False
+    if np.isinf(low) and np.isinf(high):
+        return True
+    table = scm.environment_table()
+    inputs = list(scm.latent_symbols) + list(table)
+    mechanisms = mpmath_function(inputs, [scm.mechanism(name) for name in scm.latents])
+    if mechanisms is None:
+        return False
+    with mpmath.workdps(MP_DIGITS):
+        for e in range(scm.environments.count):
+            environment = [mpmath.mpf(float(v[e])) for v in table.values()]
+            try:
+                inside = all(low < z - g < high for point in points
+                             for z, g in zip(point, mechanisms(*point, *environment)))
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError):  # complex or undefined there
+                inside = False
+            if inside:
+                return True
+    return False
+
+
+def _plain(value: mpmath.mpf) -> float | str:
+    """A float where it holds the value, else the value's 17 digits as text (5.8e349 overflows a float)."""
+    number = float(value)
+    return number if np.isfinite(number) and (number != 0 or value == 0) else mpmath.nstr(value, 17)
+
+
+def _exact_fold(scm: SCM) -> dict[str, Any] | None:
+    """A fold beside a root of det J along a latent's axis, decided at 50 digits, or None: for a square f of
+    at most `_MAX_DET_LATENTS` latents whose det J along a latent's axis (the other latents at 0) is a
+    polynomial with rational coefficients, each real root r of odd multiplicity (isolated exactly, any size)
+    gives two points r(1 ± δ) on that axis, the other latents moved off it by `_OFF_AXIS`. Where det J has
+    opposite signs there (beyond `_MP_FOLD_TOL` of its Hadamard bound), f and J are finite, and both points
+    lie in the support of z of one environment, f folds (`_fold`'s argument). The float probe cannot reach a
+    root where f overflows (z1 - 1e-300*z1**3 folds at 5.8e149, where z1**3 is beyond floats) or that is
+    beyond floats itself (1e-700).
+
+    >>> from identcheck import from_dict, load_example
+    >>> spec = load_example("C17").spec | {"mixing": {"kind": "expression", "x": ["z1 - 1e-300*z1**3", "z2"]}}
+    >>> _exact_fold(from_dict(spec))["root"]
+    {'latent': 'z1', 'at': -5.773502691896258e+149}
+    """
+    exprs, symbols = tuple(scm.mixing.expressions), tuple(scm.latent_symbols)
+    det = _determinant(exprs, symbols)
+    if det is None:
+        return None
+    roots = [(symbols.index(z), root) for z, poly in _axis_polynomials(det, symbols) for root in _odd_real_roots(poly)]
+    if not roots:
+        return None
+    evaluate = mpmath_function(list(symbols), [det, list(exprs), sp.Matrix(exprs).jacobian(symbols).tolist()])
+    if evaluate is None:
+        return None
+    offsets = [_OFF_AXIS * mpmath.sqrt(k + 2) for k in range(len(symbols))]  # irrational, distinct
+    with mpmath.workdps(MP_DIGITS):
+        for k, root in roots:
+            at = mpmath.mpf(sp.Float(root, MP_DIGITS + 10)._mpf_)
+            for step in _ROOT_STEPS:
+                points = [[at * (1 + side * step) if j == k else offsets[j] for j in range(len(symbols))]
+                          for side in (1, -1)]
+                dets = [_clear_determinant(evaluate, p) for p in points]
+                if None in dets or dets[0] * dets[1] >= 0:
+                    continue
+                if not _in_one_support(scm, points):
+                    break  # this root's sides are not both data; another root may be
+                plus, minus = (0, 1) if dets[0] > 0 else (1, 0)
+                return {"z_plus": [_plain(v) for v in points[plus]], "det_plus": _plain(dets[plus]),
+                        "z_minus": [_plain(v) for v in points[minus]], "det_minus": _plain(dets[minus]),
+                        "root": {"latent": str(symbols[k]), "at": _plain(at)}, "digits": MP_DIGITS}
+    return None
+
+
+def _clear_determinant(evaluate: Callable[..., Any], point: Sequence[mpmath.mpf]) -> mpmath.mpf | None:
+    """det J at the point (50 digits) when f and J are finite and real there and |det J| is beyond
+    `_MP_FOLD_TOL` of its Hadamard bound, else None."""
+    try:
+        det, values, rows = evaluate(*point)
+        numbers = [det, *values, *(v for row in rows for v in row)]
+        if any(isinstance(v, mpmath.mpc) or not mpmath.isfinite(v) for v in numbers):  # constants are ints
+            return None
+        bound = mpmath.fprod(mpmath.sqrt(mpmath.fsum(mpmath.mpf(v)**2 for v in row)) for row in rows)
+        det = mpmath.mpf(det)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return det if abs(det) > _MP_FOLD_TOL * bound else None
+
+
 def _point(values: Sequence[float]) -> str:
     return "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
+
+
+def _folded(fold: dict[str, Any], details: dict[str, Any]) -> AssumptionResult:
+    """The "fails" result of a fold: det J of opposite signs at two points of the support (`_fold`,
+    `_exact_fold`)."""
+    def number(v: float | str) -> str:
+        return f"{v:.3g}" if isinstance(v, float) else mpmath.nstr(mpmath.mpf(v), 3)
+
+    def point(values: Sequence[float | str]) -> str:
+        return "(" + ", ".join(f"{v:.4g}" if isinstance(v, float) else mpmath.nstr(mpmath.mpf(v), 4)
+                               for v in values) + ")"
+
+    where = ""
+    if "root" in fold:
+        root = fold["root"]
+        where = (f" (found at {fold['digits']} digits either side of the root {root['latent']} = "
+                 f"{number(root['at'])} of det J along the {root['latent']} axis)")
+    return AssumptionResult("fails", f"f is not injective: det J(z) = {number(fold['det_plus'])} at z = "
+                            f"{point(fold['z_plus'])} but {number(fold['det_minus'])} at z = "
+                            f"{point(fold['z_minus'])}{where}; a continuous injective map of the (connected) "
+                            f"support keeps one sign of det J wherever it is non-zero (its local degree), so "
+                            f"f folds between them", details)
 
 
 def _expression_probe(scm: SCM, samples: int, scales: tuple[float, ...], seed: int) -> AssumptionResult:
@@ -341,6 +514,9 @@ def _expression_probe(scm: SCM, samples: int, scales: tuple[float, ...], seed: i
     details: dict[str, Any] = {"method": "probe", "samples": len(z), "scales": list(scales), "seed": seed}
     undefined = ~(np.all(np.isfinite(x), axis=1) & np.all(np.isfinite(jacobian), axis=(1, 2)))
     if np.any(undefined):
+        exact = _exact_fold(scm)  # beyond floats the probe sees nothing; a fold decided at 50 digits still does
+        if exact is not None:
+            return _folded(exact, details | {"fold": exact})
         at = z[np.argmax(undefined)]
         details["undefined_at"] = at.tolist()
         return AssumptionResult("unknown", f"f or its Jacobian is not finite at z = {_point(at)} in the support "
@@ -361,13 +537,11 @@ def _expression_probe(scm: SCM, samples: int, scales: tuple[float, ...], seed: i
                                 f"probe: KD-tree neighbours refined by Gauss-Newton); the Jacobian probe alone "
                                 f"only shows {jacobian_text}", details)
     folded = _fold(jacobian, z) if shape[0] == shape[1] else None
+    if folded is None and shape[0] == shape[1]:
+        folded = _exact_fold(scm)
     details["fold"] = folded
     if folded is not None:
-        return AssumptionResult("fails", f"f is not injective: det J(z) = {folded['det_plus']:.3g} at z = "
-                                f"{_point(folded['z_plus'])} but {folded['det_minus']:.3g} at z = "
-                                f"{_point(folded['z_minus'])}; a continuous injective map of the (connected) "
-                                f"support keeps one sign of det J wherever it is non-zero (its local degree), so "
-                                f"f folds between them", details)
+        return _folded(folded, details)
     if ratios[worst] < RANK_RATIO_TOL:
         # not a failure: an injective map can approach singularity (exp(z1) as z1 -> -inf); collisions decide
         caveat += (f"; warning: the Jacobian is numerically rank-deficient at z = {_point(z[worst])}, so (ii+) "
