@@ -26,7 +26,7 @@ import sympy as sp
 
 from ..psi import latents_at
 from ..scm import SCM
-from ..spec.expressions import mpmath_function, numeric_function, switch_arguments
+from ..spec.expressions import jacobian, mpmath_function, numeric_function, switch_arguments
 from .results import AssumptionResult, Status
 from .zeros import MP_DIGITS
 
@@ -143,7 +143,14 @@ def _determinant(exprs: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]) -> 
     """det J of a square f of at most `_MAX_DET_LATENTS` latents (Berkowitz: no division), else None."""
     if not len(exprs) == len(symbols) <= _MAX_DET_LATENTS:
         return None
-    return sp.Matrix(exprs).jacobian(symbols).det(method="berkowitz")
+    return _jacobian(exprs, symbols).det(method="berkowitz")
+
+
+@lru_cache(maxsize=64)
+def _jacobian(exprs: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]) -> sp.Matrix:
+    """J = ∂f/∂z, computed once per mixing for the probe, det J and the 50-digit checks (`jacobian`: a Max of
+    20 terms took sympy 8 s)."""
+    return jacobian(exprs, symbols)
 
 
 def _axis_polynomials(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[tuple[sp.Symbol, sp.Poly]]:
@@ -254,13 +261,23 @@ def _mp_refiner(symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]) -> Calla
     when it does not. In float64 an extremely sensitive bijection (two shears of strength 1e4, |x| ≈ 3e8)
     shows z' with f(z') = f(z) to 1e-9 that 50 digits take back to z. Without an mpmath form of f, z' is
     returned as it is (the float evidence stands)."""
-    try:
-        f = sp.lambdify(list(symbols), list(exprs), modules="mpmath")
-        jac = sp.lambdify(list(symbols), sp.Matrix(exprs).jacobian(list(symbols)), modules="mpmath")
-    except Exception:  # no mpmath printer for some function: keep the float evidence
-        return lambda z, w: w
+    functions: list[Callable[..., Any] | None] = []
+
+    def lambdified() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+        if not functions:  # once, at the first float collision: most probes find none to check
+            try:
+                functions.extend([mpmath_function(list(symbols), list(exprs), cse=False),
+                                  mpmath_function(list(symbols), _jacobian(tuple(exprs), tuple(symbols)), cse=False)])
+            except Exception:  # as mpmath_function's None: no mpmath form, the float evidence stands
+                functions.extend([None, None])
+        f, jac = functions
+        return None if f is None or jac is None else (f, jac)
 
     def refine(z: np.ndarray, w: np.ndarray) -> np.ndarray | None:
+        pair = lambdified()
+        if pair is None:  # no mpmath printer for some function: keep the float evidence
+            return w
+        f, jac = pair
         with mpmath.workdps(MP_DIGITS):
             try:
                 target = mpmath.matrix(f(*(mpmath.mpf(float(v)) for v in z)))
@@ -436,7 +453,7 @@ def _exact_fold(scm: SCM) -> dict[str, Any] | None:
     roots = [(symbols.index(z), root) for z, poly in _axis_polynomials(det, symbols) for root in _odd_real_roots(poly)]
     if not roots:
         return None
-    evaluate = mpmath_function(list(symbols), [det, list(exprs), sp.Matrix(exprs).jacobian(symbols).tolist()])
+    evaluate = mpmath_function(list(symbols), [det, list(exprs), _jacobian(exprs, symbols).tolist()])
     if evaluate is None:
         return None
     offsets = [_OFF_AXIS * mpmath.sqrt(k + 2) for k in range(len(symbols))]  # irrational, distinct
@@ -502,7 +519,7 @@ def _folded(fold: dict[str, Any], details: dict[str, Any]) -> AssumptionResult:
 def _expression_probe(scm: SCM, samples: int, scales: tuple[float, ...], seed: int) -> AssumptionResult:
     exprs, symbols = scm.mixing.expressions, scm.latent_symbols
     f = _vectorised(symbols, exprs)
-    jac_flat = _vectorised(symbols, list(sp.Matrix(exprs).jacobian(symbols)))
+    jac_flat = _vectorised(symbols, list(_jacobian(tuple(exprs), tuple(symbols))))
     shape = (len(exprs), len(symbols))
 
     def jac(z: np.ndarray) -> np.ndarray:

@@ -26,7 +26,8 @@ from sympy.parsing.sympy_parser import rationalize as _exact_float_literals
 from ..errors import SpecError
 from .formula import MAX_EXPONENT, MAX_EXPONENTIAL_DEPTH, not_a_formula
 
-__all__ = ["parse_expression", "rationalize", "numeric_function", "mpmath_function", "switch_arguments"]
+__all__ = ["parse_expression", "rationalize", "numeric_function", "mpmath_function", "switch_arguments",
+           "jacobian"]
 
 # float literals become exact rationals while parsing, before sympy folds them ("-0.7*(u - 1.5)" must vanish at 1.5)
 _TRANSFORMS = standard_transformations + (convert_xor, _exact_float_literals)
@@ -92,7 +93,7 @@ def numeric_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., 
     return evaluate
 
 
-def mpmath_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., Any] | None:
+def mpmath_function(symbols: Sequence[sp.Symbol], exprs: Any, cse: bool = True) -> Callable[..., Any] | None:
     """``exprs`` lambdified once for mpmath (common subexpressions shared), or None where sympy has no mpmath
     printer for them.
 
@@ -101,10 +102,79 @@ def mpmath_function(symbols: Sequence[sp.Symbol], exprs: Any) -> Callable[..., A
     >>> mpmath_function([t], [sp.exp(t), 2*sp.exp(t)])(mpmath.mpf(0))
     [mpf('1.0'), mpf('2.0')]
     """
+    # Heaviside by `_mp_heaviside`: sympy's printer rewrites it as a Piecewise, whose printing ran sympy's
+    # set solver on every condition (two minutes for the Jacobian of a Max of ten terms)
+    defined = _nested(lambda e: e.replace(sp.Heaviside, lambda x, h0=sp.S.Half: _HEAVISIDE(x, h0))
+                      if e.has(sp.Heaviside) else e, exprs)
     try:
-        return sp.lambdify(list(symbols), exprs, modules="mpmath", cse=True)
+        return sp.lambdify(list(symbols), defined, modules=[{_HEAVISIDE.__name__: _mp_heaviside}, "mpmath"],
+                           cse=cse)
     except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
         return None
+
+
+def _nested(function: Callable[[sp.Expr], sp.Expr], exprs: Any) -> Any:
+    """function applied to every expression of an expression or a (nested) list, tuple or Matrix of them."""
+    if isinstance(exprs, (list, tuple)):
+        return [_nested(function, e) for e in exprs]
+    if isinstance(exprs, sp.MatrixBase):
+        return exprs.applyfunc(function)
+    return function(sp.sympify(exprs))
+
+
+def _mp_heaviside(x: Any, h0: Any) -> Any:
+    """Heaviside for mpmath, with the values of sympy's own printing of it: 0 below 0, H0 at 0, 1 above."""
+    return 0 if x < 0 else h0 if x == 0 else 1
+
+
+class _SwitchMax(sp.Max):
+    """A Max that is not simplified when built (unless its arguments are numbers): sympy's Max compares its
+    arguments pairwise whenever one is built, and its derivative builds a Max of the n - 1 others per
+    argument (8 s for a Max of 20 terms).
+    Printers print it as Max (they look it up along the class's bases), with the same values."""
+
+    def __new__(cls, *args: Any, **assumptions: Any) -> Any:
+        args = tuple(sp.sympify(a) for a in args)
+        if all(a.is_number for a in args):  # cheap, and the numbers' Max is a number
+            return sp.Max(*args)
+        assumptions["evaluate"] = False
+        return super().__new__(cls, *args, **assumptions)
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        """sympy's Max.fdiff, with the others' Max left unevaluated."""
+        i, args = argindex - 1, self.args
+        others = args[:i] + args[i + 1:]
+        return sp.Heaviside(args[i] - (others[0] if len(others) == 1 else _SwitchMax(*others)))
+
+
+class _SwitchMin(sp.Min):
+    """`_SwitchMax` for Min."""
+
+    def __new__(cls, *args: Any, **assumptions: Any) -> Any:
+        args = tuple(sp.sympify(a) for a in args)
+        if all(a.is_number for a in args):  # cheap, and the numbers' Min is a number
+            return sp.Min(*args)
+        assumptions["evaluate"] = False
+        return super().__new__(cls, *args, **assumptions)
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        """sympy's Min.fdiff, with the others' Min left unevaluated."""
+        i, args = argindex - 1, self.args
+        others = args[:i] + args[i + 1:]
+        return sp.Heaviside((others[0] if len(others) == 1 else _SwitchMin(*others)) - args[i])
+
+
+def jacobian(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol]) -> sp.Matrix:
+    """∂exprs/∂symbols, equal to sympy's Matrix.jacobian in value, but without its pairwise comparisons of the
+    arguments of a Max or Min: these are differentiated as sympy does, Heaviside(a_i - Max(others)) times
+    a_i', with the Max of the others left as written (see `_SwitchMax`); one of numbers alone is evaluated.
+
+    >>> t = sp.Symbol("t", real=True)
+    >>> jacobian([sp.Max(t, 2*t - 1, 3*t - 3)], [t])[0, 0].subs(t, 5)
+    3
+    """
+    switched = [sp.sympify(e).replace(sp.Max, _SwitchMax).replace(sp.Min, _SwitchMin) for e in exprs]
+    return sp.Matrix([[e.diff(z) for z in symbols] for e in switched])
 
 
 def switch_arguments(expr: sp.Expr, kinks: bool = True) -> list[sp.Expr]:
@@ -127,7 +197,8 @@ def switch_arguments(expr: sp.Expr, kinks: bool = True) -> list[sp.Expr]:
 
 def _for_numpy(expr: sp.Basic) -> sp.Basic:
     """expr as numpy evaluates it: unevaluated derivatives become NaN, DiracDelta (the derivative of
-    Heaviside, sign, Max) 0 away from its argument's zero and NaN at it, and Heaviside `_heaviside`."""
+    Heaviside, sign, Max) 0 away from its argument's zero and NaN at it, Heaviside `_heaviside`, and Max and
+    Min are kept as written (`_SwitchMax`)."""
     derivatives = expr.atoms(sp.Derivative)
     if derivatives:
         expr = expr.xreplace({d: sp.nan for d in derivatives})
@@ -135,6 +206,9 @@ def _for_numpy(expr: sp.Basic) -> sp.Basic:
         expr = expr.replace(sp.DiracDelta, lambda x, *order: sp.Piecewise((sp.nan, sp.Eq(x, 0)), (0, True)))
     if expr.has(sp.Heaviside):
         expr = expr.replace(sp.Heaviside, lambda x, h0=sp.S.Half: _HEAVISIDE(x, h0))
+    if expr.has(sp.Max, sp.Min):  # the renaming of the symbols rebuilds them: sympy's Max would compare its
+        # arguments pairwise again (2.7 s for a Max of 29 terms)
+        expr = expr.replace(sp.Max, _SwitchMax).replace(sp.Min, _SwitchMin)
     return expr
 
 
