@@ -154,6 +154,21 @@ def test_an_exact_fold_must_lie_in_the_support():
     assert result.status != "fails"
 
 
+@pytest.mark.parametrize("x, status", [
+    (["z1", "(z1 - 300)**2*z2 + (z2 - 300)**3/3 - 100*z2"], "fails"),
+    (["(z1 - z2 - 300)**3", "z1 + z2"], "holds")])
+def test_a_fold_off_the_axes_is_found_on_a_diagonal(x, status):
+    """det J of (z1, (z1 - 300)²z2 + (z2 - 300)³/3 - 100 z2) is (z1 - 300)² + (z2 - 300)² - 100: negative
+    inside a circle of radius 10 around (300, 300), which meets no axis, so no scale reached it and (ii) read
+    "holds". det J is now also restricted to the diagonals z = t·(1, ±1), and compared at 50 digits either
+    side of its roots there. Guard: ((z1 - z2 - 300)³, z1 + z2) is a bijection whose det J, 6(z1 - z2 - 300)²,
+    vanishes on a line without changing sign (a root of even order): it holds."""
+    result = check_injectivity(from_dict(with_mixing(x)))
+    assert result.status == status
+    if status == "fails":
+        assert result.details["fold"]["root"]["direction"] == [1, 1] and "z = t·(1, 1)" in result.reason
+
+
 def test_a_determinant_below_its_rounding_has_no_sign():
     """The twist (z1 cos(k r²) − z2 sin(k r²), z1 sin(k r²) + z2 cos(k r²)), r² = z1² + z2², is a bijection with
     det J = 1, but at k = 3e4 its rows have norms near 1e7 and float64 computed det J = -12 at one sample:

@@ -16,6 +16,7 @@ Jacobian rank probe plus a global collision probe (numpy only, fixed seed).
 
 from __future__ import annotations
 
+import itertools
 from functools import lru_cache
 from typing import Any, Callable, Sequence
 
@@ -363,9 +364,10 @@ def _fold(jacobian: np.ndarray, z: np.ndarray) -> dict[str, Any] | None:
     return {"z_plus": z[a].tolist(), "det_plus": float(det[a]), "z_minus": z[b].tolist(), "det_minus": float(det[b])}
 
 
-#: Relative steps either side of a root r of det J along an axis at which `_exact_fold` compares signs, and
-#: the offset of the other latents from the axis (generic numbers: f is differentiable there almost surely).
-_ROOT_STEPS = (1e-6, 1e-3, 1e-1)
+#: Relative steps either side of a root r of det J on a line at which `_exact_fold` compares signs (the first
+#: tells the two points apart in a reason's 4 digits; the second is for roots closer than that), and the
+#: offset from the line (generic numbers: f is differentiable there almost surely).
+_ROOT_STEPS = (1e-3, 1e-6, 1e-1)
 _OFF_AXIS = 1e-3
 #: At 50 digits a determinant's rounding is near 1e-50 of its Hadamard bound; a sign counts beyond this.
 _MP_FOLD_TOL = 1e-30
@@ -431,47 +433,81 @@ def _plain(value: mpmath.mpf) -> float | str:
     return number if np.isfinite(number) and (number != 0 or value == 0) else mpmath.nstr(value, 17)
 
 
+def _lines(count: int) -> list[tuple[int, ...]]:
+    """Directions of the lines through 0 along which `_exact_fold` restricts det J: each latent's axis, then
+    the diagonals, every vector of ±1 up to its sign (2^(ℓ-1) of them: 8 at ℓ = 4).
+
+    >>> _lines(2)
+    [(1, 0), (0, 1), (1, 1), (1, -1)]
+    """
+    axes = [tuple(int(j == k) for j in range(count)) for k in range(count)]
+    diagonals = [(1, *signs) for signs in itertools.product((1, -1), repeat=count - 1)] if count > 1 else []
+    return axes + diagonals
+
+
+def _line_polynomials(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[tuple[tuple[int, ...], sp.Poly]]:
+    """(v, expr at z = t·v as a polynomial in t) for each direction v of `_lines` along which expr is a
+    polynomial of degree 1 to `_MAX_DEGREE` with numeric coefficients."""
+    t = sp.Dummy("t", real=True)
+    found = []
+    for v in _lines(len(symbols)):
+        along = expr.xreplace({z: c * t for z, c in zip(symbols, v)})
+        try:
+            poly = sp.Poly(along, t)
+        except sp.PolynomialError:
+            continue
+        if 1 <= poly.degree() <= _MAX_DEGREE and all(c.is_number for c in poly.coeffs()):
+            found.append((v, poly))
+    return found
+
+
 def _exact_fold(scm: SCM) -> dict[str, Any] | None:
-    """A fold beside a root of det J along a latent's axis, decided at 50 digits, or None: for a square f of
-    at most `_MAX_DET_LATENTS` latents whose det J along a latent's axis (the other latents at 0) is a
-    polynomial with rational coefficients, each real root r of odd multiplicity (isolated exactly, any size)
-    gives two points r(1 ± δ) on that axis, the other latents moved off it by `_OFF_AXIS`. Where det J has
-    opposite signs there (beyond `_MP_FOLD_TOL` of its Hadamard bound), f and J are finite, and both points
-    lie in the support of z of one environment, f folds (`_fold`'s argument). The float probe cannot reach a
-    root where f overflows (z1 - 1e-300*z1**3 folds at 5.8e149, where z1**3 is beyond floats) or that is
-    beyond floats itself (1e-700).
+    """A fold beside a root of det J on a line through 0, decided at 50 digits, or None. For a square f of at
+    most `_MAX_DET_LATENTS` latents, det J is restricted to z = t·v along each latent's axis and each diagonal
+    (`_lines`); where that is a polynomial in t with rational coefficients, each real root r of odd
+    multiplicity (isolated exactly, any size) gives two points r(1 ± δ)·v, moved off the line by a small
+    generic offset (`_OFF_AXIS`, so that f is differentiable there). Where det J has opposite signs at them
+    (beyond `_MP_FOLD_TOL` of its Hadamard bound), f and J are finite, and both lie in the support of z of one
+    environment, f folds (`_fold`'s argument). The float probe cannot reach a root where f overflows (z1 -
+    1e-300*z1**3 folds at 5.8e149, where z1**3 is beyond floats) or that is beyond floats itself (1e-700),
+    nor a fold whose det J vanishes only far off the axes (a circle around (300, 300)).
 
     >>> from identcheck import from_dict, load_example
     >>> spec = load_example("C17").spec | {"mixing": {"kind": "expression", "x": ["z1 - 1e-300*z1**3", "z2"]}}
     >>> _exact_fold(from_dict(spec))["root"]
-    {'latent': 'z1', 'at': -5.773502691896258e+149}
+    {'direction': [1, 0], 'at': -5.773502691896258e+149, 'latent': 'z1'}
     """
     exprs, symbols = tuple(scm.mixing.expressions), tuple(scm.latent_symbols)
     det = _determinant(exprs, symbols)
-    if det is None:
+    if det is None or not det.free_symbols:
         return None
-    roots = [(symbols.index(z), root) for z, poly in _axis_polynomials(det, symbols) for root in _odd_real_roots(poly)]
+    roots = [(v, root) for v, poly in _line_polynomials(det, symbols) for root in _odd_real_roots(poly)]
     if not roots:
         return None
     evaluate = mpmath_function(list(symbols), [det, list(exprs), _jacobian(exprs, symbols).tolist()])
     if evaluate is None:
         return None
-    offsets = [_OFF_AXIS * mpmath.sqrt(k + 2) for k in range(len(symbols))]  # irrational, distinct
     with mpmath.workdps(MP_DIGITS):
-        for k, root in roots:
+        generic = [(-1) ** k * _OFF_AXIS * mpmath.sqrt(k + 2) for k in range(len(symbols))]  # irrational
+        for v, root in roots:
+            # the offset with its component along v taken out: off the line, and for an axis 0 on the axis
+            along = mpmath.fsum(o * c for o, c in zip(generic, v)) / sum(c * c for c in v)
+            offset = [o - along * c for o, c in zip(generic, v)]
             at = mpmath.mpf(sp.Float(root, MP_DIGITS + 10)._mpf_)
             for step in _ROOT_STEPS:
-                points = [[at * (1 + side * step) if j == k else offsets[j] for j in range(len(symbols))]
-                          for side in (1, -1)]
+                points = [[at * (1 + side * step) * c + o for c, o in zip(v, offset)] for side in (1, -1)]
                 dets = [_clear_determinant(evaluate, p) for p in points]
                 if None in dets or dets[0] * dets[1] >= 0:
                     continue
                 if not _in_one_support(scm, points):
                     break  # this root's sides are not both data; another root may be
                 plus, minus = (0, 1) if dets[0] > 0 else (1, 0)
-                return {"z_plus": [_plain(v) for v in points[plus]], "det_plus": _plain(dets[plus]),
-                        "z_minus": [_plain(v) for v in points[minus]], "det_minus": _plain(dets[minus]),
-                        "root": {"latent": str(symbols[k]), "at": _plain(at)}, "digits": MP_DIGITS}
+                line = {"direction": list(v), "at": _plain(at)}
+                if sum(map(abs, v)) == 1:
+                    line["latent"] = str(symbols[v.index(1)])
+                return {"z_plus": [_plain(c) for c in points[plus]], "det_plus": _plain(dets[plus]),
+                        "z_minus": [_plain(c) for c in points[minus]], "det_minus": _plain(dets[minus]),
+                        "root": line, "digits": MP_DIGITS}
     return None
 
 
@@ -507,8 +543,10 @@ def _folded(fold: dict[str, Any], details: dict[str, Any]) -> AssumptionResult:
     where = ""
     if "root" in fold:
         root = fold["root"]
-        where = (f" (found at {fold['digits']} digits either side of the root {root['latent']} = "
-                 f"{number(root['at'])} of det J along the {root['latent']} axis)")
+        line = (f"the root {root['latent']} = {number(root['at'])} of det J along the {root['latent']} axis"
+                if "latent" in root else f"the root t = {number(root['at'])} of det J along the line z = t·"
+                f"({', '.join(map(str, root['direction']))})")
+        where = f" (found at {fold['digits']} digits either side of {line})"
     return AssumptionResult("fails", f"f is not injective: det J(z) = {number(fold['det_plus'])} at z = "
                             f"{point(fold['z_plus'])} but {number(fold['det_minus'])} at z = "
                             f"{point(fold['z_minus'])}{where}; a continuous injective map of the (connected) "
