@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import functools
 import math
+import signal
+import threading
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import mpmath
 import numpy as np
@@ -39,6 +41,8 @@ import sympy as sp
 
 from ..families import simple_points
 from ..spec.expressions import mpmath_function, numeric_function
+
+T = TypeVar("T")
 
 __all__ = [
     "Separation",
@@ -55,6 +59,9 @@ __all__ = [
 
 #: Expressions larger than this (sympy count_ops) are not handed to `simplify` (too slow to be useful).
 SIMPLIFY_MAX_OPS = 120
+#: Wall-clock seconds one call of sympy's simplify (or of equals, which simplifies) may take in an exact zero
+#: test (`within_seconds`); one cut short proves nothing, and the zero rests on the other evidence.
+SIMPLIFY_SECONDS = 5.0
 #: A relative residual above this is a clear non-zero; between `tol` and this, mpmath re-checks it.
 CLEAR_NONZERO = 1e-6
 #: A float non-zero this much smaller than the same expression's largest value over the environments may be
@@ -252,15 +259,58 @@ def is_zero_exact(expr: sp.Expr, simplify: bool = True) -> bool | None:
         known = expr.is_zero
         if known is not None:
             return bool(known)
-        equal = expr.equals(0)
-        return None if equal is None else bool(equal)
+        finished, equal = within_seconds(lambda: expr.equals(0), SIMPLIFY_SECONDS)  # it simplifies, too
+        return None if not finished or equal is None else bool(equal)
     if _too_large(expr):
         return None
     if sp.expand(expr) == 0:
         return True
-    if simplify and sp.count_ops(expr) <= SIMPLIFY_MAX_OPS and sp.simplify(expr) == 0:
-        return True
+    if simplify and sp.count_ops(expr) <= SIMPLIFY_MAX_OPS:
+        finished, simplified = within_seconds(lambda: sp.simplify(expr), SIMPLIFY_SECONDS)
+        if finished and simplified == 0:
+            return True
     return None
+
+
+class _OutOfTime(BaseException):
+    """Raised by `within_seconds`'s alarm; a BaseException, so that no ``except Exception`` in sympy
+    swallows it."""
+
+
+def within_seconds(compute: Callable[[], T], seconds: float) -> tuple[bool, T | None]:
+    """(True, compute()) when it returns within ``seconds`` of wall-clock time, (False, None) when it is cut
+    short there. sympy's simplify has no bound of its own: on sinh(w)**9*cosh(w)**7 - tanh(w)**5*sinh(3*w)**4
+    + cosh(2*w)**6 times a hidden zero (16 operations, far below `SIMPLIFY_MAX_OPS`) it ran for over five
+    minutes. The bound is a SIGALRM timer, which Python offers only in the main thread on POSIX; elsewhere (a
+    worker thread, Windows) ``compute`` runs unbounded, as before. An alarm already set by someone else is left
+    alone (unbounded too). The alarm repeats every 0.1 s until ``compute`` has stopped, in case sympy catches
+    the first one.
+
+    >>> within_seconds(lambda: 6 * 7, 1.0)
+    (True, 42)
+    """
+    bounded = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+               and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0))
+    if not bounded:
+        return True, compute()
+    active = [True]
+
+    def alarm(number: int, frame: Any) -> None:
+        if active[0]:
+            raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
+        try:
+            return True, compute()
+        finally:
+            active[0] = False  # first: an alarm from here on is ignored
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _OutOfTime:
+        return False, None
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _terms(expr: sp.Expr) -> list[sp.Expr]:
