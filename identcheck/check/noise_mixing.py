@@ -496,12 +496,13 @@ def _exact_fold(scm: SCM) -> dict[str, Any] | None:
             at = mpmath.mpf(sp.Float(root, MP_DIGITS + 10)._mpf_)
             for step in _ROOT_STEPS:
                 points = [[at * (1 + side * step) * c + o for c, o in zip(v, offset)] for side in (1, -1)]
-                dets = [_clear_determinant(evaluate, p) for p in points]
-                if None in dets or dets[0] * dets[1] >= 0:
+                first, second = (_clear_determinant(evaluate, p) for p in points)
+                if first is None or second is None or first * second >= 0:
                     continue
                 if not _in_one_support(scm, points):
                     break  # this root's sides are not both data; another root may be
-                plus, minus = (0, 1) if dets[0] > 0 else (1, 0)
+                dets = [first, second]
+                plus, minus = (0, 1) if first > 0 else (1, 0)
                 line = {"direction": list(v), "at": _plain(at)}
                 if sum(map(abs, v)) == 1:
                     line["latent"] = str(symbols[v.index(1)])
