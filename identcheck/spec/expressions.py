@@ -17,6 +17,7 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any, Callable, Mapping, Sequence
 
+import mpmath
 import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -123,7 +124,14 @@ def _nested(function: Callable[[sp.Expr], sp.Expr], exprs: Any) -> Any:
 
 
 def _mp_heaviside(x: Any, h0: Any) -> Any:
-    """Heaviside for mpmath, with the values of sympy's own printing of it: 0 below 0, H0 at 0, 1 above."""
+    """Heaviside for mpmath, with the values of sympy's own printing of it: 0 below 0, H0 at 0, 1 above; NaN
+    stays NaN (as `numeric_function`'s Heaviside).
+
+    >>> [_mp_heaviside(x, 0.5) for x in (mpmath.mpf(-2), 0, mpmath.mpf(3), mpmath.nan)]
+    [0, 0.5, 1, mpf('nan')]
+    """
+    if mpmath.isnan(x):
+        return x
     return 0 if x < 0 else h0 if x == 0 else 1
 
 
