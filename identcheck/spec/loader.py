@@ -406,8 +406,8 @@ class _Builder:
                     exprs[p] = expr
                     values[p] = self.evaluate(expr, lookup, env.count, pkey)
             problem = family.invalid(values)
-            if problem:
-                bad = _first_bad_environment(family, values, env)
+            if problem:  # say it of the first bad environment, with its own value (not the minimum of all)
+                problem, bad = _first_bad_environment(family, values, env) or (problem, "")
                 raise self.fail(f"{key}.{problem.split()[0]}", f"{problem}{bad}")
             out[latent] = exprs
         return family, out
@@ -499,8 +499,12 @@ class _Builder:
         return ObservationNoise(family, scale)
 
 
-def _first_bad_environment(family: LatentFamily, values: dict[str, np.ndarray], env: Environments) -> str:
+def _first_bad_environment(family: LatentFamily, values: dict[str, np.ndarray],
+                           env: Environments) -> tuple[str, str] | None:
+    """The problem in the first environment with an invalid parameter, and where: ("std must be > 0 (got 0)",
+    " in environment 1"); None when no single environment shows it."""
     for m in range(env.count):
-        if family.invalid({k: np.asarray(v)[m] for k, v in values.items()}):
-            return f" in environment {env.labels[m]!r}"
-    return ""
+        problem = family.invalid({k: np.asarray(v)[m] for k, v in values.items()})
+        if problem:
+            return problem, f" in environment {env.labels[m]!r}"
+    return None
