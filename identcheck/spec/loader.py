@@ -116,6 +116,8 @@ def from_text(text: str, *, source: str = "<text>", default_name: str = "spec") 
     >>> scm.name, scm.latents, scm.edges
     ('chain', ('z1', 'z2'), (('z1', 'z2'),))
     """
+    if not isinstance(text, (str, bytes)):  # None reached yaml's reader (AttributeError); a path belongs to load_spec
+        raise SpecError(f"expected the text of a spec, got {type(text).__name__}", source=source)
     try:
         data = safe_load_unique(text)
     except yaml.YAMLError as exc:
