@@ -318,6 +318,17 @@ def test_requests_too_large_for_the_machine_fail_before_any_work(capsys, tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_simulation_too_large_for_its_observed_dimensions_names_them(capsys, tmp_path):
+    """Found in a review: `observed_dim: 10000000` (whose mixing weights alone need 2.4e6 GB) was refused as
+    "5 environments x 10 samples per environment need about 6.71e+06 GB", so that fewer samples looked like
+    the cure; the message names the observed dimensions too."""
+    (tmp_path / "s.yaml").write_text(SPEC + "mixing: {kind: mlp, observed_dim: 10000000}\n")
+    code, out, err = run(capsys, "simulate", str(tmp_path / "s.yaml"), "--samples-per-env", "10",
+                         "--out", str(tmp_path / "d.npz"))
+    assert_usage_error(code, out, err, "10000000 observed dimensions (mixing.observed_dim)", "GB")
+    assert list(tmp_path.iterdir()) == [tmp_path / "s.yaml"]
+
+
 @pytest.mark.parametrize("edit, key", [
     (lambda s: s.replace("environments: {values: [0, 1, 2, 3, 4]}", "environments: {segments: 1000000000}"),
      "environments.segments"),
