@@ -87,3 +87,16 @@ def test_a_bad_parameter_names_the_value_of_the_environment_it_names(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and out.stdout == ""
     assert "noise.params.z2.std: std must be > 0 (got 0) in environment 1" in out.stderr, out.stderr
+
+
+def test_a_refused_post_nonlinearity_is_quoted_as_written(tmp_path):
+    """Found in a review: `t + 1e-300*t**2` (whose slope 1 + 2e-300 t changes sign at t = -5e299) was refused
+    as "gbar(t) = t**2/1000...000 + t", the exact rational of 1e-300 spelt out in 301 digits; the message
+    quotes the text as written, as the other expression errors do."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(changed(lambda d: d.update(post_nonlinear={"z2": "t + 1e-300*t**2"})))
+    out = subprocess.run([sys.executable, "-m", "identcheck", "check", str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stdout == ""
+    assert "post_nonlinear.z2: gbar(t) = t + 1e-300*t**2 is not invertible" in out.stderr, out.stderr
+    assert len(out.stderr) < 250

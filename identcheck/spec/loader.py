@@ -449,7 +449,7 @@ class _Builder:
         `invertible.why_not_invertible`): kinks are allowed, jumps are not."""
         expr = parse_expression(text, {"t": PNL_SYMBOL}, source=self.source, key=key)
         if (reason := why_not_invertible(expr, PNL_SYMBOL)) is not None:
-            raise self.fail(key, f"gbar(t) = {expr} {reason}")
+            raise self.fail(key, f"gbar(t) = {text if isinstance(text, str) else expr} {reason}")  # as written
         return expr
 
     def mixing(self, value: Any, latents: tuple[str, ...]) -> Mixing:
