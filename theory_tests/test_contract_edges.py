@@ -158,6 +158,42 @@ def test_broken_pipe_keeps_the_exit_code(name, expected):
     assert "Traceback" not in err and "Exception ignored" not in err
 
 
+def closed_stdout(*args: str, cwd: Path | None = None) -> tuple[int, str]:
+    """Run `identcheck ARGS` with stdout closed before it starts (a shell's `>&-`): (exit code, stderr)."""
+    proc = subprocess.run(["bash", "-c", '"$0" -m identcheck "$@" >&-', sys.executable, *args],
+                          stderr=subprocess.PIPE, text=True, timeout=300, cwd=cwd)
+    return proc.returncode, proc.stderr
+
+
+@pytest.mark.parametrize("name, expected", [("C1", 0), ("C2", 1)])
+def test_a_stdout_closed_at_start_keeps_the_exit_code(name, expected, tmp_path):
+    """Found in a review: `identcheck check ... >&-` ended in "internal error (please report) ... AttributeError:
+    'NoneType' object has no attribute 'write'", exit 3, and `simulate ... >&-` so too after writing its file.
+    As after a broken pipe, nothing reads the result and the command keeps its exit code."""
+    code, err = closed_stdout("check", "--example", name)
+    assert (code, err) == (expected, "")
+    code, err = closed_stdout("simulate", "--example", name, "--samples-per-env", "5", "--out", "d.npz", cwd=tmp_path)
+    assert (code, err) == (0, "") and (tmp_path / "d.npz").stat().st_size > 0
+
+
+@pytest.mark.parametrize("spec, expected", [("warns.yaml", 0), ("absent.yaml", 2)])
+def test_a_stderr_closed_at_start_keeps_the_exit_code(spec, expected, tmp_path):
+    """Found in a review: with `2>&-` a warning (an observed u outside the declared domain) or an error line
+    went to stdout (Python leaves sys.stderr None, and print(file=None) writes to stdout), spoiling the JSON;
+    or, where the descriptor was taken by a file opened at start-up, raised when written, so `check` printed
+    nothing and exited 1, the code of a valid spec with an unidentifiable latent. The line is lost, the
+    command, its stdout and its exit code are not."""
+    (tmp_path / "warns.yaml").write_text(SPEC.replace("{values: [0, 1, 2, 3, 4]}",
+                                                      "{values: [0, 1, 2, 3, 4], domain: [0, 3]}"))
+    proc = subprocess.run(["bash", "-c", '"$0" -m identcheck check "$1" --format json 2>&-', sys.executable, spec],
+                          stdout=subprocess.PIPE, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == expected
+    if expected == 0:
+        assert json.loads(proc.stdout)["fully_identifiable"] is True
+    else:
+        assert proc.stdout == ""
+
+
 # 5. duplicate sweep entries -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("body, message", [

@@ -89,7 +89,10 @@ def write(text: str) -> None:
 
     When the reader has gone away (`identcheck check ... | true`), stdout is pointed at devnull so that the
     interpreter does not fail flushing it at exit (Python docs, "Note on SIGPIPE"), and the command keeps the
-    exit code it decided."""
+    exit code it decided. So does a command whose stdout was closed before it started (`>&-`: sys.stdout is
+    None), where nothing reads the result either."""
+    if sys.stdout is None:
+        return
     try:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
