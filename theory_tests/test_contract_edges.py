@@ -194,6 +194,22 @@ def test_a_stderr_closed_at_start_keeps_the_exit_code(spec, expected, tmp_path):
         assert proc.stdout == ""
 
 
+@pytest.mark.parametrize("command", ["verify", "sweep"])
+def test_verify_and_sweep_run_with_stderr_closed_at_start(command, tmp_path):
+    """Found in a review: with `2>&-` (sys.stderr None) verify and sweep asked sys.stderr.isatty() whether to
+    draw progress bars, an AttributeError, exit 3 after the line saying so was lost."""
+    (tmp_path / "sweep.yaml").write_text("identcheck: 1\nsweep: {task: bench, specs: [examples/C1], seeds: [0], "
+                                         "methods: [ivae], budget: {epochs: 1, samples_per_env: 20}}\n")
+    args = {"verify": ["--example", "C2", "--samples-per-env", "20", "--epochs", "1", "--method", "ivae",
+                       "--format", "json"],
+            "sweep": ["sweep.yaml", "--out", "out"]}[command]
+    proc = subprocess.run(["bash", "-c", '"$0" -m identcheck "$@" 2>&-', sys.executable, command, *args],
+                          stdout=subprocess.PIPE, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode in (0, 1) and proc.stdout, proc.returncode
+    if command == "verify":
+        assert set(json.loads(proc.stdout)) >= {"identcheck", "check", "mpc", "nodes"}
+
+
 # 5. duplicate sweep entries -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("body, message", [

@@ -24,8 +24,8 @@ if TYPE_CHECKING:  # for the annotation only
     from ..report import Report
     from ..verify import VerifyReport
 
-__all__ = ["add_spec_arguments", "at_least", "load_scm", "not_the_spec", "non_empty_path", "silence_stdout", "write",
-           "write_report"]
+__all__ = ["add_spec_arguments", "at_least", "load_scm", "not_the_spec", "non_empty_path", "silence_stdout",
+           "stderr_is_terminal", "write", "write_report"]
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -107,6 +107,14 @@ def is_stdout(path: str) -> bool:
     except (OSError, ValueError, AttributeError):  # no such file yet, or a stdout without a descriptor
         return False
     return (target.st_dev, target.st_ino) == (stdout.st_dev, stdout.st_ino)
+
+
+def stderr_is_terminal() -> bool:
+    """Whether progress bars may be drawn: stderr is a terminal (False where it was closed at start, `2>&-`)."""
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (OSError, ValueError):
+        return False
 
 
 def silence_stdout() -> None:
