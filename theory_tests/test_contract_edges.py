@@ -356,6 +356,15 @@ def test_a_name_python_reads_as_another_is_refused(capsys, tmp_path):
     assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "latents[1]", "read as 'l'")
 
 
+def test_a_name_that_differs_from_its_reading_only_in_composition_is_spelt_out(capsys, tmp_path):
+    """Found in a review: 'z' + 'e' + U+0301 (combining acute) was refused as "'zé' is read as 'zé'", two
+    names that look the same; where only the composition differs, the message spells the code points."""
+    spec = SPEC.replace("latents: [z1, z2]", "latents: [z1, ze\u0301]").replace("z2:", "ze\u0301:")
+    (tmp_path / "s.yaml").write_text(spec, encoding="utf-8")
+    assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "latents[1]",
+                       "'ze\\u0301' is read as 'z\\xe9' in expressions")
+
+
 @pytest.mark.parametrize("argv, words", [
     (["simulate", "--samples-per-env", str(10**22)], ["samples per environment need about", "GB"]),
     (["simulate", "--samples-per-env", str(2 * 10**8)], ["samples per environment need about", "GB"]),

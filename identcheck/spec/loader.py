@@ -246,8 +246,12 @@ class _Builder:
             raise self.fail(key, f"{value!r} is not a valid name (an identifier other than 't')")
         plain = unicodedata.normalize("NFKC", value)
         if plain != value:  # Python reads ℓ in an expression as l: the name would name another symbol
-            raise self.fail(key, f"{value!r} is read as {plain!r} in expressions (Unicode NFKC, as Python reads "
-                                 f"names): write {plain!r} or another name")
+            if unicodedata.normalize("NFC", value) == plain:  # looks the same ('ze' + U+0301 and 'zé'): spell it
+                value, plain = ascii(value), ascii(plain)
+            else:
+                value, plain = repr(value), repr(plain)
+            raise self.fail(key, f"{value} is read as {plain} in expressions (Unicode NFKC, as Python reads "
+                                 f"names): write {plain} or another name")
         if keyword.iskeyword(value):
             raise self.fail(key, f"{value!r} is a Python keyword and cannot name a symbol in expressions")
         return value
