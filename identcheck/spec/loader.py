@@ -146,6 +146,13 @@ def from_graph(graph: nx.DiGraph, mechanisms: Mapping[str, str], **spec: Any) ->
     if not isinstance(mechanisms, Mapping):
         raise SpecError(f"expected a mapping of latent -> expression, got {type(mechanisms).__name__}",
                         source="<graph>", key="mechanisms")
+    try:  # a cycle is the graph's fault, whatever the mechanisms say
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        pass
+    else:
+        path = " -> ".join(str(node) for node in [cycle[0][0], *(edge[1] for edge in cycle)])
+        raise SpecError(f"the graph has a cycle: {path}", source="<graph>")
     data = {"identcheck": 1, "latents": [str(n) for n in graph.nodes], "mechanisms": dict(mechanisms), **spec}
     scm = from_dict(data, source="<graph>")
     for node in scm.latents:
