@@ -210,6 +210,18 @@ def test_verify_and_sweep_run_with_stderr_closed_at_start(command, tmp_path):
         assert set(json.loads(proc.stdout)) >= {"identcheck", "check", "mpc", "nodes"}
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_stdout_that_cannot_be_written_is_one_line_and_exit_2():
+    """Found in a review: `identcheck check ... > /dev/full` (a full disk) was "internal error (please report)
+    ... OSError: [Errno 28] No space left on device", exit 3; as `--out /dev/full` is, it is bad output
+    ground, one line naming stdout, exit 2."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "identcheck", "check", "--example", "C1"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == "identcheck: error: cannot write to stdout: No space left on device\n"
+
+
 # 5. duplicate sweep entries -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("body, message", [

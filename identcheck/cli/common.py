@@ -15,7 +15,7 @@ import sys
 from typing import TYPE_CHECKING, Callable
 
 from .. import examples
-from ..errors import SpecError
+from ..errors import IdentcheckError, SpecError
 from ..examples import example_names, load_example
 from ..scm import SCM
 from ..spec import load_spec
@@ -98,6 +98,9 @@ def write(text: str) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         silence_stdout()
+    except OSError as exc:  # a full disk (> /dev/full): bad output ground, as `--out` there is; exit 2
+        silence_stdout()  # the unwritten text must not fail again when the interpreter flushes at exit
+        raise IdentcheckError(f"cannot write to stdout: {exc.strerror or exc}") from None
 
 
 def is_stdout(path: str) -> bool:
