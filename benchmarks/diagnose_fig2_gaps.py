@@ -37,7 +37,7 @@ from identcheck.simulate import Dataset
 
 from bench_learner import data_recipe, node_recovery, partial_references, split
 from diagnose_learner import truth_nll
-from script_errors import run_script
+from script_errors import run_script, stored_runs
 
 #: Stored settings that are constructor arguments of the learner (the rest describe the data and the split).
 LEARNER_KEYS = ("likelihood", "epochs", "lr", "restarts", "pretrain_epochs", "pretrain_lr", "order_search_epochs",
@@ -143,8 +143,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds to refit (default: every stored one)")
     args = p.parse_args()
     torch.set_num_threads(1)
-    payload = json.loads(args.stored.read_text())
-    settings, runs = payload["settings"], payload["runs"]
+    settings, runs = stored_runs(args.stored)
     method = next(iter(runs)).rpartition("/")[0]
     seeds = args.seeds if args.seeds is not None else sorted(int(k.rpartition("/")[2]) for k in runs)
     out = args.stored.with_name(args.stored.name.replace("fig2_", "diagnose_gaps_", 1))

@@ -44,7 +44,7 @@ from scipy.stats import wilcoxon
 
 from bench_learner import RECOVERED, fig2_outcome, node_recovery, plt
 from diagnose_fig2_gaps import check_stored, model_nll, refit
-from script_errors import run_script
+from script_errors import run_script, stored_runs
 
 TIE = 0.01  # lowest identifiable correlations closer than this count as unchanged in the paired comparison
 KEPT_ROWS = 2000  # held-out rows whose posterior means --keep-latents stores: enough to compare fits to 0.01
@@ -187,8 +187,7 @@ def main() -> None:
                         f"(for select_restarts.py)")
     args = p.parse_args()
     torch.set_num_threads(1)
-    payload = json.loads(args.stored.read_text())
-    settings, runs = payload["settings"], payload["runs"]
+    settings, runs = stored_runs(args.stored)
     method = next(iter(runs)).rpartition("/")[0]
     options = dict(args.set)
     label = "_".join(f"{k}-{v}" for k, v in options.items()) or "base"

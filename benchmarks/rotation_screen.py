@@ -55,7 +55,7 @@ from identcheck.learn import PRESETS, LatentCausalVAE, mpc
 from identcheck.learn.screens import ROTATION_DECISIONS
 from identcheck.simulate import Dataset
 from refit_fig2 import learner_seed, save, score, seed_for
-from script_errors import run_script
+from script_errors import run_script, stored_runs
 
 LEARNER_DEFAULTS = {k: p.default for k, p in inspect.signature(LatentCausalVAE).parameters.items()}
 SHORT_MARGIN = 0.05  # rotation_decision="short"'s margin (the learner's default rule until stop 27)
@@ -332,8 +332,7 @@ def main() -> None:
                         "an older version lacks); prints how far each reading moved")
     args = p.parse_args()
     torch.set_num_threads(1)
-    payload = json.loads(args.stored.read_text())
-    settings, runs = payload["settings"], payload["runs"]
+    settings, runs = stored_runs(args.stored)
     if settings.get("likelihood") != "exact" or settings.get("order_search") != "greedy":
         raise SystemExit(f"{args.stored} is not a latent_mlp:greedy run: the screen follows that preset's fit")
     latents = stored_latents(runs)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from identcheck import IdentcheckError
 
@@ -27,3 +27,13 @@ def run_script(main: Callable[[], object]) -> None:
         return
     print(f"{name}: error: {' '.join(problem.split())}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def stored_runs(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``settings`` and ``runs`` of a file bench_learner.py wrote (fig1_/fig2_<method>...json); another
+    JSON file (a check report, a list) is an IdentcheckError naming it, not a KeyError traceback."""
+    payload = json.loads(Path(path).read_text())
+    if not (isinstance(payload, dict) and isinstance(payload.get("settings"), dict)
+            and isinstance(payload.get("runs"), dict) and payload["runs"]):
+        raise IdentcheckError(f"{path}: not a method file of bench_learner.py (no 'settings' and 'runs' mappings)")
+    return payload["settings"], payload["runs"]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Callable
 from itertools import combinations
 from pathlib import Path
@@ -36,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from identcheck import IdentcheckError
 from identcheck.learn import agreement
 from identcheck.verify import SHARE_MARGIN
 
@@ -250,6 +252,10 @@ def main() -> None:
     p.add_argument("refits", type=Path, help="a refit_<method>_<label>_latents.json from refit_fig2.py --keep-latents")
     args = p.parse_args()
     payload = json.loads(args.refits.read_text())
+    runs = payload.get("runs") if isinstance(payload, dict) else None
+    if not isinstance(runs, dict) or not all(isinstance(k, str) and re.fullmatch(r"\d+/\d+", k) for k in runs):
+        raise IdentcheckError(f"{args.refits}: not an output of refit_fig2.py --keep-latents (a 'runs' mapping of "
+                              "'data seed/learner seed' to fits)")
     seeds, left_out = grouped(payload, args.refits.with_suffix(""))
     if len(seeds) == 0 or len(next(iter(seeds.values()))) < 3:
         raise SystemExit(f"{args.refits.name}: no data seed holds 3 or more fits to choose among")

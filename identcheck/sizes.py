@@ -19,7 +19,7 @@ from typing import Any
 from .errors import DataError, IdentcheckError
 
 __all__ = ["MAX_SEGMENTS", "MAX_MIXING_LAYERS", "MAX_EPOCHS", "MAX_SAMPLES_PER_ENV", "MAX_HIDDEN_UNITS",
-           "physical_memory", "require_integer", "require_memory", "require_size"]
+           "MAX_PROBES", "physical_memory", "require_integer", "require_memory", "require_size"]
 
 #: One-hot segments of a spec: the paper's data have 50 (fMRI 84); (iii) needs 2ℓ+1.
 MAX_SEGMENTS = 10**5
@@ -30,6 +30,8 @@ MAX_EPOCHS = 10**6
 #: tanh units per mechanism of the synthetic data sets (App. F's: 3); 2000 take minutes to parse, and a sum of
 #: 3000 is nested too deeply for Python's parser.
 MAX_HIDDEN_UNITS = 1000
+#: Probe points of `identcheck.check` (default 64); numpy asked for terabytes at 10**12.
+MAX_PROBES = 10**6
 #: Rows per environment of a sweep's budget, checked when the sweep file is read (simulate checks the memory).
 MAX_SAMPLES_PER_ENV = 10**9
 

@@ -208,16 +208,22 @@ def load_sweep(path: str | Path) -> SweepPlan:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read the file ({type(exc).__name__})", source=source) from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"YAML syntax error: {getattr(exc, 'problem', None) or exc}", source=source) from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(f"YAML syntax error{where}: {getattr(exc, 'problem', None) or exc}", source=source) from None
     if not isinstance(data, dict) or set(data) != {"identcheck", "sweep"}:
         raise _fail(source, "", "expected exactly the keys 'identcheck' and 'sweep'")
     if data["identcheck"] != 1 or isinstance(data["identcheck"], bool):
         raise _fail(source, "identcheck", f"unsupported format version {data['identcheck']!r} (expected 1)")
     body = data["sweep"]
     required = {"task", "specs", "seeds", "methods", "budget"}
-    if not isinstance(body, dict) or set(body) - required or required - set(body):
-        have = sorted(body) if isinstance(body, dict) else []
-        raise _fail(source, "sweep", f"expected the keys {', '.join(sorted(required))}, got {have}")
+    if not isinstance(body, dict):
+        raise _fail(source, "sweep", f"expected a mapping with the keys {', '.join(sorted(required))}")
+    unknown, missing = sorted(set(body) - required, key=str), sorted(required - set(body))
+    if unknown:
+        raise _fail(source, f"sweep.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(required))})")
+    if missing:
+        raise _fail(source, f"sweep.{missing[0]}", "missing required key")
     if body["task"] not in _TASKS:
         raise _fail(source, "sweep.task", f"unknown task {body['task']!r} (known: {', '.join(_TASKS)})")
     if not isinstance(body["specs"], list) or not body["specs"]:

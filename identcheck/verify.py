@@ -402,6 +402,8 @@ class VerifyReport:
         verdict = ("consistent with the theory" if self.consistent
                    else "NOT consistent with the theory for " + ", ".join(
                        n for n, v in self.nodes.items() if v.consistent is False))
+        if all(node.consistent is None for node in self.nodes.values()):  # consistent, but vacuously
+            verdict = "nothing to compare: no node has a prediction this run could test"
         seconds = self.timings.get("total")
         return "\n".join([*self._header(), "", *(str(node) for node in self.nodes.values()), "",
                           f"result: {verdict}" + (f" ({seconds:.1f} s)" if seconds is not None else "")])

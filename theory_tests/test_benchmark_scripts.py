@@ -33,14 +33,20 @@ def test_every_script_runs_its_main_through_the_shared_error_handling(script):
     ("diagnose_fig2_gaps.py", ["broken.json"], "a stored file is not JSON"),
     ("diagnose_fig2.py", ["--seeds", "-1"], "seed must be an integer in [0, 2**32), got -1"),
     ("bench_simulate.py", ["--seed", "-1", "--out", "simulate.md"], "seed must be an integer in [0, 2**32), got -1"),
+    # found in a review: JSON of another kind (a check report, a list) was a KeyError or TypeError traceback
+    ("refit_fig2.py", ["other.json"], "other.json: not a method file of bench_learner.py"),
+    ("rotation_screen.py", ["list.json"], "list.json: not a method file of bench_learner.py"),
+    ("diagnose_fig2_gaps.py", ["other.json"], "other.json: not a method file of bench_learner.py"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, script, args, problem):
     (tmp_path / "broken.json").write_text("{")
+    (tmp_path / "other.json").write_text('{"identcheck": 1, "nodes": {}}')
+    (tmp_path / "list.json").write_text("[1, 2]")
     result = run(script, *args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == "", result.stderr
     assert result.stderr.startswith(f"{script}: error: ") and problem in result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.json", "list.json", "other.json"]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")

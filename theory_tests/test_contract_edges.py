@@ -158,6 +158,70 @@ def test_broken_pipe_keeps_the_exit_code(name, expected):
     assert "Traceback" not in err and "Exception ignored" not in err
 
 
+def closed_stdout(*args: str, cwd: Path | None = None) -> tuple[int, str]:
+    """Run `identcheck ARGS` with stdout closed before it starts (a shell's `>&-`): (exit code, stderr)."""
+    proc = subprocess.run(["bash", "-c", '"$0" -m identcheck "$@" >&-', sys.executable, *args],
+                          stderr=subprocess.PIPE, text=True, timeout=300, cwd=cwd)
+    return proc.returncode, proc.stderr
+
+
+@pytest.mark.parametrize("name, expected", [("C1", 0), ("C2", 1)])
+def test_a_stdout_closed_at_start_keeps_the_exit_code(name, expected, tmp_path):
+    """Found in a review: `identcheck check ... >&-` ended in "internal error (please report) ... AttributeError:
+    'NoneType' object has no attribute 'write'", exit 3, and `simulate ... >&-` so too after writing its file.
+    As after a broken pipe, nothing reads the result and the command keeps its exit code."""
+    code, err = closed_stdout("check", "--example", name)
+    assert (code, err) == (expected, "")
+    code, err = closed_stdout("simulate", "--example", name, "--samples-per-env", "5", "--out", "d.npz", cwd=tmp_path)
+    assert (code, err) == (0, "") and (tmp_path / "d.npz").stat().st_size > 0
+
+
+@pytest.mark.parametrize("spec, expected", [("warns.yaml", 0), ("absent.yaml", 2)])
+def test_a_stderr_closed_at_start_keeps_the_exit_code(spec, expected, tmp_path):
+    """Found in a review: with `2>&-` a warning (an observed u outside the declared domain) or an error line
+    went to stdout (Python leaves sys.stderr None, and print(file=None) writes to stdout), spoiling the JSON;
+    or, where the descriptor was taken by a file opened at start-up, raised when written, so `check` printed
+    nothing and exited 1, the code of a valid spec with an unidentifiable latent. The line is lost, the
+    command, its stdout and its exit code are not."""
+    (tmp_path / "warns.yaml").write_text(SPEC.replace("{values: [0, 1, 2, 3, 4]}",
+                                                      "{values: [0, 1, 2, 3, 4], domain: [0, 3]}"))
+    proc = subprocess.run(["bash", "-c", '"$0" -m identcheck check "$1" --format json 2>&-', sys.executable, spec],
+                          stdout=subprocess.PIPE, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == expected
+    if expected == 0:
+        assert json.loads(proc.stdout)["fully_identifiable"] is True
+    else:
+        assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["verify", "sweep"])
+def test_verify_and_sweep_run_with_stderr_closed_at_start(command, tmp_path):
+    """Found in a review: with `2>&-` (sys.stderr None) verify and sweep asked sys.stderr.isatty() whether to
+    draw progress bars, an AttributeError, exit 3 after the line saying so was lost."""
+    (tmp_path / "sweep.yaml").write_text("identcheck: 1\nsweep: {task: bench, specs: [examples/C1], seeds: [0], "
+                                         "methods: [ivae], budget: {epochs: 1, samples_per_env: 20}}\n")
+    args = {"verify": ["--example", "C2", "--samples-per-env", "20", "--epochs", "1", "--method", "ivae",
+                       "--format", "json"],
+            "sweep": ["sweep.yaml", "--out", "out"]}[command]
+    proc = subprocess.run(["bash", "-c", '"$0" -m identcheck "$@" 2>&-', sys.executable, command, *args],
+                          stdout=subprocess.PIPE, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode in (0, 1) and proc.stdout, proc.returncode
+    if command == "verify":
+        assert set(json.loads(proc.stdout)) >= {"identcheck", "check", "mpc", "nodes"}
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_stdout_that_cannot_be_written_is_one_line_and_exit_2():
+    """Found in a review: `identcheck check ... > /dev/full` (a full disk) was "internal error (please report)
+    ... OSError: [Errno 28] No space left on device", exit 3; as `--out /dev/full` is, it is bad output
+    ground, one line naming stdout, exit 2."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "identcheck", "check", "--example", "C1"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == "identcheck: error: cannot write to stdout: No space left on device\n"
+
+
 # 5. duplicate sweep entries -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("body, message", [
@@ -304,6 +368,15 @@ def test_a_name_python_reads_as_another_is_refused(capsys, tmp_path):
     assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "latents[1]", "read as 'l'")
 
 
+def test_a_name_that_differs_from_its_reading_only_in_composition_is_spelt_out(capsys, tmp_path):
+    """Found in a review: 'z' + 'e' + U+0301 (combining acute) was refused as "'zé' is read as 'zé'", two
+    names that look the same; where only the composition differs, the message spells the code points."""
+    spec = SPEC.replace("latents: [z1, z2]", "latents: [z1, ze\u0301]").replace("z2:", "ze\u0301:")
+    (tmp_path / "s.yaml").write_text(spec, encoding="utf-8")
+    assert_usage_error(*run(capsys, "check", str(tmp_path / "s.yaml")), "latents[1]",
+                       "'ze\\u0301' is read as 'z\\xe9' in expressions")
+
+
 @pytest.mark.parametrize("argv, words", [
     (["simulate", "--samples-per-env", str(10**22)], ["samples per environment need about", "GB"]),
     (["simulate", "--samples-per-env", str(2 * 10**8)], ["samples per environment need about", "GB"]),
@@ -316,6 +389,17 @@ def test_requests_too_large_for_the_machine_fail_before_any_work(capsys, tmp_pat
     out = ["--out", str(tmp_path / "d.npz")] if argv[0] == "simulate" else []
     assert_usage_error(*run(capsys, *argv, "--example", "C1", *out), *words)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_simulation_too_large_for_its_observed_dimensions_names_them(capsys, tmp_path):
+    """Found in a review: `observed_dim: 10000000` (whose mixing weights alone need 2.4e6 GB) was refused as
+    "5 environments x 10 samples per environment need about 6.71e+06 GB", so that fewer samples looked like
+    the cure; the message names the observed dimensions too."""
+    (tmp_path / "s.yaml").write_text(SPEC + "mixing: {kind: mlp, observed_dim: 10000000}\n")
+    code, out, err = run(capsys, "simulate", str(tmp_path / "s.yaml"), "--samples-per-env", "10",
+                         "--out", str(tmp_path / "d.npz"))
+    assert_usage_error(code, out, err, "10000000 observed dimensions (mixing.observed_dim)", "GB")
+    assert list(tmp_path.iterdir()) == [tmp_path / "s.yaml"]
 
 
 @pytest.mark.parametrize("edit, key", [

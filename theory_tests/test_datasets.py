@@ -400,6 +400,18 @@ def test_fmri_missing_file_is_a_data_error(tmp_path):
         fmri(tmp_path / "absent.csv")
 
 
+@pytest.mark.parametrize("edges, message", [
+    ([("R0", "R0")], r"edge \('R0', 'R0'\) is a self-loop"),
+    ([("R0", "R1"), ("R1", "R2"), ("R2", "R0")], "the edges form a cycle: R0 -> R1 -> R2 -> R0"),
+])
+def test_fmri_refuses_user_edges_that_are_not_a_dag(tmp_path, edges, message):
+    """Found in a review: a self-loop or a cycle among the user's edges filled `adjacency`, the true graph that
+    the learned one is scored against, though a causal graph here is a DAG (SPEC; a spec's cycle is exit 2)."""
+    write_days(tmp_path / "days.csv", days=8)
+    with pytest.raises(DataError, match=message):
+        fmri(tmp_path / "days.csv", edges=edges)
+
+
 def test_read_table_makes_header_names_identifiers(tmp_path):
     """Header cells become latent names: non-identifier characters turn into '_'."""
     (tmp_path / "t.csv").write_text("left-CA1,2nd\n1,2\n")

@@ -90,6 +90,18 @@ def test_fewer_than_three_fits_per_seed_or_fits_without_a_likelihood_are_refused
     assert done.returncode == 1 and "no -log p(x|u)" in done.stderr
 
 
+@pytest.mark.parametrize("payload", [{"identcheck": 1}, [1, 2], {"runs": [1]}, {"runs": {"zero": {}}}])
+def test_a_json_file_that_is_not_refit_output_is_one_line_exit_2(tmp_path, payload):
+    """Found in a review: another JSON file (a check report) ended in a KeyError traceback, exit 1; as every
+    benchmark script does with bad input (script_errors.py), it is one line naming the file, exit 2."""
+    out = tmp_path / "c.json"
+    out.write_text(json.dumps(payload))
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "select_restarts.py"), str(out)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "c.json: not an output of refit_fig2.py --keep-latents" in done.stderr
+
+
 def test_draws_average_the_kept_fit_over_every_draw_of_k_fits(select_restarts):
     """Seed 0: the hit fits best, so the likelihood keeps it whenever it is drawn (1/3, 2/3, 1 of the draws
     of 1, 2, 3 fits). Seed 1: the hit fits worst, so the likelihood keeps it only when it is drawn alone (1/3,

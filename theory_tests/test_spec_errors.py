@@ -75,3 +75,28 @@ def test_a_number_yaml_reads_as_text_gets_a_hint_true_to_what_was_written(writte
     with pytest.raises(SpecError, match="observation_noise.scale: expected a finite number") as error:
         from_text(BASE_TEXT.replace("scale: 0.01", f"scale: {written}"))
     assert hint in str(error.value) and ("quotes" in str(error.value)) == written.startswith("'")
+
+
+def test_a_bad_parameter_names_the_value_of_the_environment_it_names(tmp_path):
+    """Found in a review: std "1 - u" over u = 0..4 was refused with "std must be > 0 (got -3) in environment
+    1": -3 is the smallest value over all environments (u = 4), while environment 1 is the first bad one, where
+    std is 0. The message names one environment and the value there."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(changed(lambda d: d["noise"]["params"]["z2"].update(std="1 - u")))
+    out = subprocess.run([sys.executable, "-m", "identcheck", "check", str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stdout == ""
+    assert "noise.params.z2.std: std must be > 0 (got 0) in environment 1" in out.stderr, out.stderr
+
+
+def test_a_refused_post_nonlinearity_is_quoted_as_written(tmp_path):
+    """Found in a review: `t + 1e-300*t**2` (whose slope 1 + 2e-300 t changes sign at t = -5e299) was refused
+    as "gbar(t) = t**2/1000...000 + t", the exact rational of 1e-300 spelt out in 301 digits; the message
+    quotes the text as written, as the other expression errors do."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(changed(lambda d: d.update(post_nonlinear={"z2": "t + 1e-300*t**2"})))
+    out = subprocess.run([sys.executable, "-m", "identcheck", "check", str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stdout == ""
+    assert "post_nonlinear.z2: gbar(t) = t + 1e-300*t**2 is not invertible" in out.stderr, out.stderr
+    assert len(out.stderr) < 250

@@ -267,6 +267,10 @@ def test_natural_parameters_beyond_the_float_range_make_iii_unknown():
     (lambda: identcheck.check(identcheck.load_example("C1"), seed=-1), "seed must be an integer >= 0"),
     (lambda: identcheck.load_example(None), "an example name is a string"),
     (lambda: identcheck.load_spec(None), "expected a path to a spec file"),
+    # found in a review: numpy's MemoryError (2.43 TiB), and AttributeError ('NoneType' has no 'read')
+    (lambda: identcheck.check(identcheck.load_example("C1"), probes=10**12),
+     r"probes = 1000000000000 is beyond the largest this toolkit accepts \(1,000,000\)"),
+    (lambda: identcheck.from_text(None), "expected the text of a spec, got NoneType"),
 ])
 def test_the_python_entry_points_name_an_argument_of_the_wrong_kind(call, match):
     """The first objects a Python user hands over: a name where an SCM belongs, a tolerance, a probe count

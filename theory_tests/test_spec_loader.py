@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -74,6 +76,16 @@ def test_from_graph_rejects_a_parent_the_expression_ignores():
     graph = nx.DiGraph([("z1", "z2")])
     with pytest.raises(SpecError, match=r"mechanisms\.z2.*parents"):
         from_graph(graph, {"z2": "u"}, environments={"values": [0, 1, 2, 3, 4]}, noise=NOISE2)
+
+
+@pytest.mark.parametrize("edges, problem", [
+    ([("z1", "z2"), ("z2", "z1")], "the graph has a cycle: z1 -> z2 -> z1"),
+    ([("z1", "z2"), ("z2", "z2")], "the graph has a cycle: z2 -> z2")])
+def test_from_graph_names_a_cycle_of_the_graph(edges, problem):
+    """Found in a review: a cyclic graph whose mechanisms leave the cycle out was refused as "mechanisms.z1: the
+    graph gives parents ['z2'] but the expression depends on []", a self-loop likewise; the graph is named."""
+    with pytest.raises(SpecError, match=re.escape(f"<graph>: {problem}")):
+        from_graph(nx.DiGraph(edges), {"z2": "u*z1"}, environments={"values": [0, 1, 2, 3, 4]}, noise=NOISE2)
 
 
 @pytest.mark.parametrize("graph, mechanisms, problem", [

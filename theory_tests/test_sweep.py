@@ -188,6 +188,31 @@ def test_bad_sweep_file_names_the_key(tmp_path, change, key):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
 
 
+@pytest.mark.parametrize("edit, message", [
+    (lambda body: body.pop("budget"), "sweep.budget: missing required key"),
+    (lambda body: body.update(seed=[0]), "sweep.seed: unknown key (allowed: budget, methods, seeds, specs, task)"),
+])
+def test_a_missing_or_unknown_sweep_key_is_named(tmp_path, edit, message):
+    """Found in a review: a sweep without `budget` (or with a misspelt key) read "sweep: expected the keys
+    budget, methods, seeds, specs, task, got [...]", leaving the user to find the difference; the message
+    names the key, as a spec's does."""
+    path = write_sweep(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    edit(data["sweep"])
+    path.write_text(yaml.safe_dump(data))
+    result = identcheck("sweep", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
+    assert f"{path}: {message}" in result.stderr, result.stderr
+
+
+def test_a_yaml_error_in_a_sweep_file_names_the_line(tmp_path):
+    """As a spec's YAML error does (test_spec_loader): the line and column, not only the problem."""
+    path = tmp_path / "sweep.yaml"
+    path.write_text("identcheck: 1\nsweep:\n  task: [verify\n")
+    with pytest.raises(SpecError, match=r"sweep\.yaml: YAML syntax error at line 4, column 1: expected ','"):
+        load_sweep(path)
+
+
 def test_a_built_in_example_is_named_as_identcheck_examples_lists_it(tmp_path):
     """CONTRACT §5: specs are paths or built-in example names. ``C1`` (the name `identcheck examples` lists and
     ``--example`` takes) was refused, exit 2 with "no built-in example 'C1'"; it now runs as ``examples/C1``

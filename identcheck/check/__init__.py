@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import IdentcheckError
 from ..report import Report
 from ..scm import SCM, require_scm
+from ..sizes import MAX_PROBES, require_size
 from .condition_iii import check_noise_variability
 from .condition_iv import DEFAULT_PROBES, DEFAULT_TOL, analyse_iv, check_condition_iv, check_edge
 from .linear_gaussian import RotationWitness, rotation_witness
@@ -34,7 +35,7 @@ def check(scm: SCM, *, tol: float = DEFAULT_TOL, seed: int = 0, probes: int = DE
     """Check assumptions (i)-(iv) of an SCM and give every latent its verdict (SPEC §5).
 
     tol: relative tolerance of the numeric zero probe, in (0, 1); seed, probes: the probe points of (iv)
-    (at least 8 probes, the fewest finite ones that may decide a zero).
+    (at least 8 probes, the fewest finite ones that may decide a zero; at most `sizes.MAX_PROBES`).
     The result is deterministic for fixed arguments. Floating-point overflow in the numerics (a spec with
     numbers near 1e308) shows in the report as an infinite or undefined value, not as numpy warnings.
 
@@ -48,6 +49,7 @@ def check(scm: SCM, *, tol: float = DEFAULT_TOL, seed: int = 0, probes: int = DE
     for name, value, least in (("probes", probes, MIN_FINITE_PROBES), ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise IdentcheckError(f"{name} must be an integer >= {least}, got {value!r}")
+    require_size(probes, "probes", MAX_PROBES, IdentcheckError)
     with np.errstate(all="ignore"):
         premises = {"i": check_deconvolvability(scm), "ii": check_injectivity(scm),
                     "iii": check_noise_variability(scm)}

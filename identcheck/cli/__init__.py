@@ -30,7 +30,7 @@ from typing import Iterator, NoReturn, Sequence
 
 from ..errors import IdentcheckError
 
-__all__ = ["main", "build_parser", "SUBCOMMANDS", "UsageError"]
+__all__ = ["main", "build_parser", "say", "SUBCOMMANDS", "UsageError"]
 
 #: Subcommand modules of identcheck.cli, in the order `identcheck --help` lists them; add one name per module.
 SUBCOMMANDS: tuple[str, ...] = ("check", "examples", "simulate", "verify", "sweep")
@@ -88,16 +88,27 @@ def _stopping_cleanly() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+def say(line: str) -> None:
+    """Write one line on stderr. A stderr closed at start (`2>&-`: None, or a descriptor that fails) loses the
+    line, never the command: print would write to stdout instead, or raise and turn the exit code into 1."""
+    if sys.stderr is None:
+        return
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # EBADF; ValueError: the stream was closed
+        pass
+
+
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: object = None, line: str | None = None) -> None:
-    print(f"identcheck: warning: {_one_line(message)}", file=sys.stderr)
+    say(f"identcheck: warning: {_one_line(message)}")
 
 
 def _ascii_safe_streams() -> None:
     """Where stdout or stderr cannot encode the reports' characters (ℓ, ≤, under LC_ALL=C with PYTHONUTF8=0),
     write them as backslash escapes instead of failing; a UTF-8 stream is left as it is."""
     for stream in (sys.stdout, sys.stderr):
-        if stream is None:  # closed at start (`>&-`): print fails on its own, as the command goes on
+        if stream is None:  # closed at start (`>&-`): `common.write` skips a closed stdout, print a closed stderr
             continue
         try:
             "ℓ≤".encode(stream.encoding or "utf-8")
@@ -117,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help and --version print and exit 0
         return exc.code if isinstance(exc.code, int) else 0
     except IdentcheckError as exc:
-        print(f"identcheck: error: {_one_line(exc)}", file=sys.stderr)
+        say(f"identcheck: error: {_one_line(exc)}")
         return 2
     except BrokenPipeError:  # the reader went away mid-command (`write` handles it at the end of a command)
         from .common import silence_stdout
@@ -125,19 +136,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         silence_stdout()
         return 1
     except KeyboardInterrupt:
-        print("identcheck: interrupted", file=sys.stderr)
+        say("identcheck: interrupted")
         return 130
     except _Stopped as stop:
         number = int(stop.args[0])
-        print(f"identcheck: stopped by {signal.Signals(number).name}", file=sys.stderr)
+        say(f"identcheck: stopped by {signal.Signals(number).name}")
         return 128 + number
     except MemoryError as exc:  # the request, not the code: too many samples, segments or latents for this machine
-        print(f"identcheck: error: not enough memory for this request ({_one_line(exc) or 'MemoryError'}); ask for "
-              "fewer samples, segments or latents", file=sys.stderr)
+        say(f"identcheck: error: not enough memory for this request ({_one_line(exc) or 'MemoryError'}); ask for "
+            "fewer samples, segments or latents")
         return 2
     except Exception as exc:  # a bug, not bad input: still no traceback unless asked for
         if os.environ.get("IDENTCHECK_DEBUG"):
             raise
-        print(f"identcheck: internal error (please report; IDENTCHECK_DEBUG=1 shows the traceback): "
-              f"{type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        say(f"identcheck: internal error (please report; IDENTCHECK_DEBUG=1 shows the traceback): "
+            f"{type(exc).__name__}: {_one_line(exc)}")
         return 3

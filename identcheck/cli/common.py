@@ -15,7 +15,7 @@ import sys
 from typing import TYPE_CHECKING, Callable
 
 from .. import examples
-from ..errors import SpecError
+from ..errors import IdentcheckError, SpecError
 from ..examples import example_names, load_example
 from ..scm import SCM
 from ..spec import load_spec
@@ -24,8 +24,8 @@ if TYPE_CHECKING:  # for the annotation only
     from ..report import Report
     from ..verify import VerifyReport
 
-__all__ = ["add_spec_arguments", "at_least", "load_scm", "not_the_spec", "non_empty_path", "silence_stdout", "write",
-           "write_report"]
+__all__ = ["add_spec_arguments", "at_least", "load_scm", "not_the_spec", "non_empty_path", "silence_stdout",
+           "stderr_is_terminal", "write", "write_report"]
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -89,12 +89,18 @@ def write(text: str) -> None:
 
     When the reader has gone away (`identcheck check ... | true`), stdout is pointed at devnull so that the
     interpreter does not fail flushing it at exit (Python docs, "Note on SIGPIPE"), and the command keeps the
-    exit code it decided."""
+    exit code it decided. So does a command whose stdout was closed before it started (`>&-`: sys.stdout is
+    None), where nothing reads the result either."""
+    if sys.stdout is None:
+        return
     try:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
     except BrokenPipeError:
         silence_stdout()
+    except OSError as exc:  # a full disk (> /dev/full): bad output ground, as `--out` there is; exit 2
+        silence_stdout()  # the unwritten text must not fail again when the interpreter flushes at exit
+        raise IdentcheckError(f"cannot write to stdout: {exc.strerror or exc}") from None
 
 
 def is_stdout(path: str) -> bool:
@@ -104,6 +110,14 @@ def is_stdout(path: str) -> bool:
     except (OSError, ValueError, AttributeError):  # no such file yet, or a stdout without a descriptor
         return False
     return (target.st_dev, target.st_ino) == (stdout.st_dev, stdout.st_ino)
+
+
+def stderr_is_terminal() -> bool:
+    """Whether progress bars may be drawn: stderr is a terminal (False where it was closed at start, `2>&-`)."""
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (OSError, ValueError):
+        return False
 
 
 def silence_stdout() -> None:

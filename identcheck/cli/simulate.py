@@ -7,10 +7,9 @@ seed gives the same bytes. Exit 0 on success, 2 for bad input (nothing is writte
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import PurePath
 
-from . import UsageError
+from . import UsageError, say
 from .common import add_spec_arguments, is_stdout, load_scm, not_the_spec, non_empty_path, write
 
 __all__ = ["register", "run"]
@@ -44,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     data.save(args.out)
     summary = f"wrote {args.out}: {data}"
     if is_stdout(args.out):  # the data went to stdout: the summary must not follow it there
-        print(summary, file=sys.stderr)
+        say(summary)
     else:
         write(summary)
     return 0

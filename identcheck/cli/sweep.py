@@ -7,9 +7,8 @@ Exit 0 when every run is ok, 1 when some run failed, 2 for bad input.
 from __future__ import annotations
 
 import argparse
-import sys
 
-from .common import at_least, non_empty_path, write
+from .common import at_least, non_empty_path, stderr_is_terminal, write
 
 __all__ = ["register", "run"]
 
@@ -35,6 +34,6 @@ def run(args: argparse.Namespace) -> int:
     from ..sweep import sweep
 
     result = sweep(args.sweep, args.out, backend=args.backend, address=args.address, jobs=args.jobs,
-                   progress=sys.stderr.isatty())
+                   progress=stderr_is_terminal())
     write(str(result))
     return 0 if all(row["status"] == "ok" for row in result.rows) else 1

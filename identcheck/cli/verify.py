@@ -8,9 +8,9 @@ Exit 0 when every node with a prediction is consistent with it, 1 otherwise, 2 f
 from __future__ import annotations
 
 import argparse
-import sys
 
-from .common import add_spec_arguments, at_least, load_scm, not_the_spec, non_empty_path, write_report
+from .common import (add_spec_arguments, at_least, load_scm, not_the_spec, non_empty_path, stderr_is_terminal,
+                     write_report)
 
 __all__ = ["register", "run"]
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         plot_format(args.plot)  # a bad path fails now, not after the fit
     report = verify(load_scm(args), seed=args.seed, samples_per_env=args.samples_per_env, epochs=args.epochs,
                     seeds=args.seeds, threshold=args.threshold, quick=args.quick, method=args.method,
-                    learner_params={"n_jobs": args.jobs}, progress=sys.stderr.isatty())
+                    learner_params={"n_jobs": args.jobs}, progress=stderr_is_terminal())
     if args.plot:
         report.plot(args.plot)
     write_report(report, args.format)

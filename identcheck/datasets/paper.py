@@ -295,11 +295,27 @@ def fmri(path: str | Path, *, days_per_segment: int = 1, standardize: bool = Tru
     for edge in edges:
         if not (isinstance(edge, (tuple, list)) and len(edge) == 2 and all(e in names for e in edge)):
             raise DataError(f"edge {edge!r} must be a pair of column names among {', '.join(names)}")
+        if edge[0] == edge[1]:
+            raise DataError(f"edge {edge!r} is a self-loop: the true graph is a DAG")
         adjacency[names.index(edge[0]), names.index(edge[1])] = True
+    _require_acyclic(adjacency, names)
     segments = int(u[-1]) + 1
     return Dataset(x=x, u=u, z=z, n=None, latents=tuple(names), env_values=np.zeros((segments, 0)),
                    env_labels=tuple(range(segments)), adjacency=adjacency, scm=None, seed=int(seed),
                    name=Path(path).stem, mixing_params=mixing.weights)
+
+
+def _require_acyclic(adjacency: np.ndarray, names: Sequence[str]) -> None:
+    """DataError naming a cycle of ``adjacency`` (A[j, i] for z_j -> z_i), as a spec's cycle is named."""
+    import networkx as nx
+
+    graph = nx.DiGraph([(names[j], names[i]) for j, i in zip(*np.nonzero(adjacency))])
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return
+    raise DataError(f"the edges form a cycle: {' -> '.join([cycle[0][0], *(child for _, child in cycle)])}; "
+                    "the true graph is a DAG")
 
 
 def read_table(path: str | Path) -> tuple[list[str], np.ndarray]:

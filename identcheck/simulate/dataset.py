@@ -203,12 +203,17 @@ def _inconsistency(data: Dataset) -> str | None:
             continue
         if array.ndim not in ndims or len(array) != rows:
             return f"{name} has shape {array.shape}, expected {rows} rows like u"
-        if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
-            return f"{name} must be finite numbers"
+        real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+        if not real or not np.isfinite(array).all():  # complex is a number too, and no learner takes it
+            return f"{name} must be finite real numbers"
     if data.z.shape[1] != ell or (data.n is not None and data.n.shape[1] != ell):
         return f"z and n must have one column per latent ({ell})"
     if data.adjacency.shape != (ell, ell):
         return f"adjacency has shape {data.adjacency.shape}, expected ({ell}, {ell})"
+    if data.scm is not None and data.scm.latents != data.latents:
+        return f"latents {data.latents} are not the stored spec's {data.scm.latents}"
+    if data.scm is not None and data.scm.environments.count != data.n_envs:
+        return f"{data.n_envs} environments in env_labels, but the stored spec has {data.scm.environments.count}"
     return None
 
 

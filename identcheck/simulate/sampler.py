@@ -66,8 +66,11 @@ def simulate(scm: SCM, samples_per_env: int, seed: int = 0) -> Dataset:
 def require_memory_for(scm: SCM, samples_per_env: int) -> None:
     """DataError when simulating ``samples_per_env`` rows per environment of ``scm`` needs more memory than
     this machine has (`simulation_bytes`): checked by `simulate`, and by `verify` and `sweep` before any work."""
-    require_memory(simulation_bytes(scm, samples_per_env),
-                   f"{scm.environments.count} environments x {samples_per_env} samples per environment")
+    what = f"{scm.environments.count} environments x {samples_per_env} samples per environment"
+    d = scm.mixing.observed_dim if scm.mixing.kind == "mlp" else len(scm.mixing.expressions)
+    if d > len(scm.latents):  # the rows and the mixing's d x d weights grow with d: say so beside the samples
+        what += f" of {d} observed dimensions ({'mixing.observed_dim' if scm.mixing.kind == 'mlp' else 'mixing.x'})"
+    require_memory(simulation_bytes(scm, samples_per_env), what)
 
 
 def simulation_bytes(scm: SCM, samples_per_env: int) -> int:

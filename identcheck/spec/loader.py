@@ -116,6 +116,8 @@ def from_text(text: str, *, source: str = "<text>", default_name: str = "spec") 
     >>> scm.name, scm.latents, scm.edges
     ('chain', ('z1', 'z2'), (('z1', 'z2'),))
     """
+    if not isinstance(text, (str, bytes)):  # None reached yaml's reader (AttributeError); a path belongs to load_spec
+        raise SpecError(f"expected the text of a spec, got {type(text).__name__}", source=source)
     try:
         data = safe_load_unique(text)
     except yaml.YAMLError as exc:
@@ -144,6 +146,13 @@ def from_graph(graph: nx.DiGraph, mechanisms: Mapping[str, str], **spec: Any) ->
     if not isinstance(mechanisms, Mapping):
         raise SpecError(f"expected a mapping of latent -> expression, got {type(mechanisms).__name__}",
                         source="<graph>", key="mechanisms")
+    try:  # a cycle is the graph's fault, whatever the mechanisms say
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        pass
+    else:
+        path = " -> ".join(str(node) for node in [cycle[0][0], *(edge[1] for edge in cycle)])
+        raise SpecError(f"the graph has a cycle: {path}", source="<graph>")
     data = {"identcheck": 1, "latents": [str(n) for n in graph.nodes], "mechanisms": dict(mechanisms), **spec}
     scm = from_dict(data, source="<graph>")
     for node in scm.latents:
@@ -244,8 +253,12 @@ class _Builder:
             raise self.fail(key, f"{value!r} is not a valid name (an identifier other than 't')")
         plain = unicodedata.normalize("NFKC", value)
         if plain != value:  # Python reads ℓ in an expression as l: the name would name another symbol
-            raise self.fail(key, f"{value!r} is read as {plain!r} in expressions (Unicode NFKC, as Python reads "
-                                 f"names): write {plain!r} or another name")
+            if unicodedata.normalize("NFC", value) == plain:  # looks the same ('ze' + U+0301 and 'zé'): spell it
+                value, plain = ascii(value), ascii(plain)
+            else:
+                value, plain = repr(value), repr(plain)
+            raise self.fail(key, f"{value} is read as {plain} in expressions (Unicode NFKC, as Python reads "
+                                 f"names): write {plain} or another name")
         if keyword.iskeyword(value):
             raise self.fail(key, f"{value!r} is a Python keyword and cannot name a symbol in expressions")
         return value
@@ -406,8 +419,8 @@ class _Builder:
                     exprs[p] = expr
                     values[p] = self.evaluate(expr, lookup, env.count, pkey)
             problem = family.invalid(values)
-            if problem:
-                bad = _first_bad_environment(family, values, env)
+            if problem:  # say it of the first bad environment, with its own value (not the minimum of all)
+                problem, bad = _first_bad_environment(family, values, env) or (problem, "")
                 raise self.fail(f"{key}.{problem.split()[0]}", f"{problem}{bad}")
             out[latent] = exprs
         return family, out
@@ -447,7 +460,7 @@ class _Builder:
         `invertible.why_not_invertible`): kinks are allowed, jumps are not."""
         expr = parse_expression(text, {"t": PNL_SYMBOL}, source=self.source, key=key)
         if (reason := why_not_invertible(expr, PNL_SYMBOL)) is not None:
-            raise self.fail(key, f"gbar(t) = {expr} {reason}")
+            raise self.fail(key, f"gbar(t) = {text if isinstance(text, str) else expr} {reason}")  # as written
         return expr
 
     def mixing(self, value: Any, latents: tuple[str, ...]) -> Mixing:
@@ -499,8 +512,12 @@ class _Builder:
         return ObservationNoise(family, scale)
 
 
-def _first_bad_environment(family: LatentFamily, values: dict[str, np.ndarray], env: Environments) -> str:
+def _first_bad_environment(family: LatentFamily, values: dict[str, np.ndarray],
+                           env: Environments) -> tuple[str, str] | None:
+    """The problem in the first environment with an invalid parameter, and where: ("std must be > 0 (got 0)",
+    " in environment 1"); None when no single environment shows it."""
     for m in range(env.count):
-        if family.invalid({k: np.asarray(v)[m] for k, v in values.items()}):
-            return f" in environment {env.labels[m]!r}"
-    return ""
+        problem = family.invalid({k: np.asarray(v)[m] for k, v in values.items()})
+        if problem:
+            return problem, f" in environment {env.labels[m]!r}"
+    return None
