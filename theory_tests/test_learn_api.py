@@ -20,7 +20,9 @@ from identcheck.learn import training
 from identcheck.learn.baselines import PolynomialMechanisms
 from identcheck.learn.inputs import as_env_index, as_features
 from identcheck.learn.model import LatentVAE
+from identcheck.learn.params import check_params
 from identcheck.learn.screens import order_search_runs
+from identcheck.sizes import MAX_EPOCHS
 
 CAUSAL = [name for name, cls in LEARNERS.items() if issubclass(cls, CausalLearner)]
 TINY = dict(epochs=3, hidden=16, batch_size=64, progress=False)
@@ -130,6 +132,44 @@ def test_invalid_hyperparameters_are_reported_at_fit(params, match, data):
     mutation audit, mut-learn)."""
     with pytest.raises(IdentcheckError, match=match):
         LatentCausalVAE(2, progress=False, **params).fit(*data)
+
+
+@pytest.mark.parametrize("key, accepted, refused", [
+    ("lr", 1e-300, 0.0), ("latent_dim", 1, 0), ("n_jobs", -1, -2), ("rotation_angles", [1e-9, 179.999], [180.0]),
+    ("validation_fraction", 0.999, 1.0)])
+def test_each_argument_bound_lies_where_its_message_puts_it(key, accepted, refused):
+    """`check_params` at each side of a bound: lr > 0, latent_dim >= 1, n_jobs >= 1 or -1 (every core),
+    rotation angles strictly between 0 and 180 degrees, validation_fraction < 1."""
+    params = dict(LatentCausalVAE(2).get_params(), likelihood="exact", rotation_search_epochs=2)
+    check_params(dict(params, **{key: accepted}), n_envs=3, n_samples=10**4)
+    with pytest.raises(IdentcheckError, match=f"{key} must be"):
+        check_params(dict(params, **{key: refused}), n_envs=3, n_samples=10**4)
+
+
+def test_a_fit_needs_two_rows_left_after_the_validation_split():
+    """Half of 3 rows rounds to 2 held out, leaving 1 (no spread to standardise by): a DataError; half of 4
+    leaves 2, enough."""
+    params = dict(LatentCausalVAE(2).get_params(), validation_fraction=0.5)
+    check_params(params, n_envs=1, n_samples=4)
+    with pytest.raises(DataError, match="3 sample\\(s\\) leave 1 to train on"):
+        check_params(params, n_envs=1, n_samples=3)
+
+
+@pytest.mark.parametrize("key", ["epochs", "pretrain_epochs", "order_search_epochs", "rotation_search_epochs"])
+def test_an_epoch_count_beyond_the_toolkits_bound_is_refused_before_any_training(key):
+    """MAX_EPOCHS (identcheck.sizes) bounds every stage: at the bound a fit is allowed, one past it is an
+    IdentcheckError naming the argument, not a fit that never ends."""
+    params = dict(LatentCausalVAE(2).get_params(), likelihood="exact", pretrain_epochs=1)
+    check_params(dict(params, **{key: MAX_EPOCHS}), n_envs=3, n_samples=100)
+    with pytest.raises(IdentcheckError, match=f"{key} = {MAX_EPOCHS + 1} is beyond the largest"):
+        check_params(dict(params, **{key: MAX_EPOCHS + 1}), n_envs=3, n_samples=100)
+
+
+def test_a_switch_must_be_a_boolean():
+    """post_nonlinear, early_stopping and progress are True or False: "no" is an error, not a truthy string."""
+    for key in ("post_nonlinear", "early_stopping", "progress"):
+        with pytest.raises(IdentcheckError, match=f"{key} must be True or False, got 'no'"):
+            check_params(dict(LatentCausalVAE(2).get_params(), **{key: "no"}), n_envs=3, n_samples=100)
 
 
 def test_an_explicit_cpu_device_fits_as_auto_does_without_a_gpu(data):
