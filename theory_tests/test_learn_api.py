@@ -365,6 +365,7 @@ def test_a_polynomial_edge_weight_is_the_root_sum_square_of_the_monomials_holdin
     """`PolynomialMechanisms.edge_weights`: edge j → i weighs every coefficient of ĝ_i's monomials that contain
     ẑ_j once, a_ji and b_jki for each pair {j, k} with j ≤ k < i or k ≤ j < i (ẑ_j² counted once), read
     here monomial by monomial from the coefficients."""
+    torch.manual_seed(0)  # the control below needs non-zero coefficients, which a seeded init gives
     structure = PolynomialMechanisms(3, 2, hidden=8, layers=2, reference_envs={2: [1]})
     with torch.no_grad():
         linear, quadratic = structure.coefficients()
