@@ -2,13 +2,14 @@
 Chemistry-like images and the semi-synthetic fMRI loader."""
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from identcheck import DataError, from_text
+from identcheck import DataError, from_text, sizes
 from identcheck.datasets import fmri, image, object_masks, partial, read_table, save_grid, synthetic
 
 DOCS_GRID = Path(__file__).resolve().parents[1] / "docs" / "images" / "image_samples.png"
@@ -34,6 +35,14 @@ def test_synthetic_dag_is_lower_triangular_and_every_later_latent_has_a_parent(s
     data = synthetic(latents=6, segments=3, samples_per_segment=2, seed=seed, edge_prob=0.1)
     assert not np.tril(data.adjacency).any()
     assert data.adjacency[:, 1:].any(axis=0).all()
+
+
+@pytest.mark.parametrize("edge_prob, parents", [(0.0, [1, 1, 1]), (1.0, [1, 2, 3])])
+def test_edge_prob_zero_gives_one_parent_each_and_one_gives_every_forward_edge(edge_prob, parents):
+    """The ends of edge_prob's range [0, 1]: at 0 no edge is drawn and every later latent gets its one
+    parent; at 1 every edge z_j -> z_i, j < i, is drawn."""
+    data = synthetic(latents=4, segments=3, samples_per_segment=2, edge_prob=edge_prob)
+    assert data.adjacency.sum(axis=0)[1:].tolist() == parents and not np.tril(data.adjacency).any()
 
 
 def test_synthetic_causal_weights_vanish_exactly_in_the_reference_segment():
@@ -93,7 +102,7 @@ def test_synthetic_is_reproducible_and_seed_dependent():
     ({"segments": 0}, "segments"), ({"reference_segment": 5, "segments": 5}, "reference_segment"),
     ({"reference_segment": []}, "reference_segment"), ({"reference_segment": [1, 1]}, "reference_segment"),
     ({"reference_segment": [0, 5], "segments": 5}, "reference_segment"),
-    ({"reference_segment": [0, 1.5]}, "reference_segment"),
+    ({"reference_segment": [0, 1.5]}, "reference_segment"), ({"reference_segment": -1}, "reference_segment"),
     ({"edge_prob": 1.5}, "edge_prob"), ({"latents": 0}, "latents"), ({"hidden": 0}, "hidden"),
     ({"strength": 0}, "strength"), ({"strength": -1.0}, "strength"), ({"strength": float("nan")}, "strength"),
     ({"strength": float("inf")}, "strength"), ({"strength": True}, "strength"),
@@ -128,6 +137,15 @@ def test_too_many_hidden_units_is_a_data_error_about_hidden():
     its bound (MAX_HIDDEN_UNITS: 1000 units parse in seconds, 3000 are too deep for Python's parser)."""
     with pytest.raises(DataError, match=r"hidden = 10000 is beyond the largest this toolkit accepts \(1,000\)"):
         synthetic(latents=2, segments=5, samples_per_segment=2, hidden=10**4)
+
+
+def test_the_model_tables_too_large_for_the_memory_are_a_data_error_naming_them(monkeypatch):
+    """The per-segment tables (a float per segment and per mean, std and edge) are checked before they are
+    drawn: with the memory given as 1 MB, 10^5 segments of 3 latents (about 20 MB of tables) are refused,
+    while their 3 x 3 edge draws pass."""
+    monkeypatch.setattr(sizes, "physical_memory", lambda: 10**6)
+    with pytest.raises(DataError, match="100000 segments x 3 latents and 2 edges .* need about"):
+        synthetic(latents=3, segments=10**5, samples_per_segment=1, edge_prob=0.0)
 
 
 def test_strength_scales_the_mechanisms_and_nothing_else():
@@ -206,6 +224,14 @@ def test_partial_rejects_an_edge_against_the_order():
         partial(samples_per_segment=2, invariant_edges=[("z3", "z1")])
 
 
+@pytest.mark.parametrize("edge", [("z1", "z1"), ("z1", "z2", "z3"), "z1z2"])
+def test_partial_rejects_an_invariant_edge_that_is_not_a_forward_pair(edge):
+    """An invariant edge is a pair of latents z_j -> z_i with j < i: a self-loop, a triple or a string is a
+    DataError naming it."""
+    with pytest.raises(DataError, match="invariant edge"):
+        partial(samples_per_segment=2, segments=5, invariant_edges=[edge])
+
+
 # -- the checker sees the truth the generators built --------------------------------------------------
 def test_checker_finds_every_synthetic_latent_identifiable():
     """With λ = 0 in an observed segment and 2ℓ+1 segments, Theorem 2.1 applies: every latent ✓."""
@@ -277,6 +303,39 @@ def test_background_stays_black():
     data = image(samples_per_segment=3, segments=7, size=16, seed=0)
     outside = data.mixing_params[0].sum(axis=0) == 0
     assert (data.x[:, :, outside] == 0).all()
+
+
+def test_images_beyond_the_memory_are_refused_and_within_it_are_made(monkeypatch):
+    """The check counts the pixels: with the memory given as one byte less than the float32 images alone,
+    350 images of 8 x 8 are refused; with ten times more they are made."""
+    pixels = 350 * 3 * 8 * 8 * 4  # 7 segments x 50 samples_per_segment, 3 channels, float32
+    monkeypatch.setattr(sizes, "physical_memory", lambda: pixels - 1)
+    with pytest.raises(DataError, match="350 images of size = 8 .* need about"):
+        image(samples_per_segment=50, segments=7, size=8)
+    monkeypatch.setattr(sizes, "physical_memory", lambda: 10 * pixels)
+    assert image(samples_per_segment=50, segments=7, size=8).x.nbytes == pixels
+
+
+def test_save_grid_refuses_images_that_are_not_rgb(tmp_path):
+    """A batch of one-channel images (N, 1, H, W) is not the RGB (N, 3, H, W) the grid paints: DataError, no file."""
+    data = image(samples_per_segment=2, segments=7, size=8)
+    with pytest.raises(DataError, match=r"save_grid needs images \(N, 3, H, W\), got x of shape \(14, 1, 8, 8\)"):
+        save_grid(replace(data, x=data.x[:, :1]), tmp_path / "g.png")
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_image_needs_a_sample_per_segment():
+    """samples_per_segment = 0 would make no images: a DataError naming it."""
+    with pytest.raises(DataError, match="samples_per_segment must be a positive integer, got 0"):
+        image(samples_per_segment=0, segments=7, size=8)
+
+
+@pytest.mark.parametrize("layout, name", [({"rows": 0}, "rows"), ({"cols": 0}, "cols")])
+def test_save_grid_needs_a_row_and_a_column(layout, name, tmp_path):
+    """A grid of no rows or no columns shows nothing: a DataError naming the argument, and no file."""
+    with pytest.raises(DataError, match=f"{name} must be a positive integer, got 0"):
+        save_grid(image(samples_per_segment=2, segments=7, size=8), tmp_path / "g.png", **layout)
+    assert not (tmp_path / "g.png").exists()
 
 
 def test_save_grid_writes_a_png_of_the_requested_layout(tmp_path):
@@ -392,6 +451,34 @@ def test_fmri_refuses_a_noise_scale_that_makes_x_non_finite(tmp_path, scale, mes
         warnings.simplefilter("error")
         with pytest.raises(DataError, match=message):
             fmri(tmp_path / "days.csv", noise_scale=scale)
+
+
+def test_fmri_without_noise_observes_the_mixed_latents_exactly(tmp_path):
+    """noise_scale = 0, the end of its range, gives x = f(z)."""
+    write_days(tmp_path / "days.csv")
+    data = fmri(tmp_path / "days.csv", noise_scale=0.0)
+    from identcheck.simulate import MLPMixing
+
+    np.testing.assert_array_equal(data.x, MLPMixing(data.mixing_params)(data.z))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"observed_dim": 2}, "observed_dim 2 < 3 regions"), ({"noise_scale": True}, "noise_scale must be"),
+    ({"edges": [("R0", "R1", "R2")]}, "must be a pair of column names"),
+    ({"edges": ["R0"]}, "must be a pair of column names")])
+def test_fmri_rejects_bad_arguments_naming_them(tmp_path, kwargs, message):
+    """Fewer observed dimensions than regions (no injective mixing), a boolean noise scale, an edge that is
+    not a pair of column names: DataErrors naming the argument."""
+    write_days(tmp_path / "days.csv")
+    with pytest.raises(DataError, match=message):
+        fmri(tmp_path / "days.csv", **kwargs)
+
+
+def test_fmri_refuses_a_column_of_zeros_as_constant(tmp_path):
+    """A region that is 0 every day is constant, like any other: it cannot be standardised."""
+    (tmp_path / "t.csv").write_text("a,b\n0,1\n0,2\n0,4\n")
+    with pytest.raises(DataError, match="column 1 is constant"):
+        fmri(tmp_path / "t.csv")
 
 
 def test_fmri_missing_file_is_a_data_error(tmp_path):

@@ -1,9 +1,13 @@
 """The learners' shared estimator interface (STYLE.md, scikit-learn conventions) on tiny random data."""
 
 import inspect
+import itertools
+import math
+import os
 import pickle
 import subprocess
 import sys
+from concurrent.futures import Future
 
 import numpy as np
 import torch
@@ -11,8 +15,14 @@ import pytest
 
 from identcheck.errors import DataError, IdentcheckError, NotFittedError, TrainingError
 from identcheck.learn import LEARNERS, PRESETS, CausalLearner, LatentCausalVAE, LatentLearner, make_learner
+from identcheck.learn import base as learn_base
 from identcheck.learn import training
+from identcheck.learn.baselines import PolynomialMechanisms
+from identcheck.learn.inputs import as_env_index, as_features
 from identcheck.learn.model import LatentVAE
+from identcheck.learn.params import check_params
+from identcheck.learn.screens import order_search_runs
+from identcheck.sizes import MAX_EPOCHS
 
 CAUSAL = [name for name, cls in LEARNERS.items() if issubclass(cls, CausalLearner)]
 TINY = dict(epochs=3, hidden=16, batch_size=64, progress=False)
@@ -53,6 +63,16 @@ def test_a_preset_sets_its_arguments_and_explicit_ones_win(preset):
 def test_an_unknown_preset_or_learner_is_named(method, match):
     with pytest.raises(IdentcheckError, match=match):
         make_learner(method, latent_dim=2)
+
+
+def test_the_no_edge_presets_differ_in_the_orders_they_screen_and_only_rotated_screens_rotations():
+    """PRESETS (registry.py): pretrained runs the no-edge stage's own order once, ordered screens all ℓ! orders,
+    greedy and rotated fill the slots greedily, and rotated alone adds the rotation screen."""
+    runs = {preset: order_search_runs(5, make_learner(f"latent_mlp:{preset}", latent_dim=5).order_search)
+            for preset in ("pretrained", "ordered", "greedy", "rotated")}
+    assert runs == {"pretrained": 1, "ordered": math.factorial(5), "greedy": order_search_runs(5, "greedy"),
+                    "rotated": order_search_runs(5, "greedy")}
+    assert [p for p in PRESETS if PRESETS[p].get("rotation_search_epochs")] == ["rotated"]
 
 
 @pytest.mark.parametrize("name", sorted(LEARNERS))
@@ -112,6 +132,44 @@ def test_invalid_hyperparameters_are_reported_at_fit(params, match, data):
     mutation audit, mut-learn)."""
     with pytest.raises(IdentcheckError, match=match):
         LatentCausalVAE(2, progress=False, **params).fit(*data)
+
+
+@pytest.mark.parametrize("key, accepted, refused", [
+    ("lr", 1e-300, 0.0), ("latent_dim", 1, 0), ("n_jobs", -1, -2), ("rotation_angles", [1e-9, 179.999], [180.0]),
+    ("validation_fraction", 0.999, 1.0)])
+def test_each_argument_bound_lies_where_its_message_puts_it(key, accepted, refused):
+    """`check_params` at each side of a bound: lr > 0, latent_dim >= 1, n_jobs >= 1 or -1 (every core),
+    rotation angles strictly between 0 and 180 degrees, validation_fraction < 1."""
+    params = dict(LatentCausalVAE(2).get_params(), likelihood="exact", rotation_search_epochs=2)
+    check_params(dict(params, **{key: accepted}), n_envs=3, n_samples=10**4)
+    with pytest.raises(IdentcheckError, match=f"{key} must be"):
+        check_params(dict(params, **{key: refused}), n_envs=3, n_samples=10**4)
+
+
+def test_a_fit_needs_two_rows_left_after_the_validation_split():
+    """Half of 3 rows rounds to 2 held out, leaving 1 (no spread to standardise by): a DataError; half of 4
+    leaves 2, enough."""
+    params = dict(LatentCausalVAE(2).get_params(), validation_fraction=0.5)
+    check_params(params, n_envs=1, n_samples=4)
+    with pytest.raises(DataError, match="3 sample\\(s\\) leave 1 to train on"):
+        check_params(params, n_envs=1, n_samples=3)
+
+
+@pytest.mark.parametrize("key", ["epochs", "pretrain_epochs", "order_search_epochs", "rotation_search_epochs"])
+def test_an_epoch_count_beyond_the_toolkits_bound_is_refused_before_any_training(key):
+    """MAX_EPOCHS (identcheck.sizes) bounds every stage: at the bound a fit is allowed, one past it is an
+    IdentcheckError naming the argument, not a fit that never ends."""
+    params = dict(LatentCausalVAE(2).get_params(), likelihood="exact", pretrain_epochs=1)
+    check_params(dict(params, **{key: MAX_EPOCHS}), n_envs=3, n_samples=100)
+    with pytest.raises(IdentcheckError, match=f"{key} = {MAX_EPOCHS + 1} is beyond the largest"):
+        check_params(dict(params, **{key: MAX_EPOCHS + 1}), n_envs=3, n_samples=100)
+
+
+def test_a_switch_must_be_a_boolean():
+    """post_nonlinear, early_stopping and progress are True or False: "no" is an error, not a truthy string."""
+    for key in ("post_nonlinear", "early_stopping", "progress"):
+        with pytest.raises(IdentcheckError, match=f"{key} must be True or False, got 'no'"):
+            check_params(dict(LatentCausalVAE(2).get_params(), **{key: "no"}), n_envs=3, n_samples=100)
 
 
 def test_an_explicit_cpu_device_fits_as_auto_does_without_a_gpu(data):
@@ -210,6 +268,40 @@ def test_a_malformed_one_hot_is_a_data_error(data):
         LatentCausalVAE(2, **TINY).fit(x, onehot)
 
 
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (0, 0)])
+def test_x_without_rows_or_columns_is_a_data_error_naming_its_shape(shape):
+    """An (N, d) array with N or d zero has nothing to learn from: one DataError naming the shape (an empty
+    array that got through would fail in numpy's max with a raw ValueError)."""
+    with pytest.raises(DataError, match=r"x must have shape \(N, d\) with N, d >= 1, got shape"):
+        as_features(np.zeros(shape))
+
+
+def test_the_float32_range_of_x_ends_at_its_largest_value():
+    """x trains in float32 after standardising: the largest float32 itself is in range, the next float64
+    above it is not."""
+    top = float(np.finfo(np.float32).max)
+    assert as_features([[top], [-top]]).max() == top
+    with pytest.raises(DataError, match="beyond the float32 range"):
+        as_features([[np.nextafter(top, np.inf)], [0.0]])
+
+
+def test_a_boolean_one_hot_u_gives_the_indices_of_its_ones():
+    """A one-hot u of booleans (np.eye(E, dtype=bool)[u]) is a one-hot like any other, and so is a 0/1 index."""
+    index = np.array([0, 2, 1, 2])
+    found, n_envs = as_env_index(np.eye(3, dtype=bool)[index], n_samples=4)
+    assert found.tolist() == index.tolist() and n_envs == 3
+    assert as_env_index(np.array([False, True, True, False]), n_samples=4)[0].tolist() == [0, 1, 1, 0]
+
+
+def test_the_environments_at_fit_can_be_as_many_as_the_rows_and_no_more():
+    """At fit E = max index + 1 may reach N (every row its own environment) but not exceed it: index N would
+    make E = N + 1, an environment without rows sizing the learner's tables."""
+    index, n_envs = as_env_index([2, 0, 1], n_samples=3)
+    assert index.tolist() == [2, 0, 1] and n_envs == 3
+    with pytest.raises(DataError, match="environment index 3 with only 3 rows"):
+        as_env_index([3, 0, 1], n_samples=3)
+
+
 def test_an_environment_unseen_at_fit_is_a_data_error(data):
     x, u = data
     learner = LatentCausalVAE(2, **TINY).fit(x, u)
@@ -242,6 +334,48 @@ def test_edge_strengths_on_the_fitted_rows_are_the_stored_ones(name, data):
     assert np.array_equal(learner.graph(0.1), learner.edge_strengths_ > 0.1)
     # strictly above the threshold: at 0 the edges the order rules out (strength exactly 0) stay out
     assert not learner.graph(0.0)[np.tril_indices(3)].any() and learner.graph(0.0)[np.triu_indices(3, 1)].all()
+
+
+@pytest.mark.parametrize("name", ["vae", "beta_vae"])
+def test_a_vae_encodes_x_alone_and_an_ivae_reads_u_too(name, data):
+    """q(z|x) of the (β-)VAE ignores u: the latents of the same rows under other environments are the same,
+    bit for bit; the iVAE's q(z|x,u) reads u (the control, which shows that relabelling u can change them)."""
+    x, u = data
+    other = (u + 1) % 4
+    vae = make_learner(name, latent_dim=2, **TINY).fit(x, u)
+    assert np.array_equal(vae.transform(x, other), vae.transform(x, u))
+    ivae = make_learner("ivae", latent_dim=2, **TINY).fit(x, u)
+    assert not np.allclose(ivae.transform(x, other), ivae.transform(x, u))
+
+
+def test_the_ivae_prior_moves_with_the_environment_and_the_vae_prior_is_standard(data):
+    """p(n|u) of the iVAE is a factorial Gaussian with (μ, log σ²) = MLP(u) (SPEC Eq. 6): its parameters differ
+    between the environments; the VAE's p(n) is N(0, I) in every one."""
+    envs = torch.arange(4)
+    ivae = make_learner("ivae", latent_dim=2, **TINY).fit(*data)
+    vae = make_learner("vae", latent_dim=2, **TINY).fit(*data)
+    with torch.no_grad():
+        mean, logvar = ivae.module_.structure.prior(envs)
+        standard = vae.module_.structure.prior(envs)
+    assert not torch.allclose(mean[0], mean[1]) and not torch.allclose(logvar[0], logvar[1])
+    assert all(torch.equal(part, torch.zeros(4, 2)) for part in standard)
+
+
+def test_a_polynomial_edge_weight_is_the_root_sum_square_of_the_monomials_holding_the_parent():
+    """`PolynomialMechanisms.edge_weights`: edge j → i weighs every coefficient of ĝ_i's monomials that contain
+    ẑ_j once, a_ji and b_jki for each pair {j, k} with j ≤ k < i or k ≤ j < i (ẑ_j² counted once), read
+    here monomial by monomial from the coefficients."""
+    torch.manual_seed(0)  # the control below needs non-zero coefficients, which a seeded init gives
+    structure = PolynomialMechanisms(3, 2, hidden=8, layers=2, reference_envs={2: [1]})
+    with torch.no_grad():
+        linear, quadratic = structure.coefficients()
+        weights = structure.edge_weights()
+    expected = torch.zeros_like(weights)
+    for j, i in itertools.product(range(3), repeat=2):
+        pairs = {tuple(sorted((j, k))) for k in range(3)}
+        expected[:, j, i] = (linear[:, j, i] ** 2 + sum(quadratic[:, a, b, i] ** 2 for a, b in pairs)).sqrt()
+    torch.testing.assert_close(weights, expected)
+    assert (weights[:, 0, 1] > 0).all() and (weights[1, :, 2] == 0).all()  # the control: edges, and a pin
 
 
 def test_a_reference_environment_outside_the_data_is_a_data_error(data):
@@ -550,6 +684,61 @@ def test_a_training_error_in_a_process_is_raised_as_in_one_process(data):
             learner.fit(*data)
         kept.append((str(raised.value), learner.transform(*data)))
     assert kept[0][0] == kept[1][0] and np.array_equal(kept[0][1], kept[1][1])
+
+
+class _InProcessPool:
+    """Stands in for the restarts' ProcessPoolExecutor: records its size and runs each job when it is submitted,
+    on a pickled copy of the job as a spawned process gets it (the learner is the process's own copy)."""
+
+    sizes: list[int] = []
+
+    def __init__(self, max_workers: int, mp_context: object = None):
+        _InProcessPool.sizes.append(max_workers)
+
+    def submit(self, fn, *args):
+        fn, args = pickle.loads(pickle.dumps((fn, args)))
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+@pytest.mark.parametrize("n_jobs, restarts", [(8, 2), (2, 3), (-1, 3)])
+def test_the_pool_has_a_process_per_job_at_most_one_per_restart_and_minus_one_takes_every_core(
+        n_jobs, restarts, data, monkeypatch):
+    """n_jobs processes, -1 one per CPU core, but never more than the restarts (base.py, n_jobs); and the fit
+    through the pool is the fit of n_jobs=1 (the pool runs in this process here, so no spawn cost)."""
+    monkeypatch.setattr(learn_base, "ProcessPoolExecutor", _InProcessPool)
+    _InProcessPool.sizes = []
+    pooled = LatentCausalVAE(2, restarts=restarts, n_jobs=n_jobs, device="cpu", **TINY).fit(*data)
+    cores = os.cpu_count() or 1
+    expected = min(restarts, cores if n_jobs == -1 else n_jobs)
+    assert _InProcessPool.sizes == ([expected] if expected > 1 else [])
+    one = LatentCausalVAE(2, restarts=restarts, device="cpu", **TINY).fit(*data)
+    assert pooled.restart_val_losses_ == one.restart_val_losses_
+    assert np.array_equal(pooled.transform(*data), one.transform(*data))
+
+
+@pytest.mark.parametrize("threads, expected", [(None, 1), (3, 3)])
+def test_a_restart_in_the_pool_runs_without_bars_on_its_own_threads(threads, expected, data, monkeypatch):
+    """Each process trains on `threads` torch threads (1 when None, whatever this process uses) and shows no
+    bars, which would interleave across processes; the learner that fits keeps its own setting."""
+    monkeypatch.setattr(learn_base, "ProcessPoolExecutor", _InProcessPool)
+    seen = []
+    restart = LatentLearner._restart
+
+    def spy(self, *args):
+        seen.append((torch.get_num_threads(), self.progress))
+        return restart(self, *args)
+
+    monkeypatch.setattr(LatentLearner, "_restart", spy)
+    learner = LatentCausalVAE(2, restarts=2, n_jobs=2, device="cpu", threads=threads,
+                              **{**TINY, "progress": True})
+    with learn_base.torch_threads(2):
+        learner.fit(*data)
+    assert seen == [(expected, False)] * 2 and learner.progress
 
 
 def test_a_script_without_the_main_guard_gets_a_clear_error_not_a_hang(tmp_path):

@@ -3,11 +3,13 @@ standardised without float32 loss, numpy-typed arguments through fit, repr, save
 kept model when a restart fails, and a warning for environments without rows. Tiny fits: 300 rows, 2 latents,
 3 epochs, hidden 8, on the CPU."""
 
+import inspect
+
 import numpy as np
 import pytest
 
 from identcheck.errors import IdentcheckError, IdentcheckWarning, TrainingError
-from identcheck.learn import IVAE, LatentCausalVAE, LatentLearner
+from identcheck.learn import IVAE, LEARNERS, LatentCausalVAE, LatentLearner
 
 KW = dict(epochs=3, hidden=8, progress=False, device="cpu", threads=1)
 
@@ -38,6 +40,17 @@ def test_a_rebuilt_learner_holds_the_very_argument_objects_as_sklearn_clone_requ
     copy = type(learner)(**params)
     assert params["reference_envs"] is references and params["lr"] is lr
     assert all(copy.get_params()[key] is value for key, value in params.items())
+
+
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_every_learner_stores_every_argument_it_is_given(name):
+    """scikit-learn's rule for every learner, β-VAE's own constructor included (it re-declares the shared
+    signature to change beta's default and passes each argument on): one distinct object per argument, and
+    `get_params` hands back that very object under its name."""
+    names = [p for p in inspect.signature(LEARNERS[name].__init__).parameters if p != "self"]
+    given = {key: object() for key in names}
+    params = LEARNERS[name](**given).get_params()
+    assert list(params) == names and all(params[key] is given[key] for key in names)
 
 
 def test_set_params_stores_values_unchanged_and_returns_self(data):

@@ -8,10 +8,11 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch.nn import functional as F
 
 from identcheck.errors import DataError, IdentcheckError
 from identcheck.learn import IVAE, PRESETS, LatentCausalVAE, make_learner, mpc
-from identcheck.learn.flows import SmoothLeakyFlow
+from identcheck.learn.flows import INITIAL_SLOPE, SmoothLeakyFlow
 from identcheck.learn.latent_mlp import MLPMechanisms
 from identcheck.learn.model import LatentFlow
 
@@ -44,6 +45,64 @@ def test_the_flow_log_determinant_is_that_of_its_jacobian(seed, dim, depth, shar
     for row, value in zip(x, log_det):
         jac = torch.autograd.functional.jacobian(lambda r: flow(r[None])[0][0], row)
         assert float(value) == pytest.approx(float(torch.linalg.slogdet(jac)[1]), abs=1e-9)
+
+
+def test_a_fresh_flow_fixes_zero_and_bends():
+    """σ(h) = a·h + (1 − a)·τ·(softplus(h/τ) − log 2) (flows.py) has σ(0) = 0, so a fresh flow (biases 0) maps
+    0 to 0; its units start at slope a = 1/2, so it is not linear: F(x) + F(−x) ≠ 0, which a linear map
+    would give exactly."""
+    flow = SmoothLeakyFlow(3, depth=2, generator=torch.Generator().manual_seed(0)).double()
+    x = torch.randn(8, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    with torch.no_grad():
+        zero, _ = flow(torch.zeros(1, 3, dtype=torch.float64))
+        bend = flow(x)[0] + flow(-x)[0]
+    assert torch.equal(zero, torch.zeros(1, 3, dtype=torch.float64))
+    assert bend.abs().max() > 0.1
+    # one unit, at its documented start: slope INITIAL_SLOPE and sharpness τ = 1, between maps of ±1
+    unit = SmoothLeakyFlow(1, depth=1, generator=torch.Generator().manual_seed(0)).double()
+    (w0, w1), h = (float(w.detach()) for w in unit.weights), torch.linspace(-3, 3, 7, dtype=torch.float64)[:, None]
+    a = INITIAL_SLOPE
+    with torch.no_grad():
+        torch.testing.assert_close(unit(h)[0], w1 * (a * w0 * h + (1 - a) * (F.softplus(w0 * h) - math.log(2))))
+
+
+def test_the_flow_is_its_linear_maps_between_units_that_sharpen_into_leaky_relus():
+    """ẑ = W_2 σ(W_1 σ(W_0 x + b_0) + b_1) + b_2 (flows.py), and as the sharpness τ -> 0 every unit becomes a
+    leaky ReLU of its slope a, its log σ' becoming log a below 0 and 0 above. At τ = 1e-4 each unit is
+    within τ·log 2 ≈ 7e-5 of the leaky ReLU (the margin 1e-3), and the log-determinant is the maps' plus
+    the units' log-slopes."""
+    flow = SmoothLeakyFlow(3, depth=2, generator=torch.Generator().manual_seed(0)).double()
+    maps = [torch.tensor([[1.0, 0.5, 0.0], [0.0, 1.0, -0.3], [0.2, 0.0, 1.0]], dtype=torch.float64) * c
+            for c in (1.0, -0.8, 1.3)]
+    shifts = [torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64) * c for c in (1.0, 2.0, -1.0)]
+    slope = torch.tensor([[0.2, 0.5, 0.8], [0.3, 0.6, 0.9]], dtype=torch.float64)
+    with torch.no_grad():
+        for w, b, m, s in zip(flow.weights, flow.biases, maps, shifts):
+            w.copy_(m)
+            b.copy_(s)
+        flow.log_slope.copy_(slope.log())
+        flow.log_sharpness.fill_(math.log(1e-4))
+        x = torch.tensor([[-2.0, 1.5, -0.7], [0.9, -1.1, 2.2]], dtype=torch.float64)
+        z, log_det = flow(x)
+    h = x
+    expected_log_det = sum(torch.linalg.slogdet(m)[1] for m in maps).expand(2)
+    for k, (m, s) in enumerate(zip(maps, shifts)):
+        h = h @ m.T + s
+        if k < len(slope):
+            expected_log_det = expected_log_det + torch.where(h < 0, slope[k].log(), 0.0).sum(1)
+            h = torch.where(h < 0, slope[k] * h, h)
+    torch.testing.assert_close(z, h, atol=1e-3, rtol=0)
+    torch.testing.assert_close(log_det, expected_log_det, atol=1e-3, rtol=0)
+
+
+def test_the_flow_starts_from_the_orthogonal_maps_of_its_generator():
+    """Each square map starts as nn.init.orthogonal_ would draw it from the same generator (flows.py keeps
+    those values, which the stored benchmark runs were trained from): a Haar-random orthogonal matrix with
+    QR's signs fixed, each map from the generator's next draws."""
+    flow = SmoothLeakyFlow(3, depth=2, generator=torch.Generator().manual_seed(5))
+    reference = torch.Generator().manual_seed(5)
+    for w in flow.weights:
+        torch.testing.assert_close(w.detach(), torch.nn.init.orthogonal_(torch.empty(3, 3), generator=reference))
 
 
 def test_the_exact_density_integrates_to_one():

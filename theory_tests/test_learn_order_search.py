@@ -18,7 +18,8 @@ from identcheck.learn import LatentCausalVAE
 from identcheck.learn.flows import SmoothLeakyFlow
 from identcheck.learn.latent_mlp import MLPMechanisms
 from identcheck.learn.model import ConditionalPrior, LatentFlow
-from identcheck.learn.training import train
+from identcheck.learn.screens import search_orders
+from identcheck.learn.training import TrainSettings, train
 
 ORDER = (2, 0, 1)
 SEARCH = dict(hidden=16, batch_size=64, progress=False, likelihood="exact", pretrain_epochs=3, epochs=3,
@@ -122,6 +123,32 @@ def test_the_search_keeps_the_best_order_and_goes_on_from_its_short_run(data, ro
         model.permute_slots(order)
         _assert_same_state(call["start"], model.state_dict(), order)
     _assert_same_state(calls[-1]["start"], short[best]["end"], "full stage")
+
+
+def _scripted_train(runs):
+    """A stand-in for the training loop that trains nothing and reports, call by call, a scripted history of
+    held-out objectives and the epoch it kept."""
+    script = iter(runs)
+
+    def scripted_train(module, x, env, settings, history, **kwargs):
+        val_loss, kept = next(script)
+        history.update(train_loss=list(val_loss), val_loss=list(val_loss), seconds=[1.0] * len(val_loss))
+        return kept
+
+    return scripted_train
+
+
+def test_an_order_scores_the_kept_epoch_of_its_short_run_not_its_last(route_training):
+    """The screen scores each order by its short run's best held-out objective, the one of the epoch the run
+    kept: order (0, 1) kept 0.5 and ended at 3.0, order (1, 0) kept 0.9; (0, 1) wins."""
+    route_training(_scripted_train([([0.5, 3.0], 1), ([1.0, 0.9], 2)]))
+    model, (x, env) = LatentFlow(MLPMechanisms(2, 4, hidden=8, layers=2), SmoothLeakyFlow(
+        2, depth=1, generator=torch.Generator().manual_seed(0))), _tensors()
+    settings = TrainSettings(epochs=2, lr=1e-3, batch_size=64, schedule="constant", clip_grad=5.0,
+                             early_stopping=True, patience=2, validation_fraction=0.2, progress=False, seed=0,
+                             beta=1.0, obs_var=0.01, sparsity=0.0)
+    found = search_orders(model, x[:, :2], env, settings, "exhaustive")
+    assert found == {"slot_order": [0, 1], "searched_orders": [[0, 1], [1, 0]], "order_val_loss": [0.5, 0.9]}
 
 
 def test_the_greedy_search_fills_the_slots_from_the_root_down(route_training):

@@ -12,6 +12,7 @@ on mean objectives, 1e-6 nats on the paired gain's mean.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -21,7 +22,9 @@ from identcheck.errors import IdentcheckError
 from identcheck.learn import LatentCausalVAE, make_learner
 from identcheck.learn.flows import SmoothLeakyFlow
 from identcheck.learn.latent_mlp import MLPMechanisms
-from identcheck.learn.model import LatentFlow
+from identcheck.learn.model import ConditionalPrior, LatentFlow
+from identcheck.learn.screens import paired_gain_z, search_rotations
+from identcheck.learn.training import TrainSettings, snapshot
 
 SCREEN = dict(hidden=16, batch_size=64, progress=False, likelihood="exact", epochs=3, rotation_search_epochs=4,
               rotation_angles=(45.0, 90.0))
@@ -199,6 +202,68 @@ def test_the_gain_z_is_the_paired_difference_of_the_kept_short_runs_on_the_held_
     # float32 rows: the two evaluations' means may differ by rounding, about 1e-7 nats; 1e-6 nats in z units
     assert learner.history_["rotation_gain_z"] == pytest.approx(z, abs=1e-6 / se)
     assert z != 0.0  # control: the two kept runs differ, so the z is not trivially 0
+
+
+def test_a_rotation_scores_the_kept_epoch_of_its_short_run_not_its_last(route_training):
+    """The screen scores each rotation by its short run's best held-out objective, the one of the epoch the run
+    kept: the unrotated run kept 0.5 and ended at 3.0, the 90° rotation kept 0.9; the unrotated run is best."""
+    runs = iter([([0.5, 3.0], 1), ([1.0, 0.9], 2)])
+
+    def scripted_train(module, x, env, settings, history, **kwargs):
+        val_loss, kept = next(runs)
+        history.update(train_loss=list(val_loss), val_loss=list(val_loss), seconds=[1.0] * len(val_loss))
+        return kept
+
+    route_training(scripted_train)
+    model = LatentFlow(MLPMechanisms(2, 4, hidden=8, layers=2), SmoothLeakyFlow(
+        2, depth=1, generator=torch.Generator().manual_seed(0)))
+    gen = torch.Generator().manual_seed(1)
+    x, env = torch.randn(100, 2, generator=gen), torch.randint(0, 4, (100,), generator=gen)
+    settings = TrainSettings(epochs=2, lr=1e-3, batch_size=64, schedule="constant", clip_grad=5.0,
+                             early_stopping=True, patience=2, validation_fraction=0.2, progress=False, seed=0,
+                             beta=1.0, obs_var=0.01, sparsity=0.0)
+    found, kept = search_rotations(model, x, env, settings, [90.0])
+    assert found["rotation_val_loss"] == [0.5, 0.9]
+    assert kept["unrotated"][:2] == (0.5, (0, 1, 0.0)) and kept["rotated"][:2] == (0.9, (0, 1, 90.0))
+
+
+class _ConstantObjective(torch.nn.Module):
+    """A stand-in for a `LatentFlow` whose objective on every row is its one parameter, ``level``."""
+
+    def __init__(self):
+        super().__init__()
+        self.level = torch.nn.Parameter(torch.zeros(()))
+        self.structure = SimpleNamespace(penalty=lambda: torch.zeros(()))
+
+    def neg_log_likelihood(self, x, env):
+        return self.level.expand(x.shape[0])
+
+
+def test_a_gain_without_spread_is_infinitely_many_standard_errors_of_its_sign():
+    """`paired_gain_z` when the rows' paired differences have no spread, every row gaining the same or a single
+    row: +inf when the candidate is better, -inf when it is worse, 0 when they are equal."""
+    module = _ConstantObjective()
+    worse, better = {"level": torch.tensor(1.0)}, {"level": torch.tensor(0.0)}
+    x, env = torch.zeros(5, 2), torch.zeros(5, dtype=torch.long)
+    for rows in (5, 1):
+        assert paired_gain_z(module, worse, better, x[:rows], env[:rows], 0.0) == math.inf
+        assert paired_gain_z(module, better, worse, x[:rows], env[:rows], 0.0) == -math.inf
+        assert paired_gain_z(module, worse, worse, x[:rows], env[:rows], 0.0) == 0.0
+
+
+def test_the_paired_gain_is_an_evaluation_that_leaves_the_noise_floor_schedule_alone():
+    """`paired_gain_z` scores states; it does not train. A model handed over in training mode with a noise floor
+    on (its std widened for the first `steps` training evaluations of the prior) keeps the floor's count at 0."""
+    torch.manual_seed(0)  # the prior's init: the control needs two states that differ, which halving gives
+    model = LatentFlow(ConditionalPrior(2, 2, hidden=8, layers=2),
+                       SmoothLeakyFlow(2, depth=1, generator=torch.Generator().manual_seed(0)))
+    model.structure.anneal_floor(1.0, 10)
+    model.train()
+    x, env = torch.randn(50, 2, generator=torch.Generator().manual_seed(1)), torch.arange(50) % 2
+    fitted = snapshot(model)
+    blurred = {k: v * 0.5 for k, v in fitted.items()}
+    assert paired_gain_z(model, fitted, blurred, x, env, 0.0) != 0.0  # control: the two states differ
+    assert model.structure.floor_taken == 0
 
 
 def test_the_screen_survives_save_and_load_and_the_preset_names_it(data, tmp_path):
