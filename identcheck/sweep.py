@@ -176,6 +176,8 @@ def _spec_text(entry: Any, folder: Path, source: str, key: str) -> str:
     name = entry.removeprefix("examples/")
     if name in example_names():
         return example_path(name).read_text(encoding="utf-8")
+    if path.is_dir():
+        raise _fail(source, key, f"{path} is a folder, not a spec file")
     raise _fail(source, key, f"no spec file {path} and no built-in example {name!r}")
 
 

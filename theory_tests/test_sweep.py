@@ -205,6 +205,14 @@ def test_a_missing_or_unknown_sweep_key_is_named(tmp_path, edit, message):
     assert f"{path}: {message}" in result.stderr, result.stderr
 
 
+def test_a_spec_entry_that_is_a_folder_is_named_a_folder(tmp_path):
+    """Found in a review: a folder among the specs read "no spec file specs and no built-in example
+    'specs'", as if nothing were there."""
+    (tmp_path / "specs").mkdir()
+    with pytest.raises(SpecError, match=r"sweep\.specs\[0\]: .*specs is a folder, not a spec file"):
+        load_sweep(write_sweep(tmp_path, specs=("specs",)))
+
+
 def test_a_yaml_error_in_a_sweep_file_names_the_line(tmp_path):
     """As a spec's YAML error does (test_spec_loader): the line and column, not only the problem."""
     path = tmp_path / "sweep.yaml"

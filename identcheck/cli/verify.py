@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="correlation an identifiable node must reach (default 0.9)")
     parser.add_argument("--plot", type=non_empty_path, metavar="IMAGE",
                         help="also draw verdicts vs recovery and the learned graph into this file; its suffix "
-                             "names the format (.png, .pdf, .svg, ...), checked before the fit")
+                             "names the format (.png, .pdf, .svg, ...; PNG without one), checked before the fit")
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text",
                         help="text for people (default), json (CONTRACT §4), or markdown")
     parser.set_defaults(run=run)

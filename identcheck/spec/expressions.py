@@ -274,6 +274,13 @@ def _quoted(value: Any, width: int = 80) -> str:
     return text if len(text) <= width else f"{text[:width - 5]}...{text[-1]} ({len(str(value)):,} characters)"
 
 
+#: sympy's truth-valued classes, as a TypeError names them when one meets arithmetic ((u*z1 > 0)*u)
+_TRUTH_VALUES = (r"'(StrictGreaterThan|StrictLessThan|GreaterThan|LessThan|Equality|Unequality|And|Or|Not|Xor|"
+                 r"BooleanTrue|BooleanFalse)'")
+_TRUTH_HINT = ("a comparison is a truth value, not a number: write Heaviside(a - b) for a > b, or "
+               "Piecewise((value, condition), (otherwise, True))")
+
+
 def parse_expression(value: Any, allowed: Mapping[str, sp.Symbol], *, source: str, key: str) -> sp.Expr:
     """Parse a number or an expression string whose free symbols must all be in `allowed`.
 
@@ -302,9 +309,12 @@ def parse_expression(value: Any, allowed: Mapping[str, sp.Symbol], *, source: st
                 raise SpecError(f"'{called[0]}' is called as a function in {shown}, but here it names a latent, "
                                 f"a parameter or u: rename it", source=source, key=key) from None
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if isinstance(exc, TypeError) and re.search(_TRUTH_VALUES, detail):  # (u*z1 > 0)*u, Eq(u, 1)*z1
+                detail = _TRUTH_HINT
             raise SpecError(f"cannot parse expression {shown} ({detail})", source=source, key=key) from None
     if not isinstance(expr, sp.Expr):
-        raise SpecError(f"{shown} is not an arithmetic expression", source=source, key=key)
+        hint = f" ({_TRUTH_HINT})" if isinstance(expr, sp.logic.boolalg.Boolean) else ""
+        raise SpecError(f"{shown} is not an arithmetic expression{hint}", source=source, key=key)
     undefined = sorted(str(f.func) for f in expr.atoms(AppliedUndef))
     if undefined:
         raise SpecError(f"unknown function '{undefined[0]}' in {shown}", source=source, key=key)

@@ -273,6 +273,8 @@ class _Builder:
         name = default_name if data.get("name") is None else data["name"]  # `name:` left empty is no name
         if not isinstance(name, str) or not name:
             raise self.fail("name", "expected a non-empty string")
+        if not name.isprintable():  # a line break or control character splits the reports' one-line header
+            raise self.fail("name", f"expected one line of printable text, got {name!r}")
         latents = self.latents(data["latents"])
         env = self.environments(data["environments"], latents)
         parameters = self.parameters(data.get("parameters") or {}, latents, env)
