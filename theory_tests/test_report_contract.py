@@ -12,6 +12,7 @@ import yaml
 
 import identcheck
 from identcheck.examples import example_path
+from identcheck.report import TEXT_WIDTH
 
 CONTRACT_EDGE_KEYS = ["parent", "child", "status", "vanishes_at", "nonzero_at", "extrapolated", "method", "reason"]
 
@@ -168,3 +169,72 @@ def test_markdown_cells_line_up_with_their_headers_and_escape_table_syntax():
     assert lines[0] == "# identcheck report: C13 \\| \\*draft\\*"
     header = lines.index("| edge | status | vanishes at | non-zero at | extrapolated | method | reason |")
     assert lines[header + 2].startswith("| z1 -> z2 | holds | - | 0 | True | symbolic | ")
+
+
+def test_text_report_lists_every_edge_under_iv_wrapped_to_the_text_width() -> None:
+    """Each edge of (iv) is one block under the (iv) line, before the nodes: parent -> child, status, method,
+    reason; a long reason wraps to TEXT_WIDTH with its continuation indented under the edge."""
+    report = identcheck.check(identcheck.load_example("C7"))
+    lines = str(report).splitlines()
+    iv, first_node = next(k for k, line in enumerate(lines) if line.startswith("  (iv)")), lines.index("")
+    starts = [k for k, line in enumerate(lines) if line.startswith("    z") and " -> " in line]
+    assert [lines[k].split(":")[0] for k in starts] == ["    z1 -> z3", "    z2 -> z3"]
+    assert iv < starts[0] < starts[1] < first_node
+    assert lines[starts[0]].startswith("    z1 -> z3: holds (symbolic): dg_z3/dz1 = u vanishes identically")
+    assert lines[starts[1]].startswith("    z2 -> z3: fails (symbolic): dg_z3/dz2 = 0.8 does not vanish")
+    assert lines[starts[0] + 1].startswith("      ") and not lines[starts[0] + 1].startswith("       ")
+    assert max(len(line) for line in lines) <= TEXT_WIDTH
+
+
+def test_text_report_header_counts_latents_and_environments() -> None:
+    """The first line: the name, the numbers of latents and of observed environments, the edges."""
+    assert str(identcheck.check(identcheck.load_example("C7"))).splitlines()[0] == \
+        "identcheck: C7: 3 latents, 7 environments, edges z1->z3, z2->z3"
+
+
+def test_text_report_names_an_extrapolated_reference() -> None:
+    """C13_extrapolated: z2's only reference is the unobserved zero u = 0.6 of the domain, said as such."""
+    text = str(identcheck.check(identcheck.load_example("C13_extrapolated")))
+    assert "\n  extrapolated reference (unobserved): u = 0.6\n" in text
+
+
+def test_markdown_report_ends_with_the_remark_2_8_partition() -> None:
+    """Remark 2.8: the last line of the markdown names the identifiable latents, then the rest."""
+    md = identcheck.check(identcheck.load_example("C7")).to_markdown()
+    assert md.endswith("\nRemark 2.8 partition: identifiable z1, z2; the rest z3.\n")
+
+
+def test_markdown_cells_keep_a_line_break_of_the_text_on_one_line() -> None:
+    """A line break in a name or a reason would end a table row or the title: it becomes a space."""
+    spec = identcheck.load_example("C1").spec
+    md = identcheck.check(identcheck.from_dict(spec | {"name": "C1\nsecond line"})).to_markdown()
+    assert md.splitlines()[0] == "# identcheck report: C1 second line"
+
+
+def test_edge_objects_carry_the_nonzero_point_of_their_witness() -> None:
+    """Each edge object's nonzero_point is the parents' point where the derivative is non-zero at nonzero_at
+    (SPEC §5 step 5, "a non-zero witness (u'', p)"), as the Python result holds it."""
+    report = identcheck.check(identcheck.load_example("C7"))
+    edges = report.to_dict()["assumptions"]["iv"]["edges"]
+    for edge, result in zip(edges, report.assumptions["iv"].edges):
+        assert edge["nonzero_point"] == dict(result.nonzero_point)
+        assert set(edge["nonzero_point"]) == {"z1", "z2"}  # a point of z3's parents
+
+
+def test_iii_keys_stay_in_the_json_when_iii_cannot_be_computed() -> None:
+    """CONTRACT §2 keys of (iii) are always there: null where (iii) has no such value (natural parameters
+    beyond the float range leave rank, environments and condition number unknown; 2*l = 4 is still required)."""
+    spec = identcheck.load_example("C1").spec
+    noise = {**spec["noise"], "params": {**spec["noise"]["params"], "z2": {"mean": "1e308*sin(u)", "std": "1/2"}}}
+    iii = identcheck.check(identcheck.from_dict(spec | {"noise": noise})).to_dict()["assumptions"]["iii"]
+    assert iii["status"] == "unknown"
+    assert iii["required"] == 4  # 2*l, known without the numbers
+    assert {key: iii[key] for key in ("rank", "environments", "condition_number")} == dict.fromkeys(
+        ("rank", "environments", "condition_number"))
+
+
+def test_nodes_follow_the_spec_order_of_the_latents() -> None:
+    """CONTRACT §1: the latents' order is the user's; the node objects keep it (here not a causal order)."""
+    spec = identcheck.load_example("C7").spec
+    report = identcheck.check(identcheck.from_dict(spec | {"latents": ["z3", "z2", "z1"]})).to_dict()
+    assert list(report["nodes"]) == report["latents"] == ["z3", "z2", "z1"]

@@ -27,8 +27,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -37,6 +39,7 @@ import identcheck
 from identcheck.cli import main
 from identcheck.errors import IdentcheckError, SpecError
 from identcheck.examples import example_path
+from identcheck.spec.expressions import mpmath_function, switch_arguments
 from identcheck.testing import examples
 
 _EXPRESSIONS = (
@@ -167,7 +170,9 @@ def test_a_heaviside_mechanism_is_decided_through_its_dirac_delta():
 @pytest.mark.parametrize("gbar", ["t + Heaviside(t)*t", "Max(t, 2*t)", "Piecewise((t, t < 1), (2*t - 1, True))",
                                   "t + Abs(t - 1/3)/2", "sign(t)*Abs(t)**(1/3)", "t**201", "t*exp(t**2)",
                                   "exp(exp(t))", "sign(t)*Abs(t)**(1/1000)",
-                                  "t + Piecewise((exp(-1/t), t > 0), (0, True))", "t + 1/(1 + exp(-1000*t))"])
+                                  "t + Piecewise((exp(-1/t), t > 0), (0, True))", "t + 1/(1 + exp(-1000*t))",
+                                  "t + 2*Heaviside(t) - sign(t)",
+                                  "t + sign(t)*t/2 + Heaviside(t - 10**-70)*(t - 10**-70)"])
 def test_a_continuous_strictly_monotone_post_nonlinearity_is_accepted_with_its_kinks(gbar):
     """Corollary 3.1 needs gbar invertible with gbar' != 0 almost everywhere (SPEC §3), so a kink (slope 1,
     then 2), a vertical tangent (the inverse of t**3) and a derivative that overflows float64 are allowed.
@@ -177,7 +182,9 @@ def test_a_continuous_strictly_monotone_post_nonlinearity_is_accepted_with_its_k
     t + exp(-1/t)·H(t) refused as jumps: a numeric two-step probe overrode the exact one-sided limit, and
     sympy cannot evaluate exp(-1/t) at 0, where that probe now decides; and the steep logistic step, whose
     derivative is inf/inf in floats at 10371 grid points, more than the 2000 sympy evaluated: mpmath reads
-    them now.)"""
+    them now.) Two jumps that cancel (2*Heaviside(t) - sign(t) is 1 on both sides of 0) leave gbar continuous
+    only if each side's switches take that side's values; a switch 1e-70 beside another (closer than the
+    1e-60 step to a side) keeps its own value at the other (a mutation audit found both untested)."""
     spec = yaml.safe_load(example_path("C14").read_text())
     spec["post_nonlinear"] = {"z2": gbar}
     assert identcheck.from_dict(spec).post_nonlinear["z2"] is not None
@@ -193,13 +200,17 @@ def test_a_continuous_strictly_monotone_post_nonlinearity_is_accepted_with_its_k
     ("t + floor(t)", "floor, ceiling or frac of t"), ("t + 1e-30*Heaviside(t)", "jumps at t = 0"),
     ("Piecewise((t, t < 0), (t + 10**-40, True))", "jumps at t = 0"),
     ("t + Heaviside(t**3 - 2)", "jumps at t = 2**(1/3)"),
-    ("t + Piecewise((1 + exp(-1/t), t > 0), (0, True))", "jumps at t = 0")])
+    ("t + Piecewise((1 + exp(-1/t), t > 0), (0, True))", "jumps at t = 0"),
+    ("t + Heaviside(t - 10)*Heaviside(sin(t))", "jumps at t = 4*pi"),
+    ("t + Heaviside(t + sin(t) - 1)", "the zeros of t + sin(t) - 1, where it switches, cannot be located")])
 def test_a_post_nonlinearity_that_jumps_is_refused_wherever_the_jump_lies(gbar, where):
     """A jump leaves x a discontinuous function of gbar^-1(z), outside assumption (i)'s continuous mixing, and a
     downward one is not injective. Until stop 46 only jumps on the scan grid were seen: a jump at t = 0.00013
     (written with Heaviside or Piecewise), the point discontinuity at t = 1 (gbar(1) = gbar(0)) and tan, with a
     pole between grid points, were accepted. The switch points are now solved, and each side's limit is
-    compared with gbar there exactly, so a jump of 1e-40 beside a slope of 1 counts too."""
+    compared with gbar there exactly, so a jump of 1e-40 beside a slope of 1 counts too. A switch that repeats
+    (sin(t) = 0) is checked at every point in [-50, 50], not only the first (here 0, pi, 2*pi and 3*pi lie
+    below 10, where the jump is switched off); a switch sympy cannot locate is no proof of continuity."""
     spec = yaml.safe_load(example_path("C14").read_text())
     spec["post_nonlinear"] = {"z2": gbar}
     with pytest.raises(SpecError, match=rf"post_nonlinear\.z2: gbar\(t\) = .* {re.escape(where)}"):
@@ -277,3 +288,42 @@ def test_the_python_entry_points_name_an_argument_of_the_wrong_kind(call, match)
     or a seed the checker cannot use (they raised AttributeError, numpy's ValueError or TypeError)."""
     with pytest.raises(IdentcheckError, match=match):
         call()
+
+
+@pytest.mark.parametrize("gbar", ["3", "sin(t)**2 + cos(t)**2"])
+def test_a_constant_post_nonlinearity_is_refused(gbar: str) -> None:
+    """A constant gbar (written as one, or an identity sympy folds to one) maps every t to one value: not
+    invertible. Its derivative is exactly 0, a polynomial without a sign change, so only the test for a
+    derivative that is 0 everywhere refuses it."""
+    spec = yaml.safe_load(example_path("C14").read_text())
+    spec["post_nonlinear"] = {"z2": gbar}
+    with pytest.raises(SpecError, match=r"post_nonlinear\.z2: gbar\(t\) = .* is not invertible"):
+        identcheck.from_dict(spec)
+
+
+def _up_to_sign(exprs: list[sp.Expr]) -> set[frozenset[sp.Expr]]:
+    return {frozenset({sp.expand(e), sp.expand(-e)}) for e in exprs}
+
+
+def test_switch_points_of_an_expression_are_its_jumps_and_with_kinks_its_bends() -> None:
+    """`switch_arguments`, shared by the post-nonlinear check (jumps only) and the (ii) fold scales (kinks
+    too): the argument of a Heaviside or sign and each relation of a Piecewise as lhs - rhs, where it may
+    jump; with kinks also the argument of an Abs and every pairwise difference of a Max's or Min's arguments,
+    where it bends (zeros compared: each up to its sign)."""
+    t = sp.Symbol("t", real=True)
+    expr = sp.sign(t - 2) + sp.Heaviside(t + 4) + sp.Piecewise((t, t < 3), (0, True)) + sp.Abs(t + 1) \
+        + sp.Min(t, 2 * t, 5)
+    jumps = [t - 2, t + 4, t - 3]
+    bends = [t + 1, t - 2 * t, t - 5, 2 * t - 5]
+    assert _up_to_sign(switch_arguments(expr, kinks=False)) == _up_to_sign(jumps)
+    assert _up_to_sign(switch_arguments(expr)) == _up_to_sign(jumps + bends)
+
+
+def test_mpmath_function_takes_its_arguments_in_the_order_given() -> None:
+    """`mpmath_function` lambdifies for mpmath, arguments in the order of `symbols`, at the working precision
+    (1/3 to 50 digits, where float64 would stop at 16)."""
+    a, b = sp.symbols("a b", real=True)
+    fn = mpmath_function([a, b], [a - 2 * b, a / 3])
+    with mpmath.workdps(50):
+        difference, third = fn(mpmath.mpf(1), mpmath.mpf(0))
+        assert difference == 1 and abs(third - mpmath.mpf(1) / 3) < mpmath.mpf(10) ** -45

@@ -337,3 +337,30 @@ def test_the_jump_check_stays_in_a_support_that_is_not_a_product():
                          "mechanisms": {"z3": "z1", "z2": mechanism}})
         result = check_edge(scm, "z1", "z2")
         assert (result.status, result.vanishes_at) == ("holds", (0,)), mechanism
+
+
+@pytest.mark.parametrize("factors, listed", [
+    ("", "u in {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12},"),
+    ("(u**2 - 2)*", "u in {1, sqrt(2), 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ...} (13 in all),")])
+def test_a_long_zero_set_is_listed_in_increasing_order_up_to_twelve_points(factors: str, listed: str) -> None:
+    """The zeros in the domain [0, 16] of (u - 1)*...*(u - 12), none observed: twelve points are listed in full;
+    with the factor u**2 - 2 there are thirteen, and the reason lists the twelve smallest in increasing order
+    (sqrt(2) between 1 and 2, where sympy's own order of a set puts it after the integers) and a count."""
+    mechanism = factors + "*".join(f"(u - {k})" for k in range(1, 13)) + "*z1"
+    data = spec(mechanism, values=(0, 13, 14, 15, 16))
+    data["environments"]["domain"] = [0, 16]
+    result = check_edge(from_dict(data), "z1", "z2")
+    assert result.status == "holds" and result.extrapolated
+    assert f"vanishes identically at {listed} inside the declared domain [0, 16]" in result.reason
+
+
+def test_observed_points_of_a_long_zero_set_are_not_extrapolated_ones() -> None:
+    """Thirteen zeros in the domain [0, 16], of which u = 1 is observed: the edge holds there, and its
+    extrapolated zeros are the others only, among them 1 + 1e-12, which is within 1e-9 of the observed 1 but
+    is not 1 (a zero set of more than twelve points takes `_unobserved`'s fast path)."""
+    mechanism = "*".join(f"(u - {k})" for k in range(1, 13)) + "*(u - 1.000000000001)*z1"
+    data = spec(mechanism, values=(1, 13, 14, 15, 16))
+    data["environments"]["domain"] = [0, 16]
+    result = check_edge(from_dict(data), "z1", "z2")
+    assert result.status == "holds" and not result.extrapolated and result.vanishes_at == (1,)
+    assert result.extrapolated_zeros == (1.000000000001, *map(float, range(2, 11)))

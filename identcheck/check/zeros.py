@@ -971,6 +971,14 @@ def scan_zero_set(
     # expanded terms makes sign changes of its own)
     value = direct(*arrays_at(us))[0]
     usable = [k for k in range(value.shape[1]) if np.all(np.isfinite(value[:, k]))][:tracked]
+    # a lone grid value where the unexpanded expression is 0.0 at every probe is a candidate as well: the
+    # rounding of the expanded terms leaves a single term its full size (tanh((u - 1/10)**2*z1) at the float
+    # 0.1: 1.7e-18*z1 inside the tanh, relative residual 1), and an even-order zero neither changes sign nor
+    # is a local minimum of a size above 0
+    finite_value = np.isfinite(value)
+    flat = np.all(np.where(finite_value, value, 0.0) == 0, axis=1) & (finite_value.sum(axis=1) >= MIN_FINITE_PROBES)
+    lone = flat & ~np.concatenate([[False], flat[:-1]]) & ~np.concatenate([flat[1:], [False]])
+    hits += [j for j in np.flatnonzero(lone).tolist() if worst[j] > tol]
     crossings = [(k, j) for k in usable
                  for j in np.flatnonzero(np.sign(value[:-1, k]) * np.sign(value[1:, k]) < 0)[:max_candidates]]
     stretches = [(k, a, b) for k in usable for a, b in _zero_stretches(value[:, k])[:max_candidates]]
