@@ -172,7 +172,8 @@ def test_a_heaviside_mechanism_is_decided_through_its_dirac_delta():
                                   "exp(exp(t))", "sign(t)*Abs(t)**(1/1000)",
                                   "t + Piecewise((exp(-1/t), t > 0), (0, True))", "t + 1/(1 + exp(-1000*t))",
                                   "t + 2*Heaviside(t) - sign(t)",
-                                  "t + sign(t)*t/2 + Heaviside(t - 10**-70)*(t - 10**-70)"])
+                                  "t + sign(t)*t/2 + Heaviside(t - 10**-70)*(t - 10**-70)",
+                                  "t + Heaviside(sin(t))*sin(t)", "t + sign(sin(10*t))*sin(10*t)/20"])
 def test_a_continuous_strictly_monotone_post_nonlinearity_is_accepted_with_its_kinks(gbar):
     """Corollary 3.1 needs gbar invertible with gbar' != 0 almost everywhere (SPEC §3), so a kink (slope 1,
     then 2), a vertical tangent (the inverse of t**3) and a derivative that overflows float64 are allowed.
@@ -202,7 +203,9 @@ def test_a_continuous_strictly_monotone_post_nonlinearity_is_accepted_with_its_k
     ("t + Heaviside(t**3 - 2)", "jumps at t = 2**(1/3)"),
     ("t + Piecewise((1 + exp(-1/t), t > 0), (0, True))", "jumps at t = 0"),
     ("t + Heaviside(t - 10)*Heaviside(sin(t))", "jumps at t = 4*pi"),
-    ("t + Heaviside(t + sin(t) - 1)", "the zeros of t + sin(t) - 1, where it switches, cannot be located")])
+    ("t + Heaviside(t + sin(t) - 1)", "the zeros of t + sin(t) - 1, where it switches, cannot be located"),
+    ("t + Heaviside(t - 30)*Heaviside(sin(10*t))", "jumps at t = 64*pi/5"),
+    ("t + Heaviside(t - 1000)*Heaviside(2000 - t)*Heaviside(sin(10*t))", "jumps at t = 2048*pi/5")])
 def test_a_post_nonlinearity_that_jumps_is_refused_wherever_the_jump_lies(gbar, where):
     """A jump leaves x a discontinuous function of gbar^-1(z), outside assumption (i)'s continuous mixing, and a
     downward one is not injective. Until stop 46 only jumps on the scan grid were seen: a jump at t = 0.00013
@@ -210,7 +213,10 @@ def test_a_post_nonlinearity_that_jumps_is_refused_wherever_the_jump_lies(gbar, 
     pole between grid points, were accepted. The switch points are now solved, and each side's limit is
     compared with gbar there exactly, so a jump of 1e-40 beside a slope of 1 counts too. A switch that repeats
     (sin(t) = 0) is checked at every point in [-50, 50], not only the first (here 0, pi, 2*pi and 3*pi lie
-    below 10, where the jump is switched off); a switch sympy cannot locate is no proof of continuity."""
+    below 10, where the jump is switched off); a switch sympy cannot locate is no proof of continuity. A
+    review found a jump switched on beyond the 100 switch points nearest 0 (t > 30 for sin(10*t)) accepted: a
+    repeating switch is now also checked at n = ±2^k, ±(2^k + 1) of its n -> p(n), so a window of width ratio 2
+    far out is reached too."""
     spec = yaml.safe_load(example_path("C14").read_text())
     spec["post_nonlinear"] = {"z2": gbar}
     with pytest.raises(SpecError, match=rf"post_nonlinear\.z2: gbar\(t\) = .* {re.escape(where)}"):

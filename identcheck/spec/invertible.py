@@ -39,6 +39,11 @@ GRID = np.unique(np.concatenate([
 MAX_EXACT_DEGREE = 200
 #: The most switch or singularity points checked for continuity (those nearest 0 where they repeat).
 MAX_BREAKPOINTS = 100
+#: A switch set that repeats without end (an ImageSet over the integers, n -> p(n)) is also checked at its
+#: points n = ±2^k and ±(2^k + 1), k = 1..FAR_DOUBLINGS, far beyond those nearest 0: a jump switched on only
+#: beyond them (Heaviside(t - 30)*Heaviside(sin(10*t))), or in any window of width ratio 2 up to about 10^12
+#: periods, is found.
+FAR_DOUBLINGS = 40
 #: Digits of the continuity check, and its two one-sided steps: a jump leaves |ḡ(b ± h) - ḡ(b)| as it is
 #: when h shrinks from 1e-20 to 1e-60, a continuous ḡ shrinks it (by 1e-40 with a finite slope, by 0.4 for
 #: a Hölder exponent as small as 0.01).
@@ -114,9 +119,12 @@ def _breakpoints(expr: sp.Expr, t: sp.Symbol) -> list[sp.Expr] | str:
     except (NotImplementedError, ValueError, TypeError):  # sympy's singularities covers few functions
         pass
     points: set[sp.Expr] = set()
+    far: set[sp.Expr] = set()
     for s in sets:
         points |= _points_near_zero(s)
-    return sorted(points, key=lambda p: (abs(float(p)), float(p)))[:MAX_BREAKPOINTS]
+        far |= _points_far_out(s)
+    nearest = sorted(points, key=lambda p: (abs(float(p)), float(p)))[:MAX_BREAKPOINTS]
+    return nearest + sorted(far - set(nearest), key=lambda p: (abs(float(p)), float(p)))
 
 
 def _points_near_zero(points: sp.Set) -> set[sp.Expr]:
@@ -127,6 +135,28 @@ def _points_near_zero(points: sp.Set) -> set[sp.Expr]:
     window = sp.Intersection(points, sp.Interval(-50, 50))
     return set(window) if isinstance(window, sp.FiniteSet) else {
         p for piece in getattr(window, "args", ()) if isinstance(piece, sp.FiniteSet) for p in piece}
+
+
+def _points_far_out(points: sp.Set) -> set[sp.Expr]:
+    """Of each ImageSet over the integers in ``points`` (alone or in a union), its real points at n = ±2^k and
+    ±(2^k + 1), k = 1..`FAR_DOUBLINGS` (`_breakpoints` checks these beside those nearest 0).
+
+    >>> n = sp.Symbol("n", integer=True)
+    >>> sorted(_points_far_out(sp.ImageSet(sp.Lambda(n, 2*n), sp.S.Integers)))[-2:]
+    [2199023255552, 2199023255554]
+    """
+    pieces = points.args if isinstance(points, sp.Union) else (points,)
+    found: set[sp.Expr] = set()
+    for piece in pieces:
+        if not (isinstance(piece, sp.ImageSet) and piece.base_sets == (sp.S.Integers,)
+                and len(piece.lamda.variables) == 1):
+            continue
+        for k in range(1, FAR_DOUBLINGS + 1):
+            for n in (2**k, -2**k, 2**k + 1, -2**k - 1):
+                p = piece.lamda(n)
+                if p.is_real:
+                    found.add(p)
+    return found
 
 
 def _discontinuity(expr: sp.Expr, t: sp.Symbol, b: sp.Expr) -> str | None:
