@@ -46,6 +46,7 @@ _ARGUMENT_PREFIX = "_sym_"
 #: 4*t - 3, 5*t - 6)), from the derivative of a Max of five terms); same values: 0 below 0, H0 at 0, 1 above,
 #: NaN at NaN.
 _HEAVISIDE = sp.Function("_identcheck_heaviside")
+_DIRAC = sp.Function("_identcheck_dirac")
 
 
 def _heaviside(x: Any, h0: Any) -> np.ndarray:
@@ -104,12 +105,12 @@ def mpmath_function(symbols: Sequence[sp.Symbol], exprs: Any, cse: bool = True) 
     [mpf('1.0'), mpf('2.0')]
     """
     # Heaviside by `_mp_heaviside`: sympy's printer rewrites it as a Piecewise, whose printing ran sympy's
-    # set solver on every condition (two minutes for the Jacobian of a Max of ten terms)
-    defined = _nested(lambda e: e.replace(sp.Heaviside, lambda x, h0=sp.S.Half: _HEAVISIDE(x, h0))
-                      if e.has(sp.Heaviside) else e, exprs)
+    # set solver on every condition (two minutes for the Jacobian of a Max of ten terms); DiracDelta (in the
+    # Jacobian of a Heaviside) by `_mp_dirac`: the printer writes it as a name that mpmath does not define
+    defined = _nested(_for_mpmath, exprs)
     try:
-        return sp.lambdify(list(symbols), defined, modules=[{_HEAVISIDE.__name__: _mp_heaviside}, "mpmath"],
-                           cse=cse)
+        return sp.lambdify(list(symbols), defined, cse=cse, modules=[
+            {_HEAVISIDE.__name__: _mp_heaviside, _DIRAC.__name__: _mp_dirac}, "mpmath"])
     except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
         return None
 
@@ -121,6 +122,24 @@ def _nested(function: Callable[[sp.Expr], sp.Expr], exprs: Any) -> Any:
     if isinstance(exprs, sp.MatrixBase):
         return exprs.applyfunc(function)
     return function(sp.sympify(exprs))
+
+
+def _for_mpmath(expr: sp.Expr) -> sp.Expr:
+    """expr with Heaviside and DiracDelta as `_mp_heaviside` and `_mp_dirac` evaluate them."""
+    if expr.has(sp.Heaviside):
+        expr = expr.replace(sp.Heaviside, lambda x, h0=sp.S.Half: _HEAVISIDE(x, h0))
+    if expr.has(sp.DiracDelta):
+        expr = expr.replace(sp.DiracDelta, lambda x, *order: _DIRAC(x))
+    return expr
+
+
+def _mp_dirac(x: Any) -> Any:
+    """DiracDelta for mpmath, as `numeric_function` evaluates it: 0 away from 0, NaN at 0 (and for NaN).
+
+    >>> [_mp_dirac(x) for x in (mpmath.mpf(-2), 0, mpmath.nan)]
+    [0, mpf('nan'), mpf('nan')]
+    """
+    return mpmath.nan if mpmath.isnan(x) or x == 0 else 0
 
 
 def _mp_heaviside(x: Any, h0: Any) -> Any:
