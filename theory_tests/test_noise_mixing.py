@@ -180,6 +180,36 @@ def test_a_determinant_below_its_rounding_has_no_sign():
     assert result.details["fold"] is None
 
 
+@pytest.mark.parametrize("x", [["z1 + 1e-3*floor(z1)", "z2"], ["z1 + 1e-3*floor(z1)", "z2**3 + z2"]])
+def test_a_mixing_with_floor_is_unknown_without_a_crash(x):
+    """J of floor(z1) holds Derivative(floor(z1), z1), which sympy cannot restrict to a line with z1 = 0
+    ("Can't calculate derivative wrt 0"): the 50-digit fold check's lines (z1 = 0 on the z2 axis) and the
+    fold scales' axes raised it, an internal error in the CLI (found in the review of stop 47; on 0b17889
+    the first mixing read "unknown"). An unevaluated derivative is now no polynomial on any line."""
+    result = check_injectivity(from_dict(with_mixing(x)))
+    assert result.status == "unknown" and "not finite" in result.reason
+
+
+@pytest.mark.parametrize("x, method", [(["z1 - 1e-300*z1**3", "z2 + Heaviside(z1)*z1**2"], "fold"),
+                                       (["z1 + Heaviside(z1)*z1**3 - 3*z1", "z2"], "collision")])
+def test_the_50_digit_checks_evaluate_the_jacobian_of_a_heaviside(x, method):
+    """J of a Heaviside holds DiracDelta, which sympy's mpmath printer writes as a name mpmath does not
+    define: the 50-digit fold check and the 50-digit collision check raised NameError, an internal error in
+    the CLI (found in the review of stop 47). mpmath_function now evaluates DiracDelta as numeric_function
+    does (0 away from its argument's zero)."""
+    result = check_injectivity(from_dict(with_mixing(x)))
+    assert result.status == "fails" and result.details[method] is not None
+
+
+def test_a_determinant_whose_companion_matrix_overflows_is_still_checked():
+    """det J along the z1 axis of z1 - 1e-300*z1**3 + 1e300*z1**9 - ... has coefficients from 1e-300 to 9e300:
+    numpy's companion matrix (the fold scales) overflows and raised LinAlgError, an internal error in the CLI
+    (found in the review of stop 47). Those scales are now left out; the 50-digit check finds the fold."""
+    x = ["z1 - 1e-300*z1**3 + 1e300*z1**9 - 1e-200*z1**7 + 3e250*z1**5", "z2 - 1e-300*z2**9 + 1e300*z2**3"]
+    result = check_injectivity(from_dict(with_mixing(x)))
+    assert result.status == "fails" and result.details["fold"]["root"]["latent"] == "z2"
+
+
 @pytest.mark.parametrize("strength", ["1e4", "1e6"])
 def test_a_collision_that_50_digits_undo_is_not_a_witness(strength):
     """Two shears, x = (z1 + K*(z2 + K*z1**2)**2, z2 + K*z1**2), form a bijection (z2 + K*z1**2 = x2, then

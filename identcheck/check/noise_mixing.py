@@ -162,7 +162,9 @@ def _axis_polynomials(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[tuple
     >>> _axis_polynomials(z1**2*z2 + z2 - 2 + sp.exp(z1), [z1, z2])
     [(z2, Poly(z2 - 1, z2, domain='ZZ'))]
     """
-    found = []
+    found: list[tuple[sp.Symbol, sp.Poly]] = []
+    if expr.has(sp.Derivative):  # unevaluated (floor's): no polynomial, and setting its variable to 0 raises
+        return found
     for z in sorted(expr.free_symbols & set(symbols), key=list(symbols).index):
         along = expr.xreplace({s: sp.S.Zero for s in symbols if s != z})
         try:
@@ -193,7 +195,10 @@ def _real_root_distances(coefficients: Sequence[sp.Expr]) -> set[float]:
             return set()
         if not np.all(np.isfinite(c)):
             return set()
-        roots = np.roots(c)
+        try:
+            roots = np.roots(c)
+        except np.linalg.LinAlgError:  # the companion matrix overflows: 1e300*z1**9 - 1e-300*z1**3 + z1
+            return set()
     return {float(f"{abs(r.real):.12g}") for r in roots if np.isfinite(r) and abs(r.imag) <= 1e-9 * max(abs(r), 1.0)}
 
 
@@ -449,7 +454,9 @@ def _line_polynomials(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[tuple
     """(v, expr at z = t·v as a polynomial in t) for each direction v of `_lines` along which expr is a
     polynomial of degree 1 to `_MAX_DEGREE` with numeric coefficients."""
     t = sp.Dummy("t", real=True)
-    found = []
+    found: list[tuple[tuple[int, ...], sp.Poly]] = []
+    if expr.has(sp.Derivative):  # as in `_axis_polynomials`: Derivative(floor(z1), z1) at z1 = 0 raises
+        return found
     for v in _lines(len(symbols)):
         along = expr.xreplace({z: c * t for z, c in zip(symbols, v)})
         try:
