@@ -210,6 +210,15 @@ def test_a_determinant_whose_companion_matrix_overflows_is_still_checked():
     assert result.status == "fails" and result.details["fold"]["root"]["latent"] == "z2"
 
 
+def test_roots_of_det_j_near_zero_are_isolated_too():
+    """det J of z1**9/9 - 1e300*z1**8/8 + z1 along z1 is t**8 - 1e300*t**7 + 1, with roots near 1.39e-43 and
+    1e300. sympy's isolating interval of the small one starts at 0, and it was left out (with the large one,
+    isolation took 77 s); a fold there is now found (x1 is not monotone in z1)."""
+    result = check_injectivity(from_dict(with_mixing(["z1**9/9 - 1e300*z1**8/8 + z1", "z2"])))
+    assert result.status == "fails"
+    assert result.details["fold"]["root"]["at"] == pytest.approx(10 ** (-300 / 7), rel=1e-9)
+
+
 @pytest.mark.parametrize("strength", ["1e4", "1e6"])
 def test_a_collision_that_50_digits_undo_is_not_a_witness(strength):
     """Two shears, x = (z1 + K*(z2 + K*z1**2)**2, z2 + K*z1**2), form a bijection (z2 + K*z1**2 = x2, then

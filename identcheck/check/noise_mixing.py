@@ -380,9 +380,9 @@ _MP_FOLD_TOL = 1e-30
 
 def _odd_real_roots(poly: sp.Poly) -> list[sp.Rational]:
     """The non-zero real roots of odd multiplicity (where the polynomial changes sign) of a polynomial with
-    rational coefficients, each as the exact midpoint of an isolating interval of relative width <= 1e-20;
-    [] for other coefficients. Exact, whatever the size: 1 - 3*10**-700*z**2 has roots near 5.8e349, beyond
-    floats.
+    rational coefficients, ascending, each as the exact midpoint of an isolating interval of relative width
+    <= 1e-20; [] for other coefficients. Exact, whatever the size: 1 - 3*10**-700*z**2 has roots near 5.8e349,
+    beyond floats.
 
     >>> z = sp.Symbol("z", real=True)
     >>> [float(r) for r in _odd_real_roots(sp.Poly((z - 2)**2*(z + 3)*z, z))]
@@ -391,17 +391,89 @@ def _odd_real_roots(poly: sp.Poly) -> list[sp.Rational]:
     domain = poly.get_domain()
     if not (domain.is_ZZ or domain.is_QQ):
         return []
-    roots = []
+    roots: list[sp.Rational] = []
     for factor, multiplicity in poly.sqf_list()[1]:
-        if multiplicity % 2 == 0:
+        t = factor.gen
+        if multiplicity % 2 == 0 or factor.degree() < 1:
             continue
-        for (a, b), _ in factor.intervals():
-            if a == b:
-                roots.append(sp.Rational(a))
-            elif a * b > 0:  # an interval of a non-zero root holds one sign
-                a, b = factor.refine_root(a, b, eps=min(abs(a), abs(b)) / 10**20)
-                roots.append(sp.Rational(a + b, 2))
-    return [r for r in roots if r != 0]
+        if factor.eval(0) == 0:  # square-free: 0 is a simple root, left out
+            factor = factor.exquo(sp.Poly(t, t, domain=factor.get_domain()))
+            if factor.degree() < 1:
+                continue
+        roots += _positive_roots(factor)
+        roots += [-r for r in _positive_roots(factor.compose(sp.Poly(-t, t)))]
+    return sorted(roots)
+
+
+#: The most interval splits `_positive_roots` makes for one polynomial (roots it has not separated by then
+#: are left out: they only cost `_exact_fold` a line to look at).
+_MAX_SPLITS = 2000
+
+
+def _positive_roots(factor: sp.Poly) -> list[sp.Rational]:
+    """The positive roots of a square-free polynomial with rational coefficients and no root at 0, isolated by
+    Sturm's theorem between Cauchy's bounds (splitting at powers of 2 while the bounds are far apart) and
+    refined by `_bisected`. sympy's intervals took 77 s on t**8 - 10**300*t**7 + 1 (this takes milliseconds).
+
+    >>> t = sp.Symbol("t")
+    >>> [float(r) for r in _positive_roots(sp.Poly((t**2 - 2)*(t - 10**300)*(t + 1), t))]
+    [1.4142135623730951, 1e+300]
+    """
+    coefficients = [abs(sp.Rational(c)) for c in factor.all_coeffs()]
+    upper = 1 + max(coefficients[1:]) / coefficients[0]  # every root |r| < upper, and 1 / |r| < 1 / lower
+    lower = 1 / (1 + max(coefficients[:-1]) / coefficients[-1])
+    sequence = sp.sturm(factor)
+
+    def changes(x: sp.Rational) -> int:
+        signs = [v for v in (sp.sign(q.eval(x)) for q in sequence) if v != 0]
+        return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
+
+    low, high = sp.Rational(2) ** (_exponent(lower) - 1), sp.Rational(2) ** (_exponent(upper) + 1)
+    pending, found, splits = [(low, high, changes(low), changes(high))], [], 0
+    while pending:
+        a, b, at_a, at_b = pending.pop()
+        count = at_a - at_b  # roots in (a, b]
+        if count == 1:
+            found.append(b if factor.eval(b) == 0 else _bisected(factor, a, b))
+        elif count > 1 and splits < _MAX_SPLITS:
+            splits += 1
+            middle = _middle(a, b)
+            at_middle = changes(middle)
+            pending += [(a, middle, at_a, at_middle), (middle, b, at_middle, at_b)]
+    return sorted(found)
+
+
+def _middle(a: sp.Rational, b: sp.Rational) -> sp.Rational:
+    """A point between 0 < a < b: 2 to the mean of their binary exponents while b > 2a (a few steps cross
+    10^±300), else the midpoint."""
+    if b > 2 * a:
+        middle = sp.Rational(2) ** ((_exponent(a) + _exponent(b)) // 2)
+        if a < middle < b:
+            return middle
+    return (a + b) / 2
+
+
+def _bisected(factor: sp.Poly, a: sp.Rational, b: sp.Rational) -> sp.Rational:
+    """The midpoint of an interval of relative width <= 1e-20 around the one root of the square-free ``factor``
+    in (a, b), 0 < a < b, p(b) != 0, by bisection on the exact sign (`_middle`).
+
+    >>> t = sp.Symbol("t")
+    >>> float(_bisected(sp.Poly(t**2 - 2, t), sp.Rational(1), sp.Rational(10**40)))
+    1.4142135623730951
+    """
+    sign_b = sp.sign(factor.eval(b))
+    while b - a > a / 10**20:
+        middle = _middle(a, b)
+        sign_middle = sp.sign(factor.eval(middle))
+        if sign_middle == 0:
+            return middle
+        a, b = (a, middle) if sign_middle == sign_b else (middle, b)
+    return (a + b) / 2
+
+
+def _exponent(r: sp.Rational) -> int:
+    """About log2(r) of a positive rational (within 1)."""
+    return int(r.p).bit_length() - int(r.q).bit_length()
 
 
 def _in_one_support(scm: SCM, points: Sequence[Sequence[mpmath.mpf]]) -> bool:
