@@ -9,6 +9,7 @@ import sympy as sp
 
 from identcheck import from_dict, load_example
 from identcheck.check.noise_mixing import RANK_RATIO_TOL, check_deconvolvability, check_injectivity
+from identcheck.spec.expressions import jacobian, mpmath_function
 
 
 def with_mixing(x: list[str], base: str = "C17", **changes) -> dict:
@@ -199,6 +200,20 @@ def test_the_50_digit_checks_evaluate_the_jacobian_of_a_heaviside(x, method):
     does (0 away from its argument's zero)."""
     result = check_injectivity(from_dict(with_mixing(x)))
     assert result.status == "fails" and result.details[method] is not None
+
+
+@pytest.mark.parametrize("x", [["z1 - 1e-300*z1**3 + Max(z2, 2*z2 - 1, 3*z2 - 3)", "z2"],
+                               ["z1 - 1e-300*z1**3", "z2 + Min(z1, 2*z1 - 1, 3*z1 - 3)"]])
+def test_the_50_digit_fold_check_evaluates_the_jacobian_of_a_max(x):
+    """J of a Max of three terms holds the Max of the other two, kept unevaluated (`_SwitchMax`), which sympy's
+    mpmath printer looked up by its class's name: KeyError, an internal error in the CLI, whenever det J had a
+    root on a line (found in the review of stop 47). mpmath_function now prints it as Max (Python's max)."""
+    result = check_injectivity(from_dict(with_mixing(x)))
+    assert result.status == "fails" and result.details["fold"]["root"]["latent"] == "z1"
+    t = sp.Symbol("t", real=True)
+    derivative = jacobian([sp.Max(t, 2*t - 1, 3*t - 3)], [t])[0, 0]
+    evaluate = mpmath_function([t], derivative)
+    assert [evaluate(mpmath.mpf(v)) for v in (0, 1.5, 5)] == [1, 2, 3]
 
 
 def test_a_determinant_whose_companion_matrix_overflows_is_still_checked():

@@ -47,6 +47,7 @@ _ARGUMENT_PREFIX = "_sym_"
 #: NaN at NaN.
 _HEAVISIDE = sp.Function("_identcheck_heaviside")
 _DIRAC = sp.Function("_identcheck_dirac")
+_MAX, _MIN = sp.Function("_identcheck_max"), sp.Function("_identcheck_min")
 
 
 def _heaviside(x: Any, h0: Any) -> np.ndarray:
@@ -110,7 +111,8 @@ def mpmath_function(symbols: Sequence[sp.Symbol], exprs: Any, cse: bool = True) 
     defined = _nested(_for_mpmath, exprs)
     try:
         return sp.lambdify(list(symbols), defined, cse=cse, modules=[
-            {_HEAVISIDE.__name__: _mp_heaviside, _DIRAC.__name__: _mp_dirac}, "mpmath"])
+            {_HEAVISIDE.__name__: _mp_heaviside, _DIRAC.__name__: _mp_dirac, _MAX.__name__: max,
+             _MIN.__name__: min}, "mpmath"])
     except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
         return None
 
@@ -125,7 +127,11 @@ def _nested(function: Callable[[sp.Expr], sp.Expr], exprs: Any) -> Any:
 
 
 def _for_mpmath(expr: sp.Expr) -> sp.Expr:
-    """expr with Heaviside and DiracDelta as `_mp_heaviside` and `_mp_dirac` evaluate them."""
+    """expr with Heaviside and DiracDelta as `_mp_heaviside` and `_mp_dirac` evaluate them, and `_SwitchMax` and
+    `_SwitchMin` as Python's max and min (sympy's mpmath printing of Max and Min; its printer looks them up by
+    their class's own name, and raised KeyError)."""
+    if expr.has(_SwitchMax, _SwitchMin):
+        expr = expr.replace(_SwitchMax, _MAX).replace(_SwitchMin, _MIN)
     if expr.has(sp.Heaviside):
         expr = expr.replace(sp.Heaviside, lambda x, h0=sp.S.Half: _HEAVISIDE(x, h0))
     if expr.has(sp.DiracDelta):
