@@ -9,6 +9,7 @@ evaluate them (or expressions derived from them) on numpy arrays with `numeric_f
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import re
 import sys
@@ -110,11 +111,23 @@ def mpmath_function(symbols: Sequence[sp.Symbol], exprs: Any, cse: bool = True) 
     # Jacobian of a Heaviside) by `_mp_dirac`: the printer writes it as a name that mpmath does not define
     defined = _nested(_for_mpmath, exprs)
     try:
-        return sp.lambdify(list(symbols), defined, cse=cse, modules=[
+        function = sp.lambdify(list(symbols), defined, cse=cse, modules=[
             {_HEAVISIDE.__name__: _mp_heaviside, _DIRAC.__name__: _mp_dirac, _MAX.__name__: max,
              _MIN.__name__: min}, "mpmath"])
     except (TypeError, ValueError, SyntaxError, NameError, NotImplementedError):
         return None
+    # a name that neither mpmath nor Python defines (jn, erfcinv, airyai's derivative airyaiprime: the printer
+    # writes them as they are) raised NameError at the first call, past every caller's except
+    return None if _undefined_names(function.__code__, function.__globals__) else function
+
+
+def _undefined_names(code: Any, namespace: Mapping[str, Any]) -> list[str]:
+    """The global names that code (and the code nested in it) uses but neither namespace nor builtins holds."""
+    missing = [n for n in code.co_names if n not in namespace and not hasattr(builtins, n)]
+    for constant in code.co_consts:
+        if hasattr(constant, "co_names"):
+            missing += _undefined_names(constant, namespace)
+    return missing
 
 
 def _nested(function: Callable[[sp.Expr], sp.Expr], exprs: Any) -> Any:
