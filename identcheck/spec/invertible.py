@@ -23,6 +23,8 @@ without end (`Heaviside(sin(t))`, tan's poles) is checked at its points in [-50,
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 import mpmath
 import numpy as np
 import sympy as sp
@@ -132,9 +134,30 @@ def _points_near_zero(points: sp.Set) -> set[sp.Expr]:
     over the integers) by its points in [-50, 50]."""
     if isinstance(points, sp.FiniteSet):
         return {p for p in points if p.is_real}
-    window = sp.Intersection(points, sp.Interval(-50, 50))
+    try:
+        window = sp.Intersection(points, sp.Interval(-50, 50))
+    except (OverflowError, ValueError, TypeError, NotImplementedError):
+        # sympy lists the n of log(2*n*pi) in the window as a range of about e^50 integers: OverflowError, an
+        # internal error in the CLI (t + Heaviside(sin(exp(t)))); the points at |n| <= MAX_BREAKPOINTS / 2
+        return {p for p in _integer_images(points, range(-MAX_BREAKPOINTS // 2, MAX_BREAKPOINTS // 2 + 1))
+                if abs(float(p)) <= 50}
     return set(window) if isinstance(window, sp.FiniteSet) else {
         p for piece in getattr(window, "args", ()) if isinstance(piece, sp.FiniteSet) for p in piece}
+
+
+def _integer_images(points: sp.Set, numbers: Iterable[int]) -> set[sp.Expr]:
+    """Of each ImageSet over the integers in ``points`` (alone or in a union), its real points at these n."""
+    pieces = points.args if isinstance(points, sp.Union) else (points,)
+    found: set[sp.Expr] = set()
+    for piece in pieces:
+        if not (isinstance(piece, sp.ImageSet) and piece.base_sets == (sp.S.Integers,)
+                and len(piece.lamda.variables) == 1):
+            continue
+        for n in numbers:
+            p = piece.lamda(n)
+            if p.is_real:
+                found.add(p)
+    return found
 
 
 def _points_far_out(points: sp.Set) -> set[sp.Expr]:
@@ -145,18 +168,8 @@ def _points_far_out(points: sp.Set) -> set[sp.Expr]:
     >>> sorted(_points_far_out(sp.ImageSet(sp.Lambda(n, 2*n), sp.S.Integers)))[-2:]
     [2199023255552, 2199023255554]
     """
-    pieces = points.args if isinstance(points, sp.Union) else (points,)
-    found: set[sp.Expr] = set()
-    for piece in pieces:
-        if not (isinstance(piece, sp.ImageSet) and piece.base_sets == (sp.S.Integers,)
-                and len(piece.lamda.variables) == 1):
-            continue
-        for k in range(1, FAR_DOUBLINGS + 1):
-            for n in (2**k, -2**k, 2**k + 1, -2**k - 1):
-                p = piece.lamda(n)
-                if p.is_real:
-                    found.add(p)
-    return found
+    return _integer_images(points, [n for k in range(1, FAR_DOUBLINGS + 1)
+                                    for n in (2**k, -2**k, 2**k + 1, -2**k - 1)])
 
 
 def _discontinuity(expr: sp.Expr, t: sp.Symbol, b: sp.Expr) -> str | None:
