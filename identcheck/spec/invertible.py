@@ -136,9 +136,10 @@ def _points_near_zero(points: sp.Set) -> set[sp.Expr]:
         return {p for p in points if p.is_real}
     try:
         window = sp.Intersection(points, sp.Interval(-50, 50))
-    except (OverflowError, ValueError, TypeError, NotImplementedError):
+    except (OverflowError, MemoryError, ValueError, TypeError, NotImplementedError):
         # sympy lists the n of log(2*n*pi) in the window as a range of about e^50 integers: OverflowError, an
-        # internal error in the CLI (t + Heaviside(sin(exp(t)))); the points at |n| <= MAX_BREAKPOINTS / 2
+        # internal error in the CLI (t + Heaviside(sin(exp(t)))), or MemoryError (2**50 of them for sin(2**t),
+        # which the CLI read as a request too large); the points at |n| <= MAX_BREAKPOINTS / 2
         return {p for p in _integer_images(points, range(-MAX_BREAKPOINTS // 2, MAX_BREAKPOINTS // 2 + 1))
                 if abs(float(p)) <= 50}
     return set(window) if isinstance(window, sp.FiniteSet) else {
