@@ -269,3 +269,23 @@ def test_roots_of_det_j_far_apart_are_isolated_in_milliseconds():
                                           "mixing": {"kind": "expression",
                                                      "x": ["z1**9/9 - 1e300*z1**8/8 + z1", "z2"]}}))
     assert time.perf_counter() - start < 10 and result.status == "fails"
+
+
+def test_a_two_layer_tanh_mixing_of_four_latents_probes_in_seconds():
+    """(ii) of x = two layers h -> tanh(W h) + h/2 of four latents: det J is not a polynomial on any line, but
+    sympy's Poly expanded it before saying so, once per axis for the fold scales and once per axis and diagonal
+    (12 lines) for the 50-digit fold check: 46 s (13 s on 0b17889, axes only; found in the review of stop 47).
+    A structural is_polynomial test comes first now: 0.9 s."""
+    w = [[1, 0.3, -0.2, 0.1], [0.2, 1, 0.3, -0.1], [-0.1, 0.2, 1, 0.3], [0.3, -0.2, 0.1, 1]]
+
+    def layer(h: list[str]) -> list[str]:
+        return [f"tanh({' + '.join(f'{w[i][j]}*({h[j]})' for j in range(4))}) + 0.5*({h[i]})" for i in range(4)]
+
+    latents = ["z1", "z2", "z3", "z4"]
+    noise = {z: {"mean": f"sin(u + {k})", "std": f"exp(0.3*cos(u + {k}))"} for k, z in enumerate(latents)}
+    scm = from_dict({"identcheck": 1, "latents": latents, "environments": {"values": list(range(9))},
+                     "noise": {"family": "gaussian", "params": noise}, "mechanisms": {"z2": "u*z1"},
+                     "mixing": {"kind": "expression", "x": layer(layer(latents))}})
+    start = time.perf_counter()
+    assert check_injectivity(scm).status == "holds"
+    assert time.perf_counter() - start < 8

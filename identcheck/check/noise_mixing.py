@@ -167,6 +167,8 @@ def _axis_polynomials(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[tuple
         return found
     for z in sorted(expr.free_symbols & set(symbols), key=list(symbols).index):
         along = expr.xreplace({s: sp.S.Zero for s in symbols if s != z})
+        if not along.is_polynomial(z):  # structural, where Poly expands first (seconds on an MLP's det J)
+            continue
         try:
             poly = sp.Poly(along, z)
         except sp.PolynomialError:
@@ -531,6 +533,8 @@ def _line_polynomials(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[tuple
         return found
     for v in _lines(len(symbols)):
         along = expr.xreplace({z: c * t for z, c in zip(symbols, v)})
+        if not along.is_polynomial(t):  # as in `_axis_polynomials`: Poly expands first
+            continue
         try:
             poly = sp.Poly(along, t)
         except sp.PolynomialError:
