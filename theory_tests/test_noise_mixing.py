@@ -263,6 +263,19 @@ def test_probe_respects_the_support_of_z():
     assert check_injectivity(from_dict(with_mixing(["(z1 - 1)**2", "z2"], noise=GAMMA_NOISE))).status == "fails"
 
 
+def test_a_collision_outside_the_support_is_no_witness():
+    """With Beta noise and no edges z1 lies in (0, 1), where z1**3 - 3*z1 decreases: f is injective on the
+    support. Gauss-Newton took a sampled z' to z1' = 1.04, outside it, and (ii) read "fails" (also on 0b17889;
+    found in the review of stop 47). A collision's z' must now lie in the support of some environment;
+    (z1 - 0.5)**2 still folds inside it."""
+    beta = {"family": "beta", "params": {"z1": {"a": "2 + sin(u)", "b": "2 + cos(u)"},
+                                         "z2": {"a": "1.5 + 0.5*sin(u)", "b": 2}}}
+    result = check_injectivity(from_dict(with_mixing(["z1**3 - 3*z1", "z2"], noise=beta, mechanisms={})))
+    assert result.status == "holds" and result.details["collision"] is None
+    result = check_injectivity(from_dict(with_mixing(["(z1 - 0.5)**2", "z2"], noise=beta, mechanisms={})))
+    assert result.status == "fails" and 0 < result.details["collision"]["z_prime"][0] < 1
+
+
 def test_a_mixing_undefined_on_the_support_is_unknown():
     assert check_injectivity(from_dict(with_mixing(["log(z1)", "z2"]))).status == "unknown"
 
