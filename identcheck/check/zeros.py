@@ -282,15 +282,16 @@ def within_seconds(compute: Callable[[], T], seconds: float) -> tuple[bool, T | 
     short there. sympy's simplify has no bound of its own: on sinh(w)**9*cosh(w)**7 - tanh(w)**5*sinh(3*w)**4
     + cosh(2*w)**6 times a hidden zero (16 operations, far below `SIMPLIFY_MAX_OPS`) it ran for over five
     minutes. The bound is a SIGALRM timer, which Python offers only in the main thread on POSIX; elsewhere (a
-    worker thread, Windows) ``compute`` runs unbounded, as before. An alarm already set by someone else is left
-    alone (unbounded too). The alarm repeats every 0.1 s until ``compute`` has stopped, in case sympy catches
+    worker thread, Windows) ``compute`` runs unbounded, as before. An alarm already set by someone else, or a
+    SIGALRM handler installed from C (Python could not put it back), is left alone (unbounded too). The alarm repeats every 0.1 s until ``compute`` has stopped, in case sympy catches
     the first one.
 
     >>> within_seconds(lambda: 6 * 7, 1.0)
     (True, 42)
     """
     bounded = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-               and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0))
+               and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+               and signal.getsignal(signal.SIGALRM) is not None)  # None: a handler set from C, not restorable
     if not bounded:
         return True, compute()
     active = [True]
