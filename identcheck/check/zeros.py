@@ -283,8 +283,8 @@ def within_seconds(compute: Callable[[], T], seconds: float) -> tuple[bool, T | 
     + cosh(2*w)**6 times a hidden zero (16 operations, far below `SIMPLIFY_MAX_OPS`) it ran for over five
     minutes. The bound is a SIGALRM timer, which Python offers only in the main thread on POSIX; elsewhere (a
     worker thread, Windows) ``compute`` runs unbounded, as before. An alarm already set by someone else, or a
-    SIGALRM handler installed from C (Python could not put it back), is left alone (unbounded too). The alarm repeats every 0.1 s until ``compute`` has stopped, in case sympy catches
-    the first one.
+    SIGALRM handler installed from C (Python could not put it back), is left alone (unbounded too). The alarm
+    repeats every 0.1 s until ``compute`` has stopped, in case sympy catches the first one.
 
     >>> within_seconds(lambda: 6 * 7, 1.0)
     (True, 42)
