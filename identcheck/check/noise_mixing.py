@@ -133,7 +133,7 @@ def fold_scales(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], scales: 
         arguments.append(det)
     distances = set()
     for a in arguments:
-        for _, poly in _axis_polynomials(a, symbols):
+        for _, poly in _line_polynomials(a, symbols, _axes(len(symbols))):
             distances |= _real_root_distances(poly.all_coeffs())
     beyond = sorted({2.0 * d for d in distances if np.isfinite(d) and 2.0 * d > max(scales)})
     return tuple(beyond[-most:])
@@ -152,30 +152,6 @@ def _jacobian(exprs: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]) -> sp.
     """J = ∂f/∂z, computed once per mixing for the probe, det J and the 50-digit checks (`jacobian`: a Max of
     20 terms took sympy 8 s)."""
     return jacobian(exprs, symbols)
-
-
-def _axis_polynomials(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[tuple[sp.Symbol, sp.Poly]]:
-    """(z, expr along z's axis) for every latent z of expr along whose axis (the other latents at 0) expr is
-    a polynomial in z of degree 1 to `_MAX_DEGREE` with numeric coefficients.
-
-    >>> z1, z2 = sp.symbols("z1 z2", real=True)
-    >>> _axis_polynomials(z1**2*z2 + z2 - 2 + sp.exp(z1), [z1, z2])
-    [(z2, Poly(z2 - 1, z2, domain='ZZ'))]
-    """
-    found: list[tuple[sp.Symbol, sp.Poly]] = []
-    if expr.has(sp.Derivative):  # unevaluated (floor's): no polynomial, and setting its variable to 0 raises
-        return found
-    for z in sorted(expr.free_symbols & set(symbols), key=list(symbols).index):
-        along = expr.xreplace({s: sp.S.Zero for s in symbols if s != z})
-        if not along.is_polynomial(z):  # structural, where Poly expands first (seconds on an MLP's det J)
-            continue
-        try:
-            poly = sp.Poly(along, z)
-        except sp.PolynomialError:
-            continue
-        if 1 <= poly.degree() <= _MAX_DEGREE and all(c.is_number for c in poly.coeffs()):
-            found.append((z, poly))
-    return found
 
 
 def _real_root_distances(coefficients: Sequence[sp.Expr]) -> set[float]:
@@ -531,6 +507,11 @@ def _plain(value: mpmath.mpf) -> float | str:
     return number if np.isfinite(number) and (number != 0 or value == 0) else mpmath.nstr(value, 17)
 
 
+def _axes(count: int) -> list[tuple[int, ...]]:
+    """Directions of the latents' axes (`fold_scales` restricts switch arguments and det J to them)."""
+    return [tuple(int(j == k) for j in range(count)) for k in range(count)]
+
+
 def _lines(count: int) -> list[tuple[int, ...]]:
     """Directions of the lines through 0 along which `_exact_fold` restricts det J: each latent's axis, then
     the diagonals, every vector of ±1 up to its sign (2^(ℓ-1) of them: 8 at ℓ = 4).
@@ -538,21 +519,26 @@ def _lines(count: int) -> list[tuple[int, ...]]:
     >>> _lines(2)
     [(1, 0), (0, 1), (1, 1), (1, -1)]
     """
-    axes = [tuple(int(j == k) for j in range(count)) for k in range(count)]
     diagonals = [(1, *signs) for signs in itertools.product((1, -1), repeat=count - 1)] if count > 1 else []
-    return axes + diagonals
+    return _axes(count) + diagonals
 
 
-def _line_polynomials(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[tuple[tuple[int, ...], sp.Poly]]:
-    """(v, expr at z = t·v as a polynomial in t) for each direction v of `_lines` along which expr is a
-    polynomial of degree 1 to `_MAX_DEGREE` with numeric coefficients."""
+def _line_polynomials(expr: sp.Expr, symbols: Sequence[sp.Symbol], directions: Sequence[tuple[int, ...]]
+                      ) -> list[tuple[tuple[int, ...], sp.Poly]]:
+    """(v, expr at z = t·v as a polynomial in t) for each direction v along which expr is a polynomial of
+    degree 1 to `_MAX_DEGREE` with numeric coefficients.
+
+    >>> z1, z2 = sp.symbols("z1 z2", real=True)
+    >>> [(v, p.all_coeffs()) for v, p in _line_polynomials(z1**2*z2 + z2 - 2 + sp.exp(z1), [z1, z2], _axes(2))]
+    [((0, 1), [1, -1])]
+    """
+    if expr.has(sp.Derivative):  # unevaluated (floor's): no polynomial, and setting its variable raises
+        return []
     t = sp.Dummy("t", real=True)
-    found: list[tuple[tuple[int, ...], sp.Poly]] = []
-    if expr.has(sp.Derivative):  # as in `_axis_polynomials`: Derivative(floor(z1), z1) at z1 = 0 raises
-        return found
-    for v in _lines(len(symbols)):
+    found = []
+    for v in directions:
         along = expr.xreplace({z: c * t for z, c in zip(symbols, v)})
-        if not along.is_polynomial(t):  # as in `_axis_polynomials`: Poly expands first
+        if not along.is_polynomial(t):  # structural, where Poly expands first (seconds on an MLP's det J)
             continue
         try:
             poly = sp.Poly(along, t)
@@ -583,7 +569,7 @@ def _exact_fold(scm: SCM) -> dict[str, Any] | None:
     det = _determinant(exprs, symbols)
     if det is None or not det.free_symbols:
         return None
-    roots = [(v, root) for v, poly in _line_polynomials(det, symbols) for root in _odd_real_roots(poly)]
+    roots = [(v, root) for v, poly in _line_polynomials(det, symbols, _lines(len(symbols))) for root in _odd_real_roots(poly)]
     if not roots:
         return None
     evaluate = mpmath_function(list(symbols), [det, list(exprs), _jacobian(exprs, symbols).tolist()])

@@ -173,41 +173,39 @@ def _mp_heaviside(x: Any, h0: Any) -> Any:
     return 0 if x < 0 else h0 if x == 0 else 1
 
 
-class _SwitchMax(sp.Max):
-    """A Max that is not simplified when built (unless its arguments are numbers): sympy's Max compares its
-    arguments pairwise whenever one is built, and its derivative builds a Max of the n - 1 others per
-    argument (8 s for a Max of 20 terms).
-    Printers print it as Max (they look it up along the class's bases), with the same values."""
+class _Unsimplified:
+    """A Max or Min that is not simplified when built (unless its arguments are numbers): sympy's compares its
+    arguments pairwise whenever one is built, and its derivative builds one of the n - 1 others per argument
+    (8 s for a Max of 20 terms). Printers print it as Max or Min (they look it up along the class's bases),
+    with the same values. ``_evaluated``: sympy's own class; ``_sign``: 1 for Max, whose fdiff is
+    Heaviside(a_i - Max(others)), -1 for Min."""
+
+    __slots__ = ()
+    _evaluated: Any
+    _sign: int
 
     def __new__(cls, *args: Any, **assumptions: Any) -> Any:
         args = tuple(sp.sympify(a) for a in args)
         if all(a.is_number for a in args):  # cheap, and the numbers' Max is a number
-            return sp.Max(*args)
+            return cls._evaluated(*args)
         assumptions["evaluate"] = False
-        return super().__new__(cls, *args, **assumptions)
+        return cls._evaluated.__new__(cls, *args, **assumptions)
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
-        """sympy's Max.fdiff, with the others' Max left unevaluated."""
-        i, args = argindex - 1, self.args
+        """sympy's Max.fdiff or Min.fdiff, with the others' Max or Min left unevaluated."""
+        i, args = argindex - 1, self.args  # type: ignore[attr-defined]
         others = args[:i] + args[i + 1:]
-        return sp.Heaviside(args[i] - (others[0] if len(others) == 1 else _SwitchMax(*others)))
+        return sp.Heaviside(self._sign * (args[i] - (others[0] if len(others) == 1 else type(self)(*others))))
 
 
-class _SwitchMin(sp.Min):
-    """`_SwitchMax` for Min."""
+class _SwitchMax(_Unsimplified, sp.Max):
+    """`_Unsimplified` Max."""
+    _evaluated, _sign = sp.Max, 1
 
-    def __new__(cls, *args: Any, **assumptions: Any) -> Any:
-        args = tuple(sp.sympify(a) for a in args)
-        if all(a.is_number for a in args):  # cheap, and the numbers' Min is a number
-            return sp.Min(*args)
-        assumptions["evaluate"] = False
-        return super().__new__(cls, *args, **assumptions)
 
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        """sympy's Min.fdiff, with the others' Min left unevaluated."""
-        i, args = argindex - 1, self.args
-        others = args[:i] + args[i + 1:]
-        return sp.Heaviside((others[0] if len(others) == 1 else _SwitchMin(*others)) - args[i])
+class _SwitchMin(_Unsimplified, sp.Min):
+    """`_Unsimplified` Min."""
+    _evaluated, _sign = sp.Min, -1
 
 
 def jacobian(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol]) -> sp.Matrix:
