@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from scipy.stats import wilcoxon
 
-from bench_learner import RECOVERED, fig2_outcome, node_recovery, plt
+from bench_learner import RECOVERED, fig2_outcome, larger_share, node_recovery, plt
 from diagnose_fig2_gaps import check_stored, model_nll, refit
 from script_errors import run_script, stored_runs
 
@@ -101,6 +101,16 @@ def score(nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
             **{k: outcome[k] for k in ("lowest_identifiable", "hit", "clear_split")}}
 
 
+def outcome(reading: dict[str, Any]) -> dict[str, Any]:
+    """`bench_learner.fig2_outcome` of a stored reading (`score`'s: per-node correlation and share).
+
+    >>> outcome({"correlation": {"z1": 0.99, "z2": 0.8}, "share": {"z1": 0.0, "z2": 0.3}})["clear_split"]
+    True
+    """
+    return fig2_outcome({n: {"correlation": c, "share": reading["share"][n]}
+                         for n, c in reading["correlation"].items()})
+
+
 def shared_runs(base: dict[str, Any], other: dict[str, Any]) -> list[str]:
     """The ``data seed/learner seed`` keys both outputs hold, in seed order; stops when there are none."""
     keys = sorted(set(base["runs"]) & set(other["runs"]), key=lambda k: tuple(map(int, k.split("/"))))
@@ -122,6 +132,8 @@ def compare(base: dict[str, Any], other: dict[str, Any]) -> list[str]:
         medians = " | ".join(f"{np.median([r['correlation'][n] for r in runs]):.3f}" for n in names)
         lines.append(f"| {label} | {medians} | {sum(r['hit'] for r in runs)} | "
                      f"{sum(r['clear_split'] for r in runs)} |")
+    lines += [""] + [f"- {label}: {larger_share([outcome(r) for r in runs])}" for label, runs in
+                     ((base["label"], a), (other["label"], b))]
     diff = np.array([y["lowest_identifiable"] - x["lowest_identifiable"] for x, y in zip(a, b)])
     p = wilcoxon(diff).pvalue if np.any(diff) else 1.0
     lines += ["", f"lowest identifiable correlation, {other['label']} against {base['label']}: higher by more "

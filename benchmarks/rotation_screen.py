@@ -48,13 +48,14 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from bench_learner import SHARE_MARGIN, VIOLATING, node_recovery, partial_references, segment_shares, split
+from bench_learner import (SHARE_MARGIN, VIOLATING, larger_share, node_recovery, partial_references, segment_shares,
+                           split)
 from diagnose_fig2_gaps import model_nll, refit_learner, stored_data
 from diagnose_learner import truth_nll
 from identcheck.learn import PRESETS, LatentCausalVAE, mpc
 from identcheck.learn.screens import ROTATION_DECISIONS
 from identcheck.simulate import Dataset
-from refit_fig2 import learner_seed, save, score, seed_for
+from refit_fig2 import learner_seed, outcome, save, score, seed_for
 from script_errors import run_script, stored_runs
 
 LEARNER_DEFAULTS = {k: p.default for k, p in inspect.signature(LatentCausalVAE).parameters.items()}
@@ -233,7 +234,8 @@ def fig2_table(runs: dict[str, dict[str, Any]]) -> list[str]:
         medians = " / ".join(f"{np.median([r['correlation'][n] for r in rs]):.3f}" for n in rs[0]["correlation"])
         return (f"hits {sum(r['hit'] for r in rs)} of {len(rs)}, clear splits {sum(r['clear_split'] for r in rs)}, "
                 f"median z1 / z2 / z3 {medians}, median share z2 / z3 "
-                + " / ".join(f"{np.median([r['share'][n] for r in rs]):.3f}" for n in ("z2", "z3")))
+                + " / ".join(f"{np.median([r['share'][n] for r in rs]):.3f}" for n in ("z2", "z3"))
+                + f"; {larger_share([outcome(r) for r in rs])}")
 
     lines = paired_table(runs, "z1 / z2 / z3, share z2 / z3", cell, summary,
                          [("true n2's share", lambda r: f"{r['noise_share']:.3f}"),

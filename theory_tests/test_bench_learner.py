@@ -145,3 +145,20 @@ def test_resuming_a_file_fitted_elsewhere_keeps_its_machine_and_names_both(tmp_p
     assert here != "Elsewhere-1.0"
     header = (tmp_path / "quick" / "results.md").read_text().splitlines()[0]
     assert f"Elsewhere-1.0, {here}" in header or f"{here}, Elsewhere-1.0" in header
+
+
+def test_larger_share_counts_the_seeds_where_the_violating_node_carries_more_of_its_parents(monkeypatch):
+    """Fig. 2's second half read across seeds: the sign test is small only where the violating share is above
+    the identifiable ones on most seeds; a tie counts as not above; the medians are those of the two shares."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from bench_learner import larger_share
+
+    def runs(pairs):
+        return [{"violating_share": v, "largest_identifiable_share": i} for v, i in pairs]
+
+    clear = larger_share(runs([(0.1, 0.0)] * 12))
+    assert clear.startswith("violating share above every identifiable one on 12 of 12 ") and "p = 0.00024" in clear
+    alike = larger_share(runs([(0.1, 0.0), (0.0, 0.1)] * 6))  # as often below as above: no evidence
+    assert "on 6 of 12 " in alike and "p = 0.61" in alike
+    tied = larger_share(runs([(0.05, 0.05)] * 4 + [(0.3, 0.1)]))
+    assert "on 1 of 5 " in tied and "medians 0.050 / 0.050" in tied
