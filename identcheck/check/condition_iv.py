@@ -30,8 +30,8 @@ from ..psi import latent_map, latents_exact, noise_symbols
 from ..scm import PNL_SYMBOL, SCM
 from ..spec.expressions import numeric_function
 from .results import Status
-from .zeros import (DEEP_DIGITS, DEEP_SECONDS, MP_DIGITS, ZeroProfile, probe_points, real_zero_set, scan_zero_set,
-                    separate, vanishing_profile)
+from .zeros import (DEEP_DIGITS, DEEP_SECONDS, MP_DIGITS, SIMPLIFY_SECONDS, ZeroProfile, probe_points, real_zero_set,
+                    scan_zero_set, separate, vanishing_profile)
 
 __all__ = ["CommonZeros", "EdgeZeros", "IVAnalysis", "analyse_iv", "check_edge", "check_condition_iv",
            "environment_text", "exact_table", "pretty"]
@@ -287,11 +287,13 @@ class _Context:
 
 
 def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: list[sp.Symbol], child: str,
-                   refused: list[float] | None = None) -> tuple[sp.Set | None, sp.Set | None, bool]:
+                   refused: list[float] | None = None,
+                   simplify_cut_short: list[float] | None = None) -> tuple[sp.Set | None, sp.Set | None, bool]:
     """Solve {u : d(., u) == 0} for a scalar u given by a formula (SPEC §5 step 3).
 
     Returns (solved set over R or None, zeros within the declared domain or None, exact?); the u values of a
-    domain scan whose look at DEEP_DIGITS did not fit in DEEP_SECONDS are appended to `refused`."""
+    domain scan whose look at DEEP_DIGITS did not fit in DEEP_SECONDS are appended to `refused`, and those of
+    a zero it kept unproven because sympy's simplify was cut short (SIMPLIFY_SECONDS) to `simplify_cut_short`."""
     env = ctx.scm.environments
     if env.kind != "scalar" or d.free_symbols & ctx.parameter_symbols:
         # tables are known only at the observed environments: nothing to solve, nothing extrapolated
@@ -308,7 +310,8 @@ def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: lis
     points = ctx.scan_points(child)
     if points is None:  # the support away from the observed environments is unknown: nothing extrapolated
         return None, sp.S.EmptySet, True
-    within, exact = scan_zero_set(d, parents, u, (low, high), points, tol=ctx.tol, refused=refused)
+    within, exact = scan_zero_set(d, parents, u, (low, high), points, tol=ctx.tol, refused=refused,
+                                  simplify_cut_short=simplify_cut_short)
     # a scan that finds nothing proves nothing: exact is False then. The zeros of a factor in u alone are
     # exact, and join what the scan found (the even-order zero of (u - 0.37)**200 lies in a stretch where
     # float64 underflows, without a sign change, and went unseen)
@@ -496,7 +499,9 @@ def _without_jumps(ctx: _Context, jump: Jump, profile: ZeroProfile, parent: str,
                                                          profile.witness))
     zero[jumps], proven[jumps], nonzero[jumps] = False, False, True
     witness[jumps] = np.array([found[m] for m in jumps])
-    return replace(profile, zero=zero, proven=proven, nonzero=nonzero, witness=witness), jumps
+    timed_out = tuple(m for m in profile.simplify_cut_short if m not in found)  # no longer zeros
+    return replace(profile, zero=zero, proven=proven, nonzero=nonzero, witness=witness,
+                   simplify_cut_short=timed_out), jumps
 
 
 def _without_jumps_in_u(ctx: _Context, jump: Jump, parent: str, child: str,
@@ -520,6 +525,19 @@ def _without_jumps_in_u(ctx: _Context, jump: Jump, parent: str, child: str,
                     continue
             kept.append(part)
     return (sp.Union(*kept) if kept else sp.S.EmptySet), dropped
+
+
+def _simplify_cut_short(where: list[str], limit: int = 6) -> str:
+    """Why zeros stay unproven where sympy's simplify (or equals) was cut short in their exact proof: the
+    proof was tried and ran out of time (a faster machine, or a simpler mechanism, may finish it).
+
+    >>> _simplify_cut_short(["u = 1"])
+    "sympy's simplify was cut short after 5 s (SIMPLIFY_SECONDS), so the zero at u = 1 is not proven"
+    """
+    listed = ", ".join(where[:limit]) + (f" and {len(where) - limit} more" if len(where) > limit else "")
+    zeros = "zeros at" if len(where) > 1 else "zero at"
+    return (f"sympy's simplify was cut short after {SIMPLIFY_SECONDS:g} s (SIMPLIFY_SECONDS), so the {zeros} "
+            f"{listed} {'are' if len(where) > 1 else 'is'} not proven")
 
 
 def _cut_short(where: str) -> str:
@@ -565,7 +583,9 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     profile, jumps = _without_jumps(ctx, jump, profile, parent, child) if jump else (profile, [])
     tables = bool(d.free_symbols & ctx.parameter_symbols)
     scan_refused: list[float] = []
-    solved, within, solved_exactly = _zero_set_in_u(ctx, tested, profile, parents, child, scan_refused)
+    scan_timed_out: list[float] = []  # unproven zeros of the scan whose simplify was cut short
+    solved, within, solved_exactly = _zero_set_in_u(ctx, tested, profile, parents, child, scan_refused,
+                                                    scan_timed_out)
     extrapolated_zeros = _unobserved(within, ctx.observed_u) if within is not None else sp.S.EmptySet
     jump_u: list[float] = []  # unobserved zeros of the derivative where g jumps: not zeros of the influence
     if jump and _nonempty(extrapolated_zeros):
@@ -593,6 +613,13 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
         reason += _why_no_zero(ctx, solved, tables)
     if profile.cut_short:
         reason += f"; {_cut_short(_list_envs(ctx, list(profile.cut_short)))} (undecided there)"
+    # the zeros whose exact proof sympy's simplify did not finish: observed ones, and the scan's that the edge
+    # rests on (extrapolated: no observed zero)
+    relied_on = _representatives(extrapolated_zeros) if not zero_idx else ()
+    timed_out = [environment_text(scm, m) for m in profile.simplify_cut_short] + [
+        f"u = {value:g}" for value in relied_on if np.isclose(value, scan_timed_out, rtol=1e-9, atol=0.0).any()]
+    if timed_out:
+        reason += f"; {_simplify_cut_short(timed_out)}"
     extrapolated = status == "holds" and not zero_idx
     # symbolic: every zero claimed is proven exactly, and a zero set in the domain (an extrapolated zero, or
     # its absence) was solved exactly; non-zeros rest on exact coefficients or on witness points

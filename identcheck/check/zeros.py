@@ -47,10 +47,12 @@ T = TypeVar("T")
 __all__ = [
     "Separation",
     "ZeroProfile",
+    "ZeroProof",
     "separate",
     "independent",
     "probe_points",
     "is_zero_exact",
+    "zero_proof",
     "vanishing_profile",
     "real_zero_set",
     "scan_zero_set",
@@ -129,6 +131,8 @@ class ZeroProfile:
     neither: undecided (the expression could not be evaluated at enough points, or `cut_short`).
     cut_short: the environments of a numeric zero whose look at DEEP_DIGITS did not fit in `DEEP_SECONDS`
     (undecided: a non-zero below 50 digits' rounding may be there).
+    simplify_cut_short: the environments of a zero left unproven (zero, not proven) where sympy's simplify (or
+    equals) was cut short after `SIMPLIFY_SECONDS` in an exact test: the proof was tried and ran out of time.
     """
 
     zero: np.ndarray
@@ -137,6 +141,7 @@ class ZeroProfile:
     witness: np.ndarray
     separation: Separation | None
     cut_short: tuple[int, ...] = ()
+    simplify_cut_short: tuple[int, ...] = ()
 
     @property
     def undecided(self) -> np.ndarray:
@@ -243,9 +248,52 @@ def probe_points(support: tuple[float, float], dim: int, count: int = 64, seed: 
     return np.concatenate([simple_points(support, dim), *draws])
 
 
+@dataclass(frozen=True)
+class ZeroProof:
+    """The outcome of an exact zero test (`zero_proof`). zero: True when proven zero, False when proven
+    non-zero (only possible for a number), None when undecided; cut_short: sympy's simplify (or equals, which
+    simplifies) was stopped after `SIMPLIFY_SECONDS` on the way, so an undecided test may be a proof that more
+    time would have finished, rather than one beyond sympy's reach.
+
+    >>> ZeroProof(None, cut_short=True)
+    ZeroProof(zero=None, cut_short=True)
+    """
+
+    zero: bool | None
+    cut_short: bool = False
+
+
+def zero_proof(expr: sp.Expr, simplify: bool = True) -> ZeroProof:
+    """Exact zero test of expr, saying whether sympy's simplify (or equals) was cut short (`within_seconds`,
+    `SIMPLIFY_SECONDS`). Never calls `simplify` on large expressions, nor at all with simplify=False (a number
+    is still tried with `equals`).
+
+    >>> z = sp.Symbol("z1", real=True)
+    >>> zero_proof(sp.sin(z)**2 + sp.cos(z)**2 - 1), zero_proof(sp.cos(z) + 2)
+    (ZeroProof(zero=True, cut_short=False), ZeroProof(zero=None, cut_short=False))
+    """
+    if expr == 0:
+        return ZeroProof(True)
+    if not expr.free_symbols:
+        known = expr.is_zero
+        if known is not None:
+            return ZeroProof(bool(known))
+        finished, equal = within_seconds(lambda: expr.equals(0), SIMPLIFY_SECONDS)  # it simplifies, too
+        return ZeroProof(None if not finished or equal is None else bool(equal), cut_short=not finished)
+    if _too_large(expr):
+        return ZeroProof(None)
+    if sp.expand(expr) == 0:
+        return ZeroProof(True)
+    if simplify and sp.count_ops(expr) <= SIMPLIFY_MAX_OPS:
+        finished, simplified = within_seconds(lambda: sp.simplify(expr), SIMPLIFY_SECONDS)
+        return ZeroProof(True if finished and simplified == 0 else None, cut_short=not finished)
+    return ZeroProof(None)
+
+
 def is_zero_exact(expr: sp.Expr, simplify: bool = True) -> bool | None:
     """Exact zero test: True if proven zero, False if proven non-zero (only possible for a number),
-    None when undecided. Never calls `simplify` on large expressions, nor at all with simplify=False.
+    None when undecided (`zero_proof` also says whether sympy's simplify was cut short on the way). Never
+    calls `simplify` on large expressions, nor at all with simplify=False.
 
     >>> z = sp.Symbol("z1", real=True)
     >>> is_zero_exact(sp.sin(z)**2 + sp.cos(z)**2 - 1), is_zero_exact(sp.Rational(1, 3) - sp.Rational(1, 3))
@@ -253,23 +301,7 @@ def is_zero_exact(expr: sp.Expr, simplify: bool = True) -> bool | None:
     >>> is_zero_exact(sp.sqrt(2) - 1), is_zero_exact(sp.cos(z) + 2)
     (False, None)
     """
-    if expr == 0:
-        return True
-    if not expr.free_symbols:
-        known = expr.is_zero
-        if known is not None:
-            return bool(known)
-        finished, equal = within_seconds(lambda: expr.equals(0), SIMPLIFY_SECONDS)  # it simplifies, too
-        return None if not finished or equal is None else bool(equal)
-    if _too_large(expr):
-        return None
-    if sp.expand(expr) == 0:
-        return True
-    if simplify and sp.count_ops(expr) <= SIMPLIFY_MAX_OPS:
-        finished, simplified = within_seconds(lambda: sp.simplify(expr), SIMPLIFY_SECONDS)
-        if finished and simplified == 0:
-            return True
-    return None
+    return zero_proof(expr, simplify).zero
 
 
 class _OutOfTime(BaseException):
@@ -547,7 +579,7 @@ def vanishing_profile(
     if separation is not None and not independent(separation.factors, variables, points):
         separation = None
     if separation is not None:
-        coefficient_nonzero, coefficient_zero, coefficient_proven = _coefficient_profile(
+        coefficient_nonzero, coefficient_zero, coefficient_proven, timed_out = _coefficient_profile(
             separation.coefficients, others, table, exact, count, tol)
         # an exact zero overrides the probe; otherwise either kind of evidence of non-zero counts
         proven = coefficient_proven  # it tried the coefficients' rounding suspects exactly
@@ -558,8 +590,8 @@ def vanishing_profile(
         # an environment that floats cannot read (exp(1000)*(u - 1) at u = 1) may still be an exact zero
         # and a float non-zero far below the other environments' values may be the rounding of an exact zero
         unread = ~enough & ~nonzero
-        proven = _prove_at(expr, others, exact, np.flatnonzero((enough & ~nonzero) | unread | suspect), count,
-                           simplify=False)  # expand: cheap
+        proven, timed_out = _prove_at(expr, others, exact, np.flatnonzero((enough & ~nonzero) | unread | suspect),
+                                      count, simplify=False)  # expand: cheap
         nonzero &= ~proven
         zero = (enough & ~nonzero) | (unread & proven)
         suspects = np.flatnonzero(zero & ~proven)
@@ -571,10 +603,13 @@ def vanishing_profile(
         for env_index, point_index in high.items():
             zero[env_index], nonzero[env_index] = False, True
             witness[env_index] = grid[env_index, point_index]
+    # timed_out: an exact test cut short there (SIMPLIFY_SECONDS); it proves nothing, but it was tried
     if separation is None:  # simplify last: it is slow, and a 50-digit witness makes it moot
-        proven |= _prove_at(expr, others, exact, np.flatnonzero(zero & ~proven), count)
+        more, cut = _prove_at(expr, others, exact, np.flatnonzero(zero & ~proven), count)
+        proven, timed_out = proven | more, timed_out | cut
     if support is not None:  # a zero on the support only: proven with the variables written through the noise
-        proven |= _prove_on_support(expr, others, exact, np.flatnonzero(zero & ~proven), count, support)
+        more, cut = _prove_on_support(expr, others, exact, np.flatnonzero(zero & ~proven), count, support)
+        proven, timed_out = proven | more, timed_out | cut
     # 4. a zero still unproven may be a non-zero below 50 digits (1 - tanh(z1)**2 at z1 = 101 is 1.5e-87,
     # where the parent's support lies far out): looked for again at more digits
     refused: list[int] = []
@@ -583,7 +618,8 @@ def vanishing_profile(
         zero[env_index], nonzero[env_index] = False, True
         witness[env_index] = grid[env_index, point_index]
     zero[refused] = False  # not looked at with the digits it needs: undecided
-    return ZeroProfile(zero, proven, nonzero, witness, separation, tuple(refused))
+    return ZeroProfile(zero, proven, nonzero, witness, separation, tuple(refused),
+                       tuple(np.flatnonzero(timed_out & zero & ~proven).tolist()))
 
 
 def _magnitude(expr: sp.Expr, variables: set[sp.Symbol], spec_only: bool) -> sp.Expr:
@@ -736,8 +772,9 @@ def _deep_witnesses(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.S
 
 def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol],
                          table: Mapping[sp.Symbol, np.ndarray], exact: Mapping[sp.Symbol, Sequence[sp.Expr]],
-                         count: int, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per environment: some coefficient is non-zero / all vanish / all vanish exactly."""
+                         count: int, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per environment: some coefficient is non-zero / all vanish / all vanish exactly / an exact test of a
+    coefficient was cut short (`SIMPLIFY_SECONDS`) and proved nothing."""
     flat: list[sp.Expr] = []
     owners: list[int] = []
     for k, c in enumerate(coefficients):
@@ -765,21 +802,24 @@ def _coefficient_profile(coefficients: Sequence[sp.Expr], others: list[sp.Symbol
     # float64 overflow (exp(800*(u - 2)**2) expanded into exp(3200)*...): the exact numbers may still decide
     unknown = ~clearly_nonzero & ~candidate & np.any(~finite, axis=0)
     nonzero = clearly_nonzero | recheck  # a suspect stays non-zero unless the exact numbers prove it zero
-    proven = np.zeros(count, bool)
+    proven, cut_short = np.zeros(count, bool), np.zeros(count, bool)
     # exact confirmation at the (few) candidate environments; identical environment values are tested once
-    cache: dict[tuple, bool | None] = {}
+    cache: dict[tuple, tuple[bool | None, bool]] = {}
     for m in np.flatnonzero(candidate | unknown | recheck).tolist():
         key = tuple(exact[s][m] for s in symbols)
         if key not in cache:
             subs = dict(zip(symbols, key))
-            verdicts = [is_zero_exact(sp.sympify(c).xreplace(subs)) for c in coefficients]
-            cache[key] = False if False in verdicts else (True if all(verdicts) else None)
-        if cache[key] is False:
+            proofs = [zero_proof(sp.sympify(c).xreplace(subs)) for c in coefficients]
+            verdicts = [p.zero for p in proofs]
+            cache[key] = (False if False in verdicts else (True if all(verdicts) else None),
+                          any(p.cut_short for p in proofs))
+        verdict, cut_short[m] = cache[key]
+        if verdict is False:
             nonzero[m], candidate[m] = True, False
-        elif cache[key]:
+        elif verdict:
             proven[m] = candidate[m] = True
             nonzero[m] = False
-    return nonzero, candidate, proven
+    return nonzero, candidate, proven, cut_short
 
 
 def _zero_factor_in_u(expr: sp.Expr, variables: set[sp.Symbol], others: list[sp.Symbol],
@@ -811,48 +851,51 @@ def _zero_factor_in_u(expr: sp.Expr, variables: set[sp.Symbol], others: list[sp.
 
 
 def _prove_at(expr: sp.Expr, others: list[sp.Symbol], exact: Mapping[sp.Symbol, Sequence[sp.Expr]],
-              indices: np.ndarray, count: int, simplify: bool = True) -> np.ndarray:
-    """Exact proof of expr(., u_m) == 0 at the candidate environments (identical values tested once). With
+              indices: np.ndarray, count: int, simplify: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Exact proof of expr(., u_m) == 0 at the candidate environments (identical values tested once): the
+    environments proven, and those where sympy's simplify (or equals) was cut short (`SIMPLIFY_SECONDS`). With
     `simplify`, sympy's simplify is tried until it has failed at `SIMPLIFY_FAILURES` environments: the same
     expression at other numbers rarely fares better, and each try may take a tenth of a second."""
-    proven = np.zeros(count, bool)
-    cache: dict[tuple, bool] = {}
+    proven, cut_short = np.zeros(count, bool), np.zeros(count, bool)
+    cache: dict[tuple, ZeroProof] = {}
     failures = 0
     for m in indices:
         key = tuple(exact[s][m] for s in others)
         if key not in cache:
-            cache[key] = is_zero_exact(expr.xreplace(dict(zip(others, key))),
-                                       simplify and failures < SIMPLIFY_FAILURES) is True
-            failures += not cache[key]
-        proven[m] = cache[key]
-    return proven
+            cache[key] = zero_proof(expr.xreplace(dict(zip(others, key))), simplify and failures < SIMPLIFY_FAILURES)
+            failures += cache[key].zero is not True
+        proven[m], cut_short[m] = cache[key].zero is True, cache[key].cut_short
+    return proven, cut_short
 
 
 def _prove_on_support(expr: sp.Expr, others: list[sp.Symbol], exact: Mapping[sp.Symbol, Sequence[sp.Expr]],
                       indices: np.ndarray, count: int,
-                      support: Callable[[int], Mapping[sp.Symbol, sp.Expr]]) -> np.ndarray:
+                      support: Callable[[int], Mapping[sp.Symbol, sp.Expr]]) -> tuple[np.ndarray, np.ndarray]:
     """Exact proof that expr(., u_m) vanishes on the support of the variables in environment m: the variables
     are replaced by support(m), their exact forms in positive noise symbols, and the result expanded
     (Heaviside(2 - z1) is 0 once z1 = 5 + t with t > 0). Only where expr holds a function of the sign of its
     argument (an analytic expression that vanishes on an open set vanishes everywhere it is analytic, which
     the proof without the support already tried), and until it has failed at `SIMPLIFY_FAILURES` environments.
+    Returns the environments proven, and those where sympy's equals (tried on a number) was cut short.
 
     >>> z, u, t = sp.Symbol("z1", real=True), sp.Symbol("u", real=True), sp.Symbol("t", positive=True)
-    >>> _prove_on_support(u - sp.Heaviside(2 - z), [u], {u: [0, 1]}, np.array([0, 1]), 2,
-    ...                   lambda m: {z: 5 + t}).tolist()
-    [True, False]
+    >>> proven, cut_short = _prove_on_support(u - sp.Heaviside(2 - z), [u], {u: [0, 1]}, np.array([0, 1]), 2,
+    ...                                       lambda m: {z: 5 + t})
+    >>> proven.tolist(), cut_short.tolist()
+    ([True, False], [False, False])
     """
-    proven = np.zeros(count, bool)
+    proven, cut_short = np.zeros(count, bool), np.zeros(count, bool)
     if not expr.has(*SIGN_DEPENDENT):
-        return proven
+        return proven, cut_short
     failures = 0
     for m in indices.tolist():
         if failures >= SIMPLIFY_FAILURES:
             break
         at = expr.xreplace({s: exact[s][m] for s in others}).xreplace(dict(support(m)))
-        proven[m] = is_zero_exact(at, simplify=False) is True
+        proof = zero_proof(at, simplify=False)
+        proven[m], cut_short[m] = proof.zero is True, proof.cut_short
         failures += not proven[m]
-    return proven
+    return proven, cut_short
 
 
 def real_zero_set(exprs: Sequence[sp.Expr], symbol: sp.Symbol) -> sp.Set | None:
@@ -909,6 +952,7 @@ def scan_zero_set(
     tracked: int = 4,
     max_candidates: int = 20,
     refused: list[float] | None = None,
+    simplify_cut_short: list[float] | None = None,
 ) -> tuple[sp.Set, bool]:
     """Numeric fallback (SPEC §5 step 3): the u in [low, high] where expr(., u) vanishes identically in the
     variables, when sympy cannot solve for them.
@@ -922,7 +966,8 @@ def scan_zero_set(
     when sympy can. Returns (set, proven): proven when the set is non-empty and every point was confirmed
     exactly (finding nothing proves nothing). `points` (K, dim) are the probes at every u, or a function of
     the u values giving (len(u), K, dim) probes inside the support at each u. A grid value whose look at
-    DEEP_DIGITS did not fit in `DEEP_SECONDS` is no zero, and is appended to `refused` when given.
+    DEEP_DIGITS did not fit in `DEEP_SECONDS` is no zero, and is appended to `refused` when given; a zero kept
+    unproven where sympy's simplify was cut short (`SIMPLIFY_SECONDS`) in its proof, to `simplify_cut_short`.
 
     >>> u, z = sp.symbols("u z1", real=True)
     >>> scan_zero_set(u*(1 - sp.tanh(u*z)**2), [z], u, (-1.0, 2.0), probe_points((-np.inf, np.inf), 1))
@@ -1019,7 +1064,7 @@ def scan_zero_set(
         guesses = [g for g in (sp.nsimplify(sp.Float(x), tolerance=1e-9, rational=True),
                                sp.nsimplify(sp.Float(x), tolerance=1e-9, rational=False),
                                sp.nsimplify(sp.Float(x), [sp.pi, sp.E], tolerance=1e-9)) if _simple(g)]
-        exact = next((g for g in guesses if is_zero_exact(expr.xreplace({symbol: g}), simplify=False)), None)
+        exact, cut = _first_zero(expr, symbol, guesses, simplify=False)
         if exact is None:
             # a 50-digit look first (cheap; the root finder's x may sit 1e-7 off a rational root), so that
             # sympy's slow simplify runs only where a zero may be real
@@ -1031,13 +1076,35 @@ def scan_zero_set(
                 if root is None:
                     continue
                 x = root
-            exact = next((g for g in guesses if is_zero_exact(expr.xreplace({symbol: g}))), None)
+            exact, cut_later = _first_zero(expr, symbol, guesses, simplify=True)
+            cut |= cut_later
         if exact is not None:
             pieces.append(sp.FiniteSet(exact))
         else:  # unproven, but no probe shows a non-zero at 50 digits
-            pieces.append(sp.FiniteSet(sp.Float(float(guesses[0]) if guesses else x, 12)))
+            shown = sp.Float(float(guesses[0]) if guesses else x, 12)
+            pieces.append(sp.FiniteSet(shown))
             proven = False
+            if cut and simplify_cut_short is not None:
+                simplify_cut_short.append(float(shown))
     return (sp.Union(*pieces), proven) if pieces else (sp.S.EmptySet, False)
+
+
+def _first_zero(expr: sp.Expr, symbol: sp.Symbol, guesses: Sequence[sp.Expr],
+                simplify: bool) -> tuple[sp.Expr | None, bool]:
+    """The first guess g where expr(g) is proven zero (`zero_proof`; None when at none), and whether an exact
+    test was cut short (`SIMPLIFY_SECONDS`) on the way.
+
+    >>> u, z = sp.symbols("u z1", real=True)
+    >>> _first_zero((u - 1)*z, u, [sp.Integer(2), sp.Integer(1)], simplify=False)
+    (1, False)
+    """
+    cut_short = False
+    for guess in guesses:
+        proof = zero_proof(expr.xreplace({symbol: guess}), simplify)
+        if proof.zero:
+            return guess, cut_short
+        cut_short |= proof.cut_short
+    return None, cut_short
 
 
 def _deepest_minima(size: np.ndarray, count: int) -> np.ndarray:
