@@ -132,8 +132,9 @@ def compare(base: dict[str, Any], other: dict[str, Any]) -> list[str]:
         medians = " | ".join(f"{np.median([r['correlation'][n] for r in runs]):.3f}" for n in names)
         lines.append(f"| {label} | {medians} | {sum(r['hit'] for r in runs)} | "
                      f"{sum(r['clear_split'] for r in runs)} |")
-    lines += [""] + [f"- {label}: {larger_share([outcome(r) for r in runs])}" for label, runs in
-                     ((base["label"], a), (other["label"], b))]
+    if all("share" in r for r in a + b):  # runs stored before the shares were kept have none
+        lines += [""] + [f"- {label}: {larger_share([outcome(r) for r in runs])}" for label, runs in
+                         ((base["label"], a), (other["label"], b))]
     diff = np.array([y["lowest_identifiable"] - x["lowest_identifiable"] for x, y in zip(a, b)])
     p = wilcoxon(diff).pvalue if np.any(diff) else 1.0
     lines += ["", f"lowest identifiable correlation, {other['label']} against {base['label']}: higher by more "

@@ -291,6 +291,28 @@ def test_a_zero_whose_proof_was_cut_short_says_so(monkeypatch, mechanism, enviro
             f"proven [numeric:") in cut.reason
 
 
+def test_the_domain_scan_asks_simplify_once_per_guess(monkeypatch):
+    """The domain scan's candidates near one root round to the same closed forms (1/3, from nsimplify's three
+    readings of each), and each simplify cut short costs its whole bound: the variant of the slow hidden zero
+    above with its zero at an unobserved u = 1/3 on [0, 2] asked nine times, 56 s (15 s now). Each guess is
+    now proven once per scan, and after SIMPLIFY_FAILURES cut short no other candidate is simplified."""
+    spec = {"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": [0, 1, 2], "domain": [0, 2]},
+            "noise": {"family": "gaussian", "params": NOISE2}, "mechanisms": {"z2": HIDDEN_THIRD}}
+    asked = []
+
+    def counted(compute, seconds):
+        asked.append(seconds)
+        return False, None  # every simplify cut short, as the slow spec's are
+
+    for module in (zeros, condition_iv):
+        monkeypatch.setattr(module, "SIMPLIFY_SECONDS", 0.001)
+    monkeypatch.setattr(zeros, "within_seconds", counted)
+    cut = check_edge(from_dict(spec), "z1", "z2")
+    assert (cut.status, cut.method, cut.extrapolated_zeros) == ("holds", "numeric", (pytest.approx(1 / 3),))
+    assert "so the zero at u = 0.333333 is not proven" in cut.reason
+    assert 1 <= len(asked) <= zeros.SIMPLIFY_FAILURES
+
+
 def test_an_exact_zero_test_cut_short_is_marked(monkeypatch):
     """`zero_proof` says when sympy's simplify was cut short, and `vanishing_profile` lists the environments of
     the zeros it left unproven that way (`is_zero_exact` reads None in both cases, as before)."""

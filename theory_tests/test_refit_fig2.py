@@ -56,7 +56,7 @@ def test_a_hit_needs_every_identifiable_node_and_a_split_needs_the_margin_on_bot
 def test_the_paired_comparison_counts_rises_falls_and_ties_over_the_shared_runs(refit_fig2):
     def run(low: float, split: bool = False) -> dict:
         return {"correlation": {"z1": low, "z2": 0.5, "z3": 1.0}, "lowest_identifiable": low, "hit": low >= 0.9,
-                "clear_split": split}
+                "clear_split": split, "share": {"z1": 0.0, "z2": 0.3 if split else 0.01, "z3": 0.02}}
     base = {"label": "base", "runs": {"0/1": run(0.5), "1/1": run(0.95), "2/1": run(0.8), "3/1": run(0.7)}}
     other = {"label": "floor", "runs": {"0/1": run(0.92, True), "1/1": run(0.955), "2/1": run(0.6), "9/9": run(1)}}
     lines = refit_fig2.compare(base, other)
@@ -64,6 +64,11 @@ def test_the_paired_comparison_counts_rises_falls_and_ties_over_the_shared_runs(
     assert "| base | 0.800 | 0.500 | 1.000 | 1 | 0 |" in lines
     assert "| floor | 0.920 | 0.500 | 1.000 | 2 | 1 |" in lines
     assert "higher by more than 0.01 on 1, lower on 1, within on 1; median change +0.005" in lines[-1]
+    assert ("- floor: violating share above every identifiable one on 1 of 3 (one-sided sign test p = 0.88; medians "
+            "0.010 / 0.020)") in lines
+    assert "- base: violating share above every identifiable one on 0 of 3 (one-sided sign test p = 1; " in lines[7]
+    without = {k: {key: v for key, v in r.items() if key != "share"} for k, r in base["runs"].items()}
+    assert not any("violating share" in line for line in refit_fig2.compare({**base, "runs": without}, other))
     with pytest.raises(SystemExit, match="share no"):
         refit_fig2.compare(base, {"label": "x", "runs": {"9/9": run(1)}})
 

@@ -1058,13 +1058,14 @@ def scan_zero_set(
     finite = np.isfinite(at_x)
     size = np.where(finite, np.abs(at_x), 0.0).max(axis=1, initial=0.0)
     vanishes = (finite.sum(axis=1) >= MIN_FINITE_PROBES) & (size <= 1e-8 * np.maximum(reference, 1e-300))
+    tried: dict[tuple[sp.Expr, bool], ZeroProof] = {}  # each guess's proof, once (`_first_zero`)
     for x, near in zip(xs[vanishes].tolist(), reference[vanishes].tolist()):
         if any(piece.contains(sp.Float(x)) == sp.true for piece in pieces):
             continue
         guesses = [g for g in (sp.nsimplify(sp.Float(x), tolerance=1e-9, rational=True),
                                sp.nsimplify(sp.Float(x), tolerance=1e-9, rational=False),
                                sp.nsimplify(sp.Float(x), [sp.pi, sp.E], tolerance=1e-9)) if _simple(g)]
-        exact, cut = _first_zero(expr, symbol, guesses, simplify=False)
+        exact, cut = _first_zero(expr, symbol, guesses, False, tried)
         if exact is None:
             # a 50-digit look first (cheap; the root finder's x may sit 1e-7 off a rational root), so that
             # sympy's slow simplify runs only where a zero may be real
@@ -1076,8 +1077,11 @@ def scan_zero_set(
                 if root is None:
                     continue
                 x = root
-            exact, cut_later = _first_zero(expr, symbol, guesses, simplify=True)
-            cut |= cut_later
+            # after SIMPLIFY_FAILURES proofs cut short, the other candidates are not simplified: each would
+            # cost the whole bound again, and one that is not tried is as unproven as one cut short
+            timed_out = sum(proof.cut_short for proof in tried.values())
+            exact, cut_later = _first_zero(expr, symbol, guesses, timed_out < SIMPLIFY_FAILURES, tried)
+            cut |= cut_later or timed_out >= SIMPLIFY_FAILURES
         if exact is not None:
             pieces.append(sp.FiniteSet(exact))
         else:  # unproven, but no probe shows a non-zero at 50 digits
@@ -1089,18 +1093,23 @@ def scan_zero_set(
     return (sp.Union(*pieces), proven) if pieces else (sp.S.EmptySet, False)
 
 
-def _first_zero(expr: sp.Expr, symbol: sp.Symbol, guesses: Sequence[sp.Expr],
-                simplify: bool) -> tuple[sp.Expr | None, bool]:
+def _first_zero(expr: sp.Expr, symbol: sp.Symbol, guesses: Sequence[sp.Expr], simplify: bool,
+                tried: dict[tuple[sp.Expr, bool], ZeroProof] | None = None) -> tuple[sp.Expr | None, bool]:
     """The first guess g where expr(g) is proven zero (`zero_proof`; None when at none), and whether an exact
-    test was cut short (`SIMPLIFY_SECONDS`) on the way.
+    test was cut short (`SIMPLIFY_SECONDS`) on the way. `tried` remembers each (guess, simplify)'s proof across
+    calls: the scan's neighbouring candidates near one root round to the same guesses (1/3 from 0.33333333 and
+    0.33333334), and a simplify cut short costs its whole bound each time it is asked again.
 
     >>> u, z = sp.symbols("u z1", real=True)
     >>> _first_zero((u - 1)*z, u, [sp.Integer(2), sp.Integer(1)], simplify=False)
     (1, False)
     """
+    tried = {} if tried is None else tried
     cut_short = False
-    for guess in guesses:
-        proof = zero_proof(expr.xreplace({symbol: guess}), simplify)
+    for guess in dict.fromkeys(guesses):  # nsimplify's three readings of x often agree
+        if (guess, simplify) not in tried:
+            tried[guess, simplify] = zero_proof(expr.xreplace({symbol: guess}), simplify)
+        proof = tried[guess, simplify]
         if proof.zero:
             return guess, cut_short
         cut_short |= proof.cut_short
