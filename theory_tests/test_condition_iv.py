@@ -295,3 +295,25 @@ def test_scan_proves_a_zero_with_a_short_closed_form(derivative: str, zero: sp.E
     """A zero found by the scan is rationalised, or written with sqrt, pi or E (nsimplify), and proven
     exactly: the set is exact and the result proven."""
     assert _scan(derivative, (0.0, 3.0)) == (sp.FiniteSet(zero), True)
+
+
+@pytest.mark.parametrize("mechanism, values, domain", [
+    ("(u**2 - 1)/(u - 1)*z1", (0, 0.5, 2, 3, 4), (0, 4)),  # u + 1 away from u = 1, where it is 0/0
+    ("sin(u)/u*z1", (-1, 0.5, 2, 2.5, 3), (-1, 3)),  # sinc: no zero in [-1, 3], 1 in the limit at u = 0
+    ("tan(u)*cos(u)*z1", (1, 1.2, 1.4, 1.8, 2), (1, 2)),  # sin(u) away from the poles of tan: no zero in [1, 2]
+    ("(u**2 - 1)/(u - 1)*tanh(u*z1)", (0.2, 0.5, 2, 3, 4), (0.2, 4)),  # the domain scan's factor in u alone
+])
+def test_a_zero_of_one_factor_where_another_has_a_pole_is_no_zero(mechanism: str, values: tuple[float, ...],
+                                                                  domain: tuple[float, float]) -> None:
+    """A zero of one factor of dg/dz1 in u counts only where the other factors are finite: (u**2 - 1)/(u - 1)
+    is undefined at u = 1 (2 in the limit), so g_z2(., 1) is never constant in z1, and the edge has no zero in
+    the domain. Each factor was solved on its own, and u = 1 (or 0, or pi/2) was read as an extrapolated zero:
+    z2 identifiable instead of unidentifiable."""
+    edge = check_edge(two_latents(mechanism, values=values, domain=domain), "z1", "z2")
+    assert edge.status == "fails" and edge.extrapolated_zeros == ()
+
+
+def test_a_removable_pole_leaves_the_other_zeros_of_the_factors() -> None:
+    """u*log(u) is undefined at u = 0 (log(0)), but vanishes at u = 1: only u = 1 is an extrapolated zero."""
+    edge = check_edge(two_latents("u*log(u)*z1", values=(0.5, 0.7, 1.5, 1.8, 2), domain=(0, 2)), "z1", "z2")
+    assert edge.status == "holds" and edge.extrapolated_zeros == (1.0,)

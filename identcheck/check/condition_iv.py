@@ -24,6 +24,7 @@ from typing import Any, Callable, Literal, Sequence
 import networkx as nx
 import numpy as np
 import sympy as sp
+from sympy.calculus.util import continuous_domain
 
 from ..report import ConditionIVResult, EdgeResult, EdgeStatus
 from ..psi import latent_map, latents_exact, noise_symbols
@@ -346,14 +347,44 @@ def _factor_zeros(head: sp.Expr, rest: sp.Expr, u: sp.Symbol) -> sp.FiniteSet | 
 
 def _zeros_of_factors(product: sp.Expr, u: sp.Symbol) -> sp.Set | None:
     """The real zeros of a product of factors in u, each solved as written (a power as its base,
-    `without_powers`), or None when sympy cannot solve one.
+    `without_powers`), or None when sympy cannot solve one. A zero of one factor is a zero of the product
+    only where every other factor is finite and real: at u = 1, (u**2 - 1)/(u - 1) is 0/0, undefined (and
+    2 in the limit), and sin(u)/u does not vanish at u = 0. A zero set that is not finite is kept only when
+    every factor is finite on the whole line; otherwise None (the caller solves the product as a whole).
 
     >>> u = sp.Symbol("u", real=True)
     >>> _zeros_of_factors((u - 1)**999*(u + 2), u)
     {-2, 1}
+    >>> _zeros_of_factors((u**2 - 1)/(u - 1), u), _zeros_of_factors(sp.sqrt(u)*(u + 1)*u, u)
+    ({-1}, {0})
+    >>> _zeros_of_factors(sp.tan(u)*sp.cos(u), u) is None
+    True
     """
-    zeros = [real_zero_set([b], u) for b in sp.Mul.make_args(without_powers(product)) if b.free_symbols]
-    return None if any(z is None for z in zeros) else sp.Union(*zeros)
+    factors = [b for b in sp.Mul.make_args(without_powers(product)) if b.free_symbols]
+    zeros = [real_zero_set([b], u) for b in factors]
+    if any(z is None for z in zeros):
+        return None
+    union = sp.Union(*zeros)
+    if len(factors) < 2:
+        return union
+    if isinstance(union, sp.FiniteSet):
+        return sp.FiniteSet(*(r for r in union if all(_finite_real(b.xreplace({u: r})) for b in factors)))
+    return union if all(_finite_on_line(b, u) for b in factors) else None
+
+
+def _finite_real(value: sp.Expr) -> bool:
+    """False when a factor's value at a root is shown not finite or not real (zoo, nan, I); True otherwise."""
+    return not value.has(sp.zoo, sp.nan, sp.oo, -sp.oo) and value.is_extended_real is not False
+
+
+def _finite_on_line(factor: sp.Expr, u: sp.Symbol) -> bool:
+    """Whether a factor in u is shown finite and continuous for every real u (a polynomial, sin(u), exp(u))."""
+    if factor.is_polynomial(u):
+        return True
+    try:
+        return bool(continuous_domain(factor, u, sp.S.Reals) == sp.S.Reals)
+    except (NotImplementedError, ValueError, TypeError):
+        return False
 
 
 def _solved_in_u(d: sp.Expr, parents: list[sp.Symbol], coefficients: Sequence[sp.Expr],
