@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
+
 import mpmath
 import numpy as np
 import pytest
 import sympy as sp
 
 from identcheck import from_dict, load_example
-from identcheck.check.noise_mixing import RANK_RATIO_TOL, check_deconvolvability, check_injectivity
+from identcheck.check.noise_mixing import RANK_RATIO_TOL, _lines, check_deconvolvability, check_injectivity
 from identcheck.spec.expressions import jacobian, mpmath_function
 
 
 def with_mixing(x: list[str], base: str = "C17", **changes) -> dict:
     """A catalogue spec with an expression mixing x = f(z) (and other top-level keys replaced)."""
     return load_example(base).spec | {"mixing": {"kind": "expression", "x": x}} | changes
+
+
+def chain(x: list[str]) -> dict:
+    """C17 with one latent per component of the expression mixing x, in a chain z_k = u*z_{k-1} + n_k."""
+    latents = [f"z{k}" for k in range(1, len(x) + 1)]
+    noise = {z: {"mean": f"1.5*sin(1.7*u + {k})", "std": f"exp(0.6*cos(1.3*u + {2 * k}))"}
+             for k, z in enumerate(latents)}
+    return with_mixing(x, latents=latents, noise={"family": "gaussian", "params": noise},
+                       mechanisms={z: f"u*{parent}" for parent, z in zip(latents, latents[1:])})
 
 
 GAMMA_NOISE = {"family": "gamma", "params": {"z1": {"shape": "2 + u", "rate": "1 + u**2"},
@@ -168,6 +179,67 @@ def test_a_fold_off_the_axes_is_found_on_a_diagonal(x, status):
     assert result.status == status
     if status == "fails":
         assert result.details["fold"]["root"]["direction"] == [1, 1] and "z = t·(1, 1)" in result.reason
+
+
+def coupled(first: str, ell: int) -> list[str]:
+    """x = A·T(z), T = (first, z2 + z1²/2, ..., z_ℓ + z_(ℓ-1)²/2) triangular and A = I + 0.3·(a shift): det J =
+    det A·∂first/∂z1 = ∂first/∂z1, though on a diagonal the degrees of J's columns sum to ℓ."""
+    t = [first, *(f"z{k} + 0.5*z{k - 1}**2" for k in range(2, ell + 1))]
+    return [f"{a} + 0.3*({b})" for a, b in zip(t, t[1:])] + t[-1:]
+
+
+@pytest.mark.parametrize("x, direction, at", [
+    (["z1 - 1e-300*z1**3 + 0.3*z2", *(f"z{k} + 0.5*z{k - 1}" for k in range(2, 7))], [1, 0, 0, 0, 0, 0],
+     -(0.85 / 3e-300) ** 0.5),
+    (["z1", "(z1 - 300)**2*z2 + (z2 - 300)**3/3 - 100*z2", "z3", "z4", "z5"], [1, 1, 1, 1, 1], 300 - 50**0.5),
+    (coupled("z1 - z1**3/30000", 12), [1] + [0] * 11, -100)])
+def test_a_fold_of_more_than_four_latents_is_decided_at_50_digits(x, direction, at):
+    """The 50-digit fold check and the fold scales took det J symbolically, for at most four latents, and these
+    mixings read "holds": det J = 0.85 - 3e-300 z1² (a fold at |z1| = 5.3e149, beyond the float probe), the
+    circle around (300, 300) of a test above, which meets no axis but the diagonal z = t·(1, 1, 1, 1, 1), and
+    det J = 1 - z1²/10000 of 12 coupled latents (the scale 200 was not added). J is now restricted to each line
+    first, and the determinant of that matrix of polynomials in t is taken: any number of latents."""
+    result = check_injectivity(from_dict(chain(x)))
+    assert result.status == "fails" and "not injective" in result.reason
+    root = result.details["fold"]["root"]
+    assert root["direction"] == direction and root["at"] == pytest.approx(at, rel=1e-9)
+
+
+def test_an_injective_polynomial_mixing_of_six_latents_holds():
+    """x = A·T(z) (`coupled`) with T1 = z1 + z1³: a bijection, det J = 1 + 3 z1² > 0. det J is a polynomial on
+    the axes and diagonals, with no root of odd order: the 50-digit check finds no fold, and (ii) holds."""
+    from identcheck.check.noise_mixing import _line_determinants, _odd_real_roots
+
+    scm = from_dict(chain(coupled("z1 + z1**3", 6)))
+    result = check_injectivity(scm)
+    assert result.status == "holds" and result.details["fold"] is None
+    polynomials = _line_determinants(scm.mixing.expressions, scm.latent_symbols, _lines(6))
+    assert len(polynomials) > 6 and not any(_odd_real_roots(p) for _, p in polynomials)
+
+
+def test_a_determinant_of_low_degree_under_a_high_degree_bound_is_interpolated():
+    """On the all-ones diagonal of 12 coupled latents J's columns have degrees summing to 12 and their entries of
+    top degree form a singular matrix (their terms cancel): det J, 1 - t²/10000, is found from its values at t =
+    0, 1, ..., 12, exactly."""
+    from identcheck.check.noise_mixing import _line_determinants
+
+    scm = from_dict(chain(coupled("z1 - z1**3/30000", 12)))
+    [(_, poly)] = _line_determinants(scm.mixing.expressions, scm.latent_symbols, [(1,) * 12])
+    assert poly.all_coeffs() == [sp.Rational(-1, 10000), 0, 1]
+
+
+def test_the_fold_check_tries_the_axes_and_at_most_32_diagonals_in_a_fixed_order():
+    """Up to six latents all 2^(ℓ-1) diagonals (±1 up to sign); beyond, the first 32 with the fewest -1s (of
+    12 latents the all-ones one, the 11 with one -1 and 20 with two), so 100 latents cost 132 lines, not 2^99."""
+    assert _lines(1) == [(1,)]
+    for ell in range(2, 7):
+        lines = _lines(ell)
+        assert lines[:ell] == [tuple(int(j == k) for j in range(ell)) for k in range(ell)]
+        assert sorted(lines[ell:]) == sorted((1, *signs) for signs in itertools.product((1, -1), repeat=ell - 1))
+    twelve = _lines(12)
+    assert len(twelve) == len(set(twelve)) == 44 and twelve == _lines(12)
+    assert [v.count(-1) for v in twelve[12:]] == [0] + [1] * 11 + [2] * 20 and all(v[0] == 1 for v in twelve[12:])
+    assert len(_lines(100)) == 132
 
 
 def test_a_determinant_below_its_rounding_has_no_sign():
