@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from identcheck import from_dict, load_example
-from identcheck.check.condition_iv import analyse_iv, check_edge
+from identcheck import check, from_dict, load_example
+from identcheck.check.condition_iv import DEFAULT_PROBES, DEFAULT_TOL, _Context, analyse_iv, check_edge
 from identcheck.check.zeros import is_zero_exact, probe_points, scan_zero_set, separate, vanishing_profile
+from test_support_probes import spec
 
 NOISE2 = {"z1": {"mean": "1.5*sin(1.7*u + 0.9)", "std": "exp(0.6*cos(1.3*u + 2.1))"},
           "z2": {"mean": "1.5*sin(1.7*u + 1.8)", "std": "exp(0.6*cos(1.3*u + 4.2))"}}
@@ -317,3 +318,104 @@ def test_a_removable_pole_leaves_the_other_zeros_of_the_factors() -> None:
     """u*log(u) is undefined at u = 0 (log(0)), but vanishes at u = 1: only u = 1 is an extrapolated zero."""
     edge = check_edge(two_latents("u*log(u)*z1", values=(0.5, 0.7, 1.5, 1.8, 2), domain=(0, 2)), "z1", "z2")
     assert edge.status == "holds" and edge.extrapolated_zeros == (1.0,)
+
+
+# Probes beside the switches of a Heaviside, sign, Abs, Max, Min or Piecewise (SPEC §5 Pitfalls): a step that is
+# on only in a window that no random probe reaches made the derivative read as identically 0 there, the edge
+# "holds" and the node identifiable, though g is never constant in the parent (`_Context.switch_points`).
+
+BETA2 = {"z1": {"a": "2 + sin(u)", "b": "2 + cos(u)"}, "z2": {"a": "2 + cos(u)", "b": "2 + sin(u)"}}
+
+
+def _verdict(scm, node: str = "z2") -> str:
+    return check(scm).nodes[node].verdict
+
+
+@pytest.mark.parametrize("mechanism", [
+    "u*z1 + Max(z1 - 10000000, 0)",  # d = u + Heaviside(z1 - 1e7): the large probes reach about 1e6
+    "u*z1 + Heaviside(z1 - 10000000)*z1",
+    "u*z1 + Abs(z1 + 10000000) - z1",  # d = u + sign(z1 + 1e7) - 1: -2 below -1e7 at u = 0
+    "Piecewise((u*z1, z1 < 10000000), (u*z1 + z1**2, True))",
+    "u*z1 + Max(z1 - 10000000*(u + 1), 0)",  # a switch that moves with u
+])
+def test_a_step_switched_on_beyond_every_random_probe_is_no_zero(mechanism: str) -> None:
+    """Spec A: at u = 0 the derivative is 0 up to 1e7 and not beyond, so (iv) fails and z2 is unidentifiable;
+    the witness lies beside the switch."""
+    scm = two_latents(mechanism)
+    edge = check_edge(scm, "z1", "z2")
+    assert edge.status == "fails" and edge.vanishes_at == () and edge.extrapolated_zeros == ()
+    assert edge.nonzero_at == 0 and abs(abs(edge.nonzero_point["z1"]) - 1e7) <= 1e4
+    assert "non-zero beside a switch" in edge.reason and "u = 0 (z1 = " in edge.reason
+    assert _verdict(scm) == "unidentifiable"
+
+
+def test_a_step_switched_on_within_the_random_probes_stays_as_it_was() -> None:
+    """The control of Spec A: Max(z1 - 1e5, 0) is on at the large probes, as before (fails, symbolic)."""
+    edge = check_edge(two_latents("u*z1 + Max(z1 - 100000, 0)"), "z1", "z2")
+    assert (edge.status, edge.method, edge.vanishes_at) == ("fails", "symbolic", ())
+    assert "beside a switch" not in edge.reason
+
+
+@pytest.mark.parametrize("mechanism", ["Max(z1 - 0.999, 0) + (u - 2)*z1",
+                                       "Abs(z1 - 0.999) - (0.999 - z1) + (u - 2)*z1"])
+def test_a_step_on_in_a_narrow_window_of_the_support_is_no_zero(mechanism: str) -> None:
+    """Spec B: Beta noise, z1 in (0, 1). At u = 2 the derivative is Heaviside(z1 - 0.999) (or sign(z1 - 0.999)
+    + 1), non-zero on (0.999, 1), inside the support: (iv) fails; the witness z1 = 0.999001 is in the window."""
+    edge = check_edge(two_latents(mechanism, family="beta", noise=BETA2), "z1", "z2")
+    assert edge.status == "fails" and edge.vanishes_at == ()
+    assert "u = 2 (z1 = 0.999001)" in edge.reason
+
+
+@pytest.mark.parametrize("mechanism", ["Max(z1 - 1, 0) + (u - 2)*z1", "Abs(z1 - 1) - (1 - z1) + (u - 2)*z1"])
+def test_a_switch_outside_the_support_is_never_probed(mechanism: str) -> None:
+    """The control of Spec B: the switch at z1 = 1 lies outside (0, 1); the points beside it (1.000001, ...) are
+    not in the support and are not used: the edge vanishes at u = 2, proven."""
+    scm = two_latents(mechanism, family="beta", noise=BETA2)
+    edge = check_edge(scm, "z1", "z2")
+    assert (edge.status, edge.vanishes_at, edge.method) == ("holds", (2,), "symbolic")
+    ctx = _Context(scm, DEFAULT_TOL, 0, DEFAULT_PROBES)
+    points = ctx.switch_points("z2", [sp.diff(scm.mechanism("z2"), scm.symbol("z1")), scm.mechanism("z2")])
+    assert points is not None and np.all((points > 0) & (points < 1))
+
+
+def test_a_jump_in_the_mechanism_beyond_every_random_probe_is_its_influence() -> None:
+    """g = u*z1 + [z1 >= 1e7]: at u = 0 the derivative is 0 (the Piecewise's jump is dropped), but g jumps at
+    1e7: the jump test reads the points beside the switch too."""
+    edge = check_edge(two_latents("u*z1 + Piecewise((0, z1 < 10000000), (1, True))"), "z1", "z2")
+    assert edge.status == "fails" and edge.vanishes_at == ()
+
+
+def test_a_switch_on_a_moving_support_is_probed_where_the_support_reaches_it() -> None:
+    """Beta noise, z2 = 2*z1 + n2 lives in (0, 3), and beyond 2.99 only where z1 > 0.995: the points beside
+    the switch take the other latents from noise near the ends of its support too, and every point kept
+    implies noise inside (0, 1). At u = 2 the derivative in z2 is Heaviside(z2 - 2.99): no zero."""
+    scm = from_dict(spec("beta", {"z2": "2*z1", "z3": "(u - 2)*z2 + Max(z2 - 2.99, 0) + z1"}))
+    edge = check_edge(scm, "z2", "z3")
+    assert edge.status == "fails" and edge.vanishes_at == ()
+    ctx = _Context(scm, DEFAULT_TOL, 0, DEFAULT_PROBES)
+    points = ctx.switch_points("z3", [sp.diff(scm.mechanism("z3"), scm.symbol("z2"))])
+    z1, z2 = points[..., 0], points[..., 1]
+    assert np.all((z1 > 0) & (z1 < 1) & (z2 - 2 * z1 > 0) & (z2 - 2 * z1 < 1))
+    assert np.any(z2 > 2.99)
+    control = from_dict(spec("beta", {"z2": "2*z1", "z3": "(u - 2)*z2 + Max(z2 - 3, 0) + z1"}))
+    assert check_edge(control, "z2", "z3").vanishes_at == (2,)
+
+
+def test_the_domain_scan_probes_beside_the_switches() -> None:
+    """tanh((u - 2.5)*z1) + Max(z1 - 1e7, 0): at u = 2.5 the derivative is Heaviside(z1 - 1e7), not 0; the
+    scan of the declared domain read u = 2.5 as an extrapolated zero. On a moving support (Gamma: z2 = 5 + n2
+    in (5, inf)) likewise for Max(5.001 - z2, 0), while Max(2 - z2, 0), off the support, leaves the zero."""
+    edge = check_edge(two_latents("tanh((u - 2.5)*z1) + Max(z1 - 10000000, 0)", domain=(0, 4)), "z1", "z2")
+    assert edge.status == "fails" and edge.extrapolated_zeros == ()
+    for kink, zeros in (("5.001 - z2", ()), ("2 - z2", (2.5,))):
+        data = spec("gamma", {"z2": "5", "z3": f"tanh((u - 2.5)*z2) + Max({kink}, 0)"}, latents=("z2", "z3"),
+                    values=(1, 2, 3, 4, 5), domain=[0, 5])
+        assert check_edge(from_dict(data), "z2", "z3").extrapolated_zeros == zeros
+
+
+def test_switches_are_solved_in_closed_form_only() -> None:
+    """Switch points are solved where the argument is a polynomial of degree at most 2 in the parent; others
+    (cos(z1) - z1) are skipped, not guessed."""
+    from identcheck.check.condition_iv import _switch_roots
+    z1, z2, u = sp.symbols("z1 z2 u", real=True)
+    assert _switch_roots((z1 - u * z2, sp.cos(z1) - z1, z1**3 - 2), z1) == (u * z2,)

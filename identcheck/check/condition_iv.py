@@ -19,6 +19,7 @@ node, or all edges; `analyse_iv` keeps the sets for the verdicts (SPEC §5 rule 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, Callable, Literal, Sequence
 
 import networkx as nx
@@ -29,7 +30,7 @@ from sympy.calculus.util import continuous_domain
 from ..report import ConditionIVResult, EdgeResult, EdgeStatus
 from ..psi import latent_map, latents_exact, noise_symbols
 from ..scm import PNL_SYMBOL, SCM
-from ..spec.expressions import numeric_function
+from ..spec.expressions import numeric_function, switch_arguments
 from .results import Status
 from .zeros import (DEEP_DIGITS, DEEP_SECONDS, MP_DIGITS, SIMPLIFY_SECONDS, ZeroProfile, probe_points, real_zero_set,
                     scan_zero_set, separate, vanishing_profile)
@@ -41,6 +42,19 @@ __all__ = ["CommonZeros", "EdgeZeros", "IVAnalysis", "analyse_iv", "check_edge",
 DEFAULT_TOL = 1e-9
 #: Default number of random probe points per node (SPEC §5: K >= 64).
 DEFAULT_PROBES = 64
+#: Where a switch of the derivative or of the mechanism (the zero of the argument of a Heaviside, sign, Abs,
+#: a Max's or Min's pairwise difference, a Piecewise's condition) is solved in closed form for one parent,
+#: probe points are added beside it, at b -+ offset * max(|b|, 1) for each of these offsets: a step that is
+#: on only in a window that no random probe reaches (Heaviside(z1 - 1e7), or (0.999, 1) on a Beta support)
+#: is seen there (`_Context.switch_points`).
+SWITCH_OFFSETS = (1e-6, 1e-3)
+#: Rows of the ordinary probe points that give the other parents (and, on a moving support, the other
+#: latents) their values beside a switch.
+SWITCH_BASES = (0, 3, 8)
+#: The most probe points added beside switches, per environment and edge (the first ones found are kept).
+MAX_SWITCH_POINTS = 96
+#: A switch's argument is solved for a parent only where it is a polynomial of at most this degree in it.
+SWITCH_DEGREE = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,6 +183,8 @@ class _Context:
         self._exact_latents: dict[int, dict[sp.Symbol, sp.Expr]] = {}
         self._moved: dict[tuple[str, str], np.ndarray | None] = {}
         self._mechanisms: dict[str, tuple[list[sp.Symbol], Callable[..., Any]]] = {}
+        self._switches: dict[tuple[str, tuple[sp.Expr, ...]], np.ndarray | None] = {}
+        self._roots: dict[sp.Expr, Callable[..., Any]] = {}
 
     def points(self, child: str) -> np.ndarray:
         """Probe points for the parents of `child`, inside their support (SPEC §5 pitfalls: probe inside
@@ -190,6 +206,139 @@ class _Context:
                             pts[:, k] = np.broadcast_to(np.asarray(gbar(pts[:, k]), float), pts[:, k].shape)
                 self._points[child] = pts
         return self._points[child]
+
+    def switch_points(self, child: str, exprs: Sequence[sp.Expr]) -> np.ndarray | None:
+        """The probe points of `child`'s parents (`points`) with points beside the switches of `exprs` added,
+        or None where none is found (SPEC §5 Pitfalls: a derivative zero on a half-line, or off a window, is
+        not identically zero, and random probes may miss the window where it is on).
+
+        For each switch argument (`switch_arguments`) that is a polynomial of degree at most `SWITCH_DEGREE`
+        in a parent, its zeros in that parent are solved with sympy, and evaluated in each observed
+        environment with the other parents at the rows `SWITCH_BASES` of the ordinary probes (on a moving
+        support: the other latents at every probe row, and at four rows of noise near the ends of its
+        support, `_extreme_noise`); points at b -+ `SWITCH_OFFSETS` are added. A point must lie inside the
+        support of its environment: on the real line (noise on the whole line) every point does, except for a
+        post-nonlinear parent, whose switches are not probed; on a half-line or an interval the point is kept
+        only where the noise it implies, n_d = z_d - g_d(pa_d, u), lies inside the noise's support for every
+        latent among `child`'s parents and their ancestors (none is kept where one of them is post-nonlinear).
+        Switches not solvable in closed form (Heaviside(z1 - cos(z1))), or with infinitely many points
+        (floor), are not probed. At most `MAX_SWITCH_POINTS` points per environment are added; where the
+        points differ between the environments (a switch that moves with u, or a moving support) the result
+        is (E, K + n, |pa|), an environment with fewer added points padded with its first probe point.
+
+        >>> from identcheck import from_dict
+        >>> scm = from_dict({"identcheck": 1, "name": "t", "latents": ["z1", "z2"],
+        ...                  "environments": {"values": [0, 1]}, "mechanisms": {"z2": "Max(z1 - 10**7, 0)"},
+        ...                  "noise": {"family": "gaussian", "params": {"z1": {"mean": 0, "std": 1},
+        ...                                                             "z2": {"mean": 0, "std": 1}}}})
+        >>> ctx = _Context(scm, DEFAULT_TOL, 0, DEFAULT_PROBES)
+        >>> pts = ctx.switch_points("z2", [sp.diff(scm.mechanism("z2"), scm.symbol("z1"))])
+        >>> sorted(float(v) for v in pts[len(ctx.points("z2")):, 0] if v > 9e6)
+        [9990000.0, 9999990.0, 10000010.0, 10010000.0]
+        """
+        arguments = tuple(dict.fromkeys(a for e in exprs for a in switch_arguments(e)))
+        key = (child, arguments)
+        if key not in self._switches:
+            self._switches[key] = self._beside(child, arguments) if arguments else None
+        return self._switches[key]
+
+    def _beside(self, child: str, arguments: tuple[sp.Expr, ...]) -> np.ndarray | None:
+        """`switch_points` for the switch arguments given."""
+        points = self.points(child)
+        count = self.scm.environments.count
+        found = self._candidates(child, arguments, {s: np.asarray(v, float) for s, v in self.table.items()}, count,
+                                 every_row=True)
+        if found is None:
+            return None
+        stacked, inside = found
+        kept = [_distinct(stacked[m][inside[m]])[:MAX_SWITCH_POINTS] for m in range(count)]
+        width = max(len(rows) for rows in kept)
+        if width == 0:
+            return None
+        if not self.moving_support and all(np.array_equal(rows, kept[0]) for rows in kept):
+            return np.concatenate([points, kept[0]])  # the same points in every environment
+        grid = points if points.ndim == 3 else np.broadcast_to(points[None], (count, *points.shape))
+        # an environment with fewer points beside its switches repeats its first probe point (not NaN rows:
+        # sympy's mpmath printing reads Heaviside(nan) as 1)
+        added = np.repeat(grid[:, :1], width, axis=1)
+        for m, rows in enumerate(kept):
+            added[m, :len(rows)] = rows
+        return np.concatenate([grid, added], axis=1)
+
+    def _candidates(self, child: str, arguments: tuple[sp.Expr, ...], values: dict[sp.Symbol, np.ndarray],
+                    count: int, every_row: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        """Points beside the switches of `child`'s parents at `count` environments given by `values` (arrays
+        of length count), and whether each lies inside the support there: ((count, n, |pa|), (count, n)), or
+        None where no switch is solved. On a moving support the other latents are taken at the noise rows
+        near the ends of its support and then at every probe row (`every_row`) or at `SWITCH_BASES`."""
+        scm = self.scm
+        parents = scm.parents(child)
+        symbols = [scm.symbol(p) for p in parents]
+        if self.moving_support:  # rows of noise near the ends of its support too: the support may pin the
+            # other latents near an end where the switch is reached (z2 = 2*z1 + n2 beyond 2.99 with Beta
+            # noise needs z1 > 0.995)
+            assert self._noise_probes is not None
+            probes = self._noise_probes if every_row else self._noise_probes[
+                [r for r in SWITCH_BASES if r < len(self._noise_probes)]]
+            noise = np.concatenate([_extreme_noise(scm.noise_family.support, len(scm.latents)), probes])
+            bases = self._pushed(values, count, noise)  # (count, B, l)
+            columns = [scm.latents.index(p) for p in parents]
+        else:
+            points = self.points(child)
+            chosen = [r for r in SWITCH_BASES if r < len(points)]
+            bases = np.broadcast_to(points[chosen][None], (count, len(chosen), len(parents)))
+            columns = list(range(len(parents)))
+        offsets = np.array([side * o for o in SWITCH_OFFSETS for side in (-1.0, 1.0)])
+        candidates = []  # (count, B, n, l) per parent and root
+        for k, (parent, symbol) in enumerate(zip(parents, symbols)):
+            if parent in scm.post_nonlinear:  # its support is gbar(R), not known to contain the point
+                continue
+            for root in _switch_roots(arguments, symbol):
+                at = self._root_values(root, symbols, bases, columns, values)[:, :, None]  # (count, B, 1)
+                beside = np.repeat(np.array(bases, float)[:, :, None, :], len(offsets), axis=2)
+                beside[:, :, :, columns[k]] = at + offsets * np.maximum(np.abs(at), 1.0)
+                candidates.append(beside)
+        if not candidates:
+            return None
+        # base row first, then root and offset: the first points kept spread over every switch
+        stacked = np.concatenate(candidates, axis=2).reshape(count, -1, bases.shape[-1])
+        if self.moving_support:
+            return stacked[:, :, columns], self._inside(parents, stacked, values)
+        return stacked, np.all(np.isfinite(stacked), axis=2)
+
+    def _root_values(self, root: sp.Expr, symbols: list[sp.Symbol], bases: np.ndarray, columns: list[int],
+                     values: dict[sp.Symbol, np.ndarray]) -> np.ndarray:
+        """A solved switch point (a function of the other parents, u and the tables) at each environment and
+        base row (count, B); NaN where it is not a finite real number."""
+        free = sorted(root.free_symbols, key=str)
+        if any(s not in values and s not in symbols for s in free):
+            return np.full(bases.shape[:2], np.nan)
+        if root not in self._roots:
+            self._roots[root] = numeric_function(free, root)
+        args = [bases[:, :, columns[symbols.index(s)]] if s in symbols else values[s][:, None] for s in free]
+        with np.errstate(all="ignore"):
+            at = np.broadcast_to(np.asarray(self._roots[root](*args), dtype=complex), bases.shape[:2])
+        return np.where(at.imag == 0, at.real, np.nan)
+
+    def _inside(self, parents: Sequence[str], rows: np.ndarray, values: dict[sp.Symbol, np.ndarray]) -> np.ndarray:
+        """Which full latent vectors (E, n, l), one environment per row of the first axis, lie inside the
+        support: the noise each implies, n_d = z_d - g_d(pa_d, u), lies inside the noise's support for every
+        latent that shapes the support of `parents` (their ancestors and themselves); none where one of them
+        is post-nonlinear. (E, n) booleans."""
+        scm = self.scm
+        ancestry = set().union(*(nx.ancestors(scm.graph, p) for p in parents)) | set(parents)
+        keep = np.all(np.isfinite(rows), axis=2)
+        if ancestry & set(scm.post_nonlinear):
+            return np.zeros_like(keep)
+        at = {s: np.asarray(v, float)[:, None] for s, v in values.items()}
+        low, high = scm.noise_family.support
+        for d in sorted(ancestry):
+            symbols, g = self._mechanism(d)
+            args = [rows[:, :, scm.latents.index(str(x))] if str(x) in scm.latents else at[x] for x in symbols]
+            with np.errstate(all="ignore"):
+                implied = rows[:, :, scm.latents.index(d)] - np.asarray(g(*args), float)
+                keep &= (implied > low) & (implied < high)
+        return keep
 
     def exact_support(self, m: int) -> dict[sp.Symbol, sp.Expr]:
         """The latents in environment m as exact functions of noise symbols (`psi.latents_exact`): the
@@ -267,14 +416,22 @@ class _Context:
             self._mechanisms[latent] = symbols, numeric_function(symbols, g)
         return self._mechanisms[latent]
 
-    def scan_points(self, child: str) -> np.ndarray | Callable[[np.ndarray], np.ndarray] | None:
+    def scan_points(self, child: str, exprs: Sequence[sp.Expr] = ()) -> np.ndarray | Callable[[np.ndarray],
+                                                                                               np.ndarray] | None:
         """Probes for scanning a scalar u over the domain: the fixed points, or a function of u giving the
         pushed probes at each u; None when the support at an unobserved u is unknown (a mechanism among the
-        ancestors reads a table parameter, known only at the observed environments)."""
-        if not self.moving_support:
+        ancestors reads a table parameter, known only at the observed environments). With the switches of
+        `exprs` (`switch_points`), a function of u giving the probes and up to `MAX_SWITCH_POINTS` points
+        beside the switches at each u (the other latents at `SWITCH_BASES` only), inside the support there."""
+        arguments = tuple(dict.fromkeys(a for e in exprs for a in switch_arguments(e)))
+        if not any(_switch_roots(arguments, self.scm.symbol(p)) for p in self.scm.parents(child)
+                   if p not in self.scm.post_nonlinear):
+            arguments = ()  # no switch solved: the probes alone
+        if not self.moving_support and not arguments:
             return self.points(child)
         ancestors = nx.ancestors(self.scm.graph, child)
-        if any(self.scm.mechanism(a).free_symbols & self.parameter_symbols for a in ancestors):
+        if self.moving_support and any(self.scm.mechanism(a).free_symbols & self.parameter_symbols
+                                       for a in ancestors):
             return None
         u = self.scm.environments.symbols[0]
         columns = [self.scm.latents.index(p) for p in self.scm.parents(child)]
@@ -282,9 +439,75 @@ class _Context:
         def at(u_values: np.ndarray) -> np.ndarray:
             # table parameters have no value away from the observed environments: NaN, read by no ancestor
             values = {s: np.full(len(u_values), np.nan) for s in self.parameter_symbols}
-            return self._pushed(values | {u: np.asarray(u_values, float)}, len(u_values))[:, :, columns]
+            values[u] = np.asarray(u_values, float)
+            if self.moving_support:
+                pushed = self._pushed(values, len(u_values))[:, :, columns]
+            else:
+                pushed = np.broadcast_to(self.points(child)[None], (len(u_values), *self.points(child).shape))
+            found = self._candidates(child, arguments, values, len(u_values), every_row=False) if arguments else None
+            if found is None:
+                return pushed
+            beside, inside = found
+            # the first points inside the support, the rest of the width filled with the first probe point
+            order = np.argsort(~inside, axis=1, kind="stable")[:, :MAX_SWITCH_POINTS]
+            taken = np.take_along_axis(beside, order[:, :, None], axis=1)
+            usable = np.take_along_axis(inside, order, axis=1)
+            width = int(usable.sum(axis=1).max(initial=0))
+            if width == 0:
+                return pushed
+            taken = np.where(usable[:, :width, None], taken[:, :width], pushed[:, :1])
+            return np.concatenate([pushed, taken], axis=1)
 
         return at
+
+
+@lru_cache(maxsize=4096)
+def _switch_roots(arguments: tuple[sp.Expr, ...], symbol: sp.Symbol) -> tuple[sp.Expr, ...]:
+    """The zeros in `symbol` of the switch arguments that are polynomials of degree 1 to `SWITCH_DEGREE` in
+    it, solved in closed form (functions of the other symbols); the others are skipped.
+
+    >>> z1, z2, u = sp.symbols("z1 z2 u", real=True)
+    >>> _switch_roots((z1 - u*z2, sp.cos(z1) - z1, z2**2 - 1), z1), _switch_roots((z2**2 - 1,), z2)
+    ((u*z2,), (-1, 1))
+    """
+    roots: list[sp.Expr] = []
+    for argument in arguments:
+        if symbol not in argument.free_symbols or not argument.is_polynomial(symbol):
+            continue
+        if sp.degree(argument, symbol) > SWITCH_DEGREE:
+            continue
+        try:
+            roots += [r for r in sp.solve(argument, symbol) if r.is_real is not False]
+        except (NotImplementedError, ValueError, TypeError):
+            continue
+    return tuple(dict.fromkeys(roots))
+
+
+#: How far inside the ends of the noise's support the extreme noise rows lie (relative to its width; on a
+#: half-line, above its end, and 10**6 out).
+EXTREME_NOISE = 1e-6
+
+
+def _extreme_noise(support: tuple[float, float], dim: int) -> np.ndarray:
+    """Four noise rows near the ends of the support: all low, all high, and alternating both ways.
+
+    >>> _extreme_noise((0.0, 1.0), 3).tolist()[2]
+    [1e-06, 0.999999, 1e-06]
+    """
+    low, high = support
+    near = (low + EXTREME_NOISE, low + 1e6) if np.isinf(high) else (
+        low + EXTREME_NOISE * (high - low), high - EXTREME_NOISE * (high - low))
+    parity = np.arange(dim) % 2
+    return np.array([np.full(dim, near[0]), np.full(dim, near[1]), np.where(parity, near[1], near[0]),
+                     np.where(parity, near[0], near[1])])
+
+
+def _distinct(rows: np.ndarray) -> np.ndarray:
+    """Rows without repeats, in their first order."""
+    if len(rows) == 0:
+        return rows
+    _, first = np.unique(rows, axis=0, return_index=True)
+    return rows[np.sort(first)]
 
 
 def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: list[sp.Symbol], child: str,
@@ -308,7 +531,7 @@ def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: lis
     if ctx.domain is None:
         return None, None, True
     low, high = (float(v) for v in (ctx.domain.inf, ctx.domain.sup))
-    points = ctx.scan_points(child)
+    points = ctx.scan_points(child, [d, ctx.scm.mechanism(child)])  # beside the switches too
     if points is None:  # the support away from the observed environments is unknown: nothing extrapolated
         return None, sp.S.EmptySet, True
     within, exact = scan_zero_set(d, parents, u, (low, high), points, tol=ctx.tol, refused=refused,
@@ -515,11 +738,15 @@ def _jump_test(ctx: _Context, parent: str, child: str) -> Jump | None:
     return jump
 
 
-def _without_jumps(ctx: _Context, jump: Jump, profile: ZeroProfile, parent: str,
-                   child: str) -> tuple[ZeroProfile, list[int]]:
+def _without_jumps(ctx: _Context, jump: Jump, profile: ZeroProfile, parent: str, child: str,
+                   switched: np.ndarray | None = None) -> tuple[ZeroProfile, list[int]]:
     """The profile with every zero of the derivative where g still jumps in the parent turned into a
-    non-zero (the jump is the influence; witness: a point beside it), and those environments."""
+    non-zero (the jump is the influence; witness: a point beside it), and those environments. `switched`:
+    the probe points with those beside the switches (`_Context.switch_points`), used where the parent is
+    moved by reversing the points (not where `_Context.moved_points` moves it)."""
     points, moved = ctx.points(child), ctx.moved_points(child, parent)
+    if moved is None and switched is not None:
+        points = switched
     found = {m: at for m in np.flatnonzero(profile.zero).tolist()
              if (at := jump(points[m] if points.ndim == 3 else points, {s: float(v[m]) for s, v in ctx.table.items()},
                             None if moved is None else moved[m])) is not None}
@@ -607,11 +834,14 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
     parents = [scm.symbol(p) for p in scm.parents(child)]
     d = sp.diff(scm.mechanism(child), scm.symbol(parent))
     tested = without_powers(d)
-    points = ctx.points(child)
+    # beside the switches of the derivative and of the mechanism too: a step on only in a window no random
+    # probe reaches would read as identically 0 (SPEC §5 Pitfalls)
+    switched = ctx.switch_points(child, [d, scm.mechanism(child)])
+    points = ctx.points(child) if switched is None else switched
     profile = vanishing_profile(tested, parents, points, ctx.table, ctx.exact, tol=ctx.tol,
                                 support=ctx.exact_support if ctx.moving_support else None)
     jump = _jump_test(ctx, parent, child)
-    profile, jumps = _without_jumps(ctx, jump, profile, parent, child) if jump else (profile, [])
+    profile, jumps = _without_jumps(ctx, jump, profile, parent, child, points) if jump else (profile, [])
     tables = bool(d.free_symbols & ctx.parameter_symbols)
     scan_refused: list[float] = []
     scan_timed_out: list[float] = []  # unproven zeros of the scan whose simplify was cut short
@@ -642,6 +872,9 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
                    f"where the derivative vanishes: it is not constant in {parent} there")
     elif status == "fails" and zero_idx == [] and nonzero_idx:
         reason += _why_no_zero(ctx, solved, tables)
+    beside = _beside_switches(ctx, child, points, profile, parents)
+    if beside:
+        reason += f"; non-zero beside a switch, where no other probe point showed it: {beside}"
     if profile.cut_short:
         reason += f"; {_cut_short(_list_envs(ctx, list(profile.cut_short)))} (undecided there)"
     # the zeros whose exact proof sympy's simplify did not finish: observed ones, and the scan's that the edge
@@ -669,6 +902,25 @@ def _analyse_edge(ctx: _Context, parent: str, child: str) -> EdgeZeros:
         extrapolated_zeros=_representatives(extrapolated_zeros), nonzero_point=witness_point,
         no_influence=not nonzero_idx and not profile.undecided.any(), vanishing_environments=tuple(zero_idx))
     return EdgeZeros(result, CommonZeros(frozenset(zero_idx), extrapolated_zeros))
+
+
+def _beside_switches(ctx: _Context, child: str, points: np.ndarray, profile: ZeroProfile,
+                     parents: list[sp.Symbol], limit: int = 3) -> str:
+    """The environments whose non-zero witness is a point added beside a switch (`_Context.switch_points`),
+    with the point, in words; "" when there is none."""
+    ordinary = ctx.points(child)
+    count = ordinary.shape[-2]
+    if points.shape[-2] == count:
+        return ""
+    shown = []
+    for m in np.flatnonzero(profile.nonzero).tolist():
+        added = points[m, count:] if points.ndim == 3 else points[count:]
+        usual = ordinary[m] if ordinary.ndim == 3 else ordinary
+        w = profile.witness[m]
+        if not np.any(np.isnan(w)) and np.all(added == w, axis=1).any() and not np.all(usual == w, axis=1).any():
+            where = ", ".join(f"{p.name} = {v:.10g}" for p, v in zip(parents, profile.witness[m]))
+            shown.append(f"{environment_text(ctx.scm, m)} ({where})")
+    return ", ".join(shown[:limit]) + (f" and {len(shown) - limit} more" if len(shown) > limit else "")
 
 
 def _grade(ctx: _Context, name: str, child: str, profile: ZeroProfile, extrapolated_zeros: sp.Set,

@@ -682,7 +682,7 @@ def _mp_witnesses(expr: sp.Expr, variables: list[sp.Symbol], others: list[sp.Sym
 
 
 def _mp_rows(points: np.ndarray) -> list[list[mpmath.mpf]]:
-    """Probe points as mpmath numbers (non-finite coordinates kept; their rows fail and are skipped)."""
+    """Probe points as mpmath numbers (non-finite coordinates kept; `_first_mp_nonzero` skips their rows)."""
     return [[mpmath.mpf(float(x)) for x in row] for row in points]
 
 
@@ -701,6 +701,8 @@ def _first_mp_nonzero(fn: Callable, mp_points: list[list[mpmath.mpf]], env: list
     for k, row in enumerate(mp_points):
         if budget is not None and mpmath.mp.dps > MP_DIGITS and not budget.allows():
             return None
+        if not all(mpmath.isfinite(x) for x in row):  # no evidence: sympy's mpmath Heaviside(nan) is 1
+            continue
         start = time.perf_counter()
         try:
             parts = [mpmath.mpmathify(v) for v in fn(*row, *env)]
