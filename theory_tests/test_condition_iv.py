@@ -419,3 +419,15 @@ def test_switches_are_solved_in_closed_form_only() -> None:
     from identcheck.check.condition_iv import _switch_roots
     z1, z2, u = sp.symbols("z1 z2 u", real=True)
     assert _switch_roots((z1 - u * z2, sp.cos(z1) - z1, z1**3 - 2), z1) == (u * z2,)
+
+
+@pytest.mark.parametrize("root", ["1.4142135623", "0.999999999999999999999999999999"])
+def test_a_zero_solved_exactly_is_listed_once_and_written_with_all_its_digits(root):
+    """The factor (u - c) of d = (1 - tanh(z1*(u - c))**2)*(u - c) is solved exactly, and the domain scan found
+    the same zero again as a float 2e-12 away: the set read {1.4142135623, 1.4142135623} (graded numeric), and
+    a 30-digit c was printed with 15 digits, 'u - 1.0', a zero at 1 that is not there. Found by a review."""
+    spec = {"identcheck": 1, "latents": ["z1", "z2"], "environments": {"values": [0, 2, 3], "domain": [0, 3]},
+            "noise": {"family": "gaussian", "params": NOISE2}, "mechanisms": {"z2": f"tanh(z1*(u - {root}))"}}
+    result = check_edge(from_dict(spec), "z1", "z2")
+    assert (result.status, result.method) == ("holds", "symbolic") and len(result.extrapolated_zeros) == 1
+    assert f"(u - {root})" in result.reason and f"vanishes identically at u = {root}, inside" in result.reason

@@ -90,13 +90,24 @@ class IVAnalysis:
 
 
 def _decimals(expr: sp.Basic) -> sp.Basic:
-    """Terminating-decimal rationals as Floats (4/5 -> 0.8), exponents kept exact (sqrt(2) stays)."""
+    """Terminating-decimal rationals as Floats with every digit they have (4/5 -> 0.8; a 30-digit decimal stays
+    30 digits, where 15 printed 0.999...9 as 1.0), exponents kept exact (sqrt(2) stays).
+
+    >>> _decimals(sp.Rational("0.999999999999999999999999999999")), _decimals(sp.Rational(1, 3))
+    (0.999999999999999999999999999999, 1/3)
+    """
     if isinstance(expr, sp.Rational) and not isinstance(expr, sp.Integer):
-        q = int(expr.q)
+        q, places = int(expr.q), 0
         for prime in (2, 5):
+            count = 0
             while q % prime == 0:
                 q //= prime
-        return sp.Float(expr, 15) if q == 1 else expr
+                count += 1
+            places = max(places, count)
+        if q != 1:
+            return expr
+        digits = len(str(abs(int(expr.p)) * 10**places // int(expr.q)))  # significant digits of the decimal
+        return sp.Float(expr, max(15, digits))
     if isinstance(expr, sp.Pow):
         return sp.Pow(_decimals(expr.base), expr.exp)
     if not expr.args or isinstance(expr, (sp.Set, sp.Lambda)):
@@ -544,9 +555,32 @@ def _zero_set_in_u(ctx: _Context, d: sp.Expr, profile: ZeroProfile, parents: lis
     if solved_head is None or solved_head.is_empty:
         return None, within, exact
     head_within = sp.Intersection(solved_head, ctx.domain)
+    within = _apart_from(within, head_within)  # the scan's float copy of an exact zero (2e-12 off) goes
     if within.is_empty:
         return None, head_within, bool(head_within.is_empty is False)
     return None, sp.Union(head_within, within), exact
+
+
+def _apart_from(scanned: sp.Set, exact: sp.Set, rtol: float = 1e-9) -> sp.Set:
+    """The scan's zero set without its points within ``rtol`` (relative, at least absolute) of a point of
+    ``exact``: the same zero found twice, once solved exactly and once by the scan as a float.
+
+    >>> _apart_from(sp.FiniteSet(sp.Float(1.5001), sp.Float(2.5)), sp.FiniteSet(sp.Rational(3, 2)))
+    {1.5001, 2.5}
+    >>> _apart_from(sp.FiniteSet(sp.Float(1.4142135623023933)), sp.FiniteSet(sp.Rational(14142135623, 10**10)))
+    EmptySet
+    """
+    if not isinstance(exact, sp.FiniteSet):
+        return scanned
+    known = [float(e) for e in exact if e.is_real]
+    pieces = scanned.args if isinstance(scanned, sp.Union) else (scanned,)
+    kept = []
+    for piece in pieces:
+        if isinstance(piece, sp.FiniteSet):
+            piece = sp.FiniteSet(*(v for v in piece if not v.is_real or not any(
+                abs(float(v) - e) <= rtol * max(1.0, abs(e)) for e in known)))
+        kept.append(piece)
+    return sp.Union(*kept)
 
 
 def _factor_zeros(head: sp.Expr, rest: sp.Expr, u: sp.Symbol) -> sp.FiniteSet | None:
