@@ -247,7 +247,7 @@ class _Context:
         >>> sorted(float(v) for v in pts[len(ctx.points("z2")):, 0] if v > 9e6)
         [9990000.0, 9999990.0, 10000010.0, 10010000.0]
         """
-        arguments = tuple(dict.fromkeys(a for e in exprs for a in switch_arguments(e)))
+        arguments = _switch_arguments(exprs)
         key = (child, arguments)
         if key not in self._switches:
             self._switches[key] = self._beside(child, arguments) if arguments else None
@@ -341,15 +341,23 @@ class _Context:
         keep = np.all(np.isfinite(rows), axis=2)
         if ancestry & set(scm.post_nonlinear):
             return np.zeros_like(keep)
-        at = {s: np.asarray(v, float)[:, None] for s, v in values.items()}
+        return keep & self._noise_inside(ancestry, rows, values)
+
+    def _noise_inside(self, latents: set[str], z: np.ndarray, values: dict[sp.Symbol, np.ndarray]) -> np.ndarray:
+        """Whether the noise that latent vectors z (E, n, l) imply for each of `latents`, n_d = z_d - g_d(pa_d,
+        u), lies inside the noise's support, `values` giving u and the tables per environment (arrays of length
+        E): (E, n) booleans, False where it cannot be evaluated."""
+        scm = self.scm
         low, high = scm.noise_family.support
-        for d in sorted(ancestry):
+        inside = np.ones(z.shape[:2], dtype=bool)
+        for d in sorted(latents):
             symbols, g = self._mechanism(d)
-            args = [rows[:, :, scm.latents.index(str(x))] if str(x) in scm.latents else at[x] for x in symbols]
+            args = [z[:, :, scm.latents.index(str(x))] if str(x) in scm.latents
+                    else np.asarray(values[x], float)[:, None] for x in symbols]
             with np.errstate(all="ignore"):
-                implied = rows[:, :, scm.latents.index(d)] - np.asarray(g(*args), float)
-                keep &= (implied > low) & (implied < high)
-        return keep
+                implied = z[:, :, scm.latents.index(d)] - np.asarray(g(*args), float)
+                inside &= (implied > low) & (implied < high)
+        return inside
 
     def exact_support(self, m: int) -> dict[sp.Symbol, sp.Expr]:
         """The latents in environment m as exact functions of noise symbols (`psi.latents_exact`): the
@@ -396,9 +404,7 @@ class _Context:
         if u_values is None:
             values, count = {s: np.asarray(v, float) for s, v in self.table.items()}, scm.environments.count
         else:
-            values = {s: np.full(len(u_values), np.nan) for s in self.parameter_symbols}
-            values[scm.environments.symbols[0]] = np.asarray(u_values, float)
-            count = len(u_values)
+            values, count = self._values_at(u_values), len(u_values)
         assert self._noise_probes is not None
         k = len(self._noise_probes)
         orders = [np.arange(k)[::-1], *(np.roll(np.arange(k), shift) for shift in range(1, min(k, MOVES)))]
@@ -406,18 +412,18 @@ class _Context:
         noise[:, j] = self._noise_probes[np.concatenate(orders), j]
         z = np.tile(self._pushed(values, count), (1, len(orders), 1))
         z[:, :, j] = self._pushed(values, count, noise)[:, :, j]
-        low, high = scm.noise_family.support
-        for d in shaping:
-            symbols, g = self._mechanism(d)
-            args = [z[:, :, scm.latents.index(str(x))] if str(x) in scm.latents else values[x][:, None]
-                    for x in symbols]
-            with np.errstate(all="ignore"):
-                implied = z[:, :, scm.latents.index(d)] - np.asarray(g(*args), float)
-            z[~((implied > low) & (implied < high))] = np.nan
+        z[~self._noise_inside(shaping, z, values)] = np.nan
         moved = z[:, :, [scm.latents.index(p) for p in parents]]
         if u_values is None:
             self._moved[child, parent] = moved
         return moved
+
+    def _values_at(self, u_values: np.ndarray) -> dict[sp.Symbol, np.ndarray]:
+        """u and the tables at scalar u values away from the observed environments: the tables NaN (they have
+        no value there; a mechanism that reads one is not scanned)."""
+        values = {s: np.full(len(u_values), np.nan) for s in self.parameter_symbols}
+        values[self.scm.environments.symbols[0]] = np.asarray(u_values, float)
+        return values
 
     def _mechanism(self, latent: str) -> tuple[list[sp.Symbol], Callable[..., Any]]:
         """g_latent's symbols and its numeric function, lambdified once."""
@@ -434,7 +440,7 @@ class _Context:
         ancestors reads a table parameter, known only at the observed environments). With the switches of
         `exprs` (`switch_points`), a function of u giving the probes and up to `MAX_SWITCH_POINTS` points
         beside the switches at each u (the other latents at `SWITCH_BASES` only), inside the support there."""
-        arguments = tuple(dict.fromkeys(a for e in exprs for a in switch_arguments(e)))
+        arguments = _switch_arguments(exprs)
         if not any(_switch_roots(arguments, self.scm.symbol(p)) for p in self.scm.parents(child)
                    if p not in self.scm.post_nonlinear):
             arguments = ()  # no switch solved: the probes alone
@@ -444,13 +450,10 @@ class _Context:
         if self.moving_support and any(self.scm.mechanism(a).free_symbols & self.parameter_symbols
                                        for a in ancestors):
             return None
-        u = self.scm.environments.symbols[0]
         columns = [self.scm.latents.index(p) for p in self.scm.parents(child)]
 
         def at(u_values: np.ndarray) -> np.ndarray:
-            # table parameters have no value away from the observed environments: NaN, read by no ancestor
-            values = {s: np.full(len(u_values), np.nan) for s in self.parameter_symbols}
-            values[u] = np.asarray(u_values, float)
+            values = self._values_at(u_values)
             if self.moving_support:
                 pushed = self._pushed(values, len(u_values))[:, :, columns]
             else:
@@ -470,6 +473,11 @@ class _Context:
             return np.concatenate([pushed, taken], axis=1)
 
         return at
+
+
+def _switch_arguments(exprs: Sequence[sp.Expr]) -> tuple[sp.Expr, ...]:
+    """The switch arguments of the expressions (`switch_arguments`), each once, in their first order."""
+    return tuple(dict.fromkeys(a for e in exprs for a in switch_arguments(e)))
 
 
 @lru_cache(maxsize=4096)
@@ -773,14 +781,13 @@ def _jump_test(ctx: _Context, parent: str, child: str) -> Jump | None:
 
 
 def _without_jumps(ctx: _Context, jump: Jump, profile: ZeroProfile, parent: str, child: str,
-                   switched: np.ndarray | None = None) -> tuple[ZeroProfile, list[int]]:
+                   probes: np.ndarray) -> tuple[ZeroProfile, list[int]]:
     """The profile with every zero of the derivative where g still jumps in the parent turned into a
-    non-zero (the jump is the influence; witness: a point beside it), and those environments. `switched`:
-    the probe points with those beside the switches (`_Context.switch_points`), used where the parent is
-    moved by reversing the points (not where `_Context.moved_points` moves it)."""
-    points, moved = ctx.points(child), ctx.moved_points(child, parent)
-    if moved is None and switched is not None:
-        points = switched
+    non-zero (the jump is the influence; witness: a point beside it), and those environments. `probes`: the
+    points the profile read (with those beside the switches, `_Context.switch_points`), used where the parent
+    is moved by reversing them; `_Context.moved_points` moves it from the ordinary probes."""
+    moved = ctx.moved_points(child, parent)
+    points = probes if moved is None else ctx.points(child)
     found = {m: at for m in np.flatnonzero(profile.zero).tolist()
              if (at := jump(points[m] if points.ndim == 3 else points, {s: float(v[m]) for s, v in ctx.table.items()},
                             None if moved is None else moved[m])) is not None}
